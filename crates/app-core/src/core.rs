@@ -1,0 +1,300 @@
+//! [`AppCore`]: the API the shell and the CLI call.
+
+use chrono::Utc;
+use flexdesk_mirror::{Account, Environment, Mirror, OrderFilter};
+use flexdesk_secrets::{account_key, Secret, SecretStore};
+use flexdesk_sync::SyncReport;
+use flexfactor_client::{ClientConfig, FlexFactorClient};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+use crate::demo::{create_demo_account, start_demo_sandbox, APP_SECRET, DEMO_ORDER_COUNT};
+use crate::dto::{AccountView, AppStatus, NewAccount, OrderPage, OrderQuery, OrderRow, SyncStatus};
+use crate::session::{initial_status, run_sync, sync_loop, Session};
+use crate::{CoreError, IpcError};
+
+/// How the core is set up by its host (the desktop shell, the CLI, a test).
+pub struct CoreConfig {
+    /// Where the mirror (`mirror.sqlite3`) lives.
+    pub data_dir: PathBuf,
+    /// The keychain (tests may pass another store).
+    pub secrets: Arc<dyn SecretStore>,
+    /// Orders in the Demo history.
+    pub demo_order_count: usize,
+    /// Time between background syncs.
+    pub poll_interval: Duration,
+    /// Run the sync loop in the background (the desktop app) or only on demand (the CLI).
+    pub background_sync: bool,
+}
+
+impl CoreConfig {
+    pub fn new(data_dir: PathBuf, secrets: Arc<dyn SecretStore>) -> CoreConfig {
+        CoreConfig {
+            data_dir,
+            secrets,
+            demo_order_count: DEMO_ORDER_COUNT,
+            poll_interval: Duration::from_secs(60),
+            background_sync: true,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub config: CoreConfig,
+    pub db_path: PathBuf,
+    reader: Mutex<Mirror>,
+    status: Mutex<StatusState>,
+    session: tokio::sync::Mutex<Option<Session>>,
+}
+
+#[derive(Default)]
+struct StatusState {
+    generation: u64,
+    account: Option<AccountView>,
+    sync: SyncStatus,
+    setup_error: Option<IpcError>,
+}
+
+impl Inner {
+    fn reader(&self) -> Result<MutexGuard<'_, Mirror>, CoreError> {
+        self.reader.lock().map_err(|_| CoreError::Internal("the mirror reader lock was poisoned".into()))
+    }
+
+    fn status(&self) -> MutexGuard<'_, StatusState> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies `f` to the sync status if `generation` is still the active session.
+    pub fn update_sync(&self, generation: u64, f: impl FnOnce(&mut SyncStatus)) {
+        let mut st = self.status();
+        if st.generation == generation {
+            f(&mut st.sync);
+        }
+    }
+}
+
+/// The app core. Cheap to clone; all methods take `&self`.
+#[derive(Clone)]
+pub struct AppCore {
+    inner: Arc<Inner>,
+}
+
+impl AppCore {
+    /// Opens the mirror in `config.data_dir` (creating it). Starts nothing yet.
+    pub fn open(config: CoreConfig) -> Result<AppCore, CoreError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            CoreError::Internal(format!("cannot create the data directory {}: {e}", config.data_dir.display()))
+        })?;
+        let db_path = config.data_dir.join("mirror.sqlite3");
+        let reader = Mirror::open(&db_path)?;
+        Ok(AppCore {
+            inner: Arc::new(Inner {
+                config,
+                db_path,
+                reader: Mutex::new(reader),
+                status: Mutex::new(StatusState::default()),
+                session: tokio::sync::Mutex::new(None),
+            }),
+        })
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.inner.config.data_dir
+    }
+
+    /// Opens the active account, creating the Demo account when there is none. A failure
+    /// is also kept as the status's `setup_error` for the UI.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn start(&self) -> Result<AccountView, CoreError> {
+        let result = self.start_inner().await;
+        if let Err(e) = &result {
+            self.inner.status().setup_error = Some(e.to_ipc());
+        }
+        result
+    }
+
+    async fn start_inner(&self) -> Result<AccountView, CoreError> {
+        let existing = self.inner.reader()?.active_account()?;
+        let account = match existing {
+            Some(a) => a,
+            None => {
+                let demo = create_demo_account(self.inner.config.secrets.as_ref(), Utc::now())?;
+                let reader = self.inner.reader()?;
+                reader.insert_account(&demo)?;
+                reader.set_active_account(&demo.id)?;
+                tracing::info!(account = %demo.id, "created the Demo account");
+                demo
+            }
+        };
+        self.activate(account).await
+    }
+
+    /// Makes `account` the live one: reads its secret, starts its sandbox (Demo), builds
+    /// the client and starts syncing.
+    async fn activate(&self, account: Account) -> Result<AccountView, CoreError> {
+        let secret = self.inner.config.secrets.get(&account_key(&account.id, APP_SECRET))?;
+        let mut slot = self.inner.session.lock().await;
+        *slot = None; // stop the previous session first (its sandbox frees its port)
+        let sandbox = match account.environment {
+            Environment::Demo => Some(start_demo_sandbox(&account, &secret, self.inner.config.demo_order_count).await?),
+            _ => None,
+        };
+        let base_url = sandbox.as_ref().map(|s| s.base_url()).unwrap_or_else(|| account.base_url.clone());
+        let client = Arc::new(FlexFactorClient::new(ClientConfig::new(
+            base_url.clone(),
+            account.app_key.clone(),
+            secret.expose().to_string(),
+        ))?);
+        let view = AccountView::from_account(&account, Some(&base_url));
+        let generation = {
+            let mut st = self.inner.status();
+            st.generation += 1;
+            st.account = Some(view.clone());
+            st.sync = initial_status(&*self.inner.reader()?, &account.id);
+            st.setup_error = None;
+            st.generation
+        };
+        let trigger = Arc::new(Notify::new());
+        let task = self.inner.config.background_sync.then(|| {
+            tokio::spawn(sync_loop(self.inner.clone(), generation, account.id.clone(), client.clone(), trigger.clone()))
+        });
+        *slot = Some(Session { account, client, sandbox, generation, trigger, task });
+        tracing::info!(account = %view.id, base_url = %view.base_url, "account active");
+        Ok(view)
+    }
+
+    /// The status bar's facts and any setup problem.
+    pub fn app_status(&self) -> Result<AppStatus, CoreError> {
+        let (account, sync, setup_error) = {
+            let st = self.inner.status();
+            (st.account.clone(), st.sync.clone(), st.setup_error.clone())
+        };
+        let total_rows = match &account {
+            Some(a) => self.inner.reader()?.order_count(&a.id)?,
+            None => 0,
+        };
+        Ok(AppStatus { account, sync, total_rows, setup_error })
+    }
+
+    /// A window of the active account's orders, filtered and searched.
+    pub fn list_orders(&self, query: &OrderQuery) -> Result<OrderPage, CoreError> {
+        let account_id = self.inner.status().account.as_ref().map(|a| a.id.clone()).ok_or(CoreError::NoAccount)?;
+        let filter = OrderFilter {
+            state: query.state.map(Into::into),
+            search: query.search.clone(),
+            offset: u64::from(query.offset),
+            limit: u64::from(query.limit.clamp(1, 1000)),
+        };
+        let (total, rows) = self.inner.reader()?.list_orders(&account_id, &filter)?;
+        Ok(OrderPage { total, offset: query.offset, rows: rows.into_iter().map(OrderRow::from).collect() })
+    }
+
+    pub fn list_accounts(&self) -> Result<Vec<AccountView>, CoreError> {
+        let live = self.inner.status().account.clone();
+        let accounts = self.inner.reader()?.accounts()?;
+        Ok(accounts
+            .iter()
+            .map(|a| {
+                let live_url = live.as_ref().filter(|l| l.id == a.id).map(|l| l.base_url.as_str());
+                AccountView::from_account(a, live_url)
+            })
+            .collect())
+    }
+
+    /// Checks the credentials against the API, stores the secret in the keychain, saves
+    /// the account and makes it active. On any failure nothing is saved.
+    #[tracing::instrument(skip_all, err, fields(name = %input.name, base_url = %input.base_url))]
+    pub async fn add_account(&self, input: NewAccount) -> Result<AccountView, CoreError> {
+        validate(&input)?;
+        let client = FlexFactorClient::new(ClientConfig::new(
+            input.base_url.trim(),
+            input.app_key.trim(),
+            input.app_secret.clone(),
+        ))?;
+        client.authenticate().await?;
+        let account = Account {
+            id: format!("acct-{}", uuid::Uuid::new_v4().simple()),
+            name: input.name.trim().to_string(),
+            environment: input.environment.into(),
+            base_url: client.base_url().to_string(),
+            mid: input.mid.trim().to_string(),
+            app_key: input.app_key.trim().to_string(),
+            demo_seed: None,
+            demo_anchor: None,
+            created_at: Utc::now(),
+        };
+        self.inner.config.secrets.set(&account_key(&account.id, APP_SECRET), &Secret::new(input.app_secret))?;
+        {
+            let reader = self.inner.reader()?;
+            reader.insert_account(&account)?;
+            reader.set_active_account(&account.id)?;
+        }
+        self.activate(account).await
+    }
+
+    pub async fn switch_account(&self, account_id: &str) -> Result<AccountView, CoreError> {
+        let account = self
+            .inner
+            .reader()?
+            .account(account_id)?
+            .ok_or_else(|| CoreError::InvalidInput(format!("there is no account {account_id}")))?;
+        self.inner.reader()?.set_active_account(&account.id)?;
+        self.activate(account).await
+    }
+
+    /// Asks the background sync to run now.
+    pub async fn sync_now(&self) -> Result<(), CoreError> {
+        let slot = self.inner.session.lock().await;
+        let session = slot.as_ref().ok_or(CoreError::NoAccount)?;
+        session.trigger.notify_one();
+        Ok(())
+    }
+
+    /// Runs one sync of the active account to the end (the CLI and tests).
+    pub async fn sync_once(&self) -> Result<SyncReport, CoreError> {
+        let (generation, account_id, client) = {
+            let slot = self.inner.session.lock().await;
+            let s = slot.as_ref().ok_or(CoreError::NoAccount)?;
+            (s.generation, s.account.id.clone(), s.client.clone())
+        };
+        run_sync(&self.inner, generation, &account_id, &client).await
+    }
+
+    /// Stops the sync task and the Demo sandbox.
+    pub async fn shutdown(&self) {
+        let session = self.inner.session.lock().await.take();
+        if let Some(mut s) = session {
+            if let Some(t) = s.task.take() {
+                t.abort();
+            }
+            if let Some(sb) = s.sandbox.take() {
+                sb.shutdown().await;
+            }
+        }
+    }
+}
+
+fn validate(input: &NewAccount) -> Result<(), CoreError> {
+    let missing: Vec<&str> = [
+        ("name", &input.name),
+        ("base URL", &input.base_url),
+        ("MID", &input.mid),
+        ("AppKey", &input.app_key),
+        ("AppSecret", &input.app_secret),
+    ]
+    .iter()
+    .filter(|(_, v)| v.trim().is_empty())
+    .map(|(n, _)| *n)
+    .collect();
+    if !missing.is_empty() {
+        return Err(CoreError::InvalidInput(format!("Please fill in: {}.", missing.join(", "))));
+    }
+    if !(input.base_url.trim().starts_with("https://") || input.base_url.trim().starts_with("http://")) {
+        return Err(CoreError::InvalidInput(
+            "The base URL must start with https:// (for example https://api-sandbox.flexfactor.io/v1).".into(),
+        ));
+    }
+    Ok(())
+}

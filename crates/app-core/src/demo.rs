@@ -1,0 +1,62 @@
+//! The Demo account: the embedded default when no account is configured. Its API is an
+//! in-process FlexFactor sandbox on a loopback port, seeded deterministically, and its
+//! generated credentials live in the OS keychain like any other account's.
+
+use chrono::{DateTime, DurationRound, Utc};
+use flexdesk_mirror::{Account, Environment};
+use flexdesk_secrets::{account_key, Secret, SecretStore};
+use flexfactor_sandbox::{Sandbox, SandboxConfig, SandboxCredentials};
+use rand::distributions::{Alphanumeric, DistString};
+
+use crate::CoreError;
+
+/// The seed of the Demo history: every install shows the same kind of merchant.
+pub const DEMO_SEED: u64 = 0x00F1_E7DE_5C20_2611;
+/// Orders in the Demo history.
+pub const DEMO_ORDER_COUNT: usize = 20_000;
+/// The keychain purpose of an account's AppSecret.
+pub(crate) const APP_SECRET: &str = "app-secret";
+
+/// Creates the Demo account: generated credentials go to the keychain first; if that
+/// fails, nothing is saved anywhere and the error says why.
+pub(crate) fn create_demo_account(secrets: &dyn SecretStore, now: DateTime<Utc>) -> Result<Account, CoreError> {
+    let id = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let mut rng = rand::thread_rng();
+    let app_key = Alphanumeric.sample_string(&mut rng, 40);
+    let app_secret = Secret::new(Alphanumeric.sample_string(&mut rng, 88));
+    secrets.set(&account_key(&id, APP_SECRET), &app_secret)?;
+    let anchor = now.duration_trunc(chrono::Duration::days(1)).unwrap_or(now);
+    let sandbox = SandboxConfig::demo(
+        DEMO_SEED,
+        anchor,
+        SandboxCredentials { app_key: app_key.clone(), app_secret: String::new() },
+    );
+    Ok(Account {
+        id,
+        name: "Demo merchant".into(),
+        environment: Environment::Demo,
+        base_url: "in-process sandbox".into(),
+        mid: sandbox.mid,
+        app_key,
+        demo_seed: Some(DEMO_SEED),
+        demo_anchor: Some(anchor),
+        created_at: now,
+    })
+}
+
+/// Starts the Demo account's sandbox with the same history as every earlier start.
+pub(crate) async fn start_demo_sandbox(
+    account: &Account,
+    app_secret: &Secret,
+    order_count: usize,
+) -> Result<Sandbox, CoreError> {
+    let seed = account.demo_seed.unwrap_or(DEMO_SEED);
+    let anchor = account.demo_anchor.unwrap_or(account.created_at);
+    let mut config = SandboxConfig::demo(
+        seed,
+        anchor,
+        SandboxCredentials { app_key: account.app_key.clone(), app_secret: app_secret.expose().to_string() },
+    );
+    config.order_count = order_count;
+    Sandbox::start(config).await.map_err(|e| CoreError::Internal(format!("the Demo sandbox could not start: {e}")))
+}

@@ -1,0 +1,244 @@
+//! The data-transfer types that cross to the UI (and the CLI's JSON output). Their
+//! TypeScript declarations are generated from these definitions ([`crate::bindings`]).
+
+use flexdesk_mirror::{Account, Environment, OrderRecord, OrderState};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::IpcError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(rename = "Environment")]
+pub enum EnvironmentDto {
+    Demo,
+    Sandbox,
+    Production,
+    Custom,
+}
+
+impl From<Environment> for EnvironmentDto {
+    fn from(e: Environment) -> Self {
+        match e {
+            Environment::Demo => EnvironmentDto::Demo,
+            Environment::Sandbox => EnvironmentDto::Sandbox,
+            Environment::Production => EnvironmentDto::Production,
+            Environment::Custom => EnvironmentDto::Custom,
+        }
+    }
+}
+
+impl From<EnvironmentDto> for Environment {
+    fn from(e: EnvironmentDto) -> Self {
+        match e {
+            EnvironmentDto::Demo => Environment::Demo,
+            EnvironmentDto::Sandbox => Environment::Sandbox,
+            EnvironmentDto::Production => Environment::Production,
+            EnvironmentDto::Custom => Environment::Custom,
+        }
+    }
+}
+
+/// An account as the UI shows it. Never carries a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub id: String,
+    pub name: String,
+    pub environment: EnvironmentDto,
+    /// The API root in use (for the Demo account: the live loopback sandbox URL).
+    pub base_url: String,
+    pub mid: String,
+}
+
+impl AccountView {
+    pub fn from_account(a: &Account, live_base_url: Option<&str>) -> AccountView {
+        AccountView {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            environment: a.environment.into(),
+            base_url: live_base_url.unwrap_or(&a.base_url).to_string(),
+            mid: a.mid.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncPhase {
+    Idle,
+    Backfilling,
+    Syncing,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    pub phase: SyncPhase,
+    #[ts(type = "number")]
+    pub fetched: u64,
+    #[ts(type = "number | null")]
+    pub expected: Option<u64>,
+    /// RFC 3339 UTC.
+    pub last_sync_at: Option<String>,
+    pub last_error: Option<IpcError>,
+}
+
+impl Default for SyncStatus {
+    fn default() -> Self {
+        SyncStatus { phase: SyncPhase::Idle, fetched: 0, expected: None, last_sync_at: None, last_error: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    pub account: Option<AccountView>,
+    pub sync: SyncStatus,
+    /// Orders in the mirror for the active account.
+    #[ts(type = "number")]
+    pub total_rows: u64,
+    /// A problem that stops FlexDesk from working at all (e.g. no usable keychain).
+    pub setup_error: Option<IpcError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "OrderState")]
+pub enum OrderStateDto {
+    Pending,
+    Challenge,
+    CaptureRequired,
+    Approved,
+    PartiallyRefunded,
+    Refunded,
+    Declined,
+    Expired,
+    Cancelled,
+    OnHold,
+    Problem,
+    Chargeback,
+}
+
+impl From<OrderState> for OrderStateDto {
+    fn from(s: OrderState) -> Self {
+        match s {
+            OrderState::Pending => OrderStateDto::Pending,
+            OrderState::Challenge => OrderStateDto::Challenge,
+            OrderState::CaptureRequired => OrderStateDto::CaptureRequired,
+            OrderState::Approved => OrderStateDto::Approved,
+            OrderState::PartiallyRefunded => OrderStateDto::PartiallyRefunded,
+            OrderState::Refunded => OrderStateDto::Refunded,
+            OrderState::Declined => OrderStateDto::Declined,
+            OrderState::Expired => OrderStateDto::Expired,
+            OrderState::Cancelled => OrderStateDto::Cancelled,
+            OrderState::OnHold => OrderStateDto::OnHold,
+            OrderState::Problem => OrderStateDto::Problem,
+            OrderState::Chargeback => OrderStateDto::Chargeback,
+        }
+    }
+}
+
+impl From<OrderStateDto> for OrderState {
+    fn from(s: OrderStateDto) -> Self {
+        match s {
+            OrderStateDto::Pending => OrderState::Pending,
+            OrderStateDto::Challenge => OrderState::Challenge,
+            OrderStateDto::CaptureRequired => OrderState::CaptureRequired,
+            OrderStateDto::Approved => OrderState::Approved,
+            OrderStateDto::PartiallyRefunded => OrderState::PartiallyRefunded,
+            OrderStateDto::Refunded => OrderState::Refunded,
+            OrderStateDto::Declined => OrderState::Declined,
+            OrderStateDto::Expired => OrderState::Expired,
+            OrderStateDto::Cancelled => OrderState::Cancelled,
+            OrderStateDto::OnHold => OrderState::OnHold,
+            OrderStateDto::Problem => OrderState::Problem,
+            OrderStateDto::Chargeback => OrderState::Chargeback,
+        }
+    }
+}
+
+/// A window of the filtered orders list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderQuery {
+    pub state: Option<OrderStateDto>,
+    pub search: Option<String>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// One row of the orders table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRow {
+    pub order_session_key: String,
+    pub merchant_order_id: Option<String>,
+    pub state: OrderStateDto,
+    pub status_code: Option<i32>,
+    pub decision: Option<String>,
+    pub is_mit: bool,
+    /// Minor units (cents). Format for display only; never compute money in the UI.
+    #[ts(type = "number")]
+    pub amount_cents: i64,
+    pub currency: String,
+    pub email: Option<String>,
+    pub customer_name: Option<String>,
+    pub card_last4: Option<String>,
+    /// RFC 3339 UTC.
+    pub created_at: Option<String>,
+}
+
+impl From<OrderRecord> for OrderRow {
+    fn from(o: OrderRecord) -> Self {
+        OrderRow {
+            order_session_key: o.order_session_key,
+            merchant_order_id: o.merchant_order_id,
+            state: o.state.into(),
+            status_code: o.status_code,
+            decision: o.decision,
+            is_mit: o.is_mit,
+            amount_cents: o.amount_cents,
+            currency: o.currency,
+            email: o.email,
+            customer_name: o.customer_name,
+            card_last4: o.card_last4,
+            created_at: o.created_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPage {
+    #[ts(type = "number")]
+    pub total: u64,
+    pub offset: u32,
+    pub rows: Vec<OrderRow>,
+}
+
+/// The account form. `app_secret` goes to the keychain and nowhere else.
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NewAccount {
+    pub name: String,
+    pub environment: EnvironmentDto,
+    pub base_url: String,
+    pub mid: String,
+    pub app_key: String,
+    pub app_secret: String,
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("name", &self.name)
+            .field("environment", &self.environment)
+            .field("base_url", &self.base_url)
+            .field("mid", &self.mid)
+            .field("app_key", &self.app_key)
+            .field("app_secret", &"<redacted>")
+            .finish()
+    }
+}

@@ -1,0 +1,135 @@
+//! Errors of the app core, and their `{code, message}` form for the UI.
+
+use flexdesk_mirror::MirrorError;
+use flexdesk_secrets::SecretError;
+use flexdesk_sync::SyncError;
+use flexfactor_client::ClientError;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// The closed set of error codes the UI branches on. It never matches on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    KeychainUnavailable,
+    CredentialsRejected,
+    Network,
+    Api,
+    Storage,
+    InvalidInput,
+    NotFound,
+    NoAccount,
+    Internal,
+}
+
+/// What crosses IPC when a command fails: a code for the program, a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Every failure of an app-core call.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Mirror(#[from] MirrorError),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(
+        "No FlexFactor account is set up yet. Add one under Accounts, or restart FlexDesk to open the Demo account."
+    )]
+    NoAccount,
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<SyncError> for CoreError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Client(c) => CoreError::Client(c),
+            SyncError::Mirror(m) => CoreError::Mirror(m),
+        }
+    }
+}
+
+impl CoreError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CoreError::Secret(SecretError::Unavailable { .. }) => ErrorCode::KeychainUnavailable,
+            CoreError::Secret(SecretError::NotFound { .. }) => ErrorCode::NotFound,
+            CoreError::Secret(SecretError::Other { .. }) => ErrorCode::KeychainUnavailable,
+            CoreError::Client(ClientError::CredentialsRejected { .. }) => ErrorCode::CredentialsRejected,
+            CoreError::Client(ClientError::Network { .. }) => ErrorCode::Network,
+            CoreError::Client(ClientError::NotFound { .. }) => ErrorCode::NotFound,
+            CoreError::Client(ClientError::Config(_)) => ErrorCode::InvalidInput,
+            CoreError::Client(_) => ErrorCode::Api,
+            CoreError::Mirror(_) => ErrorCode::Storage,
+            CoreError::InvalidInput(_) => ErrorCode::InvalidInput,
+            CoreError::NoAccount => ErrorCode::NoAccount,
+            CoreError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message a person reads: what happened and what to do next.
+    pub fn user_message(&self) -> String {
+        match self {
+            CoreError::Client(ClientError::CredentialsRejected { detail }) => format!(
+                "Credentials rejected: FlexFactor did not accept this AppKey/AppSecret ({}). Copy both again from the \
+                 FlexFactor portal (Developers > Api Keys) and check they belong to this environment.",
+                detail.summary()
+            ),
+            CoreError::Client(ClientError::Network { url, message, .. }) => format!(
+                "Could not reach FlexFactor at {url}. Check the network connection and the base URL, then try again. \
+                 ({message})"
+            ),
+            CoreError::Secret(SecretError::NotFound { .. }) => {
+                "The AppSecret for this account is missing from the OS keychain. Open Accounts and enter it again."
+                    .to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    pub fn to_ipc(&self) -> IpcError {
+        IpcError { code: self.code(), message: self.user_message() }
+    }
+}
+
+impl From<CoreError> for IpcError {
+    fn from(e: CoreError) -> Self {
+        e.to_ipc()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejected_credentials_have_their_own_code_and_say_what_to_do() {
+        let e = CoreError::Client(ClientError::CredentialsRejected { detail: Default::default() });
+        let ipc = e.to_ipc();
+        assert_eq!(ipc.code, ErrorCode::CredentialsRejected);
+        assert!(ipc.message.starts_with("Credentials rejected"));
+        assert!(ipc.message.contains("portal"));
+    }
+
+    #[test]
+    fn a_missing_keychain_is_reported_as_keychain_unavailable() {
+        let e = CoreError::Secret(SecretError::Unavailable { detail: "no bus".into() });
+        assert_eq!(e.to_ipc().code, ErrorCode::KeychainUnavailable);
+        assert!(e.to_ipc().message.contains("nothing was saved"));
+    }
+
+    #[test]
+    fn error_codes_serialize_as_snake_case() {
+        let json =
+            serde_json::to_string(&IpcError { code: ErrorCode::KeychainUnavailable, message: "m".into() }).unwrap();
+        assert_eq!(json, r#"{"code":"keychain_unavailable","message":"m"}"#);
+    }
+}

@@ -1,0 +1,187 @@
+//! `flexdesk`: the app core without a window. Same core, same data directory, same
+//! keychain as the desktop app.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use flexdesk_core::bindings::{typescript_bindings, BINDINGS_PATH};
+use flexdesk_core::dto::{OrderQuery, OrderStateDto};
+use flexdesk_core::{AppCore, CoreConfig};
+use flexdesk_secrets::KeychainStore;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "flexdesk", version, about = "FlexDesk from the command line")]
+struct Cli {
+    /// Data directory (default: the desktop app's, e.g. ~/.local/share/dev.flexdesk.app).
+    #[arg(long, global = true, env = "FLEXDESK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Open the active account (the Demo account when none exists) and sync it once.
+    Sync,
+    /// Print the active account and mirror status as JSON.
+    Status,
+    /// List orders from the mirror as JSON lines.
+    Orders {
+        /// Only this state (pending, approved, refunded, ...).
+        #[arg(long)]
+        state: Option<String>,
+        /// Search the FlexFactor id, merchant order id, email, name or last-4.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Run the FlexFactor sandbox on loopback until Ctrl-C.
+    Sandbox {
+        #[command(subcommand)]
+        action: SandboxAction,
+    },
+    /// Write (or with --check, verify) the UI's generated TypeScript bindings.
+    GenBindings {
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SandboxAction {
+    Serve {
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        #[arg(long, default_value_t = flexdesk_core::DEMO_SEED)]
+        seed: u64,
+        #[arg(long, default_value_t = flexdesk_core::DEMO_ORDER_COUNT)]
+        orders: usize,
+        /// AppKey to accept (default: generated and printed).
+        #[arg(long, env = "FLEXDESK_SANDBOX_APP_KEY")]
+        app_key: Option<String>,
+        /// AppSecret to accept (default: generated and printed).
+        #[arg(long, env = "FLEXDESK_SANDBOX_APP_SECRET")]
+        app_secret: Option<String>,
+    },
+}
+
+fn default_data_dir() -> Result<PathBuf> {
+    directories::ProjectDirs::from("dev", "flexdesk", "app")
+        .map(|d| d.data_dir().to_path_buf())
+        .context("cannot find a home directory for the data directory; pass --data-dir")
+}
+
+fn open_core(cli_dir: Option<PathBuf>) -> Result<AppCore> {
+    let dir = match cli_dir {
+        Some(d) => d,
+        None => default_data_dir()?,
+    };
+    let mut config = CoreConfig::new(dir, Arc::new(KeychainStore::new()));
+    config.background_sync = false;
+    AppCore::open(config).map_err(|e| anyhow::anyhow!("{}", e.user_message()))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FLEXDESK_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::GenBindings { check } => gen_bindings(check),
+        Command::Sandbox { action: SandboxAction::Serve { port, seed, orders, app_key, app_secret } } => {
+            serve_sandbox(port, seed, orders, app_key, app_secret).await
+        }
+        Command::Sync => {
+            let core = open_core(cli.data_dir)?;
+            let account = core.start().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            let report = core.sync_once().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            println!(
+                "{}: fetched {} orders ({} new, {} changed) in {} requests",
+                account.name, report.fetched, report.inserted, report.updated, report.requests
+            );
+            core.shutdown().await;
+            Ok(())
+        }
+        Command::Status => {
+            let core = open_core(cli.data_dir)?;
+            core.start().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            let status = core.app_status().map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            println!("{}", serde_json::to_string_pretty(&status)?);
+            core.shutdown().await;
+            Ok(())
+        }
+        Command::Orders { state, search, limit } => {
+            let state = match state {
+                Some(s) => Some(
+                    serde_json::from_value::<OrderStateDto>(serde_json::Value::String(s.clone()))
+                        .with_context(|| format!("unknown state {s:?}; use e.g. pending, approved, refunded"))?,
+                ),
+                None => None,
+            };
+            let core = open_core(cli.data_dir)?;
+            core.start().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            let page = core
+                .list_orders(&OrderQuery { state, search, offset: 0, limit })
+                .map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            eprintln!("{} matching orders", page.total);
+            for row in page.rows {
+                println!("{}", serde_json::to_string(&row)?);
+            }
+            core.shutdown().await;
+            Ok(())
+        }
+    }
+}
+
+fn gen_bindings(check: bool) -> Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = root.join(BINDINGS_PATH);
+    let fresh = typescript_bindings();
+    if check {
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed != fresh {
+            bail!("{} is stale: run `cargo run -p flexdesk-cli -- gen-bindings`", path.display());
+        }
+        println!("{} is up to date", path.display());
+        return Ok(());
+    }
+    std::fs::write(&path, fresh).with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+async fn serve_sandbox(
+    port: u16,
+    seed: u64,
+    orders: usize,
+    app_key: Option<String>,
+    app_secret: Option<String>,
+) -> Result<()> {
+    use rand::distributions::{Alphanumeric, DistString};
+    let mut rng = rand::thread_rng();
+    let app_key = app_key.unwrap_or_else(|| Alphanumeric.sample_string(&mut rng, 40));
+    let app_secret = app_secret.unwrap_or_else(|| Alphanumeric.sample_string(&mut rng, 88));
+    let anchor = chrono::Utc::now();
+    let mut config = flexfactor_sandbox::SandboxConfig::demo(
+        seed,
+        anchor,
+        flexfactor_sandbox::SandboxCredentials::new(app_key.clone(), app_secret.clone()),
+    );
+    config.order_count = orders;
+    config.bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mid = config.mid.clone();
+    let sandbox = flexfactor_sandbox::Sandbox::start(config).await.context("starting the sandbox")?;
+    println!("FlexFactor sandbox (local, test data only) at {}", sandbox.base_url());
+    println!("  MID        {mid}");
+    println!("  AppKey     {app_key}");
+    println!("  AppSecret  {app_secret}");
+    println!("  orders     {}", sandbox.order_count());
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    sandbox.shutdown().await;
+    Ok(())
+}

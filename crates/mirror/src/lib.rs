@@ -1,0 +1,30 @@
+//! The local SQLite mirror of a merchant's FlexFactor orders: every screen reads it.
+//!
+//! What it does: opens the database (bundled SQLite, WAL, foreign keys, busy timeout),
+//! runs the embedded append-only migrations, stores accounts (non-secret settings only),
+//! orders with their derived [`OrderState`], and sync cursors, and answers the queries
+//! the screens need (filtered, searched, offset windows for the virtual table).
+//!
+//! What it deliberately does not do: no HTTP and no secrets. Secrets never enter SQLite.
+//!
+//! Invariants:
+//! - Money is integer cents; `amountToRefund`-style decimals never reach this crate.
+//! - A cursor is written in the same transaction as the rows it covers
+//!   ([`Mirror::apply_orders`]), so a crash never leaves a cursor ahead of its rows.
+//! - A database written by a newer FlexDesk (higher schema version) is refused, never
+//!   migrated down.
+
+mod accounts;
+mod cursors;
+mod db;
+mod error;
+mod migrations;
+mod orders;
+mod state;
+
+pub use accounts::{Account, Environment};
+pub use db::Mirror;
+pub use error::MirrorError;
+pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
+pub use orders::{ApplyStats, OrderFilter, OrderRecord};
+pub use state::OrderState;

@@ -1,0 +1,63 @@
+//! Append-only SQL migrations embedded in the binary. `PRAGMA user_version` records how
+//! many have run. Never edit or reorder a shipped migration: add a new file.
+
+use rusqlite::Connection;
+
+use crate::error::{MirrorError, SqlContext};
+
+/// `(name, sql)` in order; migration N (1-based) brings the schema to version N.
+pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("../migrations/0001_initial.sql"))];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Runs every migration the database has not seen, each in its own transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), MirrorError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).op("reading the schema version")?;
+    if found > SCHEMA_VERSION {
+        return Err(MirrorError::NewerSchema { found, supported: SCHEMA_VERSION });
+    }
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        tracing::info!(migration = name, version, "applying migration");
+        let tx = conn.transaction().op("starting a migration")?;
+        tx.execute_batch(sql).op("applying a migration")?;
+        tx.pragma_update(None, "user_version", version).op("recording the schema version")?;
+        tx.commit().op("committing a migration")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_in_order_on_an_empty_database_and_are_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        migrate(&mut conn).unwrap();
+        let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(ok, "ok");
+    }
+
+    #[test]
+    fn migration_names_are_numbered_uniquely_in_order() {
+        for (i, (name, sql)) in MIGRATIONS.iter().enumerate() {
+            assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name} out of order");
+            assert!(!sql.trim().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_database_from_a_newer_version_is_refused_unchanged() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(matches!(err, MirrorError::NewerSchema { .. }));
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION + 5);
+    }
+}

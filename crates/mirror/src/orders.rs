@@ -1,0 +1,286 @@
+//! Orders: the upsert path and the list queries.
+
+use chrono::{DateTime, Utc};
+use flexfactor_wire::WireOrder;
+use rusqlite::{params_from_iter, types::Value, Row};
+
+use crate::cursors::write_cursor;
+use crate::error::{MirrorError, SqlContext};
+use crate::{Mirror, OrderState};
+
+/// One order as the mirror holds it (the raw API JSON is kept beside these columns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRecord {
+    pub order_session_key: String,
+    pub merchant_order_id: Option<String>,
+    pub status_code: Option<i32>,
+    pub status_name: Option<String>,
+    pub decision: Option<String>,
+    pub state: OrderState,
+    pub is_mit: bool,
+    pub amount_cents: i64,
+    pub captured_cents: i64,
+    pub refunded_cents: i64,
+    pub currency: String,
+    pub email: Option<String>,
+    pub customer_name: Option<String>,
+    pub card_bin: Option<String>,
+    pub card_last4: Option<String>,
+    pub decline_code: Option<String>,
+    pub site_id: Option<String>,
+    pub placed_at: Option<DateTime<Utc>>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub modified_at: Option<DateTime<Utc>>,
+    pub expiry_at: Option<DateTime<Utc>>,
+}
+
+impl OrderRecord {
+    /// Flattens an API order. Absent amounts count as 0 and an absent currency as USD
+    /// (the API's only documented default).
+    pub fn from_wire(o: &WireOrder) -> OrderRecord {
+        let captured = o.captured_amount.map(|c| c.0).unwrap_or(0);
+        let refunded = o.refunded_amount.map(|c| c.0).unwrap_or(0);
+        let name = match (o.first_name.as_deref(), o.last_name.as_deref()) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (Some(n), None) | (None, Some(n)) => Some(n.to_string()),
+            (None, None) => None,
+        };
+        OrderRecord {
+            order_session_key: o.id.clone(),
+            merchant_order_id: o.external_order_id.clone(),
+            status_code: o.status,
+            status_name: o.status_name.clone(),
+            decision: o.decision.clone(),
+            state: OrderState::derive(o.status, o.status_name.as_deref(), o.decision.as_deref(), captured, refunded),
+            is_mit: o.is_mit.unwrap_or(false),
+            amount_cents: o.amount.map(|c| c.0).unwrap_or(0),
+            captured_cents: captured,
+            refunded_cents: refunded,
+            currency: o.currency_code.clone().unwrap_or_else(|| "USD".into()),
+            email: o.email.clone(),
+            customer_name: name,
+            card_bin: o.card_bin.clone(),
+            card_last4: o.card_last4.clone(),
+            decline_code: o.decline_code.clone(),
+            site_id: o.site_id.clone(),
+            placed_at: o.order_placed_date,
+            created_at: o.created_on.or(o.order_placed_date),
+            modified_at: o.modified_on,
+            expiry_at: o.expiry_date,
+        }
+    }
+}
+
+/// What one apply did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// A list query: filters plus an offset window (the virtual table asks by row index).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderFilter {
+    pub state: Option<OrderState>,
+    /// Substring of the FlexFactor id, merchant order id, email, name, last-4 or decline
+    /// code (case-insensitive).
+    pub search: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+fn ts(d: Option<DateTime<Utc>>) -> Option<String> {
+    d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.with_timezone(&Utc))
+}
+
+const SELECT_COLUMNS: &str =
+    "order_session_key, merchant_order_id, status_code, status_name, decision, state, is_mit, \
+     amount_cents, captured_cents, refunded_cents, currency, email, customer_name, card_bin, card_last4, decline_code, \
+     site_id, placed_at, created_at, modified_at, expiry_at";
+
+fn read_order(r: &Row<'_>) -> rusqlite::Result<OrderRecord> {
+    let state: String = r.get(5)?;
+    Ok(OrderRecord {
+        order_session_key: r.get(0)?,
+        merchant_order_id: r.get(1)?,
+        status_code: r.get(2)?,
+        status_name: r.get(3)?,
+        decision: r.get(4)?,
+        state: OrderState::parse(&state).unwrap_or(OrderState::Problem),
+        is_mit: r.get(6)?,
+        amount_cents: r.get(7)?,
+        captured_cents: r.get(8)?,
+        refunded_cents: r.get(9)?,
+        currency: r.get(10)?,
+        email: r.get(11)?,
+        customer_name: r.get(12)?,
+        card_bin: r.get(13)?,
+        card_last4: r.get(14)?,
+        decline_code: r.get(15)?,
+        site_id: r.get(16)?,
+        placed_at: parse_ts(r.get(17)?),
+        created_at: parse_ts(r.get(18)?),
+        modified_at: parse_ts(r.get(19)?),
+        expiry_at: parse_ts(r.get(20)?),
+    })
+}
+
+impl Mirror {
+    /// Upserts `orders` for `account_id` and, in the same transaction, writes the cursor
+    /// `(name, value)` if given. A row whose stored `modified_at` is newer than the
+    /// incoming one is left alone (a stale page never moves an order backwards).
+    #[tracing::instrument(skip_all, err, fields(n = orders.len()))]
+    pub fn apply_orders(
+        &mut self,
+        account_id: &str,
+        orders: &[WireOrder],
+        cursor: Option<(&str, &str)>,
+    ) -> Result<ApplyStats, MirrorError> {
+        let now = Utc::now().to_rfc3339();
+        let tx = self.conn.transaction().op("starting an apply")?;
+        let mut stats = ApplyStats::default();
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
+                        decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
+                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, raw_json, synced_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                )
+                .op("preparing the order insert")?;
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
+                        is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
+                        customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
+                        created_at = ?20, modified_at = ?21, expiry_at = ?22, raw_json = ?23, synced_at = ?24
+                     WHERE account_id = ?1 AND order_session_key = ?2 AND raw_json IS NOT ?23
+                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)",
+                )
+                .op("preparing the order update")?;
+            for wire in orders {
+                let o = OrderRecord::from_wire(wire);
+                let raw = serde_json::to_string(wire)
+                    .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
+                let params = rusqlite::params![
+                    account_id,
+                    o.order_session_key,
+                    o.merchant_order_id,
+                    o.status_code,
+                    o.status_name,
+                    o.decision,
+                    o.state.as_str(),
+                    o.is_mit,
+                    o.amount_cents,
+                    o.captured_cents,
+                    o.refunded_cents,
+                    o.currency,
+                    o.email,
+                    o.customer_name,
+                    o.card_bin,
+                    o.card_last4,
+                    o.decline_code,
+                    o.site_id,
+                    ts(o.placed_at),
+                    ts(o.created_at),
+                    ts(o.modified_at),
+                    ts(o.expiry_at),
+                    raw,
+                    now,
+                ];
+                if insert.execute(params).op("inserting an order")? == 1 {
+                    stats.inserted += 1;
+                } else if update.execute(params).op("updating an order")? == 1 {
+                    stats.updated += 1;
+                } else {
+                    stats.unchanged += 1;
+                }
+            }
+        }
+        if let Some((name, value)) = cursor {
+            write_cursor(&tx, account_id, name, value)?;
+        }
+        tx.commit().op("committing an apply")?;
+        Ok(stats)
+    }
+
+    /// Number of orders mirrored for the account.
+    pub fn order_count(&self, account_id: &str) -> Result<u64, MirrorError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM orders WHERE account_id = ?1", [account_id], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .op("counting orders")
+    }
+
+    /// One order by FlexFactor id.
+    pub fn order(&self, account_id: &str, order_session_key: &str) -> Result<Option<OrderRecord>, MirrorError> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                &format!("SELECT {SELECT_COLUMNS} FROM orders WHERE account_id = ?1 AND order_session_key = ?2"),
+                [account_id, order_session_key],
+                read_order,
+            )
+            .optional()
+            .op("reading an order")
+    }
+
+    /// The ids of orders in the given states (e.g. the non-final ones to re-check).
+    pub fn order_keys_in_states(&self, account_id: &str, states: &[OrderState]) -> Result<Vec<String>, MirrorError> {
+        let placeholders = vec!["?"; states.len()].join(", ");
+        let sql = format!("SELECT order_session_key FROM orders WHERE account_id = ? AND state IN ({placeholders})");
+        let mut args: Vec<Value> = vec![Value::Text(account_id.to_string())];
+        args.extend(states.iter().map(|s| Value::Text(s.as_str().to_string())));
+        let mut stmt = self.conn.prepare(&sql).op("listing orders by state")?;
+        let rows = stmt.query_map(params_from_iter(args), |r| r.get(0)).op("listing orders by state")?;
+        rows.collect::<Result<Vec<String>, _>>().op("reading order ids")
+    }
+
+    /// The filtered total and one window of rows, newest first.
+    pub fn list_orders(&self, account_id: &str, filter: &OrderFilter) -> Result<(u64, Vec<OrderRecord>), MirrorError> {
+        let mut clauses = vec!["account_id = ?".to_string()];
+        let mut args: Vec<Value> = vec![Value::Text(account_id.to_string())];
+        if let Some(state) = filter.state {
+            clauses.push("state = ?".into());
+            args.push(Value::Text(state.as_str().into()));
+        }
+        if let Some(term) = filter.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            if term.chars().count() >= 3 {
+                // Trigram FTS: substring match, case-insensitive. The term is one quoted phrase.
+                clauses.push("id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ?)".into());
+                args.push(Value::Text(format!("\"{}\"", term.replace('"', "\"\""))));
+            } else {
+                clauses.push(
+                    "(order_session_key LIKE ?1x OR merchant_order_id LIKE ?1x OR email LIKE ?1x OR card_last4 LIKE ?1x)"
+                        .replace("?1x", "?"),
+                );
+                let prefix = format!("{}%", term.replace(['%', '_'], ""));
+                for _ in 0..4 {
+                    args.push(Value::Text(prefix.clone()));
+                }
+            }
+        }
+        let where_sql = clauses.join(" AND ");
+        let total: u64 = self
+            .conn
+            .query_row(&format!("SELECT COUNT(*) FROM orders WHERE {where_sql}"), params_from_iter(args.iter()), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .op("counting filtered orders")?;
+        let sql = format!(
+            "SELECT {SELECT_COLUMNS} FROM orders WHERE {where_sql} ORDER BY created_at DESC, order_session_key LIMIT ? OFFSET ?"
+        );
+        args.push(Value::Integer(filter.limit.min(1000) as i64));
+        args.push(Value::Integer(filter.offset as i64));
+        let mut stmt = self.conn.prepare_cached(&sql).op("preparing the order list")?;
+        let rows = stmt.query_map(params_from_iter(args), read_order).op("listing orders")?;
+        let rows = rows.collect::<Result<Vec<_>, _>>().op("reading orders")?;
+        Ok((total, rows))
+    }
+}

@@ -1,0 +1,115 @@
+use chrono::{TimeZone, Utc};
+use flexdesk_mirror::{Account, Environment, Mirror, OrderFilter, OrderState};
+use flexfactor_wire::{Cents, WireOrder};
+
+fn account() -> Account {
+    Account {
+        id: "acct".into(),
+        name: "Test".into(),
+        environment: Environment::Sandbox,
+        base_url: "http://127.0.0.1:1/v1".into(),
+        mid: "mid".into(),
+        app_key: "key".into(),
+        demo_seed: None,
+        demo_anchor: None,
+        created_at: Utc::now(),
+    }
+}
+
+fn order(i: u32, status: i32, decision: &str) -> WireOrder {
+    WireOrder {
+        id: format!("00000000-0000-4000-8000-{i:012}"),
+        external_order_id: Some(format!("WEB-{i:06}")),
+        status: Some(status),
+        decision: Some(decision.into()),
+        is_mit: Some(i % 2 == 0),
+        amount: Some(Cents(1000 + i as i64)),
+        captured_amount: Some(Cents(if status == 7 { 1000 + i as i64 } else { 0 })),
+        refunded_amount: Some(Cents(0)),
+        currency_code: Some("USD".into()),
+        email: Some(format!("buyer{i}@example.test")),
+        first_name: Some("Ada".into()),
+        last_name: Some(format!("Lovelace{i}")),
+        card_last4: Some(format!("{:04}", i % 10000)),
+        created_on: Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(i as i64)),
+        modified_on: Some(Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap()),
+        ..Default::default()
+    }
+}
+
+fn mirror_with(orders: &[WireOrder]) -> Mirror {
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account()).unwrap();
+    m.apply_orders("acct", orders, None).unwrap();
+    m
+}
+
+#[test]
+fn applying_the_same_page_twice_changes_nothing_the_second_time() {
+    let orders: Vec<_> = (0..50).map(|i| order(i, 7, "APPROVED")).collect();
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account()).unwrap();
+    let first = m.apply_orders("acct", &orders, Some(("backfill", "page-1"))).unwrap();
+    assert_eq!(first.inserted, 50);
+    let second = m.apply_orders("acct", &orders, None).unwrap();
+    assert_eq!((second.inserted, second.updated, second.unchanged), (0, 0, 50));
+    assert_eq!(m.order_count("acct").unwrap(), 50);
+    assert_eq!(m.cursor("acct", "backfill").unwrap().as_deref(), Some("page-1"));
+}
+
+#[test]
+fn a_stale_version_of_an_order_never_overwrites_a_newer_one() {
+    let mut m = mirror_with(&[]);
+    let mut newer = order(1, 6, "APPROVED");
+    newer.modified_on = Some(Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap());
+    newer.refunded_amount = Some(Cents(1001));
+    newer.captured_amount = Some(Cents(1001));
+    m.apply_orders("acct", &[newer], None).unwrap();
+    let stale = order(1, 4, "SUBMITTED");
+    let stats = m.apply_orders("acct", &[stale], None).unwrap();
+    assert_eq!(stats.updated, 0);
+    let stored = m.order("acct", &order(1, 0, "").id).unwrap().unwrap();
+    assert_eq!(stored.state, OrderState::Refunded);
+}
+
+#[test]
+fn list_filters_by_state_and_pages_newest_first() {
+    let mut orders: Vec<_> = (0..30).map(|i| order(i, 7, "APPROVED")).collect();
+    orders.extend((30..40).map(|i| order(i, 4, "SUBMITTED")));
+    let m = mirror_with(&orders);
+    let (total, rows) = m
+        .list_orders(
+            "acct",
+            &OrderFilter { state: Some(OrderState::Pending), offset: 0, limit: 5, ..Default::default() },
+        )
+        .unwrap();
+    assert_eq!(total, 10);
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[0].merchant_order_id.as_deref(), Some("WEB-000039"));
+    assert!(rows.iter().all(|r| r.state == OrderState::Pending));
+    let (_, tail) = m
+        .list_orders(
+            "acct",
+            &OrderFilter { state: Some(OrderState::Pending), offset: 8, limit: 5, ..Default::default() },
+        )
+        .unwrap();
+    assert_eq!(tail.len(), 2);
+}
+
+#[test]
+fn search_finds_by_merchant_id_email_flexfactor_id_and_last4() {
+    let orders: Vec<_> = (0..200).map(|i| order(i, 7, "APPROVED")).collect();
+    let m = mirror_with(&orders);
+    let find = |term: &str| {
+        m.list_orders("acct", &OrderFilter { search: Some(term.into()), offset: 0, limit: 50, ..Default::default() })
+            .unwrap()
+    };
+    let (n, rows) = find("WEB-000123");
+    assert_eq!(n, 1);
+    assert_eq!(rows[0].merchant_order_id.as_deref(), Some("WEB-000123"));
+    assert_eq!(find("BUYER77@example").0, 1);
+    assert_eq!(find("-000000000150").0, 1);
+    assert_eq!(find("no-such-thing").0, 0);
+    // Short terms use a prefix match.
+    assert_eq!(find("WE").0, 200);
+}

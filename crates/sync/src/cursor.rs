@@ -1,0 +1,48 @@
+//! The backfill/catch-up cursor, stored as JSON in the mirror's `sync_cursors`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The cursor's name in `sync_cursors`.
+pub const CURSOR_NAME: &str = "orders";
+
+/// How far the orders sync got.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackfillCursor {
+    /// True once the first full backfill reached the last page.
+    pub complete: bool,
+    /// Backfill only: the next 1-based page to fetch.
+    pub next_page: u32,
+    /// The newest `createdOn` applied so far.
+    pub watermark: Option<DateTime<Utc>>,
+    /// When the last successful run finished.
+    pub last_sync_at: Option<DateTime<Utc>>,
+}
+
+impl BackfillCursor {
+    /// Reads a stored cursor; an unreadable one restarts the backfill (safe: applies are
+    /// idempotent) rather than failing the sync.
+    pub fn parse(stored: Option<&str>) -> BackfillCursor {
+        stored
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or(BackfillCursor { next_page: 1, ..Default::default() })
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_garbled_cursor_restarts_at_page_one() {
+        assert_eq!(BackfillCursor::parse(None).next_page, 1);
+        assert_eq!(BackfillCursor::parse(Some("{not json")).next_page, 1);
+        let c = BackfillCursor { complete: true, next_page: 9, watermark: Some(Utc::now()), last_sync_at: None };
+        assert_eq!(BackfillCursor::parse(Some(&c.to_json())), c);
+    }
+}

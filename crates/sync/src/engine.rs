@@ -1,0 +1,158 @@
+//! One sync run.
+
+use chrono::{Duration, Utc};
+use flexdesk_mirror::{Mirror, OrderState};
+use flexfactor_client::{ClientError, FlexFactorClient};
+use flexfactor_wire::{OrderStatus, OrdersQuery, WireOrder};
+use std::collections::HashSet;
+
+use crate::cursor::{BackfillCursor, CURSOR_NAME};
+use crate::SyncError;
+
+/// Orders per `GET /orders` page.
+pub const PAGE_SIZE: u32 = 1000;
+
+/// How far before the watermark a catch-up starts (`from` is inclusive; clocks drift).
+const OVERLAP: Duration = Duration::minutes(10);
+
+/// States the API may still change.
+const NON_FINAL_STATES: [OrderState; 5] =
+    [OrderState::Pending, OrderState::Challenge, OrderState::CaptureRequired, OrderState::OnHold, OrderState::Problem];
+const NON_FINAL_STATUSES: [OrderStatus; 5] = [
+    OrderStatus::Draft,
+    OrderStatus::OnHold,
+    OrderStatus::Problem,
+    OrderStatus::Processing,
+    OrderStatus::CaptureRequired,
+];
+
+/// Progress of a run, reported after every page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncProgress {
+    /// True during the first full backfill.
+    pub backfilling: bool,
+    pub fetched: u64,
+    pub expected: Option<u64>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub backfilled: bool,
+    pub fetched: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub requests: u64,
+}
+
+impl SyncReport {
+    fn add(&mut self, stats: flexdesk_mirror::ApplyStats, fetched: usize) {
+        self.fetched += fetched as u64;
+        self.inserted += stats.inserted;
+        self.updated += stats.updated;
+        self.requests += 1;
+    }
+}
+
+/// Brings `account_id`'s mirror in line with the API (see the crate docs for the steps).
+#[tracing::instrument(skip_all, err, fields(account = account_id))]
+pub async fn sync_account(
+    client: &FlexFactorClient,
+    mirror: &mut Mirror,
+    account_id: &str,
+    mut on_progress: impl FnMut(SyncProgress),
+) -> Result<SyncReport, SyncError> {
+    let mut cursor = BackfillCursor::parse(mirror.cursor(account_id, CURSOR_NAME)?.as_deref());
+    let mut report = SyncReport::default();
+
+    // 1 + 2: backfill from the stored page, or catch up from the watermark.
+    let backfilling = !cursor.complete;
+    report.backfilled = backfilling;
+    let mut page = if backfilling { cursor.next_page.max(1) } else { 1 };
+    let from = if backfilling { None } else { cursor.watermark.map(|w| w - OVERLAP) };
+    let mut fetched_before = if backfilling { u64::from(page - 1) * u64::from(PAGE_SIZE) } else { 0 };
+    loop {
+        let query = OrdersQuery {
+            from,
+            order_by: Some("createdOn".into()),
+            sort: Some("asc".into()),
+            page_size: Some(PAGE_SIZE),
+            page_number: Some(page),
+            ..Default::default()
+        };
+        let result = client.list_orders(&query).await?;
+        let n = result.orders.len();
+        let has_next = result.has_next_page.unwrap_or(n as u32 >= PAGE_SIZE) && n > 0;
+        if let Some(newest) = result.orders.iter().filter_map(|o| o.created_on.or(o.order_placed_date)).max() {
+            cursor.watermark = Some(cursor.watermark.map_or(newest, |w| w.max(newest)));
+        }
+        cursor.next_page = page + 1;
+        if backfilling && !has_next {
+            cursor.complete = true;
+        }
+        let stats = mirror.apply_orders(account_id, &result.orders, Some((CURSOR_NAME, &cursor.to_json())))?;
+        report.add(stats, n);
+        fetched_before += n as u64;
+        on_progress(SyncProgress { backfilling, fetched: fetched_before, expected: result.total_item_count });
+        if !has_next {
+            break;
+        }
+        page += 1;
+    }
+
+    // 3: re-check orders that may have changed status.
+    recheck_non_final(client, mirror, account_id, &mut report).await?;
+
+    cursor.complete = true;
+    cursor.last_sync_at = Some(Utc::now());
+    mirror.set_cursor(account_id, CURSOR_NAME, &cursor.to_json())?;
+    tracing::info!(?report, "sync finished");
+    Ok(report)
+}
+
+async fn recheck_non_final(
+    client: &FlexFactorClient,
+    mirror: &mut Mirror,
+    account_id: &str,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let mut listed: HashSet<String> = HashSet::new();
+    let mut page = 1;
+    loop {
+        let query = OrdersQuery {
+            status: NON_FINAL_STATUSES.iter().map(|s| s.code()).collect(),
+            order_by: Some("createdOn".into()),
+            sort: Some("asc".into()),
+            page_size: Some(PAGE_SIZE),
+            page_number: Some(page),
+            ..Default::default()
+        };
+        let result = client.list_orders(&query).await?;
+        let n = result.orders.len();
+        listed.extend(result.orders.iter().map(|o| o.id.clone()));
+        let stats = mirror.apply_orders(account_id, &result.orders, None)?;
+        report.add(stats, n);
+        if !(result.has_next_page.unwrap_or(n as u32 >= PAGE_SIZE) && n > 0) {
+            break;
+        }
+        page += 1;
+    }
+    let moved_on: Vec<String> = mirror
+        .order_keys_in_states(account_id, &NON_FINAL_STATES)?
+        .into_iter()
+        .filter(|k| !listed.contains(k))
+        .collect();
+    for key in moved_on {
+        let order: WireOrder = match client.get_order(&key).await {
+            Ok(o) => o,
+            Err(ClientError::NotFound { .. }) => {
+                tracing::warn!(order = %key, "order in the mirror is unknown to the API");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let stats = mirror.apply_orders(account_id, std::slice::from_ref(&order), None)?;
+        report.add(stats, 1);
+    }
+    Ok(())
+}

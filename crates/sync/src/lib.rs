@@ -1,0 +1,23 @@
+//! The sync engine: brings one account's mirror in line with FlexFactor.
+//!
+//! What it does, in one [`sync_account`] run:
+//! 1. **Backfill** (first run): pages through `GET /orders` oldest first and applies each
+//!    page in one transaction together with the cursor that says how far it got, so a
+//!    crash resumes at the next page.
+//! 2. **Catch-up** (later runs): fetches only orders created since the stored watermark
+//!    (minus an overlap, because `from` is inclusive and clocks drift).
+//! 3. **Re-check**: asks the API for all orders currently in non-final statuses and
+//!    re-reads (`GET /orders/{id}`) the mirror's non-final orders the API no longer lists
+//!    as such: that is how status changes of existing orders arrive without webhooks.
+//!
+//! What it does not do: no scheduling (the app core decides when to run), no webhooks yet.
+//! Invariants: every write goes through [`flexdesk_mirror::Mirror::apply_orders`]; cursors
+//! never run ahead of the rows they cover.
+
+mod cursor;
+mod engine;
+mod error;
+
+pub use cursor::{BackfillCursor, CURSOR_NAME};
+pub use engine::{sync_account, SyncProgress, SyncReport, PAGE_SIZE};
+pub use error::SyncError;

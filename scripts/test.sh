@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs what is missing, builds,
+# then runs UI checks, lints, unit + integration tests, the real-keychain tests and the
+# end-to-end tests through the real window (Xvfb + tauri-driver + WebKitWebDriver).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "UI: type check, unit tests, build"
+(cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
+
+step "Rust: format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Core crates stay Tauri-free"
+for manifest in crates/*/Cargo.toml; do
+  pkg=$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -1)
+  if cargo tree --locked -p "$pkg" -e normal --prefix none 2>/dev/null | grep -q '^tauri v'; then
+    echo "crate $pkg depends on tauri: core logic must stay Tauri-free" >&2
+    exit 1
+  fi
+done
+echo "ok: no crate under crates/ depends on tauri"
+
+step "Generated TypeScript bindings are current"
+cargo run --quiet --locked -p flexdesk-cli -- gen-bindings --check
+
+step "Unit and integration tests (no display needed)"
+env -u DISPLAY cargo nextest run --workspace --locked --no-fail-fast
+
+step "Build the desktop app"
+cargo build --locked -p flexdesk-app
+
+step "Keychain (Secret Service) and end-to-end tests (Xvfb + WebDriver)"
+mkdir -p artifacts/e2e
+keyring_home=$(mktemp -d)
+export XDG_DATA_HOME="$keyring_home"
+dbus-run-session -- bash -c '
+  printf %s "flexdesk-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  exec xvfb-run -a -s "-screen 0 1280x800x24" \
+    cargo nextest run --locked -p flexdesk-tests --run-ignored only --test-threads 1 --no-fail-fast
+'
+rm -rf "$keyring_home"
+echo
+echo "All tests passed. Screenshots: artifacts/e2e/"

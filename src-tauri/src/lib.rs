@@ -1,0 +1,85 @@
+//! FlexDesk's desktop shell: the window, logging, and the typed commands. Every command
+//! is a one-liner over [`flexdesk_core::AppCore`]; errors cross IPC as `{code, message}`.
+//! The command names are declared once in `flexdesk_core::bindings::COMMANDS`, which
+//! also generates the UI's TypeScript.
+
+mod commands;
+mod logging;
+
+use flexdesk_core::{AppCore, CoreConfig};
+use flexdesk_secrets::KeychainStore;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tauri::Manager;
+
+/// Registers FlexDesk's commands on a builder (generic so tests use the mock runtime).
+pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_status,
+        commands::list_orders,
+        commands::list_accounts,
+        commands::add_account,
+        commands::switch_account,
+        commands::sync_now,
+    ])
+}
+
+/// Without a display GTK would abort deep inside its init; say what to do instead.
+fn display_problem() -> Option<String> {
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        Some(
+            "FlexDesk needs a graphical display, and none was found (DISPLAY and WAYLAND_DISPLAY are unset).\n\
+             Run it from a desktop session, or on a headless machine under a virtual display:\n\
+             \n    xvfb-run -a -s '-screen 0 1280x800x24' flexdesk-app\n\
+             \n(The command-line tool `flexdesk` works without a display.)"
+                .to_string(),
+        )
+    } else {
+        None
+    }
+}
+
+fn data_dir<R: tauri::Runtime>(app: &tauri::App<R>) -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("FLEXDESK_DATA_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    app.path().app_data_dir().map_err(|e| format!("cannot find the app data directory: {e}"))
+}
+
+/// Runs the app; returns the process exit code.
+pub fn run() -> i32 {
+    if let Some(message) = display_problem() {
+        eprintln!("{message}");
+        return 2;
+    }
+    let result = with_commands(tauri::Builder::default())
+        .setup(|app| {
+            let dir = data_dir(app)?;
+            let _guard = logging::init(&dir);
+            app.manage(logging::LogGuard(_guard));
+            tracing::info!(data_dir = %dir.display(), version = env!("CARGO_PKG_VERSION"), "FlexDesk starting");
+            let core =
+                AppCore::open(CoreConfig::new(dir, Arc::new(KeychainStore::new()))).map_err(|e| e.user_message())?;
+            app.manage(core.clone());
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = core.start().await {
+                    tracing::error!(error = %e, "could not open an account");
+                }
+            });
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("FlexDesk could not start: {e}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,31 @@
+//! Logging: a daily-rolling file in the data directory plus stderr. Secrets never reach
+//! it: the types that hold them redact their `Debug` output.
+
+use std::path::Path;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+/// Keeps the non-blocking log writer alive for the app's lifetime.
+pub struct LogGuard(#[allow(dead_code)] pub Option<tracing_appender::non_blocking::WorkerGuard>);
+
+/// Installs the global subscriber; `None` if the log directory cannot be created.
+pub fn init(data_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let filter = EnvFilter::try_from_env("FLEXDESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let log_dir = data_dir.join("logs");
+    match std::fs::create_dir_all(&log_dir) {
+        Ok(()) => {
+            let appender = tracing_appender::rolling::daily(&log_dir, "flexdesk.log");
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let file = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer);
+            let _ = tracing_subscriber::registry().with(filter).with(stderr).with(file).try_init();
+            Some(guard)
+        }
+        Err(e) => {
+            let _ = tracing_subscriber::registry().with(filter).with(stderr).try_init();
+            tracing::warn!(error = %e, dir = %log_dir.display(), "cannot create the log directory; logging to stderr only");
+            None
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Cross-crate test scenarios live in `tests/`; this library is empty on purpose.

@@ -1,0 +1,93 @@
+//! The app core's Demo account end to end (sandbox on loopback, real SQLite file), with an
+//! in-memory secret store; the real keychain is covered by `keychain.rs`.
+
+use flexdesk_core::dto::{OrderQuery, SyncPhase};
+use flexdesk_core::{AppCore, CoreConfig, ErrorCode};
+use flexdesk_secrets::{MemoryStore, SecretStore};
+use std::sync::Arc;
+
+fn core(dir: &std::path::Path, secrets: Arc<dyn SecretStore>) -> AppCore {
+    let mut config = CoreConfig::new(dir.to_path_buf(), secrets);
+    config.demo_order_count = 3_000;
+    config.background_sync = false;
+    AppCore::open(config).unwrap()
+}
+
+#[tokio::test]
+async fn first_start_opens_the_demo_account_and_backfills_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let app = core(dir.path(), secrets.clone());
+    let account = app.start().await.unwrap();
+    assert_eq!(account.name, "Demo merchant");
+    assert!(account.base_url.starts_with("http://127.0.0.1:"));
+    let report = app.sync_once().await.unwrap();
+    assert_eq!(report.inserted, 3_000);
+    let status = app.app_status().unwrap();
+    assert_eq!(status.total_rows, 3_000);
+    assert_eq!(status.sync.phase, SyncPhase::Idle);
+    assert!(status.sync.last_sync_at.is_some());
+
+    let page = app.list_orders(&OrderQuery { state: None, search: None, offset: 0, limit: 1 }).unwrap();
+    let merchant_id = page.rows[0].merchant_order_id.clone().unwrap();
+    let found =
+        app.list_orders(&OrderQuery { state: None, search: Some(merchant_id.clone()), offset: 0, limit: 10 }).unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.rows[0].merchant_order_id.as_deref(), Some(merchant_id.as_str()));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn restarting_reuses_the_mirror_and_the_same_demo_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let first = core(dir.path(), secrets.clone());
+    let a = first.start().await.unwrap();
+    first.sync_once().await.unwrap();
+    first.shutdown().await;
+    drop(first);
+
+    let second = core(dir.path(), secrets.clone());
+    let b = second.start().await.unwrap();
+    assert_eq!(a.id, b.id, "a second Demo account was created");
+    assert_eq!(second.app_status().unwrap().total_rows, 3_000, "the mirror was not reused");
+    let report = second.sync_once().await.unwrap();
+    assert!(!report.backfilled);
+    assert_eq!((report.inserted, report.updated), (0, 0), "the same seeded history changed: {report:?}");
+    assert_eq!(second.list_accounts().unwrap().len(), 1);
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_keychain_nothing_is_stored_and_the_error_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = core(dir.path(), Arc::new(MemoryStore::unavailable()));
+    let err = app.start().await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::KeychainUnavailable);
+    let status = app.app_status().unwrap();
+    assert_eq!(status.setup_error.unwrap().code, ErrorCode::KeychainUnavailable);
+    assert!(app.list_accounts().unwrap().is_empty(), "an account was saved without its secret");
+}
+
+#[tokio::test]
+async fn adding_an_account_with_a_wrong_secret_is_rejected_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let app = core(dir.path(), secrets);
+    let demo = app.start().await.unwrap();
+    let err = app
+        .add_account(flexdesk_core::dto::NewAccount {
+            name: "Wrong".into(),
+            environment: flexdesk_core::dto::EnvironmentDto::Custom,
+            base_url: demo.base_url.clone(),
+            mid: demo.mid.clone(),
+            app_key: "whatever".into(),
+            app_secret: "wrong".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::CredentialsRejected);
+    assert!(err.user_message().starts_with("Credentials rejected"));
+    assert_eq!(app.list_accounts().unwrap().len(), 1);
+    app.shutdown().await;
+}

@@ -1,0 +1,119 @@
+//! Client + sync + mirror against the sandbox on a loopback port.
+
+use chrono::{TimeZone, Utc};
+use flexdesk_mirror::{Account, Environment, Mirror, OrderFilter, OrderRecord};
+use flexdesk_sync::sync_account;
+use flexfactor_client::{ClientConfig, ClientError, FlexFactorClient};
+use flexfactor_sandbox::{Sandbox, SandboxConfig, SandboxCredentials};
+use std::collections::HashMap;
+
+const KEY: &str = "test-app-key";
+const SECRET: &str = "test-app-secret";
+
+async fn sandbox(orders: usize) -> Sandbox {
+    let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let mut config = SandboxConfig::demo(7, anchor, SandboxCredentials::new(KEY, SECRET));
+    config.order_count = orders;
+    Sandbox::start(config).await.unwrap()
+}
+
+fn client(sb: &Sandbox, secret: &str) -> FlexFactorClient {
+    FlexFactorClient::new(ClientConfig::new(sb.base_url(), KEY, secret)).unwrap()
+}
+
+fn mirror(dir: &tempfile::TempDir) -> Mirror {
+    let m = Mirror::open(&dir.path().join("mirror.sqlite3")).unwrap();
+    if m.account("acct").unwrap().is_none() {
+        m.insert_account(&Account {
+            id: "acct".into(),
+            name: "Sandbox".into(),
+            environment: Environment::Sandbox,
+            base_url: "http://127.0.0.1/v1".into(),
+            mid: "mid".into(),
+            app_key: KEY.into(),
+            demo_seed: None,
+            demo_anchor: None,
+            created_at: Utc::now(),
+        })
+        .unwrap();
+    }
+    m
+}
+
+#[tokio::test]
+async fn backfill_mirrors_exactly_the_sandbox_orders_with_derived_states() {
+    let sb = sandbox(2_500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = mirror(&dir);
+    let mut progress = Vec::new();
+    let report = sync_account(&client(&sb, SECRET), &mut m, "acct", |p| progress.push(p)).await.unwrap();
+    assert!(report.backfilled);
+    assert_eq!(report.inserted, 2_500);
+    assert_eq!(m.order_count("acct").unwrap(), sb.order_count() as u64);
+    assert_eq!(progress.last().unwrap().expected, Some(2_500));
+    assert_eq!(progress.last().unwrap().fetched, 2_500);
+
+    let expected: HashMap<String, OrderRecord> =
+        sb.orders_snapshot().iter().map(|o| (o.id.clone(), OrderRecord::from_wire(o))).collect();
+    let (total, rows) = m.list_orders("acct", &OrderFilter { offset: 0, limit: 1000, ..Default::default() }).unwrap();
+    assert_eq!(total, 2_500);
+    for row in rows {
+        let want = &expected[&row.order_session_key];
+        assert_eq!(&row, want, "order {} differs from the sandbox", row.order_session_key);
+    }
+    assert_eq!(m.quick_check().unwrap(), true);
+}
+
+#[tokio::test]
+async fn a_second_sync_fetches_only_what_changed() {
+    let sb = sandbox(1_500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    drop(m);
+    let mut reopened = mirror(&dir);
+    let again = sync_account(&c, &mut reopened, "acct", |_| {}).await.unwrap();
+    assert!(!again.backfilled);
+    assert_eq!((again.inserted, again.updated), (0, 0));
+    assert!(again.fetched < 1_500, "catch-up re-fetched the whole history: {again:?}");
+    assert_eq!(reopened.order_count("acct").unwrap(), 1_500);
+}
+
+#[tokio::test]
+async fn a_wrong_app_secret_is_a_credentials_rejected_error() {
+    let sb = sandbox(10).await;
+    let err = client(&sb, "not-the-secret").authenticate().await.unwrap_err();
+    assert!(matches!(err, ClientError::CredentialsRejected { .. }), "{err:?}");
+    assert!(err.to_string().contains("rejected"));
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_once_and_the_call_succeeds() {
+    let sb = sandbox(50).await;
+    let c = client(&sb, SECRET);
+    c.authenticate().await.unwrap();
+    sb.force_token_expiry();
+    let order = sb.orders_snapshot()[3].clone();
+    let fetched = c.get_order(&order.id).await.unwrap();
+    assert_eq!(fetched.id, order.id);
+}
+
+#[tokio::test]
+async fn an_unknown_order_is_not_found() {
+    let sb = sandbox(10).await;
+    let err = client(&sb, SECRET).get_order("00000000-0000-0000-0000-000000000000").await.unwrap_err();
+    assert!(matches!(err, ClientError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_dead_network_is_a_network_error_after_retries() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut config = ClientConfig::new(format!("http://127.0.0.1:{port}/v1"), KEY, SECRET);
+    config.retry.base_delay = std::time::Duration::from_millis(5);
+    let err = FlexFactorClient::new(config).unwrap().authenticate().await.unwrap_err();
+    assert!(matches!(err, ClientError::Network { .. }), "{err:?}");
+    assert!(err.is_transient());
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { toIpcError } from "./errors";
+
+describe("toIpcError", () => {
+  it("keeps a well-formed IpcError", () => {
+    expect(toIpcError({ code: "credentials_rejected", message: "AppKey/AppSecret not accepted" })).toEqual({
+      code: "credentials_rejected",
+      message: "AppKey/AppSecret not accepted",
+    });
+  });
+
+  it("falls back to internal for a plain string rejection", () => {
+    expect(toIpcError("command list_orders not found")).toEqual({
+      code: "internal",
+      message: "command list_orders not found",
+    });
+  });
+
+  it("falls back to internal for an unknown code", () => {
+    expect(toIpcError({ code: "weird", message: "x" }).code).toBe("internal");
+  });
+
+  it("uses the message of a thrown Error", () => {
+    expect(toIpcError(new Error("boom"))).toEqual({ code: "internal", message: "boom" });
+  });
+});
