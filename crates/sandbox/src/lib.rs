@@ -12,9 +12,10 @@
 //!
 //! # Invariants
 //! * [`seed_history`] is a pure function of `(seed, order_count, history_days, anchor)`:
-//!   one ChaCha8 stream, no wall clock. Timestamps are whole milliseconds, all in
-//!   `[anchor - history_days, anchor]` except `orderPlacedDate` (up to 6 h before
-//!   `createdOn`) and `expiryDate`.
+//!   a ChaCha8 stream seeded from `seed` gives each order the seed of its own SplitMix64
+//!   stream (fast even in unoptimised test builds); no wall clock, no thread RNG.
+//!   Timestamps are whole milliseconds, all in `[anchor - history_days, anchor]` except
+//!   `orderPlacedDate` (up to 6 h before `createdOn`) and `expiryDate`.
 //! * Listing is a total order: the sort key, then `id`; `sort=desc` reverses both, so the
 //!   descending listing is exactly the ascending one reversed. Paging never repeats or
 //!   skips an order while the data is unchanged.

@@ -164,6 +164,12 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
 
+    type TestResult = Result<(), String>;
+
+    fn parse(raw: &str) -> Result<ListQuery, String> {
+        parse_list_query(raw, 1000, "m").map_err(|e| format!("{e:?}"))
+    }
+
     fn errors_of(r: Result<ListQuery, ApiError>) -> Vec<String> {
         match r {
             Err(ApiError::Problem(_, p)) => p.errors.keys().cloned().collect(),
@@ -172,13 +178,21 @@ mod tests {
     }
 
     #[test]
-    fn repeated_status_keys_all_apply_and_keys_ignore_case() {
-        let q = parse_list_query("status=0&STATUS=4&PageSize=5000&orderby=AMOUNT&sort=DESC", 1000, "m").unwrap();
+    fn repeated_status_keys_all_apply_and_keys_ignore_case() -> TestResult {
+        let q = parse("status=0&STATUS=4&PageSize=5000&orderby=AMOUNT&sort=DESC")?;
         assert_eq!(q.statuses, vec![0, 4]);
         assert_eq!(q.page_size, 1000);
         assert_eq!(q.order_by, SortKey::Amount);
         assert!(q.descending);
         assert_eq!(q.page_number, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn small_page_sizes_and_numbers_are_raised_to_one() -> TestResult {
+        let q = parse("pageSize=0&pageNumber=-3")?;
+        assert_eq!((q.page_size, q.page_number), (1, 1));
+        Ok(())
     }
 
     #[test]
@@ -188,16 +202,20 @@ mod tests {
     }
 
     #[test]
-    fn dates_accept_offsets_plain_utc_and_bare_days() {
-        let z = parse_datetime("2026-01-02T03:04:05.678Z").unwrap();
+    fn dates_accept_offsets_plain_utc_and_bare_days() -> TestResult {
+        let z = parse_datetime("2026-01-02T03:04:05.678Z").ok_or("no parse")?;
         assert_eq!(parse_datetime("2026-01-02T04:04:05.678 01:00"), Some(z));
         assert_eq!(parse_datetime("2026-01-02T03:04:05.678"), Some(z));
         assert_eq!(parse_datetime("2026-01-02").map(|d| d.to_rfc3339()).as_deref(), Some("2026-01-02T00:00:00+00:00"));
+        assert_eq!(parse_datetime("2026-13-02"), None);
+        Ok(())
     }
 
     #[test]
-    fn another_merchants_mid_matches_nothing() {
-        assert!(!parse_list_query("mid=other", 1000, "m").unwrap().merchant_matches);
-        assert!(parse_list_query("mid=M", 1000, "m").unwrap().merchant_matches);
+    fn another_merchants_mid_matches_nothing() -> TestResult {
+        assert!(!parse("mid=other")?.merchant_matches);
+        assert!(parse("mid=M")?.merchant_matches);
+        assert!(parse("")?.merchant_matches);
+        Ok(())
     }
 }
