@@ -61,7 +61,7 @@ async fn backfill_mirrors_exactly_the_sandbox_orders_with_derived_states() {
         let want = &expected[&row.order_session_key];
         assert_eq!(&row, want, "order {} differs from the sandbox", row.order_session_key);
     }
-    assert_eq!(m.quick_check().unwrap(), true);
+    assert!(m.quick_check().unwrap());
 }
 
 #[tokio::test]

@@ -111,7 +111,7 @@ fn tuple_of(item: &Value) -> (String, Option<String>) {
 pub enum ClientError {
     /// `/oauth2/token` refused the AppKey/AppSecret (HTTP 400 or 401 there).
     #[error("FlexFactor rejected the API credentials: {}", .detail.summary())]
-    CredentialsRejected { detail: ApiErrorDetail },
+    CredentialsRejected { detail: Box<ApiErrorDetail> },
     /// A call was still unauthorized after re-authenticating once.
     #[error("FlexFactor refused the access token even after signing in again (HTTP 401)")]
     Unauthorized,
@@ -120,7 +120,7 @@ pub enum ClientError {
     NotFound { path: String },
     /// Any other non-success HTTP status, with the decoded body.
     #[error("FlexFactor answered HTTP {status} on {path}: {}", .detail.summary())]
-    Api { status: u16, path: String, detail: ApiErrorDetail },
+    Api { status: u16, path: String, detail: Box<ApiErrorDetail> },
     /// The request did not get an HTTP answer (connect, TLS, timeout, reset).
     #[error("could not reach FlexFactor at {url}: {message}")]
     Network { url: String, message: String, timeout: bool },

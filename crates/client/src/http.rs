@@ -130,13 +130,13 @@ impl FlexFactorClient {
         let status = resp.status();
         let body = resp.text().await.map_err(|e| network_error(&url, &e))?;
         if status == StatusCode::BAD_REQUEST || status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(ClientError::CredentialsRejected { detail: ApiErrorDetail::parse(&body) });
+            return Err(ClientError::CredentialsRejected { detail: Box::new(ApiErrorDetail::parse(&body)) });
         }
         if !status.is_success() {
             return Err(ClientError::Api {
                 status: status.as_u16(),
                 path: "/oauth2/token".into(),
-                detail: ApiErrorDetail::parse(&body),
+                detail: Box::new(ApiErrorDetail::parse(&body)),
             });
         }
         let parsed: TokenResponse = serde_json::from_str(&body)
@@ -209,7 +209,7 @@ impl FlexFactorClient {
                 let error = ClientError::Api {
                     status: status.as_u16(),
                     path: path.to_string(),
-                    detail: ApiErrorDetail::parse(&body),
+                    detail: Box::new(ApiErrorDetail::parse(&body)),
                 };
                 return Err(Failure { error, retry_after });
             }

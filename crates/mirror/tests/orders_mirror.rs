@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
+
 use chrono::{TimeZone, Utc};
 use flexdesk_mirror::{Account, Environment, Mirror, OrderFilter, OrderState};
 use flexfactor_wire::{Cents, WireOrder};
@@ -22,7 +24,7 @@ fn order(i: u32, status: i32, decision: &str) -> WireOrder {
         external_order_id: Some(format!("WEB-{i:06}")),
         status: Some(status),
         decision: Some(decision.into()),
-        is_mit: Some(i % 2 == 0),
+        is_mit: Some(i.is_multiple_of(2)),
         amount: Some(Cents(1000 + i as i64)),
         captured_amount: Some(Cents(if status == 7 { 1000 + i as i64 } else { 0 })),
         refunded_amount: Some(Cents(0)),

@@ -27,6 +27,6 @@ mod tests {
         assert_eq!(Cents(5).to_major_units_string(), "0.05");
         assert_eq!(Cents(100).to_major_units_string(), "1.00");
         assert_eq!(Cents(-250).to_major_units_string(), "-2.50");
-        assert_eq!(Cents(123_456_789_01).to_major_units_string(), "123456789.01");
+        assert_eq!(Cents(12_345_678_901).to_major_units_string(), "123456789.01");
     }
 }
