@@ -33,3 +33,10 @@ pub async fn switch_account(core: State<'_, AppCore>, account_id: String) -> Res
 pub async fn sync_now(core: State<'_, AppCore>) -> Result<(), IpcError> {
     core.sync_now().await.map_err(Into::into)
 }
+
+/// Tries to open the active account (or create the Demo account) again, e.g. after the
+/// user unlocked the keychain.
+#[tauri::command]
+pub async fn retry_setup(core: State<'_, AppCore>) -> Result<AccountView, IpcError> {
+    core.start().await.map_err(Into::into)
+}

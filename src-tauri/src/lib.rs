@@ -21,6 +21,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::add_account,
         commands::switch_account,
         commands::sync_now,
+        commands::retry_setup,
     ])
 }
 

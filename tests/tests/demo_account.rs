@@ -87,7 +87,7 @@ async fn adding_an_account_with_a_wrong_secret_is_rejected_and_saves_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::CredentialsRejected);
-    assert!(err.user_message().starts_with("Credentials rejected"));
+    assert!(err.user_message().contains("did not accept this AppKey/AppSecret"));
     assert_eq!(app.list_accounts().unwrap().len(), 1);
     app.shutdown().await;
 }

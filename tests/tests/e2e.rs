@@ -134,7 +134,8 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
     screenshot(&client, "orders.png").await;
 
     // The sandbox's own count, asked over HTTP with the Demo credentials from the keychain.
-    let base_url = client.find(Locator::Css("#status-base-url")).await.unwrap().text().await.unwrap();
+    let base_url = attr(&client, "#status-base-url", "title").await.expect("the status bar shows the API base URL");
+    assert!(base_url.starts_with("http://127.0.0.1:"), "Demo base URL: {base_url}");
     let (account_id, app_key) = demo_account(data_dir.path());
     let secret = KeychainStore::new().get(&account_key(&account_id, "app-secret")).unwrap();
     let first_page = sandbox_get(&base_url, &app_key, secret.expose(), "/orders?pageSize=1").await;

@@ -40,6 +40,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         returns: "AccountView",
     },
     CommandSpec { name: "sync_now", ts_name: "syncNow", args: &[], returns: "void" },
+    CommandSpec { name: "retry_setup", ts_name: "retrySetup", args: &[], returns: "AccountView" },
 ];
 
 /// Where the generated file lives, relative to the repository root.

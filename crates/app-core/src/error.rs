@@ -79,7 +79,7 @@ impl CoreError {
     pub fn user_message(&self) -> String {
         match self {
             CoreError::Client(ClientError::CredentialsRejected { detail }) => format!(
-                "Credentials rejected: FlexFactor did not accept this AppKey/AppSecret ({}). Copy both again from the \
+                "FlexFactor did not accept this AppKey/AppSecret ({}). Copy both again from the \
                  FlexFactor portal (Developers > Api Keys) and check they belong to this environment.",
                 detail.summary()
             ),
@@ -115,7 +115,7 @@ mod tests {
         let e = CoreError::Client(ClientError::CredentialsRejected { detail: Default::default() });
         let ipc = e.to_ipc();
         assert_eq!(ipc.code, ErrorCode::CredentialsRejected);
-        assert!(ipc.message.starts_with("Credentials rejected"));
+        assert!(ipc.message.contains("did not accept this AppKey/AppSecret"));
         assert!(ipc.message.contains("portal"));
     }
 

@@ -45,4 +45,5 @@ export const commands = {
   addAccount: (input: NewAccount): Promise<AccountView> => invoke<AccountView>("add_account", { input }),
   switchAccount: (accountId: string): Promise<AccountView> => invoke<AccountView>("switch_account", { accountId }),
   syncNow: (): Promise<void> => invoke<void>("sync_now"),
+  retrySetup: (): Promise<AccountView> => invoke<AccountView>("retry_setup"),
 };
