@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 (cd ui && npm run --silent build)
-cargo build --locked -p flexdesk-app
+cargo build -p flexdesk-app
 exec ./target/debug/flexdesk-app "$@"

@@ -13,12 +13,12 @@ step "UI: type check, unit tests, build"
 
 step "Rust: format and lints"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "Core crates stay Tauri-free"
 for manifest in crates/*/Cargo.toml; do
   pkg=$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -1)
-  if cargo tree --locked -p "$pkg" -e normal --prefix none 2>/dev/null | grep -q '^tauri v'; then
+  if cargo tree -p "$pkg" -e normal --prefix none 2>/dev/null | grep -q '^tauri v'; then
     echo "crate $pkg depends on tauri: core logic must stay Tauri-free" >&2
     exit 1
   fi
@@ -26,13 +26,13 @@ done
 echo "ok: no crate under crates/ depends on tauri"
 
 step "Generated TypeScript bindings are current"
-cargo run --quiet --locked -p flexdesk-cli -- gen-bindings --check
+cargo run --quiet -p flexdesk-cli -- gen-bindings --check
 
 step "Unit and integration tests (no display needed)"
-env -u DISPLAY cargo nextest run --workspace --locked --no-fail-fast
+env -u DISPLAY cargo nextest run --workspace --no-fail-fast
 
 step "Build the desktop app"
-cargo build --locked -p flexdesk-app
+cargo build -p flexdesk-app
 
 step "Keychain (Secret Service) and end-to-end tests (Xvfb + WebDriver)"
 mkdir -p artifacts/e2e
@@ -41,7 +41,7 @@ export XDG_DATA_HOME="$keyring_home"
 dbus-run-session -- bash -c '
   printf %s "flexdesk-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   exec xvfb-run -a -s "-screen 0 1280x800x24" \
-    cargo nextest run --locked -p flexdesk-tests --run-ignored only --test-threads 1 --no-fail-fast
+    cargo nextest run -p flexdesk-tests --run-ignored only --test-threads 1 --no-fail-fast
 '
 rm -rf "$keyring_home"
 echo

@@ -14,6 +14,12 @@ pub struct ApiErrorDetail {
     pub field_errors: BTreeMap<String, Vec<String>>,
     /// Envelope error tuples: (message, code).
     pub codes: Vec<(String, Option<String>)>,
+    /// The envelope's `responseCode` (e.g. `"2001"`), when the body had one.
+    pub response_code: Option<String>,
+    /// The envelope's `status` word (e.g. `"FAILED"`), when the body had a string there.
+    pub status_word: Option<String>,
+    /// The envelope's `success` flag, when the body had one.
+    pub success: Option<bool>,
     /// The raw body, truncated, for diagnostics.
     pub raw: String,
 }
@@ -43,6 +49,10 @@ impl ApiErrorDetail {
                     }
                 }
                 ("responsemessage", Value::String(s)) if out.title.is_none() => out.title = Some(s.clone()),
+                ("responsecode", Value::String(s)) => out.response_code = Some(s.clone()),
+                ("responsecode", Value::Number(n)) => out.response_code = Some(n.to_string()),
+                ("status", Value::String(s)) => out.status_word = Some(s.clone()),
+                ("success", Value::Bool(b)) => out.success = Some(*b),
                 (_, Value::Array(a))
                     if !matches!(lower.as_str(), "errors" | "traceid")
                         && !a.is_empty()
@@ -54,6 +64,32 @@ impl ApiErrorDetail {
             }
         }
         out
+    }
+
+    /// The business error code: `responseCode`, else the first envelope tuple's code.
+    pub fn code(&self) -> Option<&str> {
+        self.response_code.as_deref().or_else(|| self.codes.iter().find_map(|(_, c)| c.as_deref()))
+    }
+
+    /// The first human message: the title/`responseMessage`, else the first tuple's message.
+    pub fn message(&self) -> Option<&str> {
+        self.title.as_deref().or_else(|| self.codes.iter().map(|(m, _)| m.as_str()).find(|m| !m.is_empty()))
+    }
+
+    /// True when the body is the business-failure envelope (`status:"FAILED"`, a
+    /// `responseCode`, or coded error tuples) rather than a validation error.
+    pub fn is_business_failure(&self) -> bool {
+        self.status_word.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("FAILED"))
+            || self.response_code.is_some()
+            || self.codes.iter().any(|(_, c)| c.is_some())
+    }
+
+    /// True when a **2xx** body still reports failure: `status:"FAILED"`, or
+    /// `success:false` without a status word (a decision such as DECLINED is an answer,
+    /// not a failure).
+    pub fn is_failed_success_body(&self) -> bool {
+        self.status_word.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("FAILED"))
+            || (self.success == Some(false) && self.status_word.is_none())
     }
 
     /// A one-line human summary: title, then field messages, then coded messages.
@@ -127,9 +163,36 @@ pub enum ClientError {
     /// A 2xx answer whose body is not what the API documents.
     #[error("unexpected response body from {path}: {message}")]
     Decode { path: String, message: String },
+    /// The caller's request cannot be sent as given (e.g. a refund of zero cents).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
     /// The configuration is unusable (e.g. a malformed base URL).
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// A money-moving request was sent but no clear answer came back (timeout, reset after
+    /// sending, 408 or 5xx). It may or may not have taken effect: re-read the order before
+    /// anything else. Never retried automatically.
+    #[error("the outcome of the {operation} of order {order_id} is unknown: {detail}")]
+    OutcomeUnknown { operation: &'static str, order_id: String, detail: String },
+    /// FlexFactor answered clearly that it refused the operation (a `FAILED` envelope,
+    /// with HTTP 200 or 4xx): e.g. refund code `2001`, amount exceeds refundable.
+    #[error("FlexFactor rejected the {operation} on {path} (HTTP {status}): {}", .detail.summary())]
+    Rejected {
+        operation: &'static str,
+        path: String,
+        status: u16,
+        /// `responseCode` or the first tuple code.
+        code: Option<String>,
+        /// `responseMessage` or the first tuple message.
+        message: Option<String>,
+        /// Every message and code the body carried.
+        detail: Box<ApiErrorDetail>,
+    },
+    /// HTTP 409 on an idempotent call: a request with this idempotency key is still in
+    /// flight, or the key was used before with a different payload. `after_retry` is true
+    /// when this client had already sent the same request once in this call.
+    #[error("FlexFactor reported an idempotency conflict on {path} (key {idempotency_key:?}, after retry: {after_retry}): {}", .detail.summary())]
+    Conflict { path: String, idempotency_key: Option<String>, after_retry: bool, detail: Box<ApiErrorDetail> },
 }
 
 impl ClientError {
@@ -145,7 +208,10 @@ impl ClientError {
     /// The trace id the API gave, if any (quote it to FlexFactor support).
     pub fn trace_id(&self) -> Option<&str> {
         match self {
-            ClientError::CredentialsRejected { detail } | ClientError::Api { detail, .. } => detail.trace_id.as_deref(),
+            ClientError::CredentialsRejected { detail }
+            | ClientError::Api { detail, .. }
+            | ClientError::Rejected { detail, .. }
+            | ClientError::Conflict { detail, .. } => detail.trace_id.as_deref(),
             _ => None,
         }
     }
@@ -201,5 +267,32 @@ mod tests {
         assert!(!api(400).is_transient());
         assert!(!api(409).is_transient());
         assert!(!ClientError::Unauthorized.is_transient());
+        let unknown = ClientError::OutcomeUnknown { operation: "refund", order_id: "o".into(), detail: "x".into() };
+        assert!(!unknown.is_transient());
+        let conflict = ClientError::Conflict {
+            path: "/capture".into(),
+            idempotency_key: Some("k".into()),
+            after_retry: true,
+            detail: Default::default(),
+        };
+        assert!(!conflict.is_transient());
+    }
+
+    #[test]
+    fn business_failure_envelope_exposes_code_and_message() {
+        let body = r#"{"success":false,"status":"FAILED","responseCode":2001,
+            "responseMessage":"Amount exceeds refundable","traceId":"00-t-1-01",
+            "errors":[{"item1":"Amount exceeds refundable","item2":"2001","item3":"2001","item4":false},
+                      {"item1":"Second message","item2":"2002"}]}"#;
+        let d = ApiErrorDetail::parse(body);
+        assert!(d.is_business_failure());
+        assert_eq!(d.code(), Some("2001"));
+        assert_eq!(d.message(), Some("Amount exceeds refundable"));
+        assert_eq!(d.codes.len(), 2);
+        assert_eq!(d.status_word.as_deref(), Some("FAILED"));
+        let problem = ApiErrorDetail::parse(
+            r#"{"status":400,"title":"One or more validation errors occurred.","errors":{"Mid":["x"]}}"#,
+        );
+        assert!(!problem.is_business_failure());
     }
 }

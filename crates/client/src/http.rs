@@ -51,7 +51,7 @@ pub struct FlexFactorClient {
     http: reqwest::Client,
     base: String,
     credentials: TokenRequest,
-    retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
     token: Mutex<Option<CachedToken>>,
 }
 
@@ -61,15 +61,50 @@ impl std::fmt::Debug for FlexFactorClient {
     }
 }
 
-/// One failed attempt: the error plus the server's `Retry-After`, if it sent one.
-struct Failure {
-    error: ClientError,
-    retry_after: Option<Duration>,
+/// One failed attempt: the error, the server's `Retry-After` if it sent one, and whether
+/// the request may have been processed (it was sent and no clear answer came back).
+pub(crate) struct Failure {
+    pub error: Box<ClientError>,
+    pub retry_after: Option<Duration>,
+    pub maybe_processed: bool,
 }
 
 impl From<ClientError> for Failure {
     fn from(error: ClientError) -> Self {
-        Failure { error, retry_after: None }
+        Failure { error: Box::new(error), retry_after: None, maybe_processed: false }
+    }
+}
+
+/// A request body, already serialized (so every resend carries the same bytes).
+pub(crate) struct JsonBody(pub Vec<u8>);
+
+/// One HTTP answer other than 401.
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl Reply {
+    /// The body of a 2xx reply; a 404 is [`ClientError::NotFound`], any other status
+    /// [`ClientError::Api`] (an answer to a 408 or 5xx may or may not have been processed).
+    pub fn into_success(self, path: &str) -> Result<String, Failure> {
+        if self.status.is_success() {
+            return Ok(self.body);
+        }
+        if self.status == StatusCode::NOT_FOUND {
+            return Err(ClientError::NotFound { path: path.to_string() }.into());
+        }
+        let code = self.status.as_u16();
+        Err(Failure {
+            error: Box::new(ClientError::Api {
+                status: code,
+                path: path.to_string(),
+                detail: Box::new(ApiErrorDetail::parse(&self.body)),
+            }),
+            retry_after: self.retry_after,
+            maybe_processed: code == 408 || self.status.is_server_error(),
+        })
     }
 }
 
@@ -158,38 +193,50 @@ impl FlexFactorClient {
     ) -> Result<T, ClientError> {
         let mut attempt = 1;
         loop {
-            match self.send_once(Method::GET, path, query).await {
-                Ok(v) => return Ok(v),
+            let outcome = match self.exchange(Method::GET, path, query, None).await {
+                Ok(reply) => reply.into_success(path),
+                Err(f) => Err(f),
+            };
+            match outcome {
+                Ok(body) => return decode(path, &body),
                 Err(f) if f.error.is_transient() && attempt < self.retry.max_attempts => {
                     let wait = self.retry.delay(attempt, f.retry_after);
                     tracing::warn!(path, attempt, ?wait, error = %f.error, "transient failure, retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                Err(f) => return Err(f.error),
+                Err(f) => return Err(*f.error),
             }
         }
     }
 
     /// One request with the bearer token; on 401, one re-authentication and one resend.
-    async fn send_once<T: DeserializeOwned>(
+    /// Returns every answer but 401. A failure to send is `Network`, with
+    /// `maybe_processed` set unless the connection was never established.
+    pub(crate) async fn exchange(
         &self,
         method: Method,
         path: &str,
         query: &[(&'static str, String)],
-    ) -> Result<T, Failure> {
+        body: Option<&JsonBody>,
+    ) -> Result<Reply, Failure> {
         let url = format!("{}{}", self.base, path);
         let mut token = self.bearer(None).await?;
         for reauthenticated in [false, true] {
-            let resp = self
+            let mut request = self
                 .http
                 .request(method.clone(), &url)
                 .bearer_auth(&token)
                 .header(reqwest::header::ACCEPT, "application/json")
-                .query(query)
-                .send()
-                .await
-                .map_err(|e| network_error(&url, &e))?;
+                .query(query);
+            if let Some(JsonBody(bytes)) = body {
+                request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes.clone());
+            }
+            let resp = request.send().await.map_err(|e| Failure {
+                maybe_processed: !e.is_connect(),
+                error: Box::new(network_error(&url, &e)),
+                retry_after: None,
+            })?;
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED {
                 if reauthenticated {
@@ -201,23 +248,20 @@ impl FlexFactorClient {
             }
             let retry_after =
                 parse_retry_after(resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()));
-            let body = resp.text().await.map_err(|e| network_error(&url, &e))?;
-            if status == StatusCode::NOT_FOUND {
-                return Err(ClientError::NotFound { path: path.to_string() }.into());
-            }
-            if !status.is_success() {
-                let error = ClientError::Api {
-                    status: status.as_u16(),
-                    path: path.to_string(),
-                    detail: Box::new(ApiErrorDetail::parse(&body)),
-                };
-                return Err(Failure { error, retry_after });
-            }
-            return serde_json::from_str(&body)
-                .map_err(|e| ClientError::Decode { path: path.to_string(), message: e.to_string() }.into());
+            let body = resp.text().await.map_err(|e| Failure {
+                error: Box::new(network_error(&url, &e)),
+                retry_after: None,
+                maybe_processed: true,
+            })?;
+            return Ok(Reply { status, body, retry_after });
         }
         Err(ClientError::Unauthorized.into())
     }
+}
+
+/// Decodes a 2xx body; a mismatch is [`ClientError::Decode`] naming the path.
+pub(crate) fn decode<T: DeserializeOwned>(path: &str, body: &str) -> Result<T, ClientError> {
+    serde_json::from_str(body).map_err(|e| ClientError::Decode { path: path.to_string(), message: e.to_string() })
 }
 
 fn network_error(url: &str, e: &reqwest::Error) -> ClientError {

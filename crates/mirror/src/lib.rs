@@ -21,6 +21,7 @@ mod error;
 mod migrations;
 mod orders;
 mod state;
+mod timeline;
 
 pub use accounts::{Account, Environment};
 pub use db::Mirror;
@@ -28,3 +29,4 @@ pub use error::MirrorError;
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use orders::{ApplyStats, OrderFilter, OrderRecord};
 pub use state::OrderState;
+pub use timeline::{DriftEntry, EventApplied, OrderEvent, TimelineEntry};

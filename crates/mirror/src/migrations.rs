@@ -6,7 +6,10 @@ use rusqlite::Connection;
 use crate::error::{MirrorError, SqlContext};
 
 /// `(name, sql)` in order; migration N (1-based) brings the schema to version N.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("../migrations/0001_initial.sql")),
+    ("0002_event_ledger_timeline", include_str!("../migrations/0002_event_ledger_timeline.sql")),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

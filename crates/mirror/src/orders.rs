@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use flexfactor_wire::WireOrder;
-use rusqlite::{params_from_iter, types::Value, Row};
+use rusqlite::{params_from_iter, types::Value, OptionalExtension, Row};
 
 use crate::cursors::write_cursor;
 use crate::error::{MirrorError, SqlContext};
@@ -149,8 +149,8 @@ impl Mirror {
                 .prepare_cached(
                     "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
                         decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
-                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, raw_json, synced_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, raw_json, synced_at, api_state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
                 )
                 .op("preparing the order insert")?;
             let mut update = tx
@@ -158,13 +158,22 @@ impl Mirror {
                     "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
                         is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
                         customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
-                        created_at = ?20, modified_at = ?21, expiry_at = ?22, raw_json = ?23, synced_at = ?24
+                        created_at = ?20, modified_at = ?21, expiry_at = ?22, raw_json = ?23, synced_at = ?24, api_state = ?25
                      WHERE account_id = ?1 AND order_session_key = ?2 AND raw_json IS NOT ?23
                        AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)",
                 )
                 .op("preparing the order update")?;
+            let mut hint = tx
+                .prepare_cached("SELECT state_rank FROM order_hints WHERE account_id = ?1 AND order_session_key = ?2")
+                .op("preparing the hint lookup")?;
             for wire in orders {
                 let o = OrderRecord::from_wire(wire);
+                let hint_rank: Option<i64> =
+                    hint.query_row([account_id, o.order_session_key.as_str()], |r| r.get(0)).optional().op("reading a hint")?;
+                let effective = match hint_rank.and_then(OrderState::from_rank) {
+                    Some(h) if h.rank() > o.state.rank() => h,
+                    _ => o.state,
+                };
                 let raw = serde_json::to_string(wire)
                     .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
                 let params = rusqlite::params![
@@ -174,7 +183,7 @@ impl Mirror {
                     o.status_code,
                     o.status_name,
                     o.decision,
-                    o.state.as_str(),
+                    effective.as_str(),
                     o.is_mit,
                     o.amount_cents,
                     o.captured_cents,
@@ -192,6 +201,7 @@ impl Mirror {
                     ts(o.expiry_at),
                     raw,
                     now,
+                    o.state.as_str(),
                 ];
                 if insert.execute(params).op("inserting an order")? == 1 {
                     stats.inserted += 1;
@@ -219,7 +229,6 @@ impl Mirror {
 
     /// One order by FlexFactor id.
     pub fn order(&self, account_id: &str, order_session_key: &str) -> Result<Option<OrderRecord>, MirrorError> {
-        use rusqlite::OptionalExtension;
         self.conn
             .query_row(
                 &format!("SELECT {SELECT_COLUMNS} FROM orders WHERE account_id = ?1 AND order_session_key = ?2"),

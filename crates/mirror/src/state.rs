@@ -55,6 +55,39 @@ impl OrderState {
         OrderState::Chargeback,
     ];
 
+    /// Lifecycle rank: an order's effective state is the highest-ranked of its API state
+    /// and every webhook hint, which makes applying events order- and duplicate-independent
+    /// (max is commutative and idempotent). Non-final states rank lowest, then the final
+    /// "no money" outcomes, then money captured and what can only follow it.
+    pub fn rank(self) -> i64 {
+        match self {
+            OrderState::Pending => 0,
+            OrderState::Challenge => 1,
+            OrderState::CaptureRequired => 2,
+            OrderState::OnHold => 3,
+            OrderState::Problem => 4,
+            OrderState::Declined => 5,
+            OrderState::Expired => 6,
+            OrderState::Cancelled => 7,
+            OrderState::Approved => 8,
+            OrderState::PartiallyRefunded => 9,
+            OrderState::Refunded => 10,
+            OrderState::Chargeback => 11,
+        }
+    }
+
+    pub fn from_rank(rank: i64) -> Option<OrderState> {
+        OrderState::ALL.into_iter().find(|s| s.rank() == rank)
+    }
+
+    /// True for states the API may still change.
+    pub fn is_final(self) -> bool {
+        !matches!(
+            self,
+            OrderState::Pending | OrderState::Challenge | OrderState::CaptureRequired | OrderState::OnHold | OrderState::Problem
+        )
+    }
+
     /// The stable text stored in SQLite.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -12,11 +12,33 @@
 //! refund request's `amountToRefund`, which the API defines in decimal dollars.
 
 pub mod auth;
+pub mod cancel;
+pub mod capture;
 pub mod envelope;
+pub mod evaluate;
+mod lenient;
 pub mod money;
 pub mod orders;
+pub mod outcome;
+pub mod refund;
+pub mod tokenize;
+pub mod transmit;
+pub mod webhook;
 
 pub use auth::{TokenRequest, TokenResponse};
+pub use cancel::{CancelRequest, CancelResponse};
+pub use capture::{CaptureRequest, CaptureResponse};
 pub use envelope::{ProblemDetails, ResponseEnvelope};
+pub use evaluate::{
+    AdditionalField, Address, EvaluateRequest, EvaluateResponse, Merchant, OrderItem, Payer, PaymentMethod,
+    Subscription, ThreeDSecure, Transaction, TransactionType,
+};
 pub use money::Cents;
 pub use orders::{Decision, OrderStatus, OrdersPage, OrdersQuery, WireAddress, WireOrder};
+pub use outcome::{OutcomeRequest, OutcomeResponse};
+pub use refund::{DollarAmount, ErrorTuple, RefundRequest, RefundResponse};
+pub use tokenize::{
+    CreditCard, TokenizePaymentMethod, TokenizeQuery, TokenizeRequest, TokenizeResponse, TokenizeTransaction,
+    VaultedCard,
+};
+pub use transmit::{TransmitRequest, TransmitResponse};

@@ -1,0 +1,221 @@
+//! The per-order timeline, which is also the event ledger, and the drift list.
+
+use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
+
+use crate::cursors::write_cursor;
+use crate::error::{MirrorError, SqlContext};
+use crate::{Mirror, OrderState};
+
+/// One input about an order (a webhook, an operator action, a batch row …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderEvent {
+    /// Unique per input: applying the same key twice is a no-op (the ledger).
+    pub event_key: String,
+    pub order_session_key: String,
+    pub at: DateTime<Utc>,
+    /// e.g. `webhook:order.completed`, `action:refund`.
+    pub kind: String,
+    pub summary: String,
+    /// The raw payload, kept verbatim (webhook bodies).
+    pub payload: Option<String>,
+    /// The state this input claims for the order, if any.
+    pub state_hint: Option<OrderState>,
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EventApplied {
+    /// The ledger already had this event: nothing changed.
+    pub duplicate: bool,
+    /// The order is in the mirror.
+    pub known_order: bool,
+    /// The order's effective state moved forward.
+    pub state_changed: bool,
+}
+
+/// A timeline row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub summary: String,
+    pub payload: Option<String>,
+    pub state_hint: Option<OrderState>,
+    pub changed_state: bool,
+}
+
+/// An order flagged because webhooks and polls disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftEntry {
+    pub order_session_key: String,
+    pub kind: String,
+    pub detected_at: DateTime<Utc>,
+    pub detail: String,
+}
+
+fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+}
+
+impl Mirror {
+    /// Applies one event: ledger check, timeline row, state hint (never backwards: the
+    /// effective state is the highest-ranked claim), and the cursor in the same transaction.
+    pub fn apply_event(
+        &mut self,
+        account_id: &str,
+        e: &OrderEvent,
+        cursor: Option<(&str, &str)>,
+    ) -> Result<EventApplied, MirrorError> {
+        let tx = self.conn.transaction().op("starting an event apply")?;
+        let mut out = EventApplied::default();
+        let seen: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM timeline WHERE account_id = ?1 AND event_key = ?2",
+                [account_id, e.event_key.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .op("checking the event ledger")?;
+        if seen.is_some() {
+            out.duplicate = true;
+        } else {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM orders WHERE account_id = ?1 AND order_session_key = ?2",
+                    [account_id, e.order_session_key.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .op("reading the order's state")?;
+            out.known_order = current.is_some();
+            let current = current.as_deref().and_then(OrderState::parse);
+            if let Some(hint) = e.state_hint {
+                tx.execute(
+                    "INSERT INTO order_hints (account_id, order_session_key, state_rank) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(account_id, order_session_key) DO UPDATE SET state_rank = MAX(state_rank, excluded.state_rank)",
+                    rusqlite::params![account_id, e.order_session_key, hint.rank()],
+                )
+                .op("recording a state hint")?;
+                if let Some(cur) = current {
+                    if hint.rank() > cur.rank() {
+                        tx.execute(
+                            "UPDATE orders SET state = ?3 WHERE account_id = ?1 AND order_session_key = ?2",
+                            rusqlite::params![account_id, e.order_session_key, hint.as_str()],
+                        )
+                        .op("moving an order's state forward")?;
+                        out.state_changed = true;
+                    }
+                }
+            }
+            tx.execute(
+                "INSERT INTO timeline (account_id, order_session_key, event_key, at, kind, summary, payload, state_hint, changed_state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                rusqlite::params![
+                    account_id,
+                    e.order_session_key,
+                    e.event_key,
+                    e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    e.kind,
+                    e.summary,
+                    e.payload,
+                    e.state_hint.map(OrderState::as_str),
+                    out.state_changed,
+                ],
+            )
+            .op("adding a timeline entry")?;
+        }
+        if let Some((name, value)) = cursor {
+            write_cursor(&tx, account_id, name, value)?;
+        }
+        tx.commit().op("committing an event apply")?;
+        Ok(out)
+    }
+
+    /// An order's timeline, oldest first (ties in event-key order, so it is deterministic).
+    pub fn timeline(&self, account_id: &str, order_session_key: &str) -> Result<Vec<TimelineEntry>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT at, kind, summary, payload, state_hint, changed_state FROM timeline
+                 WHERE account_id = ?1 AND order_session_key = ?2 ORDER BY at, event_key",
+            )
+            .op("reading a timeline")?;
+        let rows = stmt
+            .query_map([account_id, order_session_key], |r| {
+                Ok(TimelineEntry {
+                    at: parse_ts(&r.get::<_, String>(0)?),
+                    kind: r.get(1)?,
+                    summary: r.get(2)?,
+                    payload: r.get(3)?,
+                    state_hint: r.get::<_, Option<String>>(4)?.as_deref().and_then(OrderState::parse),
+                    changed_state: r.get(5)?,
+                })
+            })
+            .op("reading a timeline")?;
+        rows.collect::<Result<Vec<_>, _>>().op("reading a timeline")
+    }
+
+    /// Flags an order (idempotent per order and kind).
+    pub fn flag_drift(&self, account_id: &str, order_session_key: &str, kind: &str, detail: &str) -> Result<(), MirrorError> {
+        self.conn
+            .execute(
+                "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(account_id, order_session_key, kind) DO UPDATE SET detail = excluded.detail, resolved_at = NULL",
+                rusqlite::params![account_id, order_session_key, kind, Utc::now().to_rfc3339(), detail],
+            )
+            .op("flagging drift")?;
+        Ok(())
+    }
+
+    pub fn resolve_drift(&self, account_id: &str, order_session_key: &str, kind: &str) -> Result<(), MirrorError> {
+        self.conn
+            .execute(
+                "UPDATE drift SET resolved_at = ?4 WHERE account_id = ?1 AND order_session_key = ?2 AND kind = ?3 AND resolved_at IS NULL",
+                rusqlite::params![account_id, order_session_key, kind, Utc::now().to_rfc3339()],
+            )
+            .op("resolving drift")?;
+        Ok(())
+    }
+
+    /// Unresolved drift, newest first.
+    pub fn drift(&self, account_id: &str) -> Result<Vec<DriftEntry>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT order_session_key, kind, detected_at, detail FROM drift
+                 WHERE account_id = ?1 AND resolved_at IS NULL ORDER BY detected_at DESC",
+            )
+            .op("reading drift")?;
+        let rows = stmt
+            .query_map([account_id], |r| {
+                Ok(DriftEntry {
+                    order_session_key: r.get(0)?,
+                    kind: r.get(1)?,
+                    detected_at: parse_ts(&r.get::<_, String>(2)?),
+                    detail: r.get(3)?,
+                })
+            })
+            .op("reading drift")?;
+        rows.collect::<Result<Vec<_>, _>>().op("reading drift")
+    }
+
+    /// Whether any webhook was recorded for the order (for drift detection).
+    pub fn has_webhook(&self, account_id: &str, order_session_key: &str) -> Result<bool, MirrorError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM timeline WHERE account_id = ?1 AND order_session_key = ?2 AND kind LIKE 'webhook:%'",
+                [account_id, order_session_key],
+                |r| r.get(0),
+            )
+            .op("looking for webhooks")?;
+        Ok(n > 0)
+    }
+
+    /// `PRAGMA data_version`: changes whenever another connection commits (the UI's cue to
+    /// refresh visible rows).
+    pub fn data_version(&self) -> Result<i64, MirrorError> {
+        self.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).op("reading the data version")
+    }
+}

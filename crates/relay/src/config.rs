@@ -1,0 +1,63 @@
+//! Relay configuration.
+
+use chrono::{DateTime, Utc};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where "now" comes from (tests inject a fixed or moving clock).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// How the relay runs.
+#[derive(Clone)]
+pub struct RelayConfig {
+    pub bind: SocketAddr,
+    /// The SQLite file; created if missing.
+    pub db_path: PathBuf,
+    /// The webhook subscriber key from the FlexFactor portal, decoded from base64.
+    pub subscriber_key: Vec<u8>,
+    /// The host name FlexFactor signs (`host` in the string to sign). `None`: the request's
+    /// `Host` header, which is right unless a proxy rewrites it.
+    pub public_host: Option<String>,
+    /// Bearer token dashboards present on `/feed`.
+    pub feed_token: String,
+    /// Deliveries whose `x-fc-date` is further than this from now are rejected.
+    pub replay_window: Duration,
+    /// Larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Events older than this are pruned from the feed (dedupe keys stay ≥ 7 days).
+    pub retention: Duration,
+    pub clock: Clock,
+}
+
+impl RelayConfig {
+    pub fn new(db_path: PathBuf, subscriber_key: Vec<u8>, feed_token: impl Into<String>) -> RelayConfig {
+        RelayConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db_path,
+            subscriber_key,
+            public_host: None,
+            feed_token: feed_token.into(),
+            replay_window: Duration::from_secs(300),
+            max_body_bytes: 256 * 1024,
+            retention: Duration::from_secs(30 * 24 * 3600),
+            clock: Arc::new(Utc::now),
+        }
+    }
+}
+
+impl std::fmt::Debug for RelayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayConfig")
+            .field("bind", &self.bind)
+            .field("db_path", &self.db_path)
+            .field("subscriber_key", &"<redacted>")
+            .field("feed_token", &"<redacted>")
+            .field("public_host", &self.public_host)
+            .field("replay_window", &self.replay_window)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("retention", &self.retention)
+            .finish()
+    }
+}

@@ -1,0 +1,78 @@
+//! `GET /feed`: the authenticated, resumable long-poll feed.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+use crate::server::RelayState;
+use crate::store::FeedPage;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct FeedParams {
+    after: Option<i64>,
+    limit: Option<usize>,
+    /// Seconds to wait for new events when there are none (long-poll), at most 60.
+    wait: Option<u64>,
+}
+
+fn authorized(state: &RelayState, headers: &HeaderMap) -> bool {
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let expected = state.config.feed_token.as_bytes();
+    !expected.is_empty() && bool::from(presented.as_bytes().ct_eq(expected))
+}
+
+async fn read(state: &RelayState, after: i64, limit: usize) -> Result<FeedPage, Response> {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.read_after(after, limit)).await {
+        Ok(Ok(page)) => Ok(page),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "feed read failed");
+            Err((StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"error": "storage unavailable"}))).into_response())
+        }
+        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"error": e.to_string()}))).into_response()),
+    }
+}
+
+pub(crate) async fn feed(State(state): State<RelayState>, headers: HeaderMap, Query(p): Query<FeedParams>) -> Response {
+    if !authorized(&state, &headers) {
+        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": "a valid feed token is required"})))
+            .into_response();
+    }
+    let after = p.after.unwrap_or(0).max(0);
+    let limit = p.limit.unwrap_or(500).clamp(1, 5000);
+    let wait = Duration::from_secs(p.wait.unwrap_or(0).min(60));
+    let mut latest = state.latest.subscribe();
+    let mut page = match read(&state, after, limit).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if after + 1 < page.oldest_seq {
+        return (
+            StatusCode::GONE,
+            Json(serde_json::json!({
+                "error": "cursor_too_old",
+                "message": format!("events after {after} are no longer kept (oldest is {}); backfill from the FlexFactor API, then resume from latestSeq", page.oldest_seq),
+                "oldestSeq": page.oldest_seq,
+                "latestSeq": page.latest_seq,
+            })),
+        )
+            .into_response();
+    }
+    if page.events.is_empty() && !wait.is_zero() {
+        let _ = tokio::time::timeout(wait, latest.wait_for(|seq| *seq > after)).await;
+        page = match read(&state, after, limit).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+    }
+    state.metrics.feed_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Json(page).into_response()
+}

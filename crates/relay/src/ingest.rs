@@ -1,0 +1,98 @@
+//! `POST /webhooks`: verify, check freshness, store durably, then acknowledge.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use flexfactor_wire::webhook::{self, HeaderLookup, WebhookPayload};
+use std::sync::atomic::Ordering;
+
+use crate::server::RelayState;
+use crate::store::{IncomingEvent, RejectedDelivery};
+
+struct Headers<'a>(&'a HeaderMap);
+
+impl HeaderLookup for Headers<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+fn refuse(state: &RelayState, status: StatusCode, reason: String, body: &[u8]) -> Response {
+    tracing::warn!(status = status.as_u16(), %reason, "webhook rejected");
+    state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+    let kept: Vec<u8> = body.iter().take(64 * 1024).copied().collect();
+    let rejected = RejectedDelivery {
+        received_at: (state.config.clock)(),
+        status: status.as_u16(),
+        reason: reason.clone(),
+        body: String::from_utf8_lossy(&kept).into_owned(),
+    };
+    if let Err(e) = state.store.reject(&rejected) {
+        tracing::error!(error = %e, "could not keep a rejected delivery");
+    }
+    (status, Json(serde_json::json!({ "error": reason }))).into_response()
+}
+
+/// Handles one delivery. The answer is 2xx only after the event is committed.
+pub(crate) async fn receive(State(state): State<RelayState>, headers: HeaderMap, body: Bytes) -> Response {
+    state.metrics.received.fetch_add(1, Ordering::Relaxed);
+    let host = match state.config.public_host.clone() {
+        Some(h) => h,
+        None => match headers.get("host").and_then(|v| v.to_str().ok()) {
+            Some(h) => h.to_string(),
+            None => return refuse(&state, StatusCode::BAD_REQUEST, "the request has no Host header".into(), &body),
+        },
+    };
+    if let Err(e) = webhook::verify(&state.config.subscriber_key, &host, &Headers(&headers), &body) {
+        return refuse(&state, StatusCode::UNAUTHORIZED, format!("signature: {e}"), &body);
+    }
+    let now = (state.config.clock)();
+    let date = headers.get(webhook::HEADER_DATE).and_then(|v| v.to_str().ok()).and_then(webhook::parse_date);
+    let Some(date) = date else {
+        return refuse(&state, StatusCode::BAD_REQUEST, "x-fc-date is not an RFC 1123 date".into(), &body);
+    };
+    let window = chrono::Duration::from_std(state.config.replay_window).unwrap_or_default();
+    if (now - date).abs() > window {
+        return refuse(&state, StatusCode::UNAUTHORIZED, format!("x-fc-date {date} is outside the replay window"), &body);
+    }
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return refuse(&state, StatusCode::BAD_REQUEST, "the body is not UTF-8 text".into(), &body);
+    };
+    let payload: WebhookPayload = match serde_json::from_str(text) {
+        Ok(p) => p,
+        Err(e) => return refuse(&state, StatusCode::BAD_REQUEST, format!("the body is not a webhook payload: {e}"), &body),
+    };
+    let (event, order, confirmation) = payload.dedupe_key();
+    let incoming = IncomingEvent {
+        dedupe_key: format!("{event}|{order}|{confirmation}"),
+        event,
+        order_id: payload.order_id.clone(),
+        external_order_id: payload.external_order_id.clone(),
+        confirmation_id: payload.confirmation_id.clone(),
+        is_resent: payload.is_resent,
+        received_at: now,
+        body: text.to_string(),
+    };
+    let store = state.store.clone();
+    let appended = tokio::task::spawn_blocking(move || store.append(&incoming)).await;
+    match appended {
+        Ok(Ok(a)) => {
+            if a.duplicate {
+                state.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+            } else {
+                state.latest.send_replace(a.seq);
+            }
+            (StatusCode::OK, Json(serde_json::json!({ "seq": a.seq, "duplicate": a.duplicate }))).into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "could not store a webhook; not acknowledging it");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "storage unavailable" }))).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "storage task failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "storage unavailable" }))).into_response()
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The webhook relay: the small server a merchant runs at a public HTTPS URL so that
+//! FlexFactor's webhooks reach every FlexDesk dashboard, even when none is online.
+//!
+//! What it does:
+//! - `POST /webhooks` verifies the `x-fc-*` signature on the **raw bytes**, rejects stale
+//!   `x-fc-date` values outside the replay window and bodies over the size limit, writes
+//!   the event durably and only then answers 2xx. Retries of an event already stored
+//!   (same `Event`, `OrderId`, `ConfirmationId`) are answered 200 and not stored again;
+//!   their keys are kept at least 7 days. Rejected deliveries are answered 4xx, logged,
+//!   and kept for inspection.
+//! - `GET /feed?after=<seq>&limit=<n>&wait=<secs>` serves an authenticated (bearer token),
+//!   resumable long-poll feed with monotonic sequence numbers; any number of dashboards,
+//!   each with its own cursor. A cursor older than what retention keeps gets HTTP 410
+//!   `cursor_too_old`: the dashboard must backfill from the API.
+//! - `GET /healthz`.
+//!
+//! What it deliberately does not do: no FlexFactor API calls, no order state. It never
+//! depends on the client or the mirror crates. Storage sits behind [`EventStore`], with
+//! SQLite as the embedded default so a PostgreSQL backend can follow.
+//!
+//! Invariants: an acknowledged (2xx) event is committed before the answer is sent; a
+//! sequence number is never reused; a duplicate never gets a new sequence number.
+
+mod config;
+mod error;
+mod feed;
+mod ingest;
+mod server;
+mod sqlite_store;
+mod store;
+
+pub use config::{Clock, RelayConfig};
+pub use error::RelayError;
+pub use server::{router, Relay, RelayState};
+pub use sqlite_store::SqliteStore;
+pub use store::{Appended, EventStore, FeedPage, IncomingEvent, RejectedDelivery, StoredEvent};

@@ -1,0 +1,137 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
+
+use chrono::Utc;
+use flexdesk_relay::{Relay, RelayConfig};
+use flexfactor_wire::webhook::{format_date, sign};
+use std::io::Write;
+use std::time::Duration;
+
+const KEY: &[u8] = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "feed-token-0123456789";
+
+async fn relay(dir: &tempfile::TempDir) -> Relay {
+    let config = RelayConfig::new(dir.path().join("relay.db"), KEY.to_vec(), TOKEN);
+    Relay::start(config).await.unwrap()
+}
+
+fn body(event: &str, order: &str, confirmation: &str) -> String {
+    format!(
+        r#"{{"Event":"{event}","TimeStamp":"2026-11-23T10:00:00.000000Z","EventData":null,"ExternalOrderId":"EXT-{order}","OrderId":"{order}","ConfirmationId":"{confirmation}","IsTestMode":true,"IsResent":false}}"#
+    )
+}
+
+async fn deliver(r: &Relay, body: &str, key: &[u8], date: chrono::DateTime<Utc>) -> reqwest::Response {
+    let host = r.local_addr().to_string();
+    let headers = sign(key, &host, "0123456789abcdef0123456789abcdef", &format_date(date), body.as_bytes());
+    let mut req = reqwest::Client::new().post(format!("{}/webhooks", r.base_url())).body(body.to_string());
+    for (name, value) in headers.pairs() {
+        req = req.header(name, value);
+    }
+    req.header("content-type", "text/plain").send().await.unwrap()
+}
+
+async fn feed(r: &Relay, after: i64, wait: u64) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{}/feed?after={after}&wait={wait}", r.base_url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_webhook_is_stored_once_and_served_verbatim_on_the_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = relay(&dir).await;
+    let b = body("order.completed", "o-1", "ABCD1234");
+    let first = deliver(&r, &b, KEY, Utc::now()).await;
+    assert_eq!(first.status(), 200);
+    let retry = deliver(&r, &b, KEY, Utc::now()).await;
+    assert_eq!(retry.status(), 200);
+    let ack: serde_json::Value = retry.json().await.unwrap();
+    assert_eq!(ack["duplicate"], true);
+    let page: serde_json::Value = feed(&r, 0, 0).await.json().await.unwrap();
+    assert_eq!(page["events"].as_array().unwrap().len(), 1);
+    assert_eq!(page["events"][0]["body"], b);
+    assert_eq!(page["events"][0]["seq"], 1);
+    assert_eq!(page["nextAfter"], 1);
+}
+
+#[tokio::test]
+async fn bad_signatures_stale_dates_bad_json_and_huge_bodies_are_refused_without_blocking_good_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = relay(&dir).await;
+    let good = body("order.refunded", "o-2", "C2");
+    assert_eq!(deliver(&r, &good, b"another key entirely", Utc::now()).await.status(), 401);
+    assert_eq!(deliver(&r, &good, KEY, Utc::now() - chrono::Duration::minutes(30)).await.status(), 401);
+    assert_eq!(deliver(&r, "{not json", KEY, Utc::now()).await.status(), 400);
+    let huge = "x".repeat(10 * 1024 * 1024);
+    assert_eq!(deliver(&r, &huge, KEY, Utc::now()).await.status(), 413);
+    let unsigned = reqwest::Client::new().post(format!("{}/webhooks", r.base_url())).body(good.clone()).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+
+    // A truncated request: the connection closes mid-body.
+    let mut raw = std::net::TcpStream::connect(r.local_addr()).unwrap();
+    write!(raw, "POST /webhooks HTTP/1.1\r\nHost: {}\r\nContent-Length: 1000\r\n\r\n{{\"Event\"", r.local_addr()).unwrap();
+    drop(raw);
+
+    assert_eq!(deliver(&r, &good, KEY, Utc::now()).await.status(), 200);
+    let page: serde_json::Value = feed(&r, 0, 0).await.json().await.unwrap();
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "only the good delivery is on the feed");
+    assert_eq!(events[0]["event"], "order.refunded");
+}
+
+#[tokio::test]
+async fn the_feed_needs_the_token_and_long_polls_until_an_event_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = relay(&dir).await;
+    let anonymous = reqwest::get(format!("{}/feed", r.base_url())).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let waiting = tokio::spawn({
+        let url = format!("{}/feed?after=0&wait=10", r.base_url());
+        async move { reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    deliver(&r, &body("order.expired", "o-3", "C3"), KEY, Utc::now()).await;
+    let page = waiting.await.unwrap();
+    assert_eq!(page["events"][0]["event"], "order.expired");
+    assert!(started.elapsed() < Duration::from_secs(5), "the long-poll did not wake on the new event");
+}
+
+#[tokio::test]
+async fn events_survive_a_restart_and_sequence_numbers_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = relay(&dir).await;
+    deliver(&r, &body("order.completed", "o-4", "C4"), KEY, Utc::now()).await;
+    r.shutdown().await;
+    let again = relay(&dir).await;
+    let ack: serde_json::Value = deliver(&again, &body("order.completed", "o-5", "C5"), KEY, Utc::now()).await.json().await.unwrap();
+    assert_eq!(ack["seq"], 2);
+    let page: serde_json::Value = feed(&again, 0, 0).await.json().await.unwrap();
+    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_cursor_older_than_retention_is_told_to_backfill() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock_start = Utc::now() - chrono::Duration::days(60);
+    {
+        let mut config = RelayConfig::new(dir.path().join("relay.db"), KEY.to_vec(), TOKEN);
+        config.clock = std::sync::Arc::new(move || clock_start);
+        let old = Relay::start(config).await.unwrap();
+        assert_eq!(deliver(&old, &body("order.completed", "o-6", "C6"), KEY, clock_start).await.status(), 200);
+        old.shutdown().await;
+    }
+    // Restarting with the real clock runs retention (30 days), which drops that event.
+    let r = relay(&dir).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    deliver(&r, &body("order.completed", "o-7", "C7"), KEY, Utc::now()).await;
+    let gone = feed(&r, 0, 0).await;
+    assert_eq!(gone.status(), 410);
+    let body: serde_json::Value = gone.json().await.unwrap();
+    assert_eq!(body["error"], "cursor_too_old");
+    assert_eq!(feed(&r, 1, 0).await.status(), 200);
+}
