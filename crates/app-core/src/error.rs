@@ -53,6 +53,7 @@ impl From<SyncError> for CoreError {
         match e {
             SyncError::Client(c) => CoreError::Client(c),
             SyncError::Mirror(m) => CoreError::Mirror(m),
+            SyncError::BadEvent(m) => CoreError::Internal(format!("an event from the relay could not be read: {m}")),
         }
     }
 }

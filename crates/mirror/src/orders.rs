@@ -163,13 +163,21 @@ impl Mirror {
                        AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)",
                 )
                 .op("preparing the order update")?;
+            let mut resolve_unknown = tx
+                .prepare_cached(
+                    "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
+                       AND kind = 'unknown_order' AND resolved_at IS NULL",
+                )
+                .op("preparing the drift resolution")?;
             let mut hint = tx
                 .prepare_cached("SELECT state_rank FROM order_hints WHERE account_id = ?1 AND order_session_key = ?2")
                 .op("preparing the hint lookup")?;
             for wire in orders {
                 let o = OrderRecord::from_wire(wire);
-                let hint_rank: Option<i64> =
-                    hint.query_row([account_id, o.order_session_key.as_str()], |r| r.get(0)).optional().op("reading a hint")?;
+                let hint_rank: Option<i64> = hint
+                    .query_row([account_id, o.order_session_key.as_str()], |r| r.get(0))
+                    .optional()
+                    .op("reading a hint")?;
                 let effective = match hint_rank.and_then(OrderState::from_rank) {
                     Some(h) if h.rank() > o.state.rank() => h,
                     _ => o.state,
@@ -205,6 +213,9 @@ impl Mirror {
                 ];
                 if insert.execute(params).op("inserting an order")? == 1 {
                     stats.inserted += 1;
+                    resolve_unknown
+                        .execute([account_id, o.order_session_key.as_str(), now.as_str()])
+                        .op("resolving drift")?;
                 } else if update.execute(params).op("updating an order")? == 1 {
                     stats.updated += 1;
                 } else {

@@ -84,7 +84,11 @@ impl OrderState {
     pub fn is_final(self) -> bool {
         !matches!(
             self,
-            OrderState::Pending | OrderState::Challenge | OrderState::CaptureRequired | OrderState::OnHold | OrderState::Problem
+            OrderState::Pending
+                | OrderState::Challenge
+                | OrderState::CaptureRequired
+                | OrderState::OnHold
+                | OrderState::Problem
         )
     }
 

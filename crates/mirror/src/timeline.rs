@@ -157,7 +157,13 @@ impl Mirror {
     }
 
     /// Flags an order (idempotent per order and kind).
-    pub fn flag_drift(&self, account_id: &str, order_session_key: &str, kind: &str, detail: &str) -> Result<(), MirrorError> {
+    pub fn flag_drift(
+        &self,
+        account_id: &str,
+        order_session_key: &str,
+        kind: &str,
+        detail: &str,
+    ) -> Result<(), MirrorError> {
         self.conn
             .execute(
                 "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail) VALUES (?1, ?2, ?3, ?4, ?5)

@@ -9,6 +9,9 @@ pub enum SyncError {
     Client(#[from] ClientError),
     #[error(transparent)]
     Mirror(#[from] MirrorError),
+    /// An event body that cannot be read (kept by the relay for inspection).
+    #[error("an event could not be read: {0}")]
+    BadEvent(String),
 }
 
 impl SyncError {

@@ -17,7 +17,9 @@
 mod cursor;
 mod engine;
 mod error;
+mod webhooks;
 
 pub use cursor::{BackfillCursor, CURSOR_NAME};
 pub use engine::{sync_account, SyncProgress, SyncReport, PAGE_SIZE};
 pub use error::SyncError;
+pub use webhooks::{apply_webhook, state_hint, webhook_event, WebhookApplied};

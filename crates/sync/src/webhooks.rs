@@ -1,0 +1,113 @@
+//! Webhooks (from the relay feed) into the mirror: which state each event claims, and the
+//! apply path that records every event once in the order's timeline.
+
+use chrono::{DateTime, Utc};
+use flexdesk_mirror::{EventApplied, Mirror, OrderEvent, OrderState};
+use flexfactor_wire::webhook::{EventKind, WebhookPayload};
+
+use crate::SyncError;
+
+/// The state a webhook claims for its order, if any.
+///
+/// `order.refunded` claims only *partially* refunded: the payload does not say whether the
+/// refund was full (open question 11 in flexfactor-api.md), and the effective state is the
+/// highest claim, so an over-claim could never be corrected. The re-read of the order that
+/// follows every webhook brings `Refunded` when it is.
+pub fn state_hint(kind: &EventKind) -> Option<OrderState> {
+    match kind {
+        EventKind::OrderCompleted => Some(OrderState::Approved),
+        EventKind::OrderCancelled => Some(OrderState::Cancelled),
+        EventKind::OrderExpired => Some(OrderState::Expired),
+        EventKind::OrderRefunded => Some(OrderState::PartiallyRefunded),
+        EventKind::OrderCaptureRequired => Some(OrderState::CaptureRequired),
+        EventKind::PaymentChargebackReceived => Some(OrderState::Chargeback),
+        EventKind::ChallengePresented => Some(OrderState::Challenge),
+        EventKind::ChallengeAttempted
+        | EventKind::ChallengePassed
+        | EventKind::ChallengeFailed
+        | EventKind::PayoutCreated
+        | EventKind::PayoutUpdated
+        | EventKind::Other(_) => None,
+    }
+}
+
+/// The timeline event for one webhook body; `None` when it names no order (payouts).
+/// The event key is the at-least-once dedupe key `(Event, OrderId, ConfirmationId)`.
+pub fn webhook_event(payload: &WebhookPayload, raw_body: &str, received_at: DateTime<Utc>) -> Option<OrderEvent> {
+    let order = payload.order_id.clone().filter(|o| !o.is_empty())?;
+    let (event, order_id, confirmation) = payload.dedupe_key();
+    let summary = match &payload.external_order_id {
+        Some(ext) => format!("{event} (merchant order {ext}){}", if payload.is_resent { ", resent" } else { "" }),
+        None => format!("{event}{}", if payload.is_resent { " (resent)" } else { "" }),
+    };
+    Some(OrderEvent {
+        event_key: format!("webhook:{event}|{order_id}|{confirmation}"),
+        order_session_key: order,
+        at: payload.time_stamp.unwrap_or(received_at),
+        kind: format!("webhook:{event}"),
+        summary,
+        payload: Some(raw_body.to_string()),
+        state_hint: state_hint(&payload.event),
+    })
+}
+
+/// Outcome of applying one webhook body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookApplied {
+    pub order_session_key: Option<String>,
+    pub applied: EventApplied,
+}
+
+/// Parses and applies one raw webhook body; `cursor` commits with it. A body that does
+/// not parse is an error for the caller to report (the relay verified its signature, so
+/// it is FlexFactor's, and nothing is dropped silently).
+pub fn apply_webhook(
+    mirror: &mut Mirror,
+    account_id: &str,
+    raw_body: &str,
+    received_at: DateTime<Utc>,
+    cursor: Option<(&str, &str)>,
+) -> Result<WebhookApplied, SyncError> {
+    let payload: WebhookPayload = serde_json::from_str(raw_body).map_err(|e| SyncError::BadEvent(e.to_string()))?;
+    match webhook_event(&payload, raw_body, received_at) {
+        Some(event) => {
+            let applied = mirror.apply_event(account_id, &event, cursor)?;
+            if !applied.duplicate && !applied.known_order {
+                mirror.flag_drift(
+                    account_id,
+                    &event.order_session_key,
+                    "unknown_order",
+                    &format!("{} arrived for an order the mirror does not have yet", payload.event.as_str()),
+                )?;
+            }
+            Ok(WebhookApplied { order_session_key: Some(event.order_session_key), applied })
+        }
+        None => {
+            if let Some((name, value)) = cursor {
+                mirror.set_cursor(account_id, name, value)?;
+            }
+            Ok(WebhookApplied { order_session_key: None, applied: EventApplied::default() })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refund_webhooks_never_claim_more_than_a_partial_refund() {
+        assert_eq!(state_hint(&EventKind::OrderRefunded), Some(OrderState::PartiallyRefunded));
+        assert_eq!(state_hint(&EventKind::OrderCompleted), Some(OrderState::Approved));
+        assert_eq!(state_hint(&EventKind::PayoutCreated), None);
+    }
+
+    #[test]
+    fn retries_of_one_webhook_share_the_event_key() {
+        let body = r#"{"Event":"order.completed","OrderId":"o1","ConfirmationId":"C1","IsResent":false}"#;
+        let resent = r#"{"event":"order.completed","orderId":"o1","confirmationId":"C1","isResent":true}"#;
+        let a = webhook_event(&serde_json::from_str(body).unwrap(), body, Utc::now()).unwrap();
+        let b = webhook_event(&serde_json::from_str(resent).unwrap(), resent, Utc::now()).unwrap();
+        assert_eq!(a.event_key, b.event_key);
+    }
+}
