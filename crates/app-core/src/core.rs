@@ -47,6 +47,16 @@ pub(crate) struct Inner {
     reader: Mutex<Mirror>,
     status: Mutex<StatusState>,
     session: tokio::sync::Mutex<Option<Session>>,
+    count_cache: Mutex<Option<(CountKey, u64)>>,
+}
+
+/// What a cached filtered count is valid for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CountKey {
+    account_id: String,
+    state: Option<&'static str>,
+    search: Option<String>,
+    data_version: i64,
 }
 
 #[derive(Default)]
@@ -96,6 +106,7 @@ impl AppCore {
                 reader: Mutex::new(reader),
                 status: Mutex::new(StatusState::default()),
                 session: tokio::sync::Mutex::new(None),
+                count_cache: Mutex::new(None),
             }),
         })
     }
@@ -171,11 +182,13 @@ impl AppCore {
             let st = self.inner.status();
             (st.account.clone(), st.sync.clone(), st.setup_error.clone())
         };
+        let reader = self.inner.reader()?;
         let total_rows = match &account {
-            Some(a) => self.inner.reader()?.order_count(&a.id)?,
+            Some(a) => reader.order_count(&a.id)?,
             None => 0,
         };
-        Ok(AppStatus { account, sync, total_rows, setup_error })
+        let data_version = reader.data_version()?;
+        Ok(AppStatus { account, sync, total_rows, data_version, setup_error })
     }
 
     /// A window of the active account's orders, filtered and searched.
@@ -187,7 +200,28 @@ impl AppCore {
             offset: u64::from(query.offset),
             limit: u64::from(query.limit.clamp(1, 1000)),
         };
-        let (total, rows) = self.inner.reader()?.list_orders(&account_id, &filter)?;
+        let reader = self.inner.reader()?;
+        // Counting a filter over a large mirror costs more than a window, and the virtual
+        // table asks for many windows of one filter: count once per filter and data version.
+        let key = CountKey {
+            account_id: account_id.clone(),
+            state: filter.state.map(|s| s.as_str()),
+            search: filter.search.clone(),
+            data_version: reader.data_version()?,
+        };
+        let cached = {
+            let cache = self.inner.count_cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.as_ref().filter(|(k, _)| *k == key).map(|(_, n)| *n)
+        };
+        let total = match cached {
+            Some(n) => n,
+            None => {
+                let n = reader.count_orders(&account_id, &filter)?;
+                *self.inner.count_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, n));
+                n
+            }
+        };
+        let rows = reader.order_window(&account_id, &filter)?;
         Ok(OrderPage { total, offset: query.offset, rows: rows.into_iter().map(OrderRow::from).collect() })
     }
 

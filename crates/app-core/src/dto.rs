@@ -99,6 +99,9 @@ pub struct AppStatus {
     /// Orders in the mirror for the active account.
     #[ts(type = "number")]
     pub total_rows: u64,
+    /// Changes whenever the mirror's data changes (the UI refreshes visible rows).
+    #[ts(type = "number")]
+    pub data_version: i64,
     /// A problem that stops FlexDesk from working at all (e.g. no usable keychain).
     pub setup_error: Option<IpcError>,
 }

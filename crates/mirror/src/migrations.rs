@@ -9,6 +9,7 @@ use crate::error::{MirrorError, SqlContext};
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("../migrations/0001_initial.sql")),
     ("0002_event_ledger_timeline", include_str!("../migrations/0002_event_ledger_timeline.sql")),
+    ("0003_word_search", include_str!("../migrations/0003_word_search.sql")),
 ];
 
 /// The schema version this build writes.

@@ -79,12 +79,24 @@ pub struct ApplyStats {
     pub unchanged: u64,
 }
 
+/// The FTS5 query for what a person typed: all its words, the last one as a prefix
+/// (`WEB-2026` → `"web" "2026"*`). `None` when nothing searchable is left.
+fn fts_query(term: &str) -> Option<String> {
+    let words: Vec<String> =
+        term.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    if words.is_empty() {
+        None
+    } else {
+        Some(format!("{}*", words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" ")))
+    }
+}
+
 /// A list query: filters plus an offset window (the virtual table asks by row index).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderFilter {
     pub state: Option<OrderState>,
-    /// Substring of the FlexFactor id, merchant order id, email, name, last-4 or decline
-    /// code (case-insensitive).
+    /// Words (or word prefixes) of the FlexFactor id, merchant order id, email, name, last-4
+    /// or decline code, case-insensitive.
     pub search: Option<String>,
     pub offset: u64,
     pub limit: u64,
@@ -263,36 +275,23 @@ impl Mirror {
 
     /// The filtered total and one window of rows, newest first.
     pub fn list_orders(&self, account_id: &str, filter: &OrderFilter) -> Result<(u64, Vec<OrderRecord>), MirrorError> {
-        let mut clauses = vec!["account_id = ?".to_string()];
-        let mut args: Vec<Value> = vec![Value::Text(account_id.to_string())];
-        if let Some(state) = filter.state {
-            clauses.push("state = ?".into());
-            args.push(Value::Text(state.as_str().into()));
-        }
-        if let Some(term) = filter.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            if term.chars().count() >= 3 {
-                // Trigram FTS: substring match, case-insensitive. The term is one quoted phrase.
-                clauses.push("id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ?)".into());
-                args.push(Value::Text(format!("\"{}\"", term.replace('"', "\"\""))));
-            } else {
-                clauses.push(
-                    "(order_session_key LIKE ?1x OR merchant_order_id LIKE ?1x OR email LIKE ?1x OR card_last4 LIKE ?1x)"
-                        .replace("?1x", "?"),
-                );
-                let prefix = format!("{}%", term.replace(['%', '_'], ""));
-                for _ in 0..4 {
-                    args.push(Value::Text(prefix.clone()));
-                }
-            }
-        }
-        let where_sql = clauses.join(" AND ");
-        let total: u64 = self
-            .conn
+        Ok((self.count_orders(account_id, filter)?, self.order_window(account_id, filter)?))
+    }
+
+    /// How many orders match the filter (ignores offset and limit).
+    pub fn count_orders(&self, account_id: &str, filter: &OrderFilter) -> Result<u64, MirrorError> {
+        let (where_sql, args) = where_clause(account_id, filter);
+        self.conn
             .query_row(&format!("SELECT COUNT(*) FROM orders WHERE {where_sql}"), params_from_iter(args.iter()), |r| {
                 r.get::<_, i64>(0)
             })
             .map(|n| n as u64)
-            .op("counting filtered orders")?;
+            .op("counting filtered orders")
+    }
+
+    /// One window of the filtered orders, newest first.
+    pub fn order_window(&self, account_id: &str, filter: &OrderFilter) -> Result<Vec<OrderRecord>, MirrorError> {
+        let (where_sql, mut args) = where_clause(account_id, filter);
         let sql = format!(
             "SELECT {SELECT_COLUMNS} FROM orders WHERE {where_sql} ORDER BY created_at DESC, order_session_key LIMIT ? OFFSET ?"
         );
@@ -300,7 +299,21 @@ impl Mirror {
         args.push(Value::Integer(filter.offset as i64));
         let mut stmt = self.conn.prepare_cached(&sql).op("preparing the order list")?;
         let rows = stmt.query_map(params_from_iter(args), read_order).op("listing orders")?;
-        let rows = rows.collect::<Result<Vec<_>, _>>().op("reading orders")?;
-        Ok((total, rows))
+        rows.collect::<Result<Vec<_>, _>>().op("reading orders")
     }
+}
+
+/// The WHERE clause (and its arguments) for a filter.
+fn where_clause(account_id: &str, filter: &OrderFilter) -> (String, Vec<Value>) {
+    let mut clauses = vec!["account_id = ?".to_string()];
+    let mut args: Vec<Value> = vec![Value::Text(account_id.to_string())];
+    if let Some(state) = filter.state {
+        clauses.push("state = ?".into());
+        args.push(Value::Text(state.as_str().into()));
+    }
+    if let Some(query) = filter.search.as_deref().and_then(fts_query) {
+        clauses.push("id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ?)".into());
+        args.push(Value::Text(query));
+    }
+    (clauses.join(" AND "), args)
 }

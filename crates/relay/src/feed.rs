@@ -35,9 +35,12 @@ async fn read(state: &RelayState, after: i64, limit: usize) -> Result<FeedPage, 
         Ok(Ok(page)) => Ok(page),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "feed read failed");
-            Err((StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"error": "storage unavailable"}))).into_response())
+            Err((StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"error": "storage unavailable"})))
+                .into_response())
         }
-        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"error": e.to_string()}))).into_response()),
+        Err(e) => {
+            Err((StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"error": e.to_string()}))).into_response())
+        }
     }
 }
 

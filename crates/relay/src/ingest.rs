@@ -55,14 +55,21 @@ pub(crate) async fn receive(State(state): State<RelayState>, headers: HeaderMap,
     };
     let window = chrono::Duration::from_std(state.config.replay_window).unwrap_or_default();
     if (now - date).abs() > window {
-        return refuse(&state, StatusCode::UNAUTHORIZED, format!("x-fc-date {date} is outside the replay window"), &body);
+        return refuse(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            format!("x-fc-date {date} is outside the replay window"),
+            &body,
+        );
     }
     let Ok(text) = std::str::from_utf8(&body) else {
         return refuse(&state, StatusCode::BAD_REQUEST, "the body is not UTF-8 text".into(), &body);
     };
     let payload: WebhookPayload = match serde_json::from_str(text) {
         Ok(p) => p,
-        Err(e) => return refuse(&state, StatusCode::BAD_REQUEST, format!("the body is not a webhook payload: {e}"), &body),
+        Err(e) => {
+            return refuse(&state, StatusCode::BAD_REQUEST, format!("the body is not a webhook payload: {e}"), &body)
+        }
     };
     let (event, order, confirmation) = payload.dedupe_key();
     let incoming = IncomingEvent {
@@ -88,11 +95,13 @@ pub(crate) async fn receive(State(state): State<RelayState>, headers: HeaderMap,
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "could not store a webhook; not acknowledging it");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "storage unavailable" }))).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "storage unavailable" })))
+                .into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "storage task failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "storage unavailable" }))).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "storage unavailable" })))
+                .into_response()
         }
     }
 }

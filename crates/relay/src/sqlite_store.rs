@@ -113,8 +113,9 @@ impl EventStore for SqliteStore {
 
     fn read_after(&self, after: i64, limit: usize) -> Result<FeedPage, RelayError> {
         let conn = self.conn();
-        let (oldest, latest): (Option<i64>, Option<i64>) =
-            conn.query_row("SELECT MIN(seq), MAX(seq) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?))).op("reading the feed bounds")?;
+        let (oldest, latest): (Option<i64>, Option<i64>) = conn
+            .query_row("SELECT MIN(seq), MAX(seq) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .op("reading the feed bounds")?;
         let latest_ever: i64 = conn
             .query_row("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)", [], |r| r.get(0))
             .op("reading the last sequence number")?;

@@ -67,12 +67,14 @@ async fn bad_signatures_stale_dates_bad_json_and_huge_bodies_are_refused_without
     assert_eq!(deliver(&r, "{not json", KEY, Utc::now()).await.status(), 400);
     let huge = "x".repeat(10 * 1024 * 1024);
     assert_eq!(deliver(&r, &huge, KEY, Utc::now()).await.status(), 413);
-    let unsigned = reqwest::Client::new().post(format!("{}/webhooks", r.base_url())).body(good.clone()).send().await.unwrap();
+    let unsigned =
+        reqwest::Client::new().post(format!("{}/webhooks", r.base_url())).body(good.clone()).send().await.unwrap();
     assert_eq!(unsigned.status(), 401);
 
     // A truncated request: the connection closes mid-body.
     let mut raw = std::net::TcpStream::connect(r.local_addr()).unwrap();
-    write!(raw, "POST /webhooks HTTP/1.1\r\nHost: {}\r\nContent-Length: 1000\r\n\r\n{{\"Event\"", r.local_addr()).unwrap();
+    write!(raw, "POST /webhooks HTTP/1.1\r\nHost: {}\r\nContent-Length: 1000\r\n\r\n{{\"Event\"", r.local_addr())
+        .unwrap();
     drop(raw);
 
     assert_eq!(deliver(&r, &good, KEY, Utc::now()).await.status(), 200);
@@ -91,7 +93,17 @@ async fn the_feed_needs_the_token_and_long_polls_until_an_event_arrives() {
 
     let waiting = tokio::spawn({
         let url = format!("{}/feed?after=0&wait=10", r.base_url());
-        async move { reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = std::time::Instant::now();
@@ -108,7 +120,8 @@ async fn events_survive_a_restart_and_sequence_numbers_continue() {
     deliver(&r, &body("order.completed", "o-4", "C4"), KEY, Utc::now()).await;
     r.shutdown().await;
     let again = relay(&dir).await;
-    let ack: serde_json::Value = deliver(&again, &body("order.completed", "o-5", "C5"), KEY, Utc::now()).await.json().await.unwrap();
+    let ack: serde_json::Value =
+        deliver(&again, &body("order.completed", "o-5", "C5"), KEY, Utc::now()).await.json().await.unwrap();
     assert_eq!(ack["seq"], 2);
     let page: serde_json::Value = feed(&again, 0, 0).await.json().await.unwrap();
     assert_eq!(page["events"].as_array().unwrap().len(), 2);

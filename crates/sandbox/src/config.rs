@@ -7,11 +7,16 @@ use chrono::{DateTime, Utc};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::faults::Faults;
+use crate::rules::{default_evaluate_required, DecisionRule, Timing};
+use crate::webhooks::{ResolvedTarget, WebhookSettings, WebhookTarget};
 use crate::SandboxError;
 
 /// Salt mixed into the seed to derive the merchant id, so the MID does not depend on
 /// how many orders are generated.
 const MID_SALT: u64 = 0x4d49_445f_5341_4c54;
+/// Salt of the tokenization key.
+const TOKENIZATION_SALT: u64 = 0x544f_4b45_4e49_5a45;
 
 /// One accepted `AppKey`/`AppSecret` pair. `Debug` never prints the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -54,6 +59,24 @@ pub struct SandboxConfig {
     pub max_page_size: u32,
     /// Where to listen (default `127.0.0.1:0`, an ephemeral port).
     pub bind: SocketAddr,
+    /// `Some(t)`: virtual time starts frozen at `t` and moves only on
+    /// `Sandbox::advance_clock` (tests). `None` (default): wall time plus everything
+    /// advanced so far, with due steps applied every second.
+    pub clock_start: Option<DateTime<Utc>>,
+    /// The `environment` value `/tokenize` requires (default derived from `seed`).
+    pub tokenization_key: String,
+    /// Decision rules, first match wins (default [`DecisionRule::defaults`]).
+    pub decision_rules: Vec<DecisionRule>,
+    /// Delays of asynchronous steps, capture window, idempotency TTL, fallback outcome.
+    pub timing: Timing,
+    /// Dotted PascalCase paths `/evaluate` requires (default
+    /// [`crate::default_evaluate_required`]).
+    pub evaluate_required: Vec<String>,
+    /// Webhook subscribers (default none).
+    pub webhooks: Vec<WebhookTarget>,
+    pub webhook_settings: WebhookSettings,
+    /// Injected faults (default none).
+    pub faults: Faults,
 }
 
 impl SandboxConfig {
@@ -70,6 +93,14 @@ impl SandboxConfig {
             token_ttl: Duration::from_secs(600),
             max_page_size: 1000,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            clock_start: None,
+            tokenization_key: derive_tokenization_key(seed),
+            decision_rules: DecisionRule::defaults(),
+            timing: Timing::default(),
+            evaluate_required: default_evaluate_required(),
+            webhooks: Vec::new(),
+            webhook_settings: WebhookSettings::default(),
+            faults: Faults::default(),
         }
     }
 
@@ -98,6 +129,24 @@ impl SandboxConfig {
         if self.mid.trim().is_empty() {
             return invalid("mid", "must not be empty");
         }
+        if self.tokenization_key.trim().is_empty() {
+            return invalid("tokenization_key", "must not be empty");
+        }
+        for target in &self.webhooks {
+            if let Err(reason) = ResolvedTarget::resolve(target) {
+                return invalid("webhooks", &reason);
+            }
+        }
+        let rates = [
+            self.faults.error_rate,
+            self.faults.rate_limit_rate,
+            self.faults.drop_connection_rate,
+            self.faults.drop_response_after_commit_rate,
+            self.webhook_settings.duplicate_rate,
+        ];
+        if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+            return invalid("faults", "rates must be within [0, 1]");
+        }
         Ok(())
     }
 }
@@ -108,6 +157,14 @@ pub fn derive_mid(seed: u64) -> String {
     let mut bytes = [0u8; 16];
     rng.fill_bytes(&mut bytes);
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// The tokenization key `SandboxConfig::demo` uses for `seed` (base64-like, 32 chars).
+pub fn derive_tokenization_key(seed: u64) -> String {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ TOKENIZATION_SALT);
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    format!("tok_{}", crate::problem::hex(&bytes))
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
 //! A local, deterministic stand-in of the FlexFactor REST API, for tests, demos and
 //! development without credentials (`shared/flexfactor-api.md`, §15).
 //!
-//! What it does: serves `POST /v1/oauth2/token`, `GET /v1/orders` and
-//! `GET /v1/orders/{id}` over an in-memory, seeded order history, with the JSON shapes of
-//! `flexfactor-wire`. Tests start it on port 0 ([`Sandbox::start`]) or drive
-//! [`router`] directly.
+//! What it does: serves every documented endpoint (`oauth2/token`, `tokenize`,
+//! `evaluate` CIT/Managed MIT/Sync MIT, `transmit`, `orders`, `orders/{id}`, `refund`,
+//! `cancel`, `external-cancel`, `capture`, `outcome`) over an in-memory, seeded order
+//! history plus the orders `/evaluate` creates, with the JSON shapes of `flexfactor-wire`;
+//! delivers signed webhooks; injects faults; runs a virtual clock, an optional live
+//! traffic generator and a demo checkout page. Tests start it on port 0
+//! ([`Sandbox::start`]) or drive [`router`] directly.
 //!
-//! What it deliberately does not do (yet): `/evaluate`, `/refund`, `/cancel`, `/capture`,
-//! webhooks, SFTP, rate limiting, a refresh-token endpoint. No persistence: every start
-//! re-seeds. It never depends on the client or the store crates.
+//! What it deliberately does not do: SFTP, payouts (`payout.*` events), a refresh-token
+//! endpoint, HTTPS webhook targets (plain `http://` only). No persistence: every start
+//! re-seeds. It never depends on the client or the store crates, and has no HMAC code of
+//! its own (signing is `flexfactor_wire::webhook::sign`).
 //!
 //! # Invariants
 //! * [`seed_history`] is a pure function of `(seed, order_count, history_days, anchor)`:
@@ -46,6 +50,68 @@
 //!   `additionalAttributes.statuses` maps "0".."7" to the docs' names.
 //! * `GET /orders/{id}`: case-insensitive id; unknown → 404 ProblemDetails (`errors.id`).
 //!
+//! # Decisions and lifecycle (INFERRED where the docs are silent; all configurable)
+//! * Rules ([`DecisionRule`], first match wins, fallback Approve): CIT 4111… → CHALLENGE;
+//!   4000002760003184 → APPROVED; 4000300011112220 → DECLINED; a Decline beats
+//!   `transactionType: AUTHORIZATION` (any case), which otherwise gives CAPTUREREQUIRED.
+//! * CIT APPROVED → 7 Completed (`order.completed`); DECLINED → 2 Cancelled (no event);
+//!   CHALLENGE → 4 Processing + `challenge.presented`, then `challenge.attempted` after
+//!   `challenge_step` (5 min) and `challenge.passed` + Completed (or `challenge.failed` +
+//!   Cancelled/DECLINED) after two steps, or at once via [`Sandbox::resolve_challenge`].
+//! * Managed MIT (`isMIT` + `expiryDateUtc`): SUBMITTED, 0 Draft → 4 Processing after 1 h
+//!   → Completed after 3 days when rescuable and before expiry, else 2 Cancelled with
+//!   decision EXPIRED at `expiryDateUtc` (`order.expired`). Retries with the same merchant
+//!   `orderId` return the same order and SUBMITTED while open.
+//! * Sync MIT (no `expiryDateUtc`): APPROVED/DECLINED at once, or PROCESSING (card 4111…)
+//!   → Completed after 3 days; its end is now + 14 days. Every retry with the same
+//!   `orderId` answers the current word (PROCESSING, APPROVED, EXPIRED…).
+//! * CAPTUREREQUIRED → 5 (`order.capturerequired`); auto-void to 2 Cancelled/CANCELLED
+//!   after `capture_window` (7 days) with `order.cancelled`.
+//! * Virtual clock: `clock_start: Some(t)` freezes time at `t` (tests; moves only on
+//!   [`Sandbox::advance_clock`]); `None` runs with wall time + advanced offset, applying
+//!   due steps every second. Seeded orders never move on their own.
+//! * `/evaluate`: required set configurable ([`default_evaluate_required`], or
+//!   [`strict_2024_evaluate_required`]); keys bind case-insensitively; missing fields and
+//!   type errors are 400 with dotted PascalCase paths (`Transaction.Amount`); amount must
+//!   be > 10 and < 20000 cents; a `mid` other than the sandbox's is 400 `Mid`; a token
+//!   (`paymentMethod.token: true`) must come from `/tokenize`, else 400
+//!   `PaymentMethod.CardNumber`. Response: envelope + `orderSessionKey` = `orderId`.
+//! * `/tokenize`: bearer optional (ignored); `mid` must be the sandbox's and
+//!   `environment` its tokenization key ([`Sandbox::tokenization_key`]), else 400; card
+//!   number must pass Luhn; `first_six_digits` holds 8 digits, as recorded.
+//! * Refund: HTTP 200 with `success:false, status:"FAILED"` for business failures —
+//!   `2001` when the amount exceeds captured − refunded, `2002` when the order is not
+//!   Completed/Returned; 400 for a bad `amountToRefund` (> 2 decimals, a string, ≤ 0); 404
+//!   unknown order. A partial refund keeps 7 Completed and grows `refundedAmount`; the
+//!   refund reaching `capturedAmount` makes 6 Returned. Several partial refunds are
+//!   allowed (no per-order dedupe). Each emits `order.refunded` (EventData: TransactionId,
+//!   Amount and TotalRefunded in cents, Currency) and lands in [`Sandbox::refunds`].
+//! * Cancel / external-cancel: MIT Draft/Processing/CAPTUREREQUIRED and CIT
+//!   CAPTUREREQUIRED → 2 Cancelled/CANCELLED, 200 empty body, `order.cancelled`; an order
+//!   already cancelled by the merchant → 200 again; anything else → **400**
+//!   ProblemDetails `errors.Status` (not 409, which means idempotency conflict); unknown
+//!   → 404. External-cancel matches the newest order with that merchant `orderId`.
+//! * Capture: CAPTUREREQUIRED only, amount ≤ order amount, same currency; 200 with
+//!   `status` = `captureStatus` = SUCCESS/FAILED; success → Completed, `capturedAmount` =
+//!   the captured amount, `order.completed`. `/outcome`: Completed/Returned → APPROVED,
+//!   Cancelled → its decision, Draft → SUBMITTED, open → PROCESSING, unknown → 200
+//!   NOTFOUND; `confirmationId` = 6 hex derived from the id. `/transmit`: requires
+//!   `OrderId` and `Transaction`; `status: 0`, `transmitId`.
+//! * Idempotency (evaluate, capture, cancel with a key): keyed by (mid, endpoint, key);
+//!   same payload within 24 h virtual → stored answer replayed (`x-idempotent-replay`);
+//!   different payload or still in flight → 409 ProblemDetails `errors.IdempotencyKey`.
+//!   Only answers < 400 are stored. Cancel and external-cancel share one scope.
+//!   Replays are not evaluations ([`Sandbox::evaluations`]).
+//! * Webhooks: PascalCase payload as `text/plain`, x-fc-* headers from
+//!   `flexfactor_wire::webhook::sign`, host = target URL authority, `x-fc-date` wall
+//!   time, `TimeStamp` virtual time, `ConfirmationId` 8 hex per event (kept on retries
+//!   and duplicates). Retries: exponential backoff from `retry_base`, `IsResent: true`.
+//! * Faults ([`Faults`]) apply to `/v1/*` only, drawn from a seeded stream: 500/503
+//!   ProblemDetails, latency, 429 + `Retry-After`, dropped connection (socket closed, no
+//!   bytes), commit-then-drop. `processing_delay` widens the in-flight window.
+//! * Demo checkout: `GET /checkout`, `GET /widget.js`, `POST /checkout/session` (sandbox
+//!   only: a bearer token for the first configured credentials + MID + tokenization key).
+//!
 //! # Seeded history (all INFERRED)
 //! * ~60 % CIT, ~40 % MIT; `createdOn` linearly busier towards the anchor (newest day
 //!   1.6× the oldest), CIT by North American shopping hours, MIT by morning rebill runs.
@@ -75,20 +141,45 @@
 //!   fictional `+1 <area> 555-01xx` range. 2–3 site GUIDs and the MID derive from the seed.
 
 mod auth;
+mod cancel;
+mod capture;
+mod checkout;
+mod clock;
 mod config;
+mod engine;
 mod error;
+mod evaluate;
+mod faults;
+mod idempotency;
+mod ledger;
 mod lifecycle;
+mod operator;
 mod order_book;
 mod orders;
+mod outcome;
 mod people;
 mod problem;
+mod refund;
+mod rules;
 mod seed;
 mod server;
 mod state;
+mod tokenize;
+mod traffic;
+mod validation;
+mod webhooks;
 
-pub use config::{derive_mid, SandboxConfig, SandboxCredentials};
+pub use clock::{Clock, SystemClock, VirtualClock};
+pub use config::{derive_mid, derive_tokenization_key, SandboxConfig, SandboxCredentials};
+pub use engine::VaultedCard;
 pub use error::SandboxError;
+pub use faults::Faults;
+pub use idempotency::REPLAY_HEADER;
+pub use ledger::{EvaluationRecord, RefundRecord, SandboxEvent, TransmitRecord};
 pub use orders::DEFAULT_PAGE_SIZE;
+pub use refund::{CODE_EXCEEDS_REFUNDABLE, CODE_NOT_REFUNDABLE};
+pub use rules::{default_evaluate_required, strict_2024_evaluate_required, DecisionRule, RuleOutcome, Timing};
 pub use seed::{seed_history, site_ids};
 pub use server::{router, Sandbox};
 pub use state::SandboxState;
+pub use webhooks::{DeliveryRecord, WebhookSettings, WebhookTarget};

@@ -93,6 +93,11 @@ impl OrderBook {
         self.by_id.get(&id.to_ascii_lowercase()).and_then(|&i| self.orders.get(i))
     }
 
+    /// The newest order whose merchant order id (`externalOrderId`) is exactly `external`.
+    pub fn find_external(&self, external: &str) -> Option<&WireOrder> {
+        self.orders.iter().rev().find(|o| o.external_order_id.as_deref() == Some(external))
+    }
+
     /// Replaces the order with the same id, or appends it.
     pub fn upsert(&mut self, order: WireOrder) {
         let key = order.id.to_ascii_lowercase();

@@ -37,6 +37,7 @@ pub async fn list_orders(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<OrdersPageBody>, ApiError> {
     let query = parse_list_query(raw.as_deref().unwrap_or(""), state.max_page_size(), state.mid())?;
+    state.tick();
     let page = state.orders().page(&query);
     tracing::debug!(
         total = page.total_item_count,
@@ -50,6 +51,7 @@ pub async fn list_orders(
 
 /// `GET /v1/orders/{id}`: the order, or 404 ProblemDetails. Ids compare case-insensitively.
 pub async fn get_order(State(state): State<SandboxState>, Path(id): Path<String>) -> Result<Json<WireOrder>, ApiError> {
+    state.tick();
     let found = state.orders().get(&id).cloned();
     found.map(Json).ok_or_else(|| {
         let mut errors = BTreeMap::new();

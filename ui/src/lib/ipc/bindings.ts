@@ -21,6 +21,10 @@ export type AppStatus = { account: AccountView | null, sync: SyncStatus,
  */
 totalRows: number, 
 /**
+ * Changes whenever the mirror's data changes (the UI refreshes visible rows).
+ */
+dataVersion: number, 
+/**
  * A problem that stops FlexDesk from working at all (e.g. no usable keychain).
  */
 setupError: IpcError | null, };

@@ -6,6 +6,7 @@ function status(sync: Partial<SyncStatus>): AppStatus {
   return {
     account: null,
     totalRows: 0,
+    dataVersion: 0,
     setupError: null,
     sync: { phase: "idle", fetched: 0, expected: null, lastSyncAt: null, lastError: null, ...sync },
   };

@@ -1,0 +1,202 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark binary fails loudly
+
+//! Mirror benchmarks (DESIGN.md §8): apply N orders into an empty mirror vs a bare rusqlite
+//! insert of the same rows; list-page and search latency percentiles over the result.
+//!
+//! Run: `cargo bench -p flexdesk-mirror --bench mirror -- [orders]` (default 1,000,000).
+
+use chrono::{TimeZone, Utc};
+use flexdesk_mirror::{Account, Environment, Mirror, OrderFilter, OrderRecord, OrderState};
+use flexfactor_wire::{Cents, WireOrder};
+use std::time::{Duration, Instant};
+
+const BATCH: usize = 10_000;
+
+fn orders(n: usize) -> Vec<WireOrder> {
+    let base = Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap();
+    let statuses = [(7, "APPROVED"), (2, "DECLINED"), (4, "SUBMITTED"), (6, "APPROVED"), (5, "CAPTUREREQUIRED")];
+    (0..n)
+        .map(|i| {
+            let (status, decision) = statuses[(i * 7919) % statuses.len()];
+            let created = base + chrono::Duration::seconds((i as i64) * 7);
+            WireOrder {
+                id: format!(
+                    "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                    i,
+                    i % 65536,
+                    i % 4096,
+                    (i * 31) % 4096,
+                    i * 2654435761
+                ),
+                external_order_id: Some(format!("WEB-{:08}", i)),
+                status: Some(status),
+                decision: Some(decision.into()),
+                is_mit: Some(i % 5 < 2),
+                amount: Some(Cents(1000 + (i as i64 % 19000))),
+                captured_amount: Some(Cents(if status == 7 || status == 6 { 1000 + (i as i64 % 19000) } else { 0 })),
+                refunded_amount: Some(Cents(if status == 6 { 1000 + (i as i64 % 19000) } else { 0 })),
+                currency_code: Some("USD".into()),
+                email: Some(format!("shopper{}@example.com", i)),
+                first_name: Some(["Ada", "Grace", "Alan", "Edsger", "Barbara"][i % 5].into()),
+                last_name: Some(format!("Name{}", i % 1000)),
+                card_bin: Some("411111".into()),
+                card_last4: Some(format!("{:04}", i % 10000)),
+                decline_code: Some(["05", "51", "14", "NSF"][i % 4].into()),
+                created_on: Some(created),
+                order_placed_date: Some(created),
+                modified_on: Some(created),
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+fn account() -> Account {
+    Account {
+        id: "bench".into(),
+        name: "Bench".into(),
+        environment: Environment::Sandbox,
+        base_url: "http://127.0.0.1/v1".into(),
+        mid: "mid".into(),
+        app_key: "key".into(),
+        demo_seed: None,
+        demo_anchor: None,
+        created_at: Utc::now(),
+    }
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The same rows through one prepared INSERT, no upsert logic: the floor to compare with.
+fn bare_insert(path: &std::path::Path, data: &[WireOrder]) -> Duration {
+    let m = Mirror::open(path).unwrap();
+    m.insert_account(&account()).unwrap();
+    drop(m);
+    let rows: Vec<(OrderRecord, String)> =
+        data.iter().map(|o| (OrderRecord::from_wire(o), serde_json::to_string(o).unwrap())).collect();
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    let start = Instant::now();
+    for chunk in rows.chunks(BATCH) {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO orders (account_id, order_session_key, merchant_order_id, status_code, decision, state, is_mit,
+                       amount_cents, captured_cents, refunded_cents, currency, email, customer_name, card_bin, card_last4,
+                       decline_code, created_at, modified_at, raw_json, synced_at, api_state)
+                     VALUES ('bench', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?5)",
+                )
+                .unwrap();
+            let now = Utc::now().to_rfc3339();
+            for (o, raw) in chunk {
+                stmt.execute(rusqlite::params![
+                    o.order_session_key,
+                    o.merchant_order_id,
+                    o.status_code,
+                    o.decision,
+                    o.state.as_str(),
+                    o.is_mit,
+                    o.amount_cents,
+                    o.captured_cents,
+                    o.refunded_cents,
+                    o.currency,
+                    o.email,
+                    o.customer_name,
+                    o.card_bin,
+                    o.card_last4,
+                    o.decline_code,
+                    o.created_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                    o.modified_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                    raw,
+                    now,
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    start.elapsed()
+}
+
+fn main() {
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    println!("generating {n} orders …");
+    let data = orders(n);
+
+    let bare = bare_insert(&dir.path().join("bare.sqlite3"), &data);
+
+    let path = dir.path().join("mirror.sqlite3");
+    let mut m = Mirror::open(&path).unwrap();
+    m.insert_account(&account()).unwrap();
+    let start = Instant::now();
+    for chunk in data.chunks(BATCH) {
+        m.apply_orders("bench", chunk, Some(("orders", "bench"))).unwrap();
+    }
+    let apply = start.elapsed();
+    assert_eq!(m.order_count("bench").unwrap(), n as u64);
+    println!(
+        "apply {n} orders into an empty mirror: {:.2} s ({:.0} orders/s)",
+        apply.as_secs_f64(),
+        n as f64 / apply.as_secs_f64()
+    );
+    println!("bare rusqlite insert of the same rows:  {:.2} s", bare.as_secs_f64());
+    println!("apply / bare: {:.2}×", apply.as_secs_f64() / bare.as_secs_f64());
+
+    let mut list = Vec::new();
+    let states = [None, Some(OrderState::Approved), Some(OrderState::Pending), Some(OrderState::Declined)];
+    for i in 0..400 {
+        let filter = OrderFilter {
+            state: states[i % states.len()],
+            search: None,
+            offset: ((i * 37) % 50) as u64 * 100,
+            limit: 100,
+        };
+        let t = Instant::now();
+        let rows = m.order_window("bench", &filter).unwrap();
+        list.push(t.elapsed());
+        assert!(!rows.is_empty());
+    }
+    let mut counts = Vec::new();
+    for state in states {
+        let t = Instant::now();
+        m.count_orders("bench", &OrderFilter { state, ..Default::default() }).unwrap();
+        counts.push(t.elapsed());
+    }
+    println!(
+        "filtered count (once per filter; the app core caches it): max {:.1} ms",
+        counts.iter().max().unwrap().as_secs_f64() * 1e3
+    );
+    println!(
+        "list page (100 rows, state filter, newest first): p50 {:.2} ms, p95 {:.2} ms",
+        percentile(&mut list, 0.5).as_secs_f64() * 1e3,
+        percentile(&mut list, 0.95).as_secs_f64() * 1e3
+    );
+
+    let mut search = Vec::new();
+    for i in 0..400 {
+        let k = (i * 104_729) % n;
+        let term = match i % 4 {
+            0 => format!("WEB-{:08}", k),
+            1 => format!("shopper{}@example.com", k),
+            2 => data[k].id.clone(),
+            _ => format!("{:04}", k % 10000),
+        };
+        let t = Instant::now();
+        let (total, _) = m
+            .list_orders("bench", &OrderFilter { search: Some(term), offset: 0, limit: 100, ..Default::default() })
+            .unwrap();
+        search.push(t.elapsed());
+        assert!(total >= 1);
+    }
+    println!(
+        "search (merchant id, email, FlexFactor id, last-4): p50 {:.2} ms, p95 {:.2} ms",
+        percentile(&mut search, 0.5).as_secs_f64() * 1e3,
+        percentile(&mut search, 0.95).as_secs_f64() * 1e3
+    );
+}
