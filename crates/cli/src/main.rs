@@ -10,6 +10,8 @@ use flexdesk_secrets::KeychainStore;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod relay;
+
 #[derive(Parser)]
 #[command(name = "flexdesk", version, about = "FlexDesk from the command line")]
 struct Cli {
@@ -42,11 +44,22 @@ enum Command {
         #[command(subcommand)]
         action: SandboxAction,
     },
+    /// Run the webhook relay (verifies FlexFactor webhooks, serves dashboards a feed).
+    Relay {
+        #[command(subcommand)]
+        action: RelayAction,
+    },
     /// Write (or with --check, verify) the UI's generated TypeScript bindings.
     GenBindings {
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum RelayAction {
+    /// Serve until SIGTERM or Ctrl-C (then finish in-flight requests).
+    Serve(relay::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -84,7 +97,18 @@ fn open_core(cli_dir: Option<PathBuf>) -> Result<AppCore> {
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The whole context chain, no backtrace: these are messages for people.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FLEXDESK_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -92,6 +116,7 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::GenBindings { check } => gen_bindings(check),
+        Command::Relay { action: RelayAction::Serve(args) } => relay::serve(args).await,
         Command::Sandbox { action: SandboxAction::Serve { port, seed, orders, app_key, app_secret } } => {
             serve_sandbox(port, seed, orders, app_key, app_secret).await
         }

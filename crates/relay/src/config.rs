@@ -29,6 +29,16 @@ pub struct RelayConfig {
     /// Events older than this are pruned from the feed (dedupe keys stay ≥ 7 days).
     pub retention: Duration,
     pub clock: Clock,
+    /// Serve HTTPS with this certificate chain and key (PEM files). `None`: plain HTTP,
+    /// for use behind a TLS-terminating proxy or on loopback.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files for HTTPS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert_pem: PathBuf,
+    pub key_pem: PathBuf,
 }
 
 impl RelayConfig {
@@ -43,6 +53,7 @@ impl RelayConfig {
             max_body_bytes: 256 * 1024,
             retention: Duration::from_secs(30 * 24 * 3600),
             clock: Arc::new(Utc::now),
+            tls: None,
         }
     }
 }
@@ -58,6 +69,7 @@ impl std::fmt::Debug for RelayConfig {
             .field("replay_window", &self.replay_window)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("retention", &self.retention)
+            .field("tls", &self.tls)
             .finish()
     }
 }

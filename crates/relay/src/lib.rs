@@ -29,7 +29,7 @@ mod server;
 mod sqlite_store;
 mod store;
 
-pub use config::{Clock, RelayConfig};
+pub use config::{Clock, RelayConfig, TlsFiles};
 pub use error::RelayError;
 pub use server::{router, Relay, RelayState};
 pub use sqlite_store::SqliteStore;

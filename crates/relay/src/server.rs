@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::store::EventStore;
@@ -74,35 +74,53 @@ pub fn router(state: RelayState) -> Router {
 /// A running relay.
 pub struct Relay {
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    tls: bool,
+    handle: axum_server::Handle<SocketAddr>,
     server: Option<JoinHandle<()>>,
     pruner: JoinHandle<()>,
 }
 
 impl Relay {
-    /// Opens the SQLite store, binds, and serves until [`Relay::shutdown`].
+    /// Opens the SQLite store, binds (HTTPS when `config.tls` is set), and serves until
+    /// [`Relay::shutdown`].
     pub async fn start(config: RelayConfig) -> Result<Relay, RelayError> {
         let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(&config.db_path)?);
         let bind = config.bind;
+        let tls_files = config.tls.clone();
         let state = RelayState::new(config, store)?;
-        let listener =
-            tokio::net::TcpListener::bind(bind).await.map_err(|source| RelayError::Bind { addr: bind, source })?;
+        let listener = std::net::TcpListener::bind(bind).map_err(|source| RelayError::Bind { addr: bind, source })?;
+        listener.set_nonblocking(true).map_err(|source| RelayError::Bind { addr: bind, source })?;
         let addr = listener.local_addr().map_err(|source| RelayError::Bind { addr: bind, source })?;
         let pruner = tokio::spawn(prune_loop(state.clone()));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(state);
-        let server = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
+        let handle = axum_server::Handle::new();
+        let app = router(state).into_make_service();
+        let server = match &tls_files {
+            Some(files) => {
+                let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert_pem, &files.key_pem)
+                    .await
+                    .map_err(|e| RelayError::Config(format!("cannot load the TLS certificate or key: {e}")))?;
+                let server = axum_server::from_tcp_rustls(listener, tls)
+                    .map_err(|source| RelayError::Bind { addr: bind, source })?
+                    .handle(handle.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = server.serve(app).await {
+                        tracing::error!(error = %e, "relay server stopped with an error");
+                    }
                 })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "relay server stopped with an error");
             }
-        });
-        tracing::info!(%addr, "relay listening");
-        Ok(Relay { addr, stop: Some(stop), server: Some(server), pruner })
+            None => {
+                let server = axum_server::from_tcp(listener)
+                    .map_err(|source| RelayError::Bind { addr: bind, source })?
+                    .handle(handle.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = server.serve(app).await {
+                        tracing::error!(error = %e, "relay server stopped with an error");
+                    }
+                })
+            }
+        };
+        tracing::info!(%addr, tls = tls_files.is_some(), "relay listening");
+        Ok(Relay { addr, tls: tls_files.is_some(), handle, server: Some(server), pruner })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -110,14 +128,13 @@ impl Relay {
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
     }
 
-    /// Stops accepting connections and waits for in-flight requests to finish.
+    /// Stops accepting connections and waits (up to 30 s) for in-flight requests, so no
+    /// acknowledged event is lost.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.handle.graceful_shutdown(Some(Duration::from_secs(30)));
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
@@ -127,9 +144,7 @@ impl Relay {
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.handle.shutdown();
         self.pruner.abort();
     }
 }

@@ -148,3 +148,32 @@ async fn a_cursor_older_than_retention_is_told_to_backfill() {
     assert_eq!(body["error"], "cursor_too_old");
     assert_eq!(feed(&r, 1, 0).await.status(), 200);
 }
+
+#[tokio::test]
+async fn with_a_certificate_the_relay_serves_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is needed to make a test certificate");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let mut config = RelayConfig::new(dir.path().join("relay.db"), KEY.to_vec(), TOKEN);
+    config.tls = Some(flexdesk_relay::TlsFiles { cert_pem: cert.clone(), key_pem: key });
+    let r = Relay::start(config).await.unwrap();
+    assert!(r.base_url().starts_with("https://"));
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap()])
+        .build()
+        .unwrap();
+    let health = client.get(format!("{}/healthz", r.base_url())).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let plain = reqwest::get(format!("http://{}/healthz", r.local_addr())).await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success(), "plain HTTP must not be served");
+    r.shutdown().await;
+}
