@@ -1,6 +1,6 @@
 //! The IPC commands: take the core from managed state, call it, map the error.
 
-use flexdesk_core::dto::{AccountView, AppStatus, NewAccount, OrderPage, OrderQuery};
+use flexdesk_core::dto::{AccountView, AppStatus, NewAccount, OrderPage, OrderQuery, RelayStatus};
 use flexdesk_core::{AppCore, IpcError};
 use tauri::State;
 
@@ -39,4 +39,9 @@ pub async fn sync_now(core: State<'_, AppCore>) -> Result<(), IpcError> {
 #[tauri::command]
 pub async fn retry_setup(core: State<'_, AppCore>) -> Result<AccountView, IpcError> {
     core.start().await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn configure_relay(core: State<'_, AppCore>, url: String, token: String) -> Result<RelayStatus, IpcError> {
+    core.configure_relay(&url, &token).await.map_err(Into::into)
 }

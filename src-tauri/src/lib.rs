@@ -22,6 +22,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::switch_account,
         commands::sync_now,
         commands::retry_setup,
+        commands::configure_relay,
     ])
 }
 

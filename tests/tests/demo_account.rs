@@ -10,6 +10,7 @@ fn core(dir: &std::path::Path, secrets: Arc<dyn SecretStore>) -> AppCore {
     let mut config = CoreConfig::new(dir.to_path_buf(), secrets);
     config.demo_order_count = 3_000;
     config.background_sync = false;
+    config.demo_traffic_per_minute = 0;
     AppCore::open(config).unwrap()
 }
 
@@ -90,4 +91,35 @@ async fn adding_an_account_with_a_wrong_secret_is_rejected_and_saves_nothing() {
     assert!(err.user_message().contains("did not accept this AppKey/AppSecret"));
     assert_eq!(app.list_accounts().unwrap().len(), 1);
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn demo_webhooks_flow_through_the_relay_into_the_mirror() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
+    config.demo_order_count = 300;
+    config.demo_traffic_per_minute = 600;
+    let app = AppCore::open(config).unwrap();
+    app.start().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status = app.app_status().unwrap();
+        if status.relay.events_applied > 0 && status.sync.last_sync_at.is_some() {
+            assert!(status.relay.connected);
+            assert!(status.relay.last_lag_ms.is_some());
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no webhook reached the mirror: {:?}", status.relay);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.shutdown().await;
+    // The webhook is in some order's timeline, with its raw payload.
+    let conn = rusqlite::Connection::open(dir.path().join("mirror.sqlite3")).unwrap();
+    let (kind, payload): (String, String) = conn
+        .query_row("SELECT kind, payload FROM timeline WHERE kind LIKE 'webhook:%' LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(kind.starts_with("webhook:order.") || kind.starts_with("webhook:challenge."), "{kind}");
+    assert!(payload.contains("\"Event\""));
 }

@@ -7,8 +7,8 @@
 use ts_rs::{Config, TS};
 
 use crate::dto::{
-    AccountView, AppStatus, EnvironmentDto, NewAccount, OrderPage, OrderQuery, OrderRow, OrderStateDto, SyncPhase,
-    SyncStatus,
+    AccountView, AppStatus, EnvironmentDto, NewAccount, OrderPage, OrderQuery, OrderRow, OrderStateDto, RelayStatus,
+    SyncPhase, SyncStatus,
 };
 use crate::{ErrorCode, IpcError};
 
@@ -41,6 +41,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec { name: "sync_now", ts_name: "syncNow", args: &[], returns: "void" },
     CommandSpec { name: "retry_setup", ts_name: "retrySetup", args: &[], returns: "AccountView" },
+    CommandSpec {
+        name: "configure_relay",
+        ts_name: "configureRelay",
+        args: &[("url", "string"), ("token", "string")],
+        returns: "RelayStatus",
+    },
 ];
 
 /// Where the generated file lives, relative to the repository root.
@@ -65,6 +71,7 @@ pub fn typescript_bindings() -> String {
         decl::<IpcError>(&cfg),
         decl::<SyncPhase>(&cfg),
         decl::<SyncStatus>(&cfg),
+        decl::<RelayStatus>(&cfg),
         decl::<AppStatus>(&cfg),
         decl::<OrderStateDto>(&cfg),
         decl::<OrderQuery>(&cfg),

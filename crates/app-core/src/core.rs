@@ -10,10 +10,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
 
-use crate::demo::{create_demo_account, start_demo_sandbox, APP_SECRET, DEMO_ORDER_COUNT};
-use crate::dto::{AccountView, AppStatus, NewAccount, OrderPage, OrderQuery, OrderRow, SyncStatus};
-use crate::session::{initial_status, run_sync, sync_loop, Session};
+use crate::demo::{create_demo_account, start_demo_relay, start_demo_sandbox, APP_SECRET, DEMO_ORDER_COUNT};
+use crate::dto::{AccountView, AppStatus, NewAccount, OrderPage, OrderQuery, OrderRow, RelayStatus, SyncStatus};
+use crate::session::{feed_loop, initial_status, run_sync, sync_loop, Session};
 use crate::{CoreError, IpcError};
+
+/// The keychain purpose of an account's relay feed token.
+const RELAY_TOKEN: &str = "relay-token";
 
 /// How the core is set up by its host (the desktop shell, the CLI, a test).
 pub struct CoreConfig {
@@ -27,6 +30,8 @@ pub struct CoreConfig {
     pub poll_interval: Duration,
     /// Run the sync loop in the background (the desktop app) or only on demand (the CLI).
     pub background_sync: bool,
+    /// Demo only: new orders per minute from the sandbox's live traffic generator (0: off).
+    pub demo_traffic_per_minute: u32,
 }
 
 impl CoreConfig {
@@ -37,6 +42,7 @@ impl CoreConfig {
             demo_order_count: DEMO_ORDER_COUNT,
             poll_interval: Duration::from_secs(60),
             background_sync: true,
+            demo_traffic_per_minute: 6,
         }
     }
 }
@@ -64,6 +70,7 @@ struct StatusState {
     generation: u64,
     account: Option<AccountView>,
     sync: SyncStatus,
+    relay: RelayStatus,
     setup_error: Option<IpcError>,
 }
 
@@ -74,6 +81,14 @@ impl Inner {
 
     fn status(&self) -> MutexGuard<'_, StatusState> {
         self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies `f` to the relay status if `generation` is still the active session.
+    pub fn update_relay(&self, generation: u64, f: impl FnOnce(&mut RelayStatus)) {
+        let mut st = self.status();
+        if st.generation == generation {
+            f(&mut st.relay);
+        }
     }
 
     /// Applies `f` to the sync status if `generation` is still the active session.
@@ -152,6 +167,20 @@ impl AppCore {
             Environment::Demo => Some(start_demo_sandbox(&account, &secret, self.inner.config.demo_order_count).await?),
             _ => None,
         };
+        let demo_relay = match &sandbox {
+            Some(sb) => {
+                let relay = start_demo_relay(&self.inner.config.data_dir, sb).await?;
+                if self.inner.config.demo_traffic_per_minute > 0 {
+                    sb.start_traffic(self.inner.config.demo_traffic_per_minute);
+                }
+                Some(relay)
+            }
+            None => None,
+        };
+        let feed = match &demo_relay {
+            Some(d) => Some((d.relay.base_url(), d.feed_token.clone())),
+            None => self.relay_settings(&account.id)?,
+        };
         let base_url = sandbox.as_ref().map(|s| s.base_url()).unwrap_or_else(|| account.base_url.clone());
         let client = Arc::new(FlexFactorClient::new(ClientConfig::new(
             base_url.clone(),
@@ -164,6 +193,11 @@ impl AppCore {
             st.generation += 1;
             st.account = Some(view.clone());
             st.sync = initial_status(&*self.inner.reader()?, &account.id);
+            st.relay = RelayStatus {
+                configured: feed.is_some(),
+                url: feed.as_ref().map(|f| f.0.clone()),
+                ..Default::default()
+            };
             st.setup_error = None;
             st.generation
         };
@@ -171,16 +205,30 @@ impl AppCore {
         let task = self.inner.config.background_sync.then(|| {
             tokio::spawn(sync_loop(self.inner.clone(), generation, account.id.clone(), client.clone(), trigger.clone()))
         });
-        *slot = Some(Session { account, client, sandbox, generation, trigger, task });
+        let feed_task = match (&feed, self.inner.config.background_sync) {
+            (Some((url, token)), true) => {
+                let feed_client = flexdesk_sync::FeedClient::new(url, token)?;
+                Some(tokio::spawn(feed_loop(
+                    self.inner.clone(),
+                    generation,
+                    account.id.clone(),
+                    client.clone(),
+                    feed_client,
+                    trigger.clone(),
+                )))
+            }
+            _ => None,
+        };
+        *slot = Some(Session { account, client, sandbox, demo_relay, generation, trigger, task, feed_task });
         tracing::info!(account = %view.id, base_url = %view.base_url, "account active");
         Ok(view)
     }
 
     /// The status bar's facts and any setup problem.
     pub fn app_status(&self) -> Result<AppStatus, CoreError> {
-        let (account, sync, setup_error) = {
+        let (account, sync, relay, setup_error) = {
             let st = self.inner.status();
-            (st.account.clone(), st.sync.clone(), st.setup_error.clone())
+            (st.account.clone(), st.sync.clone(), st.relay.clone(), st.setup_error.clone())
         };
         let reader = self.inner.reader()?;
         let total_rows = match &account {
@@ -188,7 +236,7 @@ impl AppCore {
             None => 0,
         };
         let data_version = reader.data_version()?;
-        Ok(AppStatus { account, sync, total_rows, data_version, setup_error })
+        Ok(AppStatus { account, sync, relay, total_rows, data_version, setup_error })
     }
 
     /// A window of the active account's orders, filtered and searched.
@@ -296,15 +344,46 @@ impl AppCore {
         run_sync(&self.inner, generation, &account_id, &client).await
     }
 
-    /// Stops the sync task and the Demo sandbox.
+    /// Points the active account at a webhook relay (URL and feed token; the token goes to
+    /// the keychain). The feed is read once first: a wrong URL or token saves nothing.
+    pub async fn configure_relay(&self, url: &str, token: &str) -> Result<RelayStatus, CoreError> {
+        let account = self.inner.reader()?.active_account()?.ok_or(CoreError::NoAccount)?;
+        if account.environment == Environment::Demo {
+            return Err(CoreError::InvalidInput("The Demo account has its own built-in relay.".into()));
+        }
+        let url = url.trim().trim_end_matches('/');
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(CoreError::InvalidInput("The relay URL must start with https://".into()));
+        }
+        let feed = flexdesk_sync::FeedClient::new(url, token.trim())?;
+        feed.poll(0, Duration::ZERO, 1).await?;
+        self.inner.config.secrets.set(&account_key(&account.id, RELAY_TOKEN), &Secret::new(token.trim()))?;
+        self.inner.reader()?.set_setting(&format!("relay_url:{}", account.id), url)?;
+        self.activate(account).await?;
+        Ok(self.inner.status().relay.clone())
+    }
+
+    /// The relay URL and token configured for an account, if both are there.
+    fn relay_settings(&self, account_id: &str) -> Result<Option<(String, String)>, CoreError> {
+        let Some(url) = self.inner.reader()?.setting(&format!("relay_url:{account_id}"))? else {
+            return Ok(None);
+        };
+        let token = self.inner.config.secrets.get(&account_key(account_id, RELAY_TOKEN))?;
+        Ok(Some((url, token.expose().to_string())))
+    }
+
+    /// Stops the sync and feed tasks, the Demo sandbox and its relay.
     pub async fn shutdown(&self) {
         let session = self.inner.session.lock().await.take();
         if let Some(mut s) = session {
-            if let Some(t) = s.task.take() {
+            for t in [s.task.take(), s.feed_task.take()].into_iter().flatten() {
                 t.abort();
             }
             if let Some(sb) = s.sandbox.take() {
                 sb.shutdown().await;
+            }
+            if let Some(r) = s.demo_relay.take() {
+                r.relay.shutdown().await;
             }
         }
     }

@@ -60,3 +60,31 @@ pub(crate) async fn start_demo_sandbox(
     config.order_count = order_count;
     Sandbox::start(config).await.map_err(|e| CoreError::Internal(format!("the Demo sandbox could not start: {e}")))
 }
+
+/// The Demo account's in-process webhook relay: the sandbox signs its webhooks for it, so
+/// the Demo shows the whole live path (sandbox → signed webhook → relay → feed → mirror).
+/// Its subscriber key and feed token are generated per start and live only in memory.
+pub(crate) struct DemoRelay {
+    pub relay: flexdesk_relay::Relay,
+    pub feed_token: String,
+}
+
+pub(crate) async fn start_demo_relay(data_dir: &std::path::Path, sandbox: &Sandbox) -> Result<DemoRelay, CoreError> {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut key = [0u8; 64];
+    rand::thread_rng().fill_bytes(&mut key);
+    let feed_token = Alphanumeric.sample_string(&mut rand::thread_rng(), 40);
+    let config =
+        flexdesk_relay::RelayConfig::new(data_dir.join("demo-relay.sqlite3"), key.to_vec(), feed_token.clone());
+    let relay = flexdesk_relay::Relay::start(config)
+        .await
+        .map_err(|e| CoreError::Internal(format!("the Demo webhook relay could not start: {e}")))?;
+    sandbox
+        .set_webhook_targets(&[flexfactor_sandbox::WebhookTarget {
+            url: format!("{}/webhooks", relay.base_url()),
+            subscriber_key_base64: base64::engine::general_purpose::STANDARD.encode(key),
+        }])
+        .map_err(|e| CoreError::Internal(format!("the Demo sandbox refused its webhook target: {e}")))?;
+    Ok(DemoRelay { relay, feed_token })
+}

@@ -91,11 +91,29 @@ impl Default for SyncStatus {
     }
 }
 
+/// The webhook relay connection (live updates; polling continues without it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayStatus {
+    pub configured: bool,
+    pub connected: bool,
+    pub url: Option<String>,
+    /// When the newest applied event reached the relay (RFC 3339 UTC).
+    pub last_event_at: Option<String>,
+    /// Milliseconds from the relay receiving the newest event to the mirror applying it.
+    #[ts(type = "number | null")]
+    pub last_lag_ms: Option<i64>,
+    #[ts(type = "number")]
+    pub events_applied: u64,
+    pub last_error: Option<IpcError>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     pub account: Option<AccountView>,
     pub sync: SyncStatus,
+    pub relay: RelayStatus,
     /// Orders in the mirror for the active account.
     #[ts(type = "number")]
     pub total_rows: u64,

@@ -40,6 +40,9 @@ pub enum CoreError {
     Mirror(#[from] MirrorError),
     #[error("{0}")]
     InvalidInput(String),
+    /// The webhook relay could not be reached or refused us.
+    #[error("The webhook relay could not be read ({0}). Orders still sync by polling; check the relay URL and token in Settings.")]
+    Relay(String),
     #[error(
         "No FlexFactor account is set up yet. Add one under Accounts, or restart FlexDesk to open the Demo account."
     )]
@@ -53,6 +56,7 @@ impl From<SyncError> for CoreError {
         match e {
             SyncError::Client(c) => CoreError::Client(c),
             SyncError::Mirror(m) => CoreError::Mirror(m),
+            SyncError::Feed { url, message, .. } => CoreError::Relay(format!("{url}: {message}")),
             SyncError::BadEvent(m) => CoreError::Internal(format!("an event from the relay could not be read: {m}")),
         }
     }
@@ -71,6 +75,7 @@ impl CoreError {
             CoreError::Client(_) => ErrorCode::Api,
             CoreError::Mirror(_) => ErrorCode::Storage,
             CoreError::InvalidInput(_) => ErrorCode::InvalidInput,
+            CoreError::Relay(_) => ErrorCode::Network,
             CoreError::NoAccount => ErrorCode::NoAccount,
             CoreError::Internal(_) => ErrorCode::Internal,
         }

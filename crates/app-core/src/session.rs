@@ -1,7 +1,7 @@
 //! The active account's live parts: API client, Demo sandbox (if any), and sync task.
 
 use flexdesk_mirror::{Account, Mirror};
-use flexdesk_sync::{sync_account, BackfillCursor, SyncProgress, SyncReport, CURSOR_NAME};
+use flexdesk_sync::{consume_once, sync_account, BackfillCursor, FeedClient, SyncProgress, SyncReport, CURSOR_NAME};
 use flexfactor_client::FlexFactorClient;
 use flexfactor_sandbox::Sandbox;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::core::Inner;
+use crate::demo::DemoRelay;
 use crate::dto::{SyncPhase, SyncStatus};
 use crate::CoreError;
 
@@ -18,14 +19,16 @@ pub(crate) struct Session {
     pub account: Account,
     pub client: Arc<FlexFactorClient>,
     pub sandbox: Option<Sandbox>,
+    pub demo_relay: Option<DemoRelay>,
     pub generation: u64,
     pub trigger: Arc<Notify>,
     pub task: Option<JoinHandle<()>>,
+    pub feed_task: Option<JoinHandle<()>>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
+        for task in [self.task.take(), self.feed_task.take()].into_iter().flatten() {
             task.abort();
         }
     }
@@ -96,6 +99,70 @@ pub(crate) async fn sync_loop(
         tokio::select! {
             _ = tokio::time::sleep(inner.config.poll_interval) => {}
             _ = trigger.notified() => {}
+        }
+    }
+}
+
+/// Follows the relay feed: applies each webhook (with its cursor), then re-reads the orders
+/// it named from the API, since polling is the source of truth and webhooks make it fast.
+pub(crate) async fn feed_loop(
+    inner: Arc<Inner>,
+    generation: u64,
+    account_id: String,
+    client: Arc<FlexFactorClient>,
+    feed: FeedClient,
+    sync_trigger: Arc<Notify>,
+) {
+    let mut writer = match Mirror::open(&inner.db_path) {
+        Ok(m) => m,
+        Err(e) => {
+            let e = CoreError::from(e);
+            inner.update_relay(generation, |r| r.last_error = Some(e.to_ipc()));
+            return;
+        }
+    };
+    let mut backoff = std::time::Duration::from_secs(1);
+    loop {
+        match consume_once(&feed, &mut writer, &account_id, std::time::Duration::from_secs(25)).await {
+            Ok(report) => {
+                backoff = std::time::Duration::from_secs(1);
+                let applied_at = chrono::Utc::now();
+                inner.update_relay(generation, |r| {
+                    r.connected = true;
+                    r.last_error = None;
+                    r.events_applied += report.applied;
+                    if let Some(at) = report.last_received_at {
+                        r.last_event_at = Some(at.to_rfc3339());
+                        r.last_lag_ms = Some((applied_at - at).num_milliseconds().max(0));
+                    }
+                });
+                if report.cursor_too_old {
+                    tracing::warn!("the relay no longer has our cursor; running a full sync");
+                    sync_trigger.notify_one();
+                }
+                for order in report.orders_to_refresh {
+                    match client.get_order(&order).await {
+                        Ok(o) => {
+                            if let Err(e) = writer.apply_orders(&account_id, std::slice::from_ref(&o), None) {
+                                tracing::warn!(error = %e, "could not apply a re-read order");
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(order = %order, error = %e, "could not re-read an order after its webhook")
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                let e = CoreError::from(e);
+                tracing::warn!(error = %e, "relay feed read failed");
+                inner.update_relay(generation, |r| {
+                    r.connected = false;
+                    r.last_error = Some(e.to_ipc());
+                });
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+            }
         }
     }
 }

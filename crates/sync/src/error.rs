@@ -9,6 +9,9 @@ pub enum SyncError {
     Client(#[from] ClientError),
     #[error(transparent)]
     Mirror(#[from] MirrorError),
+    /// The relay feed could not be read.
+    #[error("the webhook relay at {url} could not be read: {message}")]
+    Feed { url: String, message: String, transient: bool },
     /// An event body that cannot be read (kept by the relay for inspection).
     #[error("an event could not be read: {0}")]
     BadEvent(String),
@@ -17,6 +20,10 @@ pub enum SyncError {
 impl SyncError {
     /// Worth trying again later (network trouble, 5xx, 429).
     pub fn is_transient(&self) -> bool {
-        matches!(self, SyncError::Client(c) if c.is_transient())
+        match self {
+            SyncError::Client(c) => c.is_transient(),
+            SyncError::Feed { transient, .. } => *transient,
+            _ => false,
+        }
     }
 }

@@ -15,7 +15,16 @@ export type SyncStatus = { phase: SyncPhase, fetched: number, expected: number |
  * RFC 3339 UTC.
  */
 lastSyncAt: string | null, lastError: IpcError | null, };
-export type AppStatus = { account: AccountView | null, sync: SyncStatus, 
+export type RelayStatus = { configured: boolean, connected: boolean, url: string | null, 
+/**
+ * When the newest applied event reached the relay (RFC 3339 UTC).
+ */
+lastEventAt: string | null, 
+/**
+ * Milliseconds from the relay receiving the newest event to the mirror applying it.
+ */
+lastLagMs: number | null, eventsApplied: number, lastError: IpcError | null, };
+export type AppStatus = { account: AccountView | null, sync: SyncStatus, relay: RelayStatus, 
 /**
  * Orders in the mirror for the active account.
  */
@@ -50,4 +59,5 @@ export const commands = {
   switchAccount: (accountId: string): Promise<AccountView> => invoke<AccountView>("switch_account", { accountId }),
   syncNow: (): Promise<void> => invoke<void>("sync_now"),
   retrySetup: (): Promise<AccountView> => invoke<AccountView>("retry_setup"),
+  configureRelay: (url: string, token: string): Promise<RelayStatus> => invoke<RelayStatus>("configure_relay", { url, token }),
 };

@@ -7,6 +7,15 @@ function status(sync: Partial<SyncStatus>): AppStatus {
     account: null,
     totalRows: 0,
     dataVersion: 0,
+    relay: {
+      configured: false,
+      connected: false,
+      url: null,
+      lastEventAt: null,
+      lastLagMs: null,
+      eventsApplied: 0,
+      lastError: null,
+    },
     setupError: null,
     sync: { phase: "idle", fetched: 0, expected: null, lastSyncAt: null, lastError: null, ...sync },
   };

@@ -1,0 +1,149 @@
+//! Reading the webhook relay's feed (`GET /feed?after=<seq>`) into the mirror.
+
+use chrono::{DateTime, Utc};
+use flexdesk_mirror::Mirror;
+use serde::Deserialize;
+use std::time::Duration;
+
+use crate::webhooks::apply_webhook;
+use crate::SyncError;
+
+/// The cursor (last applied sequence number) in `sync_cursors`.
+pub const FEED_CURSOR: &str = "relay_feed";
+
+/// One event as the relay serves it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedEvent {
+    pub seq: i64,
+    pub event: String,
+    pub order_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedPage {
+    events: Vec<FeedEvent>,
+    latest_seq: i64,
+}
+
+/// What one read of the feed gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedPoll {
+    Events {
+        events: Vec<FeedEvent>,
+        latest_seq: i64,
+    },
+    /// The relay no longer keeps events after our cursor: backfill from the API, then
+    /// continue from `latest_seq`.
+    CursorTooOld {
+        latest_seq: i64,
+    },
+}
+
+/// A client of one relay's feed.
+pub struct FeedClient {
+    http: reqwest::Client,
+    base_url: String,
+    token: String,
+}
+
+impl std::fmt::Debug for FeedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedClient").field("base_url", &self.base_url).field("token", &"<redacted>").finish()
+    }
+}
+
+impl FeedClient {
+    pub fn new(base_url: &str, token: &str) -> Result<FeedClient, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| SyncError::Feed { url: base_url.into(), message: e.to_string(), transient: false })?;
+        Ok(FeedClient { http, base_url: base_url.trim_end_matches('/').to_string(), token: token.to_string() })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Events after `after`, waiting up to `wait` for one to arrive (long-poll).
+    pub async fn poll(&self, after: i64, wait: Duration, limit: usize) -> Result<FeedPoll, SyncError> {
+        let url = format!("{}/feed", self.base_url);
+        let err = |message: String, transient: bool| SyncError::Feed { url: url.clone(), message, transient };
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .query(&[("after", after.to_string()), ("wait", wait.as_secs().to_string()), ("limit", limit.to_string())])
+            .send()
+            .await
+            .map_err(|e| err(e.to_string(), true))?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| err(e.to_string(), true))?;
+        match status.as_u16() {
+            200 => {
+                let page: FeedPage =
+                    serde_json::from_str(&text).map_err(|e| err(format!("unreadable feed page: {e}"), false))?;
+                Ok(FeedPoll::Events { events: page.events, latest_seq: page.latest_seq })
+            }
+            410 => {
+                let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                Ok(FeedPoll::CursorTooOld { latest_seq: body["latestSeq"].as_i64().unwrap_or(0) })
+            }
+            401 | 403 => Err(err("the relay refused the feed token; check it in Settings".into(), false)),
+            s => Err(err(format!("HTTP {s}: {}", text.chars().take(200).collect::<String>()), s >= 500 || s == 429)),
+        }
+    }
+}
+
+/// What one [`consume_once`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConsumeReport {
+    pub applied: u64,
+    pub duplicates: u64,
+    /// Orders whose webhooks were new: re-read them from the API (polling is the truth).
+    pub orders_to_refresh: Vec<String>,
+    pub last_received_at: Option<DateTime<Utc>>,
+    /// The cursor was too old: the caller must run a full sync.
+    pub cursor_too_old: bool,
+}
+
+/// Reads one feed page after the stored cursor and applies each event, committing the
+/// cursor with each event, so a crash never skips or double-applies one.
+pub async fn consume_once(
+    feed: &FeedClient,
+    mirror: &mut Mirror,
+    account_id: &str,
+    wait: Duration,
+) -> Result<ConsumeReport, SyncError> {
+    let after: i64 = mirror.cursor(account_id, FEED_CURSOR)?.and_then(|c| c.parse().ok()).unwrap_or(0);
+    let mut report = ConsumeReport::default();
+    match feed.poll(after, wait, 500).await? {
+        FeedPoll::CursorTooOld { latest_seq } => {
+            mirror.set_cursor(account_id, FEED_CURSOR, &latest_seq.to_string())?;
+            report.cursor_too_old = true;
+        }
+        FeedPoll::Events { events, .. } => {
+            for e in events {
+                let seq = e.seq.to_string();
+                let applied = apply_webhook(mirror, account_id, &e.body, e.received_at, Some((FEED_CURSOR, &seq)))?;
+                if applied.applied.duplicate {
+                    report.duplicates += 1;
+                } else {
+                    report.applied += 1;
+                    if let Some(order) = applied.order_session_key {
+                        if !report.orders_to_refresh.contains(&order) {
+                            report.orders_to_refresh.push(order);
+                        }
+                    }
+                }
+                report.last_received_at = Some(e.received_at);
+            }
+        }
+    }
+    Ok(report)
+}
