@@ -122,7 +122,8 @@ async fn sandbox_get(base_url: &str, key: &str, secret: &str, path_and_query: &s
 async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id() {
     let data_dir = tempfile::tempdir().unwrap();
     let dir = data_dir.path().to_string_lossy().to_string();
-    let (_driver, client) = launch(4444, &[("FLEXDESK_DATA_DIR", &dir)]).await;
+    // No live traffic: the table's count is compared with the sandbox's at one moment.
+    let (_driver, client) = launch(4444, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "0")]).await;
 
     // The first backfill runs with a progress bar, then the phase settles to idle.
     let total_rows: u64 = wait_for("the Demo backfill to finish", Duration::from_secs(180), || async {
@@ -131,6 +132,11 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
         (phase == "idle" && rows > 0).then_some(rows)
     })
     .await;
+    let relay = wait_for("the Demo relay to connect", Duration::from_secs(30), || async {
+        attr(&client, "#relay-status", "data-connected").await.filter(|c| c == "true")
+    })
+    .await;
+    assert_eq!(relay, "true");
     screenshot(&client, "orders.png").await;
 
     // The sandbox's own count, asked over HTTP with the Demo credentials from the keychain.

@@ -122,10 +122,13 @@ pub(crate) async fn feed_loop(
         }
     };
     let mut backoff = std::time::Duration::from_secs(1);
+    // The first read does not wait, so the status shows "connected" at once.
+    let mut wait = std::time::Duration::ZERO;
     loop {
-        match consume_once(&feed, &mut writer, &account_id, std::time::Duration::from_secs(25)).await {
+        match consume_once(&feed, &mut writer, &account_id, wait).await {
             Ok(report) => {
                 backoff = std::time::Duration::from_secs(1);
+                wait = std::time::Duration::from_secs(25);
                 let applied_at = chrono::Utc::now();
                 inner.update_relay(generation, |r| {
                     r.connected = true;
