@@ -66,6 +66,19 @@ pub fn run() -> i32 {
             let core =
                 AppCore::open(CoreConfig::new(dir, Arc::new(KeychainStore::new()))).map_err(|e| e.user_message())?;
             app.manage(core.clone());
+            let mut changes = core.subscribe_changes();
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                use tauri::Emitter;
+                while changes.changed().await.is_ok() {
+                    let version = *changes.borrow_and_update();
+                    if let Err(e) = handle.emit(flexdesk_core::bindings::MIRROR_CHANGED, version) {
+                        tracing::debug!(error = %e, "could not tell the UI about a mirror change");
+                    }
+                    // Coalesce bursts: at most a few refreshes a second.
+                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                }
+            });
             tauri::async_runtime::spawn(async move {
                 if let Err(e) = core.start().await {
                     tracing::error!(error = %e, "could not open an account");

@@ -54,6 +54,8 @@ pub(crate) struct Inner {
     status: Mutex<StatusState>,
     session: tokio::sync::Mutex<Option<Session>>,
     count_cache: Mutex<Option<(CountKey, u64)>>,
+    /// Bumped after every write to the mirror by the sync or feed tasks.
+    pub changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// What a cached filtered count is valid for.
@@ -81,6 +83,11 @@ impl Inner {
 
     fn status(&self) -> MutexGuard<'_, StatusState> {
         self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells subscribers (the shell, which tells the UI) that the mirror changed.
+    pub fn notify_changed(&self) {
+        self.changes.send_modify(|v| *v += 1);
     }
 
     /// Applies `f` to the relay status if `generation` is still the active session.
@@ -122,8 +129,14 @@ impl AppCore {
                 status: Mutex::new(StatusState::default()),
                 session: tokio::sync::Mutex::new(None),
                 count_cache: Mutex::new(None),
+                changes: tokio::sync::watch::channel(0).0,
             }),
         })
+    }
+
+    /// Fires whenever the sync or the relay feed changed the mirror (for push updates).
+    pub fn subscribe_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.subscribe()
     }
 
     pub fn data_dir(&self) -> &std::path::Path {

@@ -57,6 +57,7 @@ pub(crate) async fn run_sync(
         s.expected = None;
     });
     let result = sync_account(client, &mut writer, account_id, |p: SyncProgress| {
+        inner.notify_changed();
         inner.update_sync(generation, |s| {
             s.phase = if p.backfilling { SyncPhase::Backfilling } else { SyncPhase::Syncing };
             s.fetched = p.fetched;
@@ -139,6 +140,9 @@ pub(crate) async fn feed_loop(
                         r.last_lag_ms = Some((applied_at - at).num_milliseconds().max(0));
                     }
                 });
+                if report.applied > 0 {
+                    inner.notify_changed();
+                }
                 if report.cursor_too_old {
                     tracing::warn!("the relay no longer has our cursor; running a full sync");
                     sync_trigger.notify_one();
