@@ -29,10 +29,10 @@ async fn first_start_opens_the_demo_account_and_backfills_it() {
     assert_eq!(status.sync.phase, SyncPhase::Idle);
     assert!(status.sync.last_sync_at.is_some());
 
-    let page = app.list_orders(&OrderQuery { state: None, search: None, offset: 0, limit: 1 }).unwrap();
+    let page = app.list_orders(&OrderQuery { limit: 1, ..Default::default() }).unwrap();
     let merchant_id = page.rows[0].merchant_order_id.clone().unwrap();
     let found =
-        app.list_orders(&OrderQuery { state: None, search: Some(merchant_id.clone()), offset: 0, limit: 10 }).unwrap();
+        app.list_orders(&OrderQuery { search: Some(merchant_id.clone()), limit: 10, ..Default::default() }).unwrap();
     assert_eq!(found.total, 1);
     assert_eq!(found.rows[0].merchant_order_id.as_deref(), Some(merchant_id.as_str()));
     app.shutdown().await;

@@ -7,8 +7,8 @@
 use ts_rs::{Config, TS};
 
 use crate::dto::{
-    AccountView, AppStatus, EnvironmentDto, NewAccount, OrderPage, OrderQuery, OrderRow, OrderStateDto, RelayStatus,
-    SyncPhase, SyncStatus,
+    AccountView, AppStatus, EnvironmentDto, NewAccount, OrderPage, OrderQuery, OrderRow, OrderSortDto, OrderStateDto,
+    RelayStatus, SyncPhase, SyncStatus,
 };
 use crate::{ErrorCode, IpcError};
 
@@ -81,6 +81,7 @@ pub fn typescript_bindings() -> String {
         decl::<RelayStatus>(&cfg),
         decl::<AppStatus>(&cfg),
         decl::<OrderStateDto>(&cfg),
+        decl::<OrderSortDto>(&cfg),
         decl::<OrderQuery>(&cfg),
         decl::<OrderRow>(&cfg),
         decl::<OrderPage>(&cfg),

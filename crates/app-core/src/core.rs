@@ -62,9 +62,42 @@ pub(crate) struct Inner {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct CountKey {
     account_id: String,
-    state: Option<&'static str>,
-    search: Option<String>,
+    /// The filter without its window.
+    filter: String,
     data_version: i64,
+}
+
+/// Turns the UI's query into the mirror's filter; a malformed time is a clear error.
+fn order_filter(query: &OrderQuery) -> Result<OrderFilter, CoreError> {
+    let time = |name: &str, v: &Option<String>| -> Result<Option<chrono::DateTime<Utc>>, CoreError> {
+        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => chrono::DateTime::parse_from_rfc3339(s).map(|d| Some(d.with_timezone(&Utc))).map_err(|_| {
+                CoreError::InvalidInput(format!(
+                    "{name} must be an RFC 3339 time such as 2026-11-01T00:00:00Z, not {s:?}"
+                ))
+            }),
+        }
+    };
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    Ok(OrderFilter {
+        state: query.state.map(Into::into),
+        states: query.states.iter().flatten().map(|s| (*s).into()).collect(),
+        search: text(&query.search),
+        is_mit: query.is_mit,
+        created_from: time("createdFrom", &query.created_from)?,
+        created_to: time("createdTo", &query.created_to)?,
+        placed_from: time("placedFrom", &query.placed_from)?,
+        placed_to: time("placedTo", &query.placed_to)?,
+        amount_min: query.amount_min,
+        amount_max: query.amount_max,
+        site_id: text(&query.site_id),
+        decline_code: text(&query.decline_code),
+        currency: text(&query.currency),
+        sort: query.sort.unwrap_or_default().into(),
+        offset: u64::from(query.offset),
+        limit: u64::from(query.limit.clamp(1, 1000)),
+    })
 }
 
 #[derive(Default)]
@@ -255,19 +288,13 @@ impl AppCore {
     /// A window of the active account's orders, filtered and searched.
     pub fn list_orders(&self, query: &OrderQuery) -> Result<OrderPage, CoreError> {
         let account_id = self.inner.status().account.as_ref().map(|a| a.id.clone()).ok_or(CoreError::NoAccount)?;
-        let filter = OrderFilter {
-            state: query.state.map(Into::into),
-            search: query.search.clone(),
-            offset: u64::from(query.offset),
-            limit: u64::from(query.limit.clamp(1, 1000)),
-        };
+        let filter = order_filter(query)?;
         let reader = self.inner.reader()?;
         // Counting a filter over a large mirror costs more than a window, and the virtual
         // table asks for many windows of one filter: count once per filter and data version.
         let key = CountKey {
             account_id: account_id.clone(),
-            state: filter.state.map(|s| s.as_str()),
-            search: filter.search.clone(),
+            filter: format!("{:?}", OrderFilter { offset: 0, limit: 0, ..filter.clone() }),
             data_version: reader.data_version()?,
         };
         let cached = {

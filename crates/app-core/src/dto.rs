@@ -180,14 +180,64 @@ impl From<OrderStateDto> for OrderState {
     }
 }
 
-/// A window of the filtered orders list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+/// How the orders list is sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "OrderSort")]
+pub enum OrderSortDto {
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    AmountDesc,
+    AmountAsc,
+    ExpiryAsc,
+}
+
+impl From<OrderSortDto> for flexdesk_mirror::OrderSort {
+    fn from(s: OrderSortDto) -> Self {
+        match s {
+            OrderSortDto::CreatedDesc => flexdesk_mirror::OrderSort::CreatedDesc,
+            OrderSortDto::CreatedAsc => flexdesk_mirror::OrderSort::CreatedAsc,
+            OrderSortDto::AmountDesc => flexdesk_mirror::OrderSort::AmountDesc,
+            OrderSortDto::AmountAsc => flexdesk_mirror::OrderSort::AmountAsc,
+            OrderSortDto::ExpiryAsc => flexdesk_mirror::OrderSort::ExpiryAsc,
+        }
+    }
+}
+
+/// A window of the filtered orders list. Times are RFC 3339 (`from` inclusive, `to`
+/// exclusive); amounts are minor units, inclusive. Absent filters match everything.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 pub struct OrderQuery {
     pub state: Option<OrderStateDto>,
     pub search: Option<String>,
     pub offset: u32,
     pub limit: u32,
+    #[ts(optional)]
+    pub states: Option<Vec<OrderStateDto>>,
+    #[ts(optional)]
+    pub is_mit: Option<bool>,
+    #[ts(optional)]
+    pub created_from: Option<String>,
+    #[ts(optional)]
+    pub created_to: Option<String>,
+    #[ts(optional)]
+    pub placed_from: Option<String>,
+    #[ts(optional)]
+    pub placed_to: Option<String>,
+    #[ts(optional, type = "number")]
+    pub amount_min: Option<i64>,
+    #[ts(optional, type = "number")]
+    pub amount_max: Option<i64>,
+    #[ts(optional)]
+    pub site_id: Option<String>,
+    #[ts(optional)]
+    pub decline_code: Option<String>,
+    #[ts(optional)]
+    pub currency: Option<String>,
+    #[ts(optional)]
+    pub sort: Option<OrderSortDto>,
 }
 
 /// One row of the orders table.

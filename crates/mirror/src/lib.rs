@@ -27,6 +27,6 @@ pub use accounts::{Account, Environment};
 pub use db::Mirror;
 pub use error::MirrorError;
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
-pub use orders::{ApplyStats, OrderFilter, OrderRecord};
+pub use orders::{ApplyStats, OrderFilter, OrderRecord, OrderSort};
 pub use state::OrderState;
 pub use timeline::{DriftEntry, EventApplied, OrderEvent, TimelineEntry};

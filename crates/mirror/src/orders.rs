@@ -91,10 +91,48 @@ fn fts_query(term: &str) -> Option<String> {
     }
 }
 
+/// How a list is ordered. Ties always break by FlexFactor id, so windows never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OrderSort {
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    AmountDesc,
+    AmountAsc,
+    /// Soonest `expiryDateUtc` first (pending MIT rescues); orders without one last.
+    ExpiryAsc,
+}
+
+impl OrderSort {
+    fn sql(self) -> &'static str {
+        match self {
+            OrderSort::CreatedDesc => "created_at DESC, order_session_key",
+            OrderSort::CreatedAsc => "created_at ASC, order_session_key",
+            OrderSort::AmountDesc => "amount_cents DESC, order_session_key",
+            OrderSort::AmountAsc => "amount_cents ASC, order_session_key",
+            OrderSort::ExpiryAsc => "expiry_at IS NULL, expiry_at ASC, order_session_key",
+        }
+    }
+}
+
 /// A list query: filters plus an offset window (the virtual table asks by row index).
+/// Time bounds are `from` inclusive, `to` exclusive; amounts are cents, inclusive.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderFilter {
     pub state: Option<OrderState>,
+    /// Any of these states (in addition to `state`, when both are given).
+    pub states: Vec<OrderState>,
+    pub is_mit: Option<bool>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub placed_from: Option<DateTime<Utc>>,
+    pub placed_to: Option<DateTime<Utc>>,
+    pub amount_min: Option<i64>,
+    pub amount_max: Option<i64>,
+    pub site_id: Option<String>,
+    pub decline_code: Option<String>,
+    pub currency: Option<String>,
+    pub sort: OrderSort,
     /// Words (or word prefixes) of the FlexFactor id, merchant order id, email, name, last-4
     /// or decline code, case-insensitive.
     pub search: Option<String>,
@@ -293,7 +331,8 @@ impl Mirror {
     pub fn order_window(&self, account_id: &str, filter: &OrderFilter) -> Result<Vec<OrderRecord>, MirrorError> {
         let (where_sql, mut args) = where_clause(account_id, filter);
         let sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM orders WHERE {where_sql} ORDER BY created_at DESC, order_session_key LIMIT ? OFFSET ?"
+            "SELECT {SELECT_COLUMNS} FROM orders WHERE {where_sql} ORDER BY {} LIMIT ? OFFSET ?",
+            filter.sort.sql()
         );
         args.push(Value::Integer(filter.limit.min(1000) as i64));
         args.push(Value::Integer(filter.offset as i64));
@@ -310,6 +349,40 @@ fn where_clause(account_id: &str, filter: &OrderFilter) -> (String, Vec<Value>) 
     if let Some(state) = filter.state {
         clauses.push("state = ?".into());
         args.push(Value::Text(state.as_str().into()));
+    }
+    if !filter.states.is_empty() {
+        clauses.push(format!("state IN ({})", vec!["?"; filter.states.len()].join(", ")));
+        args.extend(filter.states.iter().map(|s| Value::Text(s.as_str().into())));
+    }
+    if let Some(mit) = filter.is_mit {
+        clauses.push("is_mit = ?".into());
+        args.push(Value::Integer(i64::from(mit)));
+    }
+    let mut time = |column: &str, op: &str, t: Option<DateTime<Utc>>| {
+        if let Some(t) = ts(t) {
+            clauses.push(format!("{column} {op} ?"));
+            args.push(Value::Text(t));
+        }
+    };
+    time("created_at", ">=", filter.created_from);
+    time("created_at", "<", filter.created_to);
+    time("placed_at", ">=", filter.placed_from);
+    time("placed_at", "<", filter.placed_to);
+    if let Some(min) = filter.amount_min {
+        clauses.push("amount_cents >= ?".into());
+        args.push(Value::Integer(min));
+    }
+    if let Some(max) = filter.amount_max {
+        clauses.push("amount_cents <= ?".into());
+        args.push(Value::Integer(max));
+    }
+    for (column, value) in
+        [("site_id", &filter.site_id), ("decline_code", &filter.decline_code), ("currency", &filter.currency)]
+    {
+        if let Some(v) = value {
+            clauses.push(format!("{column} = ?"));
+            args.push(Value::Text(v.clone()));
+        }
     }
     if let Some(query) = filter.search.as_deref().and_then(fts_query) {
         clauses.push("id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ?)".into());

@@ -115,3 +115,35 @@ fn search_finds_by_merchant_id_email_flexfactor_id_and_last4() {
     // Short terms use a prefix match.
     assert_eq!(find("WE").0, 200);
 }
+
+#[test]
+fn every_filter_narrows_the_list_and_the_count_agrees() {
+    use flexdesk_mirror::OrderSort;
+    let mut orders: Vec<_> = (0..60).map(|i| order(i, 7, "APPROVED")).collect();
+    orders.extend((60..80).map(|i| order(i, 2, "DECLINED")));
+    let m = mirror_with(&orders);
+    let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let check = |f: OrderFilter, want: u64| {
+        let f = OrderFilter { limit: 1000, ..f };
+        assert_eq!(m.count_orders("acct", &f).unwrap(), want, "{f:?}");
+        assert_eq!(m.order_window("acct", &f).unwrap().len() as u64, want, "{f:?}");
+    };
+    check(OrderFilter { is_mit: Some(true), ..Default::default() }, 40);
+    check(OrderFilter { created_from: Some(base + chrono::Duration::minutes(10)), ..Default::default() }, 70);
+    check(
+        OrderFilter {
+            created_from: Some(base + chrono::Duration::minutes(10)),
+            created_to: Some(base + chrono::Duration::minutes(20)),
+            ..Default::default()
+        },
+        10,
+    );
+    check(OrderFilter { amount_min: Some(1010), amount_max: Some(1019), ..Default::default() }, 10);
+    check(OrderFilter { states: vec![OrderState::Approved, OrderState::Declined], ..Default::default() }, 80);
+    check(OrderFilter { state: Some(OrderState::Declined), is_mit: Some(false), ..Default::default() }, 10);
+    check(OrderFilter { currency: Some("CAD".into()), ..Default::default() }, 0);
+    let by_amount =
+        m.order_window("acct", &OrderFilter { sort: OrderSort::AmountDesc, limit: 3, ..Default::default() }).unwrap();
+    assert_eq!(by_amount[0].amount_cents, 1079);
+    assert!(by_amount.windows(2).all(|w| w[0].amount_cents >= w[1].amount_cents));
+}

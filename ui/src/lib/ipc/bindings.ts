@@ -39,7 +39,8 @@ dataVersion: number,
  */
 setupError: IpcError | null, };
 export type OrderState = "pending" | "challenge" | "captureRequired" | "approved" | "partiallyRefunded" | "refunded" | "declined" | "expired" | "cancelled" | "onHold" | "problem" | "chargeback";
-export type OrderQuery = { state: OrderState | null, search: string | null, offset: number, limit: number, };
+export type OrderSort = "createdDesc" | "createdAsc" | "amountDesc" | "amountAsc" | "expiryAsc";
+export type OrderQuery = { state: OrderState | null, search: string | null, offset: number, limit: number, states?: Array<OrderState>, isMit?: boolean, createdFrom?: string, createdTo?: string, placedFrom?: string, placedTo?: string, amountMin?: number, amountMax?: number, siteId?: string, declineCode?: string, currency?: string, sort?: OrderSort, };
 export type OrderRow = { orderSessionKey: string, merchantOrderId: string | null, state: OrderState, statusCode: number | null, decision: string | null, isMit: boolean, 
 /**
  * Minor units (cents). Format for display only; never compute money in the UI.

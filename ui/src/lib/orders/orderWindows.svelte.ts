@@ -7,11 +7,12 @@
 //   the previous rows visible as "stale" until their window is re-fetched, so new rows appear
 //   without a flash of placeholders.
 // - At most `maxWindows` windows stay cached; the ones farthest from the screen go first.
-import type { IpcError, OrderPage, OrderQuery, OrderRow, OrderState } from "../ipc/bindings";
+import type { IpcError, OrderPage, OrderQuery, OrderRow } from "../ipc/bindings";
 import { toIpcError } from "../ipc/errors";
 import { windowOf, windowsForRange, windowsToEvict, windowsToFetch, type RowRange } from "./virtual";
 
-export type OrderFilter = { state: OrderState | null; search: string | null };
+/** Everything of a query but its window: state, search, and any of the extra filters. */
+export type OrderFilter = Omit<OrderQuery, "offset" | "limit">;
 
 export type OrderWindowsOptions = {
   fetchPage: (query: OrderQuery) => Promise<OrderPage>;
@@ -116,8 +117,7 @@ export class OrderWindows {
     this.#inflight.add(window);
     this.loading = true;
     const query: OrderQuery = {
-      state: this.#filter.state,
-      search: this.#filter.search,
+      ...this.#filter,
       offset: window * this.windowSize,
       limit: this.windowSize,
     };
