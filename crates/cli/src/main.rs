@@ -150,7 +150,7 @@ async fn run() -> Result<()> {
             let core = open_core(cli.data_dir)?;
             core.start().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
             let page = core
-                .list_orders(&OrderQuery { state, search, offset: 0, limit })
+                .list_orders(&OrderQuery { state, search, offset: 0, limit, ..Default::default() })
                 .map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
             eprintln!("{} matching orders", page.total);
             for row in page.rows {
