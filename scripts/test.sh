@@ -29,6 +29,7 @@ step "Generated TypeScript bindings are current"
 cargo run --quiet -p flexdesk-cli -- gen-bindings --check
 
 step "Unit and integration tests (no display needed)"
+cargo build -p flexdesk-cli   # the CLI tests and the relay chaos test run the real binary
 env -u DISPLAY cargo nextest run --workspace --no-fail-fast
 
 step "Build the desktop app"

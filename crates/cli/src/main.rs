@@ -10,6 +10,7 @@ use flexdesk_secrets::KeychainStore;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod api;
 mod relay;
 
 #[derive(Parser)]
@@ -49,6 +50,8 @@ enum Command {
         #[command(subcommand)]
         action: RelayAction,
     },
+    /// Call the FlexFactor API directly: JSON in, JSON out (see `flexdesk api --help`).
+    Api(api::ApiArgs),
     /// Write (or with --check, verify) the UI's generated TypeScript bindings.
     GenBindings {
         #[arg(long)]
@@ -116,6 +119,7 @@ async fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::GenBindings { check } => gen_bindings(check),
+        Command::Api(args) => api::run(args, cli.data_dir).await,
         Command::Relay { action: RelayAction::Serve(args) } => relay::serve(args).await,
         Command::Sandbox { action: SandboxAction::Serve { port, seed, orders, app_key, app_secret } } => {
             serve_sandbox(port, seed, orders, app_key, app_secret).await

@@ -54,6 +54,14 @@ impl FlexFactorClient {
 }
 
 /// Classifies the single refund attempt's answer.
+/// True when a refund answer affirmatively reports success.
+fn confirms_success(r: &RefundResponse) -> bool {
+    let word = |w: &Option<String>| {
+        w.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("SUCCESS") || s.eq_ignore_ascii_case("APPROVED"))
+    };
+    r.success == Some(true) || word(&r.status) || word(&r.result)
+}
+
 pub(crate) fn refund_outcome(
     order_id: &str,
     path: &str,
@@ -66,6 +74,12 @@ pub(crate) fn refund_outcome(
             Err(ClientError::Decode { message, .. }) => {
                 Err(unknown(format!("FlexFactor answered 2xx with an unreadable body ({message})")))
             }
+            // A refund counts as done only when the answer says so; an empty or unknown 2xx
+            // body could be anything, so the caller must re-read the order (DESIGN.md §4).
+            Ok(r) if !confirms_success(&r) => Err(unknown(format!(
+                "FlexFactor answered 2xx without saying whether the refund succeeded ({})",
+                text.chars().take(200).collect::<String>()
+            ))),
             other => other,
         },
         Err(f) if f.maybe_processed => Err(unknown(f.error.to_string())),
