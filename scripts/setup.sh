@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libdbus-1-dev libfontconfig-dev libfreetype-dev
   xvfb xauth webkit2gtk-driver imagemagick gnome-keyring dbus dbus-x11 libsecret-tools keyutils
   x11-utils xdotool fonts-dejavu-core at-spi2-core
+  openssh-server openssh-client
 )
 
 missing=()

@@ -1,5 +1,9 @@
 //! The IPC commands: take the core from managed state, call it, map the error.
 
+use flexdesk_core::action_dto::{
+    ActionOutcome, AuditEntryDto, AuditVerificationDto, CancelInput, CancelPreviewRow, ExportResult,
+    ExternalCancelInput, OrderDetail, PendingRescue, RefundInput, ReviewInput, ReviewItem, SavedViewDto, WebhookLog,
+};
 use flexdesk_core::dto::{AccountView, AppStatus, NewAccount, OrderPage, OrderQuery, RelayStatus};
 use flexdesk_core::{AppCore, IpcError};
 use tauri::State;
@@ -44,4 +48,237 @@ pub async fn retry_setup(core: State<'_, AppCore>) -> Result<AccountView, IpcErr
 #[tauri::command]
 pub async fn configure_relay(core: State<'_, AppCore>, url: String, token: String) -> Result<RelayStatus, IpcError> {
     core.configure_relay(&url, &token).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn order_detail(core: State<'_, AppCore>, order_session_key: String) -> Result<OrderDetail, IpcError> {
+    core.order_detail(&order_session_key).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn add_note(core: State<'_, AppCore>, order_session_key: String, text: String) -> Result<(), IpcError> {
+    core.add_note(&order_session_key, &text).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn refund(core: State<'_, AppCore>, input: RefundInput) -> Result<ActionOutcome, IpcError> {
+    core.refund(input).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn cancel_preview(
+    core: State<'_, AppCore>,
+    order_session_keys: Vec<String>,
+) -> Result<Vec<CancelPreviewRow>, IpcError> {
+    core.cancel_preview(&order_session_keys).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn cancel_orders(core: State<'_, AppCore>, input: CancelInput) -> Result<Vec<ActionOutcome>, IpcError> {
+    core.cancel_orders(input).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn external_cancel(core: State<'_, AppCore>, input: ExternalCancelInput) -> Result<ActionOutcome, IpcError> {
+    core.external_cancel(input).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn review_queue(core: State<'_, AppCore>) -> Result<Vec<ReviewItem>, IpcError> {
+    core.review_queue().map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn review_decide(core: State<'_, AppCore>, input: ReviewInput) -> Result<Option<ActionOutcome>, IpcError> {
+    core.review_decide(input).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn pending_rescues(core: State<'_, AppCore>) -> Result<Vec<PendingRescue>, IpcError> {
+    core.pending_rescues().map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn resolve_open_actions(core: State<'_, AppCore>) -> Result<Vec<ActionOutcome>, IpcError> {
+    core.resolve_open_actions().await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn audit_log(core: State<'_, AppCore>, limit: u32, offset: u32) -> Result<Vec<AuditEntryDto>, IpcError> {
+    core.audit_log(limit, offset).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn verify_audit(core: State<'_, AppCore>) -> Result<AuditVerificationDto, IpcError> {
+    core.verify_audit().map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn export_audit_csv(core: State<'_, AppCore>, path: Option<String>) -> Result<ExportResult, IpcError> {
+    core.export_audit_csv_to(path.as_deref()).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn webhook_log(core: State<'_, AppCore>, limit: u32) -> Result<WebhookLog, IpcError> {
+    core.webhook_log(limit).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn replay_webhook(core: State<'_, AppCore>, id: i64) -> Result<(), IpcError> {
+    core.replay_webhook(id).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn export_orders_csv(
+    core: State<'_, AppCore>,
+    query: OrderQuery,
+    path: Option<String>,
+) -> Result<ExportResult, IpcError> {
+    core.export_orders_csv_to(&query, path.as_deref()).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn save_view(
+    core: State<'_, AppCore>,
+    name: String,
+    query: OrderQuery,
+    columns: Vec<String>,
+) -> Result<SavedViewDto, IpcError> {
+    core.save_view(&name, &query, &columns).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn list_views(core: State<'_, AppCore>) -> Result<Vec<SavedViewDto>, IpcError> {
+    core.list_views().map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn delete_view(core: State<'_, AppCore>, id: i64) -> Result<(), IpcError> {
+    core.delete_view(id).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn operator_name(core: State<'_, AppCore>) -> Result<String, IpcError> {
+    Ok(core.operator())
+}
+
+#[tauri::command]
+pub async fn set_operator_name(core: State<'_, AppCore>, name: String) -> Result<(), IpcError> {
+    core.set_operator_name(&name).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn chart_overview(
+    core: State<'_, AppCore>,
+    query: flexdesk_core::chart_dto::OverviewQuery,
+) -> Result<flexdesk_core::chart_dto::OverviewDto, IpcError> {
+    core.chart_overview(&query).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn render_chart(
+    core: State<'_, AppCore>,
+    query: flexdesk_core::chart_dto::ChartQuery,
+) -> Result<flexdesk_core::chart_dto::ChartView, IpcError> {
+    core.render_chart(&query).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn export_chart(
+    core: State<'_, AppCore>,
+    query: flexdesk_core::chart_dto::ChartQuery,
+    format: flexdesk_core::chart_dto::ChartFormatDto,
+) -> Result<String, IpcError> {
+    core.export_chart(&query, format, None).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_compose(
+    core: State<'_, AppCore>,
+    input: flexdesk_core::batch_dto::BatchInput,
+) -> Result<flexdesk_core::batch_dto::BatchDraftView, IpcError> {
+    core.batch_compose(input).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_draft(
+    core: State<'_, AppCore>,
+) -> Result<Option<flexdesk_core::batch_dto::BatchDraftView>, IpcError> {
+    core.batch_draft().map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_discard(core: State<'_, AppCore>) -> Result<(), IpcError> {
+    core.batch_discard().map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_set_mapping(
+    core: State<'_, AppCore>,
+    header: String,
+    field: String,
+) -> Result<flexdesk_core::batch_dto::BatchDraftView, IpcError> {
+    core.batch_set_mapping(&header, &field).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_fix_row(
+    core: State<'_, AppCore>,
+    line: u32,
+    field: String,
+    value: String,
+) -> Result<flexdesk_core::batch_dto::BatchDraftView, IpcError> {
+    core.batch_fix_row(line, &field, &value).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_drop_rows(
+    core: State<'_, AppCore>,
+    lines: Vec<u32>,
+) -> Result<flexdesk_core::batch_dto::BatchDraftView, IpcError> {
+    core.batch_drop_rows(lines).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_export_bad(core: State<'_, AppCore>, path: Option<String>) -> Result<ExportResult, IpcError> {
+    core.batch_export_bad_to(path.as_deref()).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_upload(core: State<'_, AppCore>) -> Result<flexdesk_core::batch_dto::BatchView, IpcError> {
+    core.batch_upload().await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn resume_batch(
+    core: State<'_, AppCore>,
+    batch_id: String,
+) -> Result<flexdesk_core::batch_dto::BatchView, IpcError> {
+    core.resume_batch(&batch_id).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn list_batches(core: State<'_, AppCore>) -> Result<Vec<flexdesk_core::batch_dto::BatchView>, IpcError> {
+    core.list_batches().map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_rows(
+    core: State<'_, AppCore>,
+    batch_id: String,
+) -> Result<Vec<flexdesk_core::batch_dto::BatchRowView>, IpcError> {
+    core.batch_rows(&batch_id).map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn batch_demo_sample(core: State<'_, AppCore>, rows: u32, bad_rows: u32) -> Result<String, IpcError> {
+    core.batch_demo_sample(rows, bad_rows).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn configure_sftp(
+    core: State<'_, AppCore>,
+    input: flexdesk_core::batch_dto::SftpSettingsInput,
+) -> Result<(), IpcError> {
+    core.configure_sftp(input).map_err(Into::into)
 }

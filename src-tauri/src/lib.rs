@@ -23,6 +23,43 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::sync_now,
         commands::retry_setup,
         commands::configure_relay,
+        commands::order_detail,
+        commands::add_note,
+        commands::refund,
+        commands::cancel_preview,
+        commands::cancel_orders,
+        commands::external_cancel,
+        commands::review_queue,
+        commands::review_decide,
+        commands::pending_rescues,
+        commands::resolve_open_actions,
+        commands::audit_log,
+        commands::verify_audit,
+        commands::export_audit_csv,
+        commands::webhook_log,
+        commands::replay_webhook,
+        commands::export_orders_csv,
+        commands::save_view,
+        commands::list_views,
+        commands::delete_view,
+        commands::operator_name,
+        commands::set_operator_name,
+        commands::chart_overview,
+        commands::render_chart,
+        commands::export_chart,
+        commands::batch_compose,
+        commands::batch_draft,
+        commands::batch_discard,
+        commands::batch_set_mapping,
+        commands::batch_fix_row,
+        commands::batch_drop_rows,
+        commands::batch_export_bad,
+        commands::batch_upload,
+        commands::resume_batch,
+        commands::list_batches,
+        commands::batch_rows,
+        commands::batch_demo_sample,
+        commands::configure_sftp,
     ])
 }
 
@@ -82,6 +119,13 @@ pub fn run() -> i32 {
             tauri::async_runtime::spawn(async move {
                 if let Err(e) = core.start().await {
                     tracing::error!(error = %e, "could not open an account");
+                } else {
+                    // Batches left unanswered by a restart or a crash carry on (never sent twice).
+                    match core.resume_unfinished_batches() {
+                        Ok(ids) if !ids.is_empty() => tracing::info!(batches = ids.len(), "resuming batches"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not resume batches"),
+                    }
                 }
             });
             Ok(())

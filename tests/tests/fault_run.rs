@@ -527,6 +527,7 @@ async fn a_thousand_operations_under_faults_end_in_their_final_state_without_dup
         drop_connection_rate: 0.03,
         drop_response_after_commit_rate: 0.03,
         processing_delay: Duration::ZERO,
+        only_path_suffix: None,
     };
     sb.set_faults(faults(SEED, Duration::ZERO));
     let state = sb.state();

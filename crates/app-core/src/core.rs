@@ -11,7 +11,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::demo::{create_demo_account, start_demo_relay, start_demo_sandbox, APP_SECRET, DEMO_ORDER_COUNT};
-use crate::dto::{AccountView, AppStatus, NewAccount, OrderPage, OrderQuery, OrderRow, RelayStatus, SyncStatus};
+use crate::dto::{
+    AccountView, AppStatus, JobProgress, NewAccount, OrderPage, OrderQuery, OrderRow, RelayStatus, SyncStatus,
+};
 use crate::session::{feed_loop, initial_status, run_sync, sync_loop, Session};
 use crate::{CoreError, IpcError};
 
@@ -56,6 +58,8 @@ pub(crate) struct Inner {
     count_cache: Mutex<Option<(CountKey, u64)>>,
     /// Bumped after every write to the mirror by the sync or feed tasks.
     pub changes: tokio::sync::watch::Sender<u64>,
+    /// SFTP batches: the draft being composed, the Demo SFTP endpoint.
+    pub batches: crate::batches::BatchRuntime,
 }
 
 /// What a cached filtered count is valid for.
@@ -68,7 +72,7 @@ struct CountKey {
 }
 
 /// Turns the UI's query into the mirror's filter; a malformed time is a clear error.
-fn order_filter(query: &OrderQuery) -> Result<OrderFilter, CoreError> {
+pub(crate) fn order_filter(query: &OrderQuery) -> Result<OrderFilter, CoreError> {
     let time = |name: &str, v: &Option<String>| -> Result<Option<chrono::DateTime<Utc>>, CoreError> {
         match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
@@ -106,6 +110,7 @@ struct StatusState {
     account: Option<AccountView>,
     sync: SyncStatus,
     relay: RelayStatus,
+    job: Option<JobProgress>,
     setup_error: Option<IpcError>,
 }
 
@@ -116,6 +121,11 @@ impl Inner {
 
     fn status(&self) -> MutexGuard<'_, StatusState> {
         self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// True when the active session follows a webhook relay.
+    pub fn relay_configured(&self) -> bool {
+        self.status().relay.configured
     }
 
     /// Tells subscribers (the shell, which tells the UI) that the mirror changed.
@@ -163,8 +173,69 @@ impl AppCore {
                 session: tokio::sync::Mutex::new(None),
                 count_cache: Mutex::new(None),
                 changes: tokio::sync::watch::channel(0).0,
+                batches: Default::default(),
             }),
         })
+    }
+
+    /// The active account's id and API client (for actions).
+    pub(crate) async fn session_parts(&self) -> Result<(String, Arc<FlexFactorClient>), CoreError> {
+        let slot = self.inner.session.lock().await;
+        let s = slot.as_ref().ok_or(CoreError::NoAccount)?;
+        Ok((s.account.id.clone(), s.client.clone()))
+    }
+
+    /// The keychain and core internals the batch module needs.
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    /// The Demo sandbox's shared state, when the active account is the Demo account.
+    pub(crate) async fn demo_sandbox_state(&self) -> Option<flexfactor_sandbox::SandboxState> {
+        self.inner.session.lock().await.as_ref().and_then(|s| s.sandbox.as_ref().map(|sb| sb.state()))
+    }
+
+    /// The relay feed the active session follows.
+    pub(crate) async fn feed_config(&self) -> Option<(String, String)> {
+        self.inner.session.lock().await.as_ref().and_then(|s| s.feed.clone())
+    }
+
+    /// A new writer connection to the mirror (actions write, then drop it).
+    pub(crate) fn writer(&self) -> Result<Mirror, CoreError> {
+        Ok(Mirror::open(&self.inner.db_path)?)
+    }
+
+    /// Runs `f` on the shared reader connection.
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&Mirror) -> Result<T, CoreError>) -> Result<T, CoreError> {
+        let reader = self.inner.reader()?;
+        f(&reader)
+    }
+
+    /// The active account's id, from the live session status.
+    pub(crate) fn active_account_id(&self) -> Result<String, CoreError> {
+        self.inner.status().account.as_ref().map(|a| a.id.clone()).ok_or(CoreError::NoAccount)
+    }
+
+    /// Who is acting: the operator name from settings, else the OS user name.
+    pub fn operator(&self) -> String {
+        self.inner
+            .reader()
+            .ok()
+            .and_then(|r| r.setting("operator_name").ok().flatten())
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "operator".into())
+    }
+
+    /// Sets (or clears) the long-running job shown with a progress bar.
+    pub(crate) fn set_job(&self, job: Option<(&str, u64, u64)>) {
+        self.inner.status().job = job.map(|(kind, done, total)| JobProgress { kind: kind.to_string(), done, total });
+        self.inner.notify_changed();
+    }
+
+    /// Tells push subscribers the mirror changed (after an action).
+    pub(crate) fn changed(&self) {
+        self.inner.notify_changed();
     }
 
     /// Fires whenever the sync or the relay feed changed the mirror (for push updates).
@@ -183,6 +254,18 @@ impl AppCore {
         let result = self.start_inner().await;
         if let Err(e) = &result {
             self.inner.status().setup_error = Some(e.to_ipc());
+        }
+        if result.is_ok() && self.inner.config.background_sync {
+            // Money-moving intents left open by a crash or a dropped answer are settled now
+            // (re-read first; a refund is resent only when provably absent).
+            let core = self.clone();
+            tokio::spawn(async move {
+                match core.resolve_open_actions().await {
+                    Ok(done) if !done.is_empty() => tracing::info!(settled = done.len(), "open actions re-checked"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not re-check open actions"),
+                }
+            });
         }
         result
     }
@@ -265,16 +348,16 @@ impl AppCore {
             }
             _ => None,
         };
-        *slot = Some(Session { account, client, sandbox, demo_relay, generation, trigger, task, feed_task });
+        *slot = Some(Session { account, client, sandbox, demo_relay, feed, generation, trigger, task, feed_task });
         tracing::info!(account = %view.id, base_url = %view.base_url, "account active");
         Ok(view)
     }
 
     /// The status bar's facts and any setup problem.
     pub fn app_status(&self) -> Result<AppStatus, CoreError> {
-        let (account, sync, relay, setup_error) = {
+        let (account, sync, relay, job, setup_error) = {
             let st = self.inner.status();
-            (st.account.clone(), st.sync.clone(), st.relay.clone(), st.setup_error.clone())
+            (st.account.clone(), st.sync.clone(), st.relay.clone(), st.job.clone(), st.setup_error.clone())
         };
         let reader = self.inner.reader()?;
         let total_rows = match &account {
@@ -282,7 +365,7 @@ impl AppCore {
             None => 0,
         };
         let data_version = reader.data_version()?;
-        Ok(AppStatus { account, sync, relay, total_rows, data_version, setup_error })
+        Ok(AppStatus { account, sync, relay, job, total_rows, data_version, setup_error })
     }
 
     /// A window of the active account's orders, filtered and searched.

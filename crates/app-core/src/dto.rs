@@ -108,12 +108,25 @@ pub struct RelayStatus {
     pub last_error: Option<IpcError>,
 }
 
+/// A long-running job (e.g. a CSV export) with its progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JobProgress {
+    pub kind: String,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     pub account: Option<AccountView>,
     pub sync: SyncStatus,
     pub relay: RelayStatus,
+    /// A long-running job in progress, if any.
+    pub job: Option<JobProgress>,
     /// Orders in the mirror for the active account.
     #[ts(type = "number")]
     pub total_rows: u64,

@@ -20,6 +20,8 @@ pub(crate) struct Session {
     pub client: Arc<FlexFactorClient>,
     pub sandbox: Option<Sandbox>,
     pub demo_relay: Option<DemoRelay>,
+    /// The relay feed (URL, token) this session follows, if any.
+    pub feed: Option<(String, String)>,
     pub generation: u64,
     pub trigger: Arc<Notify>,
     pub task: Option<JoinHandle<()>>,
@@ -67,6 +69,7 @@ pub(crate) async fn run_sync(
     .await;
     match result {
         Ok(report) => {
+            flag_missing_webhooks(inner, &mut writer, account_id, &report.moved_on);
             inner.update_sync(generation, |s| {
                 s.phase = SyncPhase::Idle;
                 s.last_sync_at = Some(chrono::Utc::now().to_rfc3339());
@@ -169,6 +172,26 @@ pub(crate) async fn feed_loop(
                 });
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// Drift: an order the re-check found changed should have had a webhook. With a relay in
+/// use, an order that changed more than five minutes ago and has no webhook is flagged (a
+/// webhook arriving later clears the flag).
+fn flag_missing_webhooks(inner: &Inner, writer: &mut Mirror, account_id: &str, moved_on: &[String]) {
+    if moved_on.is_empty() || !inner.relay_configured() {
+        return;
+    }
+    let grace = chrono::Utc::now() - chrono::Duration::minutes(5);
+    for key in moved_on {
+        let Ok(Some(order)) = writer.order(account_id, key) else { continue };
+        let old_enough = order.modified_at.is_none_or(|m| m < grace);
+        if old_enough && !writer.has_webhook(account_id, key).unwrap_or(true) {
+            let detail = format!("became {} by polling, but no webhook arrived for it", order.state.as_str());
+            if let Err(e) = writer.flag_drift(account_id, key, "missing_webhook", &detail) {
+                tracing::warn!(error = %e, "could not flag drift");
             }
         }
     }

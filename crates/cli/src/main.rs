@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 mod api;
+mod batch;
+mod chart;
 mod relay;
 
 #[derive(Parser)]
@@ -52,6 +54,13 @@ enum Command {
     },
     /// Call the FlexFactor API directly: JSON in, JSON out (see `flexdesk api --help`).
     Api(api::ApiArgs),
+    /// SFTP batches: validate, build, upload (and wait for the results), status.
+    Batch {
+        #[command(subcommand)]
+        action: batch::BatchAction,
+    },
+    /// Draw one recovery chart to a PNG or SVG file (`flexdesk chart funnel --out f.svg`).
+    Chart(chart::ChartArgs),
     /// Write (or with --check, verify) the UI's generated TypeScript bindings.
     GenBindings {
         #[arg(long)]
@@ -120,6 +129,14 @@ async fn run() -> Result<()> {
     match cli.command {
         Command::GenBindings { check } => gen_bindings(check),
         Command::Api(args) => api::run(args, cli.data_dir).await,
+        Command::Batch { action } => {
+            let core = open_core(cli.data_dir)?;
+            core.start().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            let result = batch::run(&core, action).await;
+            core.shutdown().await;
+            result
+        }
+        Command::Chart(args) => chart::run(args, open_core(cli.data_dir)?).await,
         Command::Relay { action: RelayAction::Serve(args) } => relay::serve(args).await,
         Command::Sandbox { action: SandboxAction::Serve { port, seed, orders, app_key, app_secret } } => {
             serve_sandbox(port, seed, orders, app_key, app_secret).await

@@ -141,6 +141,12 @@ impl FlexFactorClient {
         self.bearer(None).await.map(|_| ())
     }
 
+    /// The current access token (signing in when there is none or it is stale): what an
+    /// SFTP batch header's `authorizationToken` carries. Never log it.
+    pub async fn access_token(&self) -> Result<String, ClientError> {
+        self.bearer(None).await
+    }
+
     /// A usable access token. With `stale = Some(t)` the caller saw `t` rejected: a new token
     /// is fetched unless another caller already replaced `t`. The lock is held across the
     /// fetch, so however many callers wait, one refresh is in flight.

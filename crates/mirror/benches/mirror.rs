@@ -153,9 +153,9 @@ fn main() {
     for i in 0..400 {
         let filter = OrderFilter {
             state: states[i % states.len()],
-            search: None,
             offset: ((i * 37) % 50) as u64 * 100,
             limit: 100,
+            ..Default::default()
         };
         let t = Instant::now();
         let rows = m.order_window("bench", &filter).unwrap();

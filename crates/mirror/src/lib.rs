@@ -15,18 +15,28 @@
 //!   migrated down.
 
 mod accounts;
+mod aggregates;
+mod annotations;
+mod audit;
+mod batches;
 mod cursors;
 mod db;
 mod error;
 mod migrations;
 mod orders;
+mod outbox;
 mod state;
 mod timeline;
 
 pub use accounts::{Account, Environment};
+pub use aggregates::{DayFacts, ExpiryFacts, OrderFacts, RescueFacts};
+pub use annotations::{Note, ReviewDecision, SavedView};
+pub use audit::{AuditDraft, AuditEntry, AuditVerification, GENESIS};
+pub use batches::{BatchFileRecord, BatchRecord, BatchRowRecord, NewBatchFile};
 pub use db::Mirror;
 pub use error::MirrorError;
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use orders::{ApplyStats, OrderFilter, OrderRecord, OrderSort};
+pub use outbox::{Intent, IntentKind, IntentState, Recorded};
 pub use state::OrderState;
-pub use timeline::{DriftEntry, EventApplied, OrderEvent, TimelineEntry};
+pub use timeline::{DriftEntry, EventApplied, OrderEvent, TimelineEntry, WebhookRecord};

@@ -10,6 +10,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("../migrations/0001_initial.sql")),
     ("0002_event_ledger_timeline", include_str!("../migrations/0002_event_ledger_timeline.sql")),
     ("0003_word_search", include_str!("../migrations/0003_word_search.sql")),
+    ("0004_batches", include_str!("../migrations/0004_batches.sql")),
+    ("0005_actions_audit", include_str!("../migrations/0005_actions_audit.sql")),
 ];
 
 /// The schema version this build writes.

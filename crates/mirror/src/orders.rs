@@ -79,16 +79,32 @@ pub struct ApplyStats {
     pub unchanged: u64,
 }
 
-/// The FTS5 query for what a person typed: all its words, the last one as a prefix
-/// (`WEB-2026` → `"web" "2026"*`). `None` when nothing searchable is left.
+/// The FTS5 query for what a person typed: its longest word, as a prefix (`WEB-2026` →
+/// `"2026"*`). Matching on the most selective word keeps common words ("com" of an email)
+/// from dragging in most of the table; [`search_clause`] then checks the whole term.
 fn fts_query(term: &str) -> Option<String> {
-    let words: Vec<String> =
-        term.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
-    if words.is_empty() {
-        None
-    } else {
-        Some(format!("{}*", words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" ")))
+    term.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .max_by_key(|w| w.len())
+        .map(|w| format!("\"{}\"*", w.to_lowercase()))
+}
+
+/// The search condition: FTS narrows by the longest word; when the term has more than one
+/// word, the whole term must also appear (case-insensitively) in one of the searched columns.
+fn search_clause(term: &str) -> Option<(String, Vec<Value>)> {
+    let fts = fts_query(term)?;
+    let words = term.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).count();
+    let mut sql = "id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ?)".to_string();
+    let mut args = vec![Value::Text(fts)];
+    if words > 1 {
+        sql.push_str(
+            " AND (instr(lower(order_session_key), ?) OR instr(lower(coalesce(merchant_order_id, '')), ?) \
+             OR instr(lower(coalesce(email, '')), ?) OR instr(lower(coalesce(customer_name, '')), ?))",
+        );
+        let lowered = term.trim().to_lowercase();
+        args.extend(std::iter::repeat_n(Value::Text(lowered), 4));
     }
+    Some((sql, args))
 }
 
 /// How a list is ordered. Ties always break by FlexFactor id, so windows never overlap.
@@ -384,9 +400,9 @@ fn where_clause(account_id: &str, filter: &OrderFilter) -> (String, Vec<Value>) 
             args.push(Value::Text(v.clone()));
         }
     }
-    if let Some(query) = filter.search.as_deref().and_then(fts_query) {
-        clauses.push("id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ?)".into());
-        args.push(Value::Text(query));
+    if let Some((sql, search_args)) = filter.search.as_deref().and_then(search_clause) {
+        clauses.push(sql);
+        args.extend(search_args);
     }
     (clauses.join(" AND "), args)
 }

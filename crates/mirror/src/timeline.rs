@@ -225,3 +225,48 @@ impl Mirror {
         self.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).op("reading the data version")
     }
 }
+
+/// A webhook as recorded in an order's timeline (for the Webhooks screen).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRecord {
+    pub id: i64,
+    pub order_session_key: String,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub summary: String,
+    pub payload: Option<String>,
+}
+
+impl Mirror {
+    /// The newest webhooks received, across orders.
+    pub fn recent_webhooks(&self, account_id: &str, limit: u64) -> Result<Vec<WebhookRecord>, MirrorError> {
+        self.webhook_rows(account_id, "AND kind LIKE 'webhook:%' ORDER BY id DESC LIMIT ?2", limit as i64)
+    }
+
+    /// One recorded webhook by its timeline id.
+    pub fn webhook_record(&self, account_id: &str, id: i64) -> Result<Option<WebhookRecord>, MirrorError> {
+        Ok(self.webhook_rows(account_id, "AND kind LIKE 'webhook:%' AND id = ?2", id)?.into_iter().next())
+    }
+
+    fn webhook_rows(&self, account_id: &str, tail: &str, arg: i64) -> Result<Vec<WebhookRecord>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT id, order_session_key, at, kind, summary, payload FROM timeline WHERE account_id = ?1 {tail}"
+            ))
+            .op("reading webhooks")?;
+        let rows = stmt
+            .query_map(rusqlite::params![account_id, arg], |r| {
+                Ok(WebhookRecord {
+                    id: r.get(0)?,
+                    order_session_key: r.get(1)?,
+                    at: parse_ts(&r.get::<_, String>(2)?),
+                    kind: r.get(3)?,
+                    summary: r.get(4)?,
+                    payload: r.get(5)?,
+                })
+            })
+            .op("reading webhooks")?;
+        rows.collect::<Result<Vec<_>, _>>().op("reading webhooks")
+    }
+}

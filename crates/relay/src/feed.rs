@@ -79,3 +79,28 @@ pub(crate) async fn feed(State(state): State<RelayState>, headers: HeaderMap, Qu
     state.metrics.feed_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Json(page).into_response()
 }
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RejectedParams {
+    limit: Option<usize>,
+}
+
+/// `GET /rejected?limit=`: refused deliveries, newest first, for the Webhooks screen.
+pub(crate) async fn rejected(
+    State(state): State<RelayState>,
+    headers: HeaderMap,
+    Query(p): Query<RejectedParams>,
+) -> Response {
+    if !authorized(&state, &headers) {
+        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": "a valid feed token is required"})))
+            .into_response();
+    }
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.rejected(limit)).await {
+        Ok(Ok(list)) => Json(serde_json::json!({ "rejected": list })).into_response(),
+        _ => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"error": "storage unavailable"}))).into_response()
+        }
+    }
+}

@@ -12,6 +12,7 @@
 //!   resumable long-poll feed with monotonic sequence numbers; any number of dashboards,
 //!   each with its own cursor. A cursor older than what retention keeps gets HTTP 410
 //!   `cursor_too_old`: the dashboard must backfill from the API.
+//! - `GET /rejected?limit=<n>` (same token): refused deliveries kept for inspection.
 //! - `GET /healthz`.
 //!
 //! What it deliberately does not do: no FlexFactor API calls, no order state. It never

@@ -67,6 +67,7 @@ pub fn router(state: RelayState) -> Router {
     Router::new()
         .route("/webhooks", post(crate::ingest::receive).layer(DefaultBodyLimit::max(limit)))
         .route("/feed", get(crate::feed::feed))
+        .route("/rejected", get(crate::feed::rejected))
         .route("/healthz", get(healthz))
         .with_state(state)
 }

@@ -37,6 +37,9 @@ pub struct Faults {
     /// Real-time pause inside idempotent handlers after the key is claimed and before the
     /// effect commits: makes "same key still in flight → 409" observable.
     pub processing_delay: Duration,
+    /// When set, faults hit only requests whose path ends with this (e.g. `/refund`), so a
+    /// test can break one endpoint while reads keep working.
+    pub only_path_suffix: Option<String>,
 }
 
 impl Default for Faults {
@@ -50,6 +53,7 @@ impl Default for Faults {
             drop_connection_rate: 0.0,
             drop_response_after_commit_rate: 0.0,
             processing_delay: Duration::ZERO,
+            only_path_suffix: None,
         }
     }
 }
@@ -108,6 +112,13 @@ pub struct ConnectionKill(pub Arc<Notify>);
 /// Middleware applying the current faults to `/v1` requests.
 pub async fn inject(State(state): State<SandboxState>, request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/v1/") {
+        return next.run(request).await;
+    }
+    let targeted = match &state.faults().faults.only_path_suffix {
+        Some(suffix) => request.uri().path().ends_with(suffix.as_str()),
+        None => true,
+    };
+    if !targeted {
         return next.run(request).await;
     }
     let (fault, latency) = {

@@ -9,7 +9,10 @@
 //! traffic generator and a demo checkout page. Tests start it on port 0
 //! ([`Sandbox::start`]) or drive [`router`] directly.
 //!
-//! What it deliberately does not do: SFTP, payouts (`payout.*` events), a refresh-token
+//! SFTP: [`Sandbox::start_sftp`] adds an inbound/outbound folder pair that processes
+//! uploaded batch files through `/evaluate` and writes response files (see `sftp`).
+//!
+//! What it deliberately does not do: payouts (`payout.*` events), a refresh-token
 //! endpoint, HTTPS webhook targets (plain `http://` only). No persistence: every start
 //! re-seeds. It never depends on the client or the store crates, and has no HMAC code of
 //! its own (signing is `flexfactor_wire::webhook::sign`).
@@ -163,6 +166,7 @@ mod refund;
 mod rules;
 mod seed;
 mod server;
+mod sftp;
 mod state;
 mod tokenize;
 mod traffic;
@@ -181,5 +185,6 @@ pub use refund::{CODE_EXCEEDS_REFUNDABLE, CODE_NOT_REFUNDABLE};
 pub use rules::{default_evaluate_required, strict_2024_evaluate_required, DecisionRule, RuleOutcome, Timing};
 pub use seed::{seed_history, site_ids};
 pub use server::{router, Sandbox};
+pub use sftp::{SftpConfig, SftpEndpoint};
 pub use state::SandboxState;
 pub use webhooks::{DeliveryRecord, WebhookSettings, WebhookTarget};

@@ -247,6 +247,15 @@ impl Sandbox {
         }
     }
 
+    /// Starts an SFTP endpoint (inbound/outbound folders) whose uploaded batches become
+    /// orders through this sandbox's `/evaluate`, answered by response files.
+    ///
+    /// # Errors
+    /// [`SandboxError::InvalidConfig`] (folders, keys) or [`SandboxError::Bind`].
+    pub async fn start_sftp(&self, config: crate::SftpConfig) -> Result<crate::SftpEndpoint, SandboxError> {
+        crate::sftp::start(self.state.clone(), config).await
+    }
+
     /// A handle on the shared state (same orders and tokens as the server).
     pub fn state(&self) -> SandboxState {
         self.state.clone()

@@ -100,6 +100,41 @@ impl FeedClient {
     }
 }
 
+/// A delivery the relay refused (bad signature, stale date, bad body), kept for inspection.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedDelivery {
+    pub received_at: DateTime<Utc>,
+    pub status: u16,
+    pub reason: String,
+    pub body: String,
+}
+
+impl FeedClient {
+    /// The relay's refused deliveries, newest first.
+    pub async fn rejected(&self, limit: usize) -> Result<Vec<RejectedDelivery>, SyncError> {
+        #[derive(Deserialize)]
+        struct Body {
+            rejected: Vec<RejectedDelivery>,
+        }
+        let url = format!("{}/rejected", self.base_url);
+        let err = |message: String| SyncError::Feed { url: url.clone(), message, transient: true };
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .query(&[("limit", limit.to_string())])
+            .send()
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(err(format!("HTTP {}", resp.status())));
+        }
+        let body: Body = resp.json().await.map_err(|e| err(e.to_string()))?;
+        Ok(body.rejected)
+    }
+}
+
 /// What one [`consume_once`] did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConsumeReport {

@@ -23,5 +23,5 @@ mod webhooks;
 pub use cursor::{BackfillCursor, CURSOR_NAME};
 pub use engine::{sync_account, SyncProgress, SyncReport, PAGE_SIZE};
 pub use error::SyncError;
-pub use feed::{consume_once, ConsumeReport, FeedClient, FeedEvent, FeedPoll, FEED_CURSOR};
+pub use feed::{consume_once, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RejectedDelivery, FEED_CURSOR};
 pub use webhooks::{apply_webhook, state_hint, webhook_event, WebhookApplied};

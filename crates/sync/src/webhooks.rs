@@ -72,6 +72,10 @@ pub fn apply_webhook(
     match webhook_event(&payload, raw_body, received_at) {
         Some(event) => {
             let applied = mirror.apply_event(account_id, &event, cursor)?;
+            if !applied.duplicate {
+                // The webhook arrived after all: it is not missing.
+                mirror.resolve_drift(account_id, &event.order_session_key, "missing_webhook")?;
+            }
             if !applied.duplicate && !applied.known_order {
                 mirror.flag_drift(
                     account_id,

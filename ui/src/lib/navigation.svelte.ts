@@ -7,7 +7,15 @@ export type ScreenId = "overview" | "orders" | "review" | "pending" | "batches" 
 export type ScreenEntry = { id: ScreenId; label: string };
 
 /** The screens in the top bar, in order. A screen appears here once it exists. */
-export const SCREENS: ScreenEntry[] = [{ id: "orders", label: "Orders" }];
+export const SCREENS: ScreenEntry[] = [
+  { id: "overview", label: "Overview" },
+  { id: "orders", label: "Orders" },
+  { id: "pending", label: "Pending rescues" },
+  { id: "review", label: "Review queue" },
+  { id: "batches", label: "Batches" },
+  { id: "webhooks", label: "Webhooks" },
+  { id: "audit", label: "Audit log" },
+];
 
 /** Filters (beyond state and search) the Orders screen can be opened with. */
 export type OrdersPreset = Omit<OrderQuery, "offset" | "limit"> & { title?: string };

@@ -27,6 +27,10 @@ lastEventAt: string | null,
 lastLagMs: number | null, eventsApplied: number, lastError: IpcError | null, };
 export type AppStatus = { account: AccountView | null, sync: SyncStatus, relay: RelayStatus, 
 /**
+ * A long-running job in progress, if any.
+ */
+job: JobProgress | null, 
+/**
  * Orders in the mirror for the active account.
  */
 totalRows: number, 
@@ -52,6 +56,196 @@ amountCents: number, currency: string, email: string | null, customerName: strin
 createdAt: string | null, };
 export type OrderPage = { total: number, offset: number, rows: Array<OrderRow>, };
 export type NewAccount = { name: string, environment: Environment, baseUrl: string, mid: string, appKey: string, appSecret: string, };
+export type ChartKind = "recovered-amount" | "recovery-rate" | "cit-vs-mit" | "decline-codes" | "funnel" | "mit-cohorts" | "days-to-rescue" | "pending-expiry";
+export type ChartGranularity = "day" | "week" | "month";
+export type ChartTheme = "light" | "dark";
+export type ChartUnit = "count" | "cents" | "basisPoints";
+export type OverviewQuery = { from: string, to: string, 
+/**
+ * Default: the active account.
+ */
+accountId: string | null, 
+/**
+ * Default: the currency with the most orders in the range.
+ */
+currency: string | null, };
+export type ChartQuery = { kind: ChartKind, range: OverviewQuery, granularity: ChartGranularity, theme: ChartTheme, 
+/**
+ * SVG pixels (the SVG scales to any size; this sets the text-to-plot ratio).
+ */
+width: number, height: number, 
+/**
+ * Decline codes before "Other" (default 8).
+ */
+topN?: number, };
+export type DrillDto = { states: Array<OrderState>, isMit: boolean | null, 
+/**
+ * RFC 3339 UTC, inclusive.
+ */
+createdFrom: string | null, 
+/**
+ * RFC 3339 UTC, exclusive.
+ */
+createdTo: string | null, declineCode: string | null, currency: string | null, sort: OrderSort | null, title: string, 
+/**
+ * True when the list shows exactly the orders counted; false when it is the nearest
+ * superset the list can filter (the title says which).
+ */
+exact: boolean, };
+export type KpiDto = { id: string, label: string, unit: ChartUnit, 
+/**
+ * In `unit` (minor units of the currency, orders, or basis points).
+ */
+value: number, 
+/**
+ * Orders behind the value (the click-through list's row count).
+ */
+count: number, 
+/**
+ * Formatted for people, e.g. "USD 12,345.67" or "48.2 %".
+ */
+display: string, drill: DrillDto, };
+export type OverviewDto = { accountId: string, 
+/**
+ * Currencies with orders in the range, most orders first. Money is never summed across them.
+ */
+currencies: Array<string>, 
+/**
+ * The currency the KPIs (and charts) are in; empty when the range has no orders.
+ */
+currency: string, kpis: Array<KpiDto>, 
+/**
+ * Orders in the range, all currencies.
+ */
+totalOrders: number, 
+/**
+ * Milliseconds spent reading and aggregating (0 when served from the cache).
+ */
+loadMs: number, };
+export type ChartPointDto = { category: number, value: number, count: number, label: string, drill: DrillDto, };
+export type ChartSeriesDto = { name: string, unit: ChartUnit, points: Array<ChartPointDto>, };
+export type ChartView = { kind: ChartKind, title: string, subtitle: string, note: string | null, currency: string, categories: Array<string>, series: Array<ChartSeriesDto>, svg: string, 
+/**
+ * Milliseconds to build and draw (facts from the cache when warm).
+ */
+renderMs: number, };
+export type ChartFormat = "svg" | "png";
+export type JobProgress = { kind: string, done: number, total: number, };
+export type TimelineEntryDto = { at: string, 
+/**
+ * `webhook:order.completed`, `action:refund`, …
+ */
+kind: string, summary: string, 
+/**
+ * The raw webhook body, when the entry is a webhook.
+ */
+payload: string | null, stateHint: OrderState | null, changedState: boolean, };
+export type ActionStatus = "confirmed" | "rejected" | "awaitingConfirmation" | "inProgress";
+export type ActionEntryDto = { intentKey: string, 
+/**
+ * `refund`, `cancel`, `external_cancel`, `capture`.
+ */
+kind: string, amountCents: number | null, reason: string, operator: string, status: ActionStatus, message: string | null, at: string, };
+export type NoteDto = { at: string, operator: string, text: string, };
+export type OrderDetail = { row: OrderRow, statusName: string | null, placedAt: string | null, modifiedAt: string | null, expiryAt: string | null, declineCode: string | null, siteId: string | null, cardBin: string | null, capturedCents: number, refundedCents: number, 
+/**
+ * Captured minus confirmed refunds; 0 when the order cannot be refunded.
+ */
+remainingRefundableCents: number, refundable: boolean, cancellable: boolean, capturable: boolean, timeline: Array<TimelineEntryDto>, actions: Array<ActionEntryDto>, notes: Array<NoteDto>, };
+export type ActionOutcome = { intentKey: string, orderSessionKey: string | null, status: ActionStatus, 
+/**
+ * Plain words: what happened and what to do next.
+ */
+message: string, 
+/**
+ * Refunds: what can still be refunded afterwards.
+ */
+remainingRefundableCents: number | null, };
+export type RefundInput = { orderSessionKey: string, amountCents: number, reason: string, intentKey: string, };
+export type CancelInput = { orderSessionKeys: Array<string>, reason: string, intentKey: string, };
+export type ExternalCancelInput = { merchantOrderId: string, reason: string, intentKey: string, };
+export type CancelPreviewRow = { row: OrderRow, cancellable: boolean, 
+/**
+ * Why not, in plain words, when not cancellable.
+ */
+reason: string | null, };
+export type ReviewDecisionKind = "capture" | "cancel" | "followUp" | "markReviewed";
+export type ReviewInput = { orderSessionKey: string, decision: ReviewDecisionKind, reason: string, intentKey: string, };
+export type ReviewItem = { row: OrderRow, 
+/**
+ * The newest `challenge.*` webhook (presented, attempted, passed, failed), if any.
+ */
+challengeProgress: string | null, lastDecision: string | null, lastDecisionBy: string | null, lastDecisionAt: string | null, };
+export type ExpiryBucket = "under24h" | "under7d" | "later" | "overdue" | "noExpiry";
+export type PendingRescue = { row: OrderRow, expiryAt: string | null, secondsLeft: number | null, bucket: ExpiryBucket, };
+export type AuditEntryDto = { seq: number, at: string, operator: string, action: string, target: string | null, detail: string, hash: string, };
+export type AuditVerificationDto = { ok: boolean, checked: number, firstBadSeq: number | null, problem: string | null, };
+export type WebhookEventDto = { id: number, orderSessionKey: string, at: string, event: string, summary: string, payload: string | null, 
+/**
+ * Always "verified": unsigned or badly signed deliveries never reach the feed; they
+ * are listed under `rejected`.
+ */
+signature: string, };
+export type RejectedWebhookDto = { receivedAt: string, status: number, reason: string, body: string, };
+export type DriftDto = { orderSessionKey: string, 
+/**
+ * `missing_webhook` or `unknown_order`.
+ */
+kind: string, detectedAt: string, detail: string, };
+export type WebhookLog = { events: Array<WebhookEventDto>, rejected: Array<RejectedWebhookDto>, drift: Array<DriftDto>, 
+/**
+ * Why the rejected list could not be read, if it could not.
+ */
+relayError: string | null, };
+export type ExportResult = { path: string, rows: number, };
+export type SavedViewDto = { id: number, name: string, query: OrderQuery, columns: Array<string>, };
+export type BatchKindDto = "evaluate" | "transmit";
+export type BatchInput = { text: string, sourceName: string, kind: BatchKindDto, 
+/**
+ * The header's default `expiryDateUtc`, in days from now (default 21).
+ */
+defaultExpiryDays: number | null, };
+export type BatchIssueView = { line: number, field: string, 
+/**
+ * The issue kind (`missing_field`, `amount_too_small`, …).
+ */
+kind: string, reason: string, 
+/**
+ * The field's current value in that row (after mapping and fixes), to edit inline.
+ */
+value: string, };
+export type BatchDraftRow = { line: number, orderId: string | null, issues: Array<BatchIssueView>, };
+export type MappingEntry = { header: string, 
+/**
+ * The batch field (dotted path), or "" when the column is ignored.
+ */
+field: string, };
+export type FieldOption = { path: string, label: string, };
+export type BatchDraftView = { sourceName: string, kind: BatchKindDto, mapping: Array<MappingEntry>, fields: Array<FieldOption>, 
+/**
+ * Every live row (valid ones have no issues).
+ */
+rows: Array<BatchDraftRow>, total: number, valid: number, invalid: number, dropped: number, 
+/**
+ * Files the valid rows need (2000 rows per file).
+ */
+filesNeeded: number, };
+export type BatchFileView = { name: string, 
+/**
+ * built, uploading, uploaded, answered.
+ */
+status: string, size: number, sentBytes: number, };
+export type BatchView = { id: string, kind: string, sourceName: string, createdAt: string, 
+/**
+ * built, uploading, uploaded (waiting for the response), answered, failed.
+ */
+status: string, rowCount: number, answeredRows: number, files: Array<BatchFileView>, lastError: string | null, };
+export type BatchRowView = { fileName: string, sequenceNumber: number, line: number, orderId: string, orderSessionKey: string | null, 
+/**
+ * The response file's status (SUBMITTED, APPROVED, ERROR …); null while waiting.
+ */
+status: string | null, errors: string | null, };
+export type SftpSettingsInput = { host: string, port: number, user: string, keyPath: string, hostKey: string, inboundDir: string, outboundDir: string, passphrase: string | null, };
 
 export const commands = {
   appStatus: (): Promise<AppStatus> => invoke<AppStatus>("app_status"),
@@ -61,7 +255,44 @@ export const commands = {
   switchAccount: (accountId: string): Promise<AccountView> => invoke<AccountView>("switch_account", { accountId }),
   syncNow: (): Promise<void> => invoke<void>("sync_now"),
   retrySetup: (): Promise<AccountView> => invoke<AccountView>("retry_setup"),
+  orderDetail: (orderSessionKey: string): Promise<OrderDetail> => invoke<OrderDetail>("order_detail", { orderSessionKey }),
+  addNote: (orderSessionKey: string, text: string): Promise<void> => invoke<void>("add_note", { orderSessionKey, text }),
+  refund: (input: RefundInput): Promise<ActionOutcome> => invoke<ActionOutcome>("refund", { input }),
+  cancelPreview: (orderSessionKeys: Array<string>): Promise<Array<CancelPreviewRow>> => invoke<Array<CancelPreviewRow>>("cancel_preview", { orderSessionKeys }),
+  cancelOrders: (input: CancelInput): Promise<Array<ActionOutcome>> => invoke<Array<ActionOutcome>>("cancel_orders", { input }),
+  externalCancel: (input: ExternalCancelInput): Promise<ActionOutcome> => invoke<ActionOutcome>("external_cancel", { input }),
+  reviewQueue: (): Promise<Array<ReviewItem>> => invoke<Array<ReviewItem>>("review_queue"),
+  reviewDecide: (input: ReviewInput): Promise<ActionOutcome | null> => invoke<ActionOutcome | null>("review_decide", { input }),
+  pendingRescues: (): Promise<Array<PendingRescue>> => invoke<Array<PendingRescue>>("pending_rescues"),
+  resolveOpenActions: (): Promise<Array<ActionOutcome>> => invoke<Array<ActionOutcome>>("resolve_open_actions"),
+  auditLog: (limit: number, offset: number): Promise<Array<AuditEntryDto>> => invoke<Array<AuditEntryDto>>("audit_log", { limit, offset }),
+  verifyAudit: (): Promise<AuditVerificationDto> => invoke<AuditVerificationDto>("verify_audit"),
+  exportAuditCsv: (path: string | null): Promise<ExportResult> => invoke<ExportResult>("export_audit_csv", { path }),
+  webhookLog: (limit: number): Promise<WebhookLog> => invoke<WebhookLog>("webhook_log", { limit }),
+  replayWebhook: (id: number): Promise<void> => invoke<void>("replay_webhook", { id }),
+  exportOrdersCsv: (query: OrderQuery, path: string | null): Promise<ExportResult> => invoke<ExportResult>("export_orders_csv", { query, path }),
+  saveView: (name: string, query: OrderQuery, columns: Array<string>): Promise<SavedViewDto> => invoke<SavedViewDto>("save_view", { name, query, columns }),
+  listViews: (): Promise<Array<SavedViewDto>> => invoke<Array<SavedViewDto>>("list_views"),
+  deleteView: (id: number): Promise<void> => invoke<void>("delete_view", { id }),
+  operatorName: (): Promise<string> => invoke<string>("operator_name"),
+  setOperatorName: (name: string): Promise<void> => invoke<void>("set_operator_name", { name }),
   configureRelay: (url: string, token: string): Promise<RelayStatus> => invoke<RelayStatus>("configure_relay", { url, token }),
+  chartOverview: (query: OverviewQuery): Promise<OverviewDto> => invoke<OverviewDto>("chart_overview", { query }),
+  renderChart: (query: ChartQuery): Promise<ChartView> => invoke<ChartView>("render_chart", { query }),
+  exportChart: (query: ChartQuery, format: ChartFormat): Promise<string> => invoke<string>("export_chart", { query, format }),
+  batchCompose: (input: BatchInput): Promise<BatchDraftView> => invoke<BatchDraftView>("batch_compose", { input }),
+  batchDraft: (): Promise<BatchDraftView | null> => invoke<BatchDraftView | null>("batch_draft"),
+  batchDiscard: (): Promise<void> => invoke<void>("batch_discard"),
+  batchSetMapping: (header: string, field: string): Promise<BatchDraftView> => invoke<BatchDraftView>("batch_set_mapping", { header, field }),
+  batchFixRow: (line: number, field: string, value: string): Promise<BatchDraftView> => invoke<BatchDraftView>("batch_fix_row", { line, field, value }),
+  batchDropRows: (lines: Array<number>): Promise<BatchDraftView> => invoke<BatchDraftView>("batch_drop_rows", { lines }),
+  batchExportBad: (path: string | null): Promise<ExportResult> => invoke<ExportResult>("batch_export_bad", { path }),
+  batchUpload: (): Promise<BatchView> => invoke<BatchView>("batch_upload"),
+  resumeBatch: (batchId: string): Promise<BatchView> => invoke<BatchView>("resume_batch", { batchId }),
+  listBatches: (): Promise<Array<BatchView>> => invoke<Array<BatchView>>("list_batches"),
+  batchRows: (batchId: string): Promise<Array<BatchRowView>> => invoke<Array<BatchRowView>>("batch_rows", { batchId }),
+  batchDemoSample: (rows: number, badRows: number): Promise<string> => invoke<string>("batch_demo_sample", { rows, badRows }),
+  configureSftp: (input: SftpSettingsInput): Promise<void> => invoke<void>("configure_sftp", { input }),
 };
 
 export const events = {

@@ -7,6 +7,7 @@ function status(sync: Partial<SyncStatus>): AppStatus {
     account: null,
     totalRows: 0,
     dataVersion: 0,
+    job: null,
     relay: {
       configured: false,
       connected: false,

@@ -1,0 +1,590 @@
+//! Money-moving actions, every step of DESIGN.md §4:
+//! 1. the UI has shown exactly what will happen (amount, remaining refundable, order);
+//! 2. the intent is written to the outbox before anything is sent (double clicks,
+//!    retries and restarts land on the same row, with the same idempotency key);
+//! 3. on a clear answer the result, its audit entry and its timeline entry are written in
+//!    one transaction;
+//! 4. on an unclear answer a refund is never resent blindly: the order is re-read, and the
+//!    refund resent only when it is provably absent; the UI shows "awaiting confirmation";
+//! 5. nothing is queued while offline: the order is re-read from FlexFactor first, and if
+//!    that fails, nothing is recorded or sent.
+
+use chrono::Utc;
+use flexdesk_mirror::{
+    AuditDraft, Intent, IntentKind, IntentState, Mirror, OrderEvent, OrderRecord, OrderState, Recorded,
+};
+use flexfactor_client::{ClientError, FlexFactorClient};
+use flexfactor_wire::{CaptureRequest, Cents, WireOrder};
+
+use crate::action_dto::{ActionOutcome, ActionStatus, CancelInput, CancelPreviewRow, ExternalCancelInput, RefundInput};
+use crate::dto::OrderRow;
+use crate::{AppCore, CoreError};
+
+/// How many proven-absent resends one user action may make (a later "check again" gets a
+/// fresh budget, after re-reading first as always).
+const RESEND_BUDGET: u32 = 2;
+
+/// States whose captured money can be refunded.
+pub(crate) fn refundable(state: OrderState) -> bool {
+    matches!(state, OrderState::Approved | OrderState::PartiallyRefunded)
+}
+
+/// Cancellable per flexfactor-api.md §7: MIT in Draft/Processing/CAPTUREREQUIRED, CIT in
+/// CAPTUREREQUIRED.
+pub(crate) fn cancellable(o: &OrderRecord) -> Result<(), String> {
+    match o.state {
+        OrderState::CaptureRequired => Ok(()),
+        OrderState::Pending if o.is_mit => Ok(()),
+        OrderState::Pending | OrderState::Challenge => {
+            Err("a customer-initiated order can only be cancelled while it awaits capture".into())
+        }
+        other => Err(format!("the order is {} already; cancel works only on pending rescues", other.as_str())),
+    }
+}
+
+fn outcome(intent: &Intent, status: ActionStatus, message: impl Into<String>, remaining: Option<i64>) -> ActionOutcome {
+    ActionOutcome {
+        intent_key: intent.intent_key.clone(),
+        order_session_key: intent.order_session_key.clone(),
+        status,
+        message: message.into(),
+        remaining_refundable_cents: remaining,
+    }
+}
+
+fn money(cents: i64, currency: &str) -> String {
+    format!("{} {currency}", Cents(cents).to_major_units_string())
+}
+
+/// A clear refusal from FlexFactor, in plain words.
+fn refusal_message(e: &ClientError) -> String {
+    match e {
+        ClientError::Rejected { code: Some(code), message, .. } if code == "2001" => format!(
+            "FlexFactor refused the refund: the amount is more than can still be refunded (code 2001{}). \
+             Nothing was refunded; reload the order to see what was refunded already.",
+            message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+        ),
+        ClientError::Rejected { code, message, .. } => format!(
+            "FlexFactor refused it{}: {}. Nothing changed.",
+            code.as_deref().map(|c| format!(" (code {c})")).unwrap_or_default(),
+            message.as_deref().unwrap_or("no reason given")
+        ),
+        other => format!("FlexFactor refused it: {other}. Nothing changed."),
+    }
+}
+
+fn is_unclear(e: &ClientError) -> bool {
+    matches!(e, ClientError::OutcomeUnknown { .. }) || e.is_transient()
+}
+
+impl AppCore {
+    /// Re-reads one order from FlexFactor into the mirror and returns it.
+    async fn reread(
+        &self,
+        client: &FlexFactorClient,
+        m: &mut Mirror,
+        account: &str,
+        order: &str,
+    ) -> Result<OrderRecord, CoreError> {
+        let wire: WireOrder = client.get_order(order).await?;
+        m.apply_orders(account, std::slice::from_ref(&wire), None)?;
+        m.order(account, order)?.ok_or_else(|| CoreError::Internal(format!("order {order} vanished from the mirror")))
+    }
+
+    fn audit(&self, account: &str, action: &str, target: &str, detail: String) -> AuditDraft {
+        AuditDraft {
+            account_id: Some(account.to_string()),
+            operator: self.operator(),
+            action: action.to_string(),
+            target: Some(target.to_string()),
+            detail,
+        }
+    }
+
+    fn event(intent: &Intent, order: &str, summary: String) -> OrderEvent {
+        OrderEvent {
+            event_key: format!("action:{}:{}:{}", intent.kind.as_str(), intent.intent_key, intent.attempts),
+            order_session_key: order.to_string(),
+            at: Utc::now(),
+            kind: format!("action:{}", intent.kind.as_str()),
+            summary,
+            payload: None,
+            state_hint: None,
+        }
+    }
+
+    /// Refunds part or all of an order (see the module docs for the protocol).
+    #[tracing::instrument(skip_all, err, fields(order = %input.order_session_key, cents = input.amount_cents))]
+    pub async fn refund(&self, input: RefundInput) -> Result<ActionOutcome, CoreError> {
+        if input.reason.trim().is_empty() {
+            return Err(CoreError::InvalidInput("Please give a reason for the refund.".into()));
+        }
+        if input.amount_cents <= 0 {
+            return Err(CoreError::InvalidInput("The refund amount must be more than zero.".into()));
+        }
+        if input.intent_key.trim().is_empty() {
+            return Err(CoreError::InvalidInput("The refund has no intent key.".into()));
+        }
+        let (account, client) = self.session_parts().await?;
+        let mut m = self.writer()?;
+        if let Some(existing) = m.intent(&input.intent_key)? {
+            return self.continue_intent(&client, &mut m, existing).await;
+        }
+        // Re-read first: the amount is checked against what FlexFactor holds now, and an
+        // offline FlexDesk records nothing.
+        let order = self.reread(&client, &mut m, &account, &input.order_session_key).await?;
+        if !refundable(order.state) {
+            return Err(CoreError::InvalidInput(format!(
+                "This order is {}; only approved orders can be refunded.",
+                order.state.as_str()
+            )));
+        }
+        let remaining = order.captured_cents - order.refunded_cents;
+        if input.amount_cents > remaining {
+            return Err(CoreError::InvalidInput(format!(
+                "{} is more than the {} that can still be refunded. Nothing was sent.",
+                money(input.amount_cents, &order.currency),
+                money(remaining, &order.currency)
+            )));
+        }
+        let now = Utc::now();
+        let intent = Intent {
+            intent_key: input.intent_key.clone(),
+            account_id: account.clone(),
+            kind: IntentKind::Refund,
+            order_session_key: Some(order.order_session_key.clone()),
+            merchant_order_id: order.merchant_order_id.clone(),
+            amount_cents: Some(input.amount_cents),
+            currency: Some(order.currency.clone()),
+            reason: input.reason.trim().to_string(),
+            operator: self.operator(),
+            idempotency_key: flexfactor_client::new_idempotency_key(),
+            baseline_refunded_cents: Some(order.refunded_cents),
+            state: IntentState::Pending,
+            attempts: 0,
+            result_message: None,
+            created_at: now,
+            updated_at: now,
+        };
+        match m.record_intent(&intent)? {
+            Recorded::Existing(existing) => self.continue_intent(&client, &mut m, *existing).await,
+            Recorded::Inserted => self.send_refund(&client, &mut m, intent, RESEND_BUDGET).await,
+        }
+    }
+
+    async fn send_refund(
+        &self,
+        client: &FlexFactorClient,
+        m: &mut Mirror,
+        mut intent: Intent,
+        resends_left: u32,
+    ) -> Result<ActionOutcome, CoreError> {
+        let order = intent.order_session_key.clone().unwrap_or_default();
+        let amount = intent.amount_cents.unwrap_or(0);
+        let currency = intent.currency.clone().unwrap_or_else(|| "USD".into());
+        m.mark_intent_sending(&intent.intent_key)?;
+        intent.attempts += 1;
+        let result = client.refund(&order, Cents(amount), Some(&intent.reason)).await;
+        let account = intent.account_id.clone();
+        match result {
+            Ok(_) => {
+                let remaining = match self.reread(client, m, &account, &order).await {
+                    Ok(o) => Some(o.captured_cents - o.refunded_cents),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "refund confirmed but the order could not be re-read");
+                        None
+                    }
+                };
+                let message = format!("Refunded {}.", money(amount, &currency));
+                let summary = format!(
+                    "Refund of {} confirmed ({}; {})",
+                    money(amount, &currency),
+                    intent.reason,
+                    intent.operator
+                );
+                m.finish_intent(
+                    &intent.intent_key,
+                    IntentState::Confirmed,
+                    &message,
+                    Some(&self.audit(
+                        &account,
+                        "refund",
+                        &order,
+                        format!("{}: {}", money(amount, &currency), intent.reason),
+                    )),
+                    Some((&account, &Self::event(&intent, &order, summary))),
+                )?;
+                self.changed();
+                Ok(outcome(&intent, ActionStatus::Confirmed, message, remaining))
+            }
+            Err(e) if is_unclear(&e) => {
+                tracing::warn!(error = %e, "refund outcome unclear; re-reading the order");
+                m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &e.to_string(), None, None)?;
+                let intent = m.intent(&intent.intent_key)?.unwrap_or(intent);
+                self.resolve_refund(client, m, intent, resends_left).await
+            }
+            Err(e) => {
+                let message = match &e {
+                    ClientError::Rejected { .. } => refusal_message(&e),
+                    ClientError::Network { .. } => {
+                        format!("The refund was not sent: {e}. Nothing was refunded; try again when online.")
+                    }
+                    other => format!("The refund failed: {other}. Nothing was refunded."),
+                };
+                let summary = format!("Refund of {} refused: {}", money(amount, &currency), message);
+                m.finish_intent(
+                    &intent.intent_key,
+                    IntentState::Rejected,
+                    &message,
+                    Some(&self.audit(
+                        &account,
+                        "refund_refused",
+                        &order,
+                        format!("{}: {message}", money(amount, &currency)),
+                    )),
+                    Some((&account, &Self::event(&intent, &order, summary))),
+                )?;
+                Ok(outcome(&intent, ActionStatus::Rejected, message, None))
+            }
+        }
+    }
+
+    /// Settles a refund whose answer was unclear by re-reading the order: confirmed if the
+    /// refunded total grew by the amount; resent (same intent) only if it provably did not.
+    async fn resolve_refund(
+        &self,
+        client: &FlexFactorClient,
+        m: &mut Mirror,
+        intent: Intent,
+        resends_left: u32,
+    ) -> Result<ActionOutcome, CoreError> {
+        let order_id = intent.order_session_key.clone().unwrap_or_default();
+        let amount = intent.amount_cents.unwrap_or(0);
+        let baseline = intent.baseline_refunded_cents.unwrap_or(0);
+        let currency = intent.currency.clone().unwrap_or_else(|| "USD".into());
+        let account = intent.account_id.clone();
+        let order = match self.reread(client, m, &account, &order_id).await {
+            Ok(o) => o,
+            Err(e) => {
+                return Ok(outcome(
+                    &intent,
+                    ActionStatus::AwaitingConfirmation,
+                    format!(
+                        "Awaiting confirmation: FlexFactor did not answer clearly and the order could not be re-read ({e}). \
+                         FlexDesk will not resend this refund until it knows it did not happen."
+                    ),
+                    None,
+                ))
+            }
+        };
+        let remaining = order.captured_cents - order.refunded_cents;
+        if order.refunded_cents >= baseline + amount {
+            let message = format!("Refunded {} (confirmed by re-reading the order).", money(amount, &currency));
+            m.finish_intent(
+                &intent.intent_key,
+                IntentState::Confirmed,
+                &message,
+                Some(&self.audit(
+                    &account,
+                    "refund",
+                    &order_id,
+                    format!("{}: {} (confirmed on re-read)", money(amount, &currency), intent.reason),
+                )),
+                Some((
+                    &account,
+                    &Self::event(
+                        &intent,
+                        &order_id,
+                        format!("Refund of {} confirmed on re-read", money(amount, &currency)),
+                    ),
+                )),
+            )?;
+            self.changed();
+            return Ok(outcome(&intent, ActionStatus::Confirmed, message, Some(remaining)));
+        }
+        if order.refunded_cents == baseline && resends_left > 0 {
+            tracing::info!(intent = %intent.intent_key, "refund provably absent; sending it again");
+            return Box::pin(self.send_refund(client, m, intent, resends_left - 1)).await;
+        }
+        let message = if order.refunded_cents == baseline {
+            format!(
+                "Awaiting confirmation: FlexFactor has not answered clearly and the refund has not arrived ({} refunded, \
+                 as before). Use \"Check again\" when the connection is back; FlexDesk re-reads the order first.",
+                money(order.refunded_cents, &currency)
+            )
+        } else {
+            format!(
+                "Awaiting confirmation: the order's refunded total is {} (it was {} before). FlexDesk will not resend \
+                 until this is clear; check the order in the FlexFactor portal.",
+                money(order.refunded_cents, &currency),
+                money(baseline, &currency)
+            )
+        };
+        Ok(outcome(&intent, ActionStatus::AwaitingConfirmation, message, Some(remaining)))
+    }
+
+    /// Continues an intent found by its key: a finished one reports its result again; an
+    /// open one is settled (re-read first, never resent blindly).
+    async fn continue_intent(
+        &self,
+        client: &FlexFactorClient,
+        m: &mut Mirror,
+        intent: Intent,
+    ) -> Result<ActionOutcome, CoreError> {
+        let message = intent.result_message.clone().unwrap_or_default();
+        match intent.state {
+            IntentState::Confirmed => Ok(outcome(&intent, ActionStatus::Confirmed, message, None)),
+            IntentState::Rejected => Ok(outcome(&intent, ActionStatus::Rejected, message, None)),
+            IntentState::Pending | IntentState::Sending | IntentState::AwaitingConfirmation => match intent.kind {
+                IntentKind::Refund => {
+                    // A concurrent click of the same dialog: the first one is still sending.
+                    if intent.state == IntentState::Sending && (Utc::now() - intent.updated_at).num_seconds() < 60 {
+                        return Ok(outcome(
+                            &intent,
+                            ActionStatus::InProgress,
+                            "This refund is being sent already.",
+                            None,
+                        ));
+                    }
+                    self.resolve_refund(client, m, intent, RESEND_BUDGET).await
+                }
+                IntentKind::Cancel | IntentKind::ExternalCancel | IntentKind::Capture => {
+                    // These carry an idempotency key FlexFactor honours: resending is safe.
+                    self.send_keyed(client, m, intent).await
+                }
+            },
+        }
+    }
+
+    /// What a cancel of these orders would do, from the mirror, before anything is sent.
+    pub fn cancel_preview(&self, order_session_keys: &[String]) -> Result<Vec<CancelPreviewRow>, CoreError> {
+        let account = self.active_account_id()?;
+        self.with_reader(|r| {
+            order_session_keys
+                .iter()
+                .map(|k| {
+                    let o = r
+                        .order(&account, k)?
+                        .ok_or_else(|| CoreError::InvalidInput(format!("There is no order {k}.")))?;
+                    let check = cancellable(&o);
+                    Ok(CancelPreviewRow { row: OrderRow::from(o), cancellable: check.is_ok(), reason: check.err() })
+                })
+                .collect()
+        })
+    }
+
+    /// Cancels each order (one intent per order, derived from the dialog's intent key).
+    #[tracing::instrument(skip_all, err, fields(n = input.order_session_keys.len()))]
+    pub async fn cancel_orders(&self, input: CancelInput) -> Result<Vec<ActionOutcome>, CoreError> {
+        if input.reason.trim().is_empty() {
+            return Err(CoreError::InvalidInput("Please give a reason for the cancellation.".into()));
+        }
+        let (account, client) = self.session_parts().await?;
+        let mut m = self.writer()?;
+        let mut out = Vec::new();
+        for key in &input.order_session_keys {
+            let intent_key = format!("{}:{key}", input.intent_key);
+            if let Some(existing) = m.intent(&intent_key)? {
+                out.push(self.continue_intent(&client, &mut m, existing).await?);
+                continue;
+            }
+            let order = self.reread(&client, &mut m, &account, key).await?;
+            if let Err(why) = cancellable(&order) {
+                out.push(ActionOutcome {
+                    intent_key,
+                    order_session_key: Some(key.clone()),
+                    status: ActionStatus::Rejected,
+                    message: format!("Not cancelled: {why}."),
+                    remaining_refundable_cents: None,
+                });
+                continue;
+            }
+            let intent = self.new_intent(&account, intent_key, IntentKind::Cancel, Some(&order), None, &input.reason);
+            out.push(match m.record_intent(&intent)? {
+                Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await?,
+                Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Cancels by the merchant's own order id (`external-cancel`).
+    pub async fn external_cancel(&self, input: ExternalCancelInput) -> Result<ActionOutcome, CoreError> {
+        if input.reason.trim().is_empty() || input.merchant_order_id.trim().is_empty() {
+            return Err(CoreError::InvalidInput("Please give the merchant order id and a reason.".into()));
+        }
+        let (account, client) = self.session_parts().await?;
+        let mut m = self.writer()?;
+        if let Some(existing) = m.intent(&input.intent_key)? {
+            return self.continue_intent(&client, &mut m, existing).await;
+        }
+        let mut intent =
+            self.new_intent(&account, input.intent_key.clone(), IntentKind::ExternalCancel, None, None, &input.reason);
+        intent.merchant_order_id = Some(input.merchant_order_id.trim().to_string());
+        match m.record_intent(&intent)? {
+            Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await,
+            Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await,
+        }
+    }
+
+    /// Captures an order awaiting capture (amount defaults to the order amount).
+    pub async fn capture(
+        &self,
+        order_session_key: &str,
+        reason: &str,
+        intent_key: &str,
+    ) -> Result<ActionOutcome, CoreError> {
+        let (account, client) = self.session_parts().await?;
+        let mut m = self.writer()?;
+        if let Some(existing) = m.intent(intent_key)? {
+            return self.continue_intent(&client, &mut m, existing).await;
+        }
+        let order = self.reread(&client, &mut m, &account, order_session_key).await?;
+        if order.state != OrderState::CaptureRequired {
+            return Err(CoreError::InvalidInput(format!(
+                "This order is {}; only orders awaiting capture can be captured.",
+                order.state.as_str()
+            )));
+        }
+        let intent = self.new_intent(
+            &account,
+            intent_key.to_string(),
+            IntentKind::Capture,
+            Some(&order),
+            Some(order.amount_cents),
+            reason,
+        );
+        match m.record_intent(&intent)? {
+            Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await,
+            Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await,
+        }
+    }
+
+    fn new_intent(
+        &self,
+        account: &str,
+        intent_key: String,
+        kind: IntentKind,
+        order: Option<&OrderRecord>,
+        amount: Option<i64>,
+        reason: &str,
+    ) -> Intent {
+        let now = Utc::now();
+        Intent {
+            intent_key,
+            account_id: account.to_string(),
+            kind,
+            order_session_key: order.map(|o| o.order_session_key.clone()),
+            merchant_order_id: order.and_then(|o| o.merchant_order_id.clone()),
+            amount_cents: amount,
+            currency: order.map(|o| o.currency.clone()),
+            reason: reason.trim().to_string(),
+            operator: self.operator(),
+            idempotency_key: flexfactor_client::new_idempotency_key(),
+            baseline_refunded_cents: None,
+            state: IntentState::Pending,
+            attempts: 0,
+            result_message: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Sends a cancel, external-cancel or capture with its stored idempotency key (safe to
+    /// repeat), then re-reads the order to record what FlexFactor now holds.
+    async fn send_keyed(
+        &self,
+        client: &FlexFactorClient,
+        m: &mut Mirror,
+        mut intent: Intent,
+    ) -> Result<ActionOutcome, CoreError> {
+        m.mark_intent_sending(&intent.intent_key)?;
+        intent.attempts += 1;
+        let account = intent.account_id.clone();
+        let key = Some(intent.idempotency_key.as_str());
+        let (verb, result) = match intent.kind {
+            IntentKind::Cancel => (
+                "cancel",
+                client.cancel(intent.order_session_key.as_deref().unwrap_or_default(), key).await.map(|_| ()),
+            ),
+            IntentKind::ExternalCancel => (
+                "cancel",
+                client.external_cancel(intent.merchant_order_id.as_deref().unwrap_or_default(), key).await.map(|_| ()),
+            ),
+            IntentKind::Capture => {
+                let request = CaptureRequest {
+                    idempotency_key: intent.idempotency_key.clone(),
+                    order_id: intent.order_session_key.clone().unwrap_or_default(),
+                    amount: Cents(intent.amount_cents.unwrap_or(0)),
+                    currency: intent.currency.clone().unwrap_or_else(|| "USD".into()),
+                };
+                ("capture", client.capture(&request).await.map(|_| ()))
+            }
+            IntentKind::Refund => return self.resolve_refund(client, m, intent, RESEND_BUDGET).await,
+        };
+        let target = intent.order_session_key.clone().or_else(|| intent.merchant_order_id.clone()).unwrap_or_default();
+        match result {
+            Ok(()) => {
+                if let Some(order) = intent.order_session_key.clone() {
+                    if let Err(e) = self.reread(client, m, &account, &order).await {
+                        tracing::warn!(error = %e, "action confirmed but the order could not be re-read");
+                    }
+                }
+                let message =
+                    format!("{} confirmed by FlexFactor.", if verb == "cancel" { "Cancellation" } else { "Capture" });
+                let event = intent
+                    .order_session_key
+                    .clone()
+                    .map(|o| Self::event(&intent, &o, format!("{message} ({}; {})", intent.reason, intent.operator)));
+                m.finish_intent(
+                    &intent.intent_key,
+                    IntentState::Confirmed,
+                    &message,
+                    Some(&self.audit(&account, verb, &target, intent.reason.clone())),
+                    event.as_ref().map(|e| (account.as_str(), e)),
+                )?;
+                self.changed();
+                Ok(outcome(&intent, ActionStatus::Confirmed, message, None))
+            }
+            Err(e) if is_unclear(&e) => {
+                m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &e.to_string(), None, None)?;
+                Ok(outcome(
+                    &intent,
+                    ActionStatus::AwaitingConfirmation,
+                    format!("Awaiting confirmation: FlexFactor did not answer clearly ({e}). Try again: it is safe, the request carries the same idempotency key."),
+                    None,
+                ))
+            }
+            Err(e) => {
+                let message = match &e {
+                    ClientError::Api { status: 400, detail, .. } => {
+                        format!("FlexFactor refused the {verb}: {}. Nothing changed.", detail.summary())
+                    }
+                    ClientError::NotFound { .. } => {
+                        format!("FlexFactor does not know this order ({target}). Nothing changed.")
+                    }
+                    other => refusal_message(other),
+                };
+                m.finish_intent(
+                    &intent.intent_key,
+                    IntentState::Rejected,
+                    &message,
+                    Some(&self.audit(&account, &format!("{verb}_refused"), &target, message.clone())),
+                    None,
+                )?;
+                Ok(outcome(&intent, ActionStatus::Rejected, message, None))
+            }
+        }
+    }
+
+    /// Settles every open intent of the active account (at start and on demand).
+    pub async fn resolve_open_actions(&self) -> Result<Vec<ActionOutcome>, CoreError> {
+        let (account, client) = self.session_parts().await?;
+        let mut m = self.writer()?;
+        let mut out = Vec::new();
+        for intent in m.open_intents(&account)? {
+            out.push(self.continue_intent(&client, &mut m, intent).await?);
+        }
+        Ok(out)
+    }
+}

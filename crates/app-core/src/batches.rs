@@ -1,0 +1,687 @@
+//! SFTP batches in the app core: compose (import, map, validate, fix/drop/export), build
+//! and record the batch (the mirror's ledger), upload it in the background, watch the
+//! outbound folder and link each response row to its order (timeline) and outcome.
+//!
+//! The Demo account gets the sandbox's SFTP endpoint, started on first use, with a key
+//! generated into the data directory (`demo-sftp/`, no passphrase) and the endpoint's host
+//! key pinned. Real accounts use [`AppCore::configure_sftp`]: settings in the mirror, the
+//! key passphrase in the keychain.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::Utc;
+use flexdesk_batch::{
+    plan_files, read_any, BatchHeader, BatchKind, ColumnMapping, Draft, FileFormat, ResponseFile, SftpClient,
+    SftpSettings, ValidationContext, ValidationReport, FIELDS, MAX_ROWS_PER_FILE,
+};
+use flexdesk_mirror::{Environment, NewBatchFile, OrderEvent};
+use flexdesk_secrets::{account_key, Secret};
+
+use crate::action_dto::ExportResult;
+use crate::batch_dto::*;
+use crate::{AppCore, CoreError};
+
+const SFTP_PASSPHRASE: &str = "sftp-key-passphrase";
+const RESPONSE_WAIT: Duration = Duration::from_secs(30 * 60);
+
+struct DraftState {
+    account_id: String,
+    kind: BatchKind,
+    source_name: String,
+    default_expiry: String,
+    draft: Draft,
+}
+
+/// In-memory batch state of a core.
+#[derive(Default)]
+pub(crate) struct BatchRuntime {
+    draft: Mutex<Option<DraftState>>,
+    demo_sftp: tokio::sync::Mutex<Option<(String, flexfactor_sandbox::SftpEndpoint, SftpSettings)>>,
+    /// One runner per batch at a time: a second `run_batch` waits, then finds the work done.
+    running: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+}
+
+fn kind_of(k: BatchKindDto) -> BatchKind {
+    match k {
+        BatchKindDto::Evaluate => BatchKind::Evaluate,
+        BatchKindDto::Transmit => BatchKind::Transmit,
+    }
+}
+
+fn kind_name(k: BatchKind) -> &'static str {
+    match k {
+        BatchKind::Evaluate => "evaluate",
+        BatchKind::Transmit => "transmit",
+    }
+}
+
+fn batch_err(e: flexdesk_batch::BatchError) -> CoreError {
+    match e {
+        flexdesk_batch::BatchError::Input(m) => CoreError::InvalidInput(m),
+        other => CoreError::Internal(other.to_string()),
+    }
+}
+
+fn draft_view(st: &DraftState, report: &ValidationReport) -> BatchDraftView {
+    let valid = report.valid_rows().count() as u32;
+    let values_of = |line: u64| {
+        st.draft.table.rows.iter().find(|r| r.line == line).map(|r| st.draft.fields_of(r)).unwrap_or_default()
+    };
+    BatchDraftView {
+        source_name: st.source_name.clone(),
+        kind: match st.kind {
+            BatchKind::Evaluate => BatchKindDto::Evaluate,
+            BatchKind::Transmit => BatchKindDto::Transmit,
+        },
+        mapping: st
+            .draft
+            .table
+            .headers
+            .iter()
+            .map(|h| MappingEntry {
+                header: h.clone(),
+                field: st.draft.mapping.columns.get(h).cloned().unwrap_or_default(),
+            })
+            .collect(),
+        fields: FIELDS.iter().map(|f| FieldOption { path: f.path.into(), label: f.label.into() }).collect(),
+        rows: report
+            .rows
+            .iter()
+            .map(|r| {
+                let values = if r.issues.is_empty() { Default::default() } else { values_of(r.line) };
+                BatchDraftRow {
+                    line: r.line as u32,
+                    order_id: r.order_id.clone(),
+                    issues: r
+                        .issues
+                        .iter()
+                        .map(|i| BatchIssueView {
+                            value: values.get(&i.field).cloned().unwrap_or_default(),
+                            line: i.line as u32,
+                            field: i.field.clone(),
+                            kind: serde_json::to_value(i.kind)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default(),
+                            reason: i.reason.clone(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+        total: report.rows.len() as u32,
+        valid,
+        invalid: report.invalid_count() as u32,
+        dropped: st.draft.dropped.len() as u32,
+        files_needed: (valid as usize).div_ceil(MAX_ROWS_PER_FILE) as u32,
+    }
+}
+
+fn batch_view(b: &flexdesk_mirror::BatchRecord) -> BatchView {
+    let status = if b.files.iter().all(|f| f.status == "answered") {
+        "answered"
+    } else if b.last_error.is_some() {
+        "failed"
+    } else if b.files.iter().all(|f| f.status == "uploaded" || f.status == "answered") {
+        "uploaded"
+    } else if b.files.iter().any(|f| f.status != "built") {
+        "uploading"
+    } else {
+        "built"
+    };
+    BatchView {
+        id: b.id.clone(),
+        kind: b.kind.clone(),
+        source_name: b.source_name.clone(),
+        created_at: b.created_at.to_rfc3339(),
+        status: status.into(),
+        row_count: b.row_count as u32,
+        answered_rows: b.answered_rows as u32,
+        files: b
+            .files
+            .iter()
+            .map(|f| BatchFileView {
+                name: f.name.clone(),
+                status: f.status.clone(),
+                size: f.size as u32,
+                sent_bytes: f.sent_bytes as u32,
+            })
+            .collect(),
+        last_error: b.last_error.clone(),
+    }
+}
+
+impl AppCore {
+    fn validation_context(&self, st: &DraftState) -> Result<ValidationContext, CoreError> {
+        let ids: Vec<String> = st.draft.live_rows().filter_map(|r| st.draft.fields_of(r).remove("orderId")).collect();
+        let submitted = self.with_reader(|m| Ok(m.submitted_order_ids(&st.account_id, &ids)?))?;
+        Ok(ValidationContext {
+            kind: st.kind,
+            now: Utc::now(),
+            default_expiry: (st.kind == BatchKind::Evaluate).then(|| st.default_expiry.clone()),
+            submitted,
+        })
+    }
+
+    fn with_draft<T>(
+        &self,
+        f: impl FnOnce(&mut DraftState) -> Result<T, CoreError>,
+    ) -> Result<(T, BatchDraftView), CoreError> {
+        let mut slot = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?;
+        let st = slot.as_mut().ok_or_else(|| CoreError::InvalidInput("Import a CSV or JSON batch first.".into()))?;
+        let out = f(st)?;
+        let ctx = self.validation_context(st)?;
+        let report = st.draft.validate(&ctx);
+        Ok((out, draft_view(st, &report)))
+    }
+
+    /// Imports a CSV or JSON batch, maps its columns (the account's saved mapping first,
+    /// then guesses) and validates every row. Nothing leaves the machine.
+    pub fn batch_compose(&self, input: BatchInput) -> Result<BatchDraftView, CoreError> {
+        let account_id = self.active_account_id()?;
+        let kind = kind_of(input.kind);
+        let table = read_any(&input.text).map_err(batch_err)?;
+        let saved = self.with_reader(|m| Ok(m.column_mapping(&account_id, kind_name(kind))?))?;
+        let saved: ColumnMapping = saved.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+        let mapping = ColumnMapping::merge_saved(&saved, &table.headers);
+        let days = i64::from(input.default_expiry_days.unwrap_or(21));
+        let default_expiry = table
+            .json_header
+            .as_ref()
+            .and_then(|h| h.get("expiryDateUtc"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                (Utc::now() + chrono::Duration::days(days)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            });
+        let st = DraftState {
+            account_id,
+            kind,
+            source_name: if input.source_name.trim().is_empty() { "pasted.csv".into() } else { input.source_name },
+            default_expiry,
+            draft: Draft::new(table, mapping),
+        };
+        *self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))? = Some(st);
+        Ok(self.with_draft(|_| Ok(()))?.1)
+    }
+
+    /// Maps `header` to `field` ("" ignores the column) and saves the mapping for the account.
+    pub fn batch_set_mapping(&self, header: &str, field: &str) -> Result<BatchDraftView, CoreError> {
+        let (saved, view) = self.with_draft(|st| {
+            st.draft.mapping.columns.retain(|h, f| h == header || f != field || field.is_empty());
+            st.draft.mapping.columns.insert(header.to_string(), field.to_string());
+            Ok((
+                st.account_id.clone(),
+                kind_name(st.kind),
+                serde_json::to_string(&st.draft.mapping).unwrap_or_default(),
+            ))
+        })?;
+        self.with_reader(|m| Ok(m.save_column_mapping(&saved.0, saved.1, &saved.2)?))?;
+        Ok(view)
+    }
+
+    /// Sets one field of one row.
+    pub fn batch_fix_row(&self, line: u32, field: &str, value: &str) -> Result<BatchDraftView, CoreError> {
+        Ok(self
+            .with_draft(|st| {
+                st.draft.fix(u64::from(line), field, value);
+                Ok(())
+            })?
+            .1)
+    }
+
+    /// Leaves rows out of the batch.
+    pub fn batch_drop_rows(&self, lines: Vec<u32>) -> Result<BatchDraftView, CoreError> {
+        Ok(self
+            .with_draft(|st| {
+                st.draft.drop_rows(&lines.iter().map(|l| u64::from(*l)).collect::<Vec<_>>());
+                Ok(())
+            })?
+            .1)
+    }
+
+    /// The bad rows as CSV (original columns plus line, field, reason).
+    pub fn batch_export_bad(&self) -> Result<String, CoreError> {
+        let mut slot = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?;
+        let st = slot.as_mut().ok_or_else(|| CoreError::InvalidInput("Import a CSV or JSON batch first.".into()))?;
+        let ctx = self.validation_context(st)?;
+        Ok(st.draft.bad_rows_csv(&st.draft.validate(&ctx)))
+    }
+
+    /// Saves SFTP settings for the active (non-Demo) account; the passphrase goes to the keychain.
+    pub fn configure_sftp(&self, input: SftpSettingsInput) -> Result<(), CoreError> {
+        let account = self.with_reader(|m| Ok(m.active_account()?))?.ok_or(CoreError::NoAccount)?;
+        if account.environment == Environment::Demo {
+            return Err(CoreError::InvalidInput("The Demo account uses the built-in sandbox SFTP endpoint.".into()));
+        }
+        let settings = SftpSettings {
+            host: input.host.trim().into(),
+            port: input.port,
+            user: input.user.trim().into(),
+            key_path: input.key_path.trim().into(),
+            host_key: input.host_key.trim().into(),
+            inbound_dir: input.inbound_dir.trim().into(),
+            outbound_dir: input.outbound_dir.trim().into(),
+        };
+        settings.check().map_err(|e| CoreError::InvalidInput(e.to_string()))?;
+        if let Some(p) = input.passphrase.filter(|p| !p.is_empty()) {
+            self.inner().config.secrets.set(&account_key(&account.id, SFTP_PASSPHRASE), &Secret::new(p))?;
+        }
+        let json = serde_json::to_string(&settings).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.with_reader(|m| Ok(m.set_setting(&format!("sftp:{}", account.id), &json)?))
+    }
+
+    /// The SFTP settings and key passphrase of the active account (starting the Demo
+    /// account's sandbox endpoint on first use).
+    async fn sftp_for(&self, account_id: &str) -> Result<(SftpSettings, Option<String>), CoreError> {
+        if let Some(state) = self.demo_sandbox_state().await {
+            let mut slot = self.inner().batches.demo_sftp.lock().await;
+            let live = slot.as_ref().filter(|(id, _, _)| id == account_id).map(|(_, _, s)| s.clone());
+            if let Some(s) = live {
+                return Ok((s, None));
+            }
+            let dir = self.data_dir().join("demo-sftp");
+            let key = dir.join("id_ed25519");
+            std::fs::create_dir_all(&dir).map_err(|e| CoreError::Internal(format!("demo SFTP folder: {e}")))?;
+            if !key.exists() {
+                let mut seed = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut seed);
+                let k = flexdesk_batch::ssh_keys::PrivateKey::from(
+                    flexdesk_batch::ssh_keys::ssh_key::private::Ed25519Keypair::from_seed(&seed),
+                );
+                let pem = k
+                    .to_openssh(flexdesk_batch::ssh_keys::ssh_key::LineEnding::LF)
+                    .map_err(|e| CoreError::Internal(format!("demo SFTP key: {e}")))?;
+                std::fs::write(&key, pem.as_bytes()).map_err(|e| CoreError::Internal(format!("demo SFTP key: {e}")))?;
+            }
+            let private = flexdesk_batch::ssh_keys::load_secret_key(&key, None)
+                .map_err(|e| CoreError::Internal(format!("demo SFTP key: {e}")))?;
+            let public = private.public_key().to_openssh().map_err(|e| CoreError::Internal(e.to_string()))?;
+            let endpoint = flexfactor_sandbox::SftpEndpoint::start(
+                state,
+                flexfactor_sandbox::SftpConfig::new(dir.join("server"), vec![public]),
+            )
+            .await
+            .map_err(|e| CoreError::Internal(format!("the Demo SFTP endpoint could not start: {e}")))?;
+            let settings = SftpSettings {
+                host: "127.0.0.1".into(),
+                port: endpoint.local_addr().port(),
+                user: "demo".into(),
+                key_path: key,
+                host_key: endpoint.host_key().to_string(),
+                inbound_dir: endpoint.inbound_dir().into(),
+                outbound_dir: endpoint.outbound_dir().into(),
+            };
+            *slot = Some((account_id.to_string(), endpoint, settings.clone()));
+            return Ok((settings, None));
+        }
+        let json = self.with_reader(|m| Ok(m.setting(&format!("sftp:{account_id}"))?))?.ok_or_else(|| {
+            CoreError::InvalidInput("SFTP is not set up for this account: add it in Settings.".into())
+        })?;
+        let settings: SftpSettings = serde_json::from_str(&json).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let passphrase = match self.inner().config.secrets.get(&account_key(account_id, SFTP_PASSPHRASE)) {
+            Ok(p) => Some(p.expose().to_string()),
+            Err(flexdesk_secrets::SecretError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok((settings, passphrase))
+    }
+
+    /// Builds the batch files from a clean draft, records them (the ledger), and uploads
+    /// them in the background; the returned view shows progress via [`AppCore::list_batches`].
+    pub async fn batch_upload(&self) -> Result<BatchView, CoreError> {
+        let (account_id, client) = self.session_parts().await?;
+        let st = {
+            let mut slot = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?;
+            slot.take().ok_or_else(|| CoreError::InvalidInput("Import a CSV or JSON batch first.".into()))?
+        };
+        let ctx = self.validation_context(&st)?;
+        let report = st.draft.validate(&ctx);
+        if !report.is_clean() {
+            let n = report.invalid_count();
+            *self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))? = Some(st);
+            return Err(CoreError::InvalidInput(format!(
+                "{n} row(s) still have problems: fix or drop them first. Nothing was uploaded."
+            )));
+        }
+        if report.valid_rows().next().is_none() {
+            *self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))? = Some(st);
+            return Err(CoreError::InvalidInput("No rows left to upload.".into()));
+        }
+        let account = self.with_reader(|m| Ok(m.account(&account_id)?))?.ok_or(CoreError::NoAccount)?;
+        let token = client.access_token().await?;
+        let header = BatchHeader {
+            mid: account.mid.clone(),
+            authorization_token: token,
+            expiry_date_utc: ctx.default_expiry.clone(),
+        };
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let rows: Vec<_> = report.valid_rows().collect();
+        let files = plan_files(st.kind, FileFormat::Json, &header, &rows, Utc::now(), &id[..8]).map_err(batch_err)?;
+        let new_files: Vec<NewBatchFile> = files
+            .iter()
+            .map(|f| NewBatchFile {
+                name: f.name.clone(),
+                sha256: f.sha256.clone(),
+                bytes: f.bytes.clone(),
+                rows: f.rows.iter().map(|r| (r.sequence_number, r.line, r.order_id.clone())).collect(),
+            })
+            .collect();
+        self.writer()?.insert_batch(&account_id, &id, kind_name(st.kind), &st.source_name, Utc::now(), &new_files)?;
+        self.changed();
+        let core = self.clone();
+        let batch_id = id.clone();
+        tokio::spawn(async move {
+            if let Err(e) = core.run_batch(&batch_id).await {
+                tracing::warn!(batch = %batch_id, error = %e, "batch did not finish");
+            }
+        });
+        self.batch_view(&id)
+    }
+
+    /// Writes the draft's batch files into `dir` without uploading or recording them
+    /// (`flexdesk batch build`). Refuses a draft with bad rows.
+    pub async fn batch_build_files(&self, dir: &std::path::Path) -> Result<Vec<String>, CoreError> {
+        let (account_id, client) = self.session_parts().await?;
+        let (st_kind, report, expiry) = {
+            let slot = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?;
+            let st =
+                slot.as_ref().ok_or_else(|| CoreError::InvalidInput("Import a CSV or JSON batch first.".into()))?;
+            let ctx = self.validation_context(st)?;
+            (st.kind, st.draft.validate(&ctx), ctx.default_expiry)
+        };
+        if !report.is_clean() {
+            return Err(CoreError::InvalidInput(format!("{} row(s) still have problems.", report.invalid_count())));
+        }
+        let account = self.with_reader(|m| Ok(m.account(&account_id)?))?.ok_or(CoreError::NoAccount)?;
+        let header = BatchHeader {
+            mid: account.mid,
+            authorization_token: client.access_token().await?,
+            expiry_date_utc: expiry,
+        };
+        let rows: Vec<_> = report.valid_rows().collect();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let files = plan_files(st_kind, FileFormat::Json, &header, &rows, Utc::now(), &id[..8]).map_err(batch_err)?;
+        std::fs::create_dir_all(dir).map_err(|e| CoreError::Internal(format!("{}: {e}", dir.display())))?;
+        let mut names = Vec::new();
+        for f in files {
+            let path = dir.join(&f.name);
+            std::fs::write(&path, &f.bytes).map_err(|e| CoreError::Internal(format!("{}: {e}", path.display())))?;
+            names.push(path.display().to_string());
+        }
+        Ok(names)
+    }
+
+    fn batch_view(&self, id: &str) -> Result<BatchView, CoreError> {
+        let b =
+            self.with_reader(|m| Ok(m.batch(id)?))?.ok_or_else(|| CoreError::InvalidInput(format!("no batch {id}")))?;
+        Ok(batch_view(&b))
+    }
+
+    /// Uploads every file of the batch not yet uploaded (resuming), then waits for and
+    /// applies the response files. Safe to call again after a crash or a failure.
+    pub async fn run_batch(&self, id: &str) -> Result<BatchView, CoreError> {
+        let gate = self
+            .inner()
+            .batches
+            .running
+            .lock()
+            .map_err(|_| CoreError::Internal("batch runner lock".into()))?
+            .entry(id.to_string())
+            .or_default()
+            .clone();
+        let _running = gate.lock().await;
+        let account_id = self.active_account_id()?;
+        let (settings, passphrase) = self.sftp_for(&account_id).await?;
+        let record =
+            self.with_reader(|m| Ok(m.batch(id)?))?.ok_or_else(|| CoreError::InvalidInput(format!("no batch {id}")))?;
+        let writer = self.writer()?;
+        let mut attempt = 0u32;
+        let client = loop {
+            attempt += 1;
+            match SftpClient::connect(&settings, passphrase.as_deref()).await {
+                Ok(c) => break c,
+                Err(e) if e.is_transient() && attempt < 5 => {
+                    tokio::time::sleep(Duration::from_secs(attempt.into())).await
+                }
+                Err(e) => {
+                    writer.set_batch_error(id, Some(&e.to_string()))?;
+                    self.changed();
+                    return Err(CoreError::Internal(e.to_string()));
+                }
+            }
+        };
+        writer.set_batch_error(id, None)?;
+        for f in record.files.iter().filter(|f| f.status == "built" || f.status == "uploading") {
+            let bytes = writer.batch_file_bytes(&f.name)?.unwrap_or_default();
+            let mut last = std::time::Instant::now();
+            let progress_writer = self.writer()?;
+            let file_name = f.name.clone();
+            let result = client
+                .upload(&settings.inbound_dir, &settings.outbound_dir, &f.name, &bytes, move |sent, _| {
+                    if last.elapsed() > Duration::from_millis(200) {
+                        last = std::time::Instant::now();
+                        let _ = progress_writer.set_batch_file_status(&file_name, "uploading", sent);
+                    }
+                })
+                .await;
+            match result {
+                Ok(_) => writer.set_batch_file_status(&f.name, "uploaded", bytes.len() as u64)?,
+                Err(e) => {
+                    writer.set_batch_error(id, Some(&e.to_string()))?;
+                    self.changed();
+                    return Err(CoreError::Internal(e.to_string()));
+                }
+            }
+            self.changed();
+        }
+        let started = std::time::Instant::now();
+        loop {
+            let pending: Vec<String> = self
+                .with_reader(|m| Ok(m.batch(id)?))?
+                .map(|b| b.files.into_iter().filter(|f| f.status != "answered").map(|f| f.name).collect())
+                .unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+            for name in pending {
+                if let Some(bytes) = client
+                    .fetch_response(&settings.outbound_dir, &name)
+                    .await
+                    .map_err(|e| CoreError::Internal(e.to_string()))?
+                {
+                    let response =
+                        ResponseFile::parse(&name, &bytes).map_err(|e| CoreError::Internal(e.to_string()))?;
+                    self.apply_response(&account_id, id, &name, &response)?;
+                }
+            }
+            if started.elapsed() > RESPONSE_WAIT {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        client.close().await;
+        self.batch_view(id)
+    }
+
+    fn apply_response(&self, account_id: &str, batch_id: &str, name: &str, r: &ResponseFile) -> Result<(), CoreError> {
+        let mut writer = self.writer()?;
+        let rows: Vec<_> = r
+            .rows
+            .iter()
+            .filter_map(|row| {
+                let seq = row.sequence_number.trim().parse::<u32>().ok()?;
+                let errors = (!row.errors.is_empty()).then(|| row.errors.join("; "));
+                Some((seq, row.order_session_key.clone(), row.status.clone(), errors))
+            })
+            .collect();
+        writer.apply_batch_response(name, &rows)?;
+        let lines: HashMap<u32, u64> = writer
+            .batch_rows(batch_id)?
+            .into_iter()
+            .filter(|x| x.file_name == name)
+            .map(|x| (x.sequence_number, x.line))
+            .collect();
+        for (seq, key, status, _) in &rows {
+            if let Some(key) = key {
+                let line = lines.get(seq).copied().unwrap_or_default();
+                writer.apply_event(
+                    account_id,
+                    &OrderEvent {
+                        event_key: format!("batch:{name}:{seq}"),
+                        order_session_key: key.clone(),
+                        at: Utc::now(),
+                        kind: "batch:row".into(),
+                        summary: format!("Batch file {name}, row {seq} (input line {line}): {status}"),
+                        payload: None,
+                        state_hint: None,
+                    },
+                    None,
+                )?;
+            }
+        }
+        self.changed();
+        Ok(())
+    }
+
+    /// The draft being composed, if any (the screen shows it again after navigating away).
+    pub fn batch_draft(&self) -> Result<Option<BatchDraftView>, CoreError> {
+        let has = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?.is_some();
+        if !has {
+            return Ok(None);
+        }
+        Ok(Some(self.with_draft(|_| Ok(()))?.1))
+    }
+
+    /// Forgets the draft being composed.
+    pub fn batch_discard(&self) -> Result<(), CoreError> {
+        *self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))? = None;
+        Ok(())
+    }
+
+    /// [`AppCore::batch_export_bad`] written to `path`, or to a dated file in the export
+    /// folder (`FLEXDESK_EXPORT_DIR`, else Downloads, else `<data dir>/exports`).
+    pub fn batch_export_bad_to(&self, path: Option<&str>) -> Result<ExportResult, CoreError> {
+        let csv = self.batch_export_bad()?;
+        let path = match path.filter(|p| !p.trim().is_empty()) {
+            Some(p) => std::path::PathBuf::from(p),
+            None => {
+                let dir = std::env::var_os("FLEXDESK_EXPORT_DIR")
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME")
+                            .map(|h| std::path::PathBuf::from(h).join("Downloads"))
+                            .filter(|d| d.is_dir())
+                    })
+                    .unwrap_or_else(|| self.data_dir().join("exports"));
+                std::fs::create_dir_all(&dir).map_err(|e| CoreError::Internal(format!("{}: {e}", dir.display())))?;
+                dir.join(format!("flexdesk-bad-rows-{}.csv", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+            }
+        };
+        std::fs::write(&path, csv.as_bytes()).map_err(|e| CoreError::Internal(format!("{}: {e}", path.display())))?;
+        let rows = csv.lines().count().saturating_sub(1) as u64;
+        Ok(ExportResult { path: path.display().to_string(), rows })
+    }
+
+    /// Runs [`AppCore::run_batch`] in the background (a retry after a failure).
+    pub fn resume_batch(&self, id: &str) -> Result<BatchView, CoreError> {
+        let view = self.batch_view(id)?;
+        let core = self.clone();
+        let batch_id = id.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = core.run_batch(&batch_id).await {
+                tracing::warn!(batch = %batch_id, error = %e, "batch did not finish");
+            }
+        });
+        Ok(view)
+    }
+
+    /// Resumes, in the background, every batch of the active account that is not answered
+    /// yet (after a restart or a crash); returns their ids. Resuming is idempotent: files
+    /// already uploaded are never sent again.
+    pub fn resume_unfinished_batches(&self) -> Result<Vec<String>, CoreError> {
+        let ids: Vec<String> =
+            self.list_batches()?.into_iter().filter(|b| b.status != "answered").map(|b| b.id).collect();
+        for id in &ids {
+            self.resume_batch(id)?;
+        }
+        Ok(ids)
+    }
+
+    /// The active account's batches, newest first, with progress.
+    pub fn list_batches(&self) -> Result<Vec<BatchView>, CoreError> {
+        let account_id = self.active_account_id()?;
+        Ok(self.with_reader(|m| Ok(m.batches(&account_id)?))?.iter().map(batch_view).collect())
+    }
+
+    /// One batch's rows and their outcomes.
+    pub fn batch_rows(&self, batch_id: &str) -> Result<Vec<BatchRowView>, CoreError> {
+        let rows = self.with_reader(|m| Ok(m.batch_rows(batch_id)?))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| BatchRowView {
+                file_name: r.file_name,
+                sequence_number: r.sequence_number,
+                line: r.line as u32,
+                order_id: r.order_id,
+                order_session_key: r.order_session_key,
+                status: r.status,
+                errors: r.errors,
+            })
+            .collect())
+    }
+
+    /// Demo only: a CSV of `rows` failed rebills whose cards are vaulted in the Demo
+    /// sandbox (through `/tokenize`), ready to import. `bad_rows` of them (spread through
+    /// the file) carry one defect each, cycling through: an amount under the minimum, a
+    /// malformed email, a missing card token.
+    pub async fn batch_demo_sample(&self, rows: u32, bad_rows: u32) -> Result<String, CoreError> {
+        let state = self
+            .demo_sandbox_state()
+            .await
+            .ok_or_else(|| CoreError::InvalidInput("Sample batches are for the Demo account.".into()))?;
+        let (_, client) = self.session_parts().await?;
+        let stamp = Utc::now().format("%Y%m%d%H%M%S");
+        let mut csv = String::from(
+            "invoice_id,psp_txn_id,amount_cents,currency,failed_at,email,card_token,first_name,last_name,country\n",
+        );
+        let rows = rows.min(2000);
+        let bad_rows = bad_rows.min(rows);
+        let bad_at: Vec<u32> = (0..bad_rows).map(|k| (k + 1) * rows / (bad_rows + 1)).collect();
+        for i in 0..rows {
+            let defect = bad_at.iter().position(|b| *b == i).map(|k| k % 3);
+            let amount = if defect == Some(0) { 5 } else { 999 + (i % 40) * 100 };
+            let email =
+                if defect == Some(1) { format!("rebill{i}.example.com") } else { format!("rebill{i}@example.com") };
+            let failed = (Utc::now() - chrono::Duration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            if defect == Some(2) {
+                csv.push_str(&format!(
+                    "RB-{stamp}-{i:04},psp-{stamp}-{i},{amount},USD,{failed},{email},,Demo,Customer {i},US\n"
+                ));
+                continue;
+            }
+            let card = flexfactor_wire::TokenizeRequest {
+                payment_method: flexfactor_wire::TokenizePaymentMethod {
+                    email: Some(format!("rebill{i}@example.com")),
+                    sense_key: None,
+                    credit_card: flexfactor_wire::CreditCard {
+                        first_name: "Demo".into(),
+                        last_name: format!("Customer {i}"),
+                        number: "4000002760003184".into(),
+                        verification_value: "123".into(),
+                        month: Some("09".into()),
+                        year: Some("2030".into()),
+                    },
+                },
+            };
+            let answer = client.tokenize(state.mid(), state.tokenization_key(), &card).await?;
+            let token = answer.token().unwrap_or_default().to_string();
+            csv.push_str(&format!(
+                "RB-{stamp}-{i:04},psp-{stamp}-{i},{amount},USD,{failed},{email},{token},Demo,Customer {i},US\n"
+            ));
+        }
+        Ok(csv)
+    }
+}

@@ -1,0 +1,168 @@
+//! Reading the input: a CSV exported from a billing system, or a ready JSON batch.
+//!
+//! Both become a [`SourceTable`]: headers plus rows of text cells, each row with the line
+//! it came from (CSV: the physical line the record starts on, the header being line 1;
+//! JSON: the 1-based position in the batch's `body` array). JSON objects are flattened to
+//! dotted paths, so a ready batch maps onto the fields one to one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::BatchError;
+
+/// One input row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRow {
+    /// Where the row is in the input (see the module docs).
+    pub line: u64,
+    /// One cell per header (missing cells are empty).
+    pub cells: Vec<String>,
+    /// A structural problem (wrong number of cells, bad encoding): the row is invalid.
+    pub problem: Option<String>,
+}
+
+/// The parsed input.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceTable {
+    pub headers: Vec<String>,
+    pub rows: Vec<SourceRow>,
+    /// A JSON batch's header values (`mid`, `expiryDateUtc`), if it had a header.
+    pub json_header: Option<serde_json::Value>,
+}
+
+impl SourceTable {
+    /// The cell of `header` in `row`, if the column exists.
+    pub fn cell<'a>(&self, row: &'a SourceRow, header: &str) -> Option<&'a str> {
+        let i = self.headers.iter().position(|h| h == header)?;
+        row.cells.get(i).map(String::as_str)
+    }
+}
+
+/// Reads CSV text (UTF-8, header row first; a UTF-8 BOM is ignored). Rows whose cell
+/// count differs from the header's are kept with a `problem`, so they are reported, not lost.
+///
+/// # Errors
+/// [`BatchError::Input`] when there is no header row.
+pub fn read_csv(text: &str) -> Result<SourceTable, BatchError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| BatchError::Input(format!("the CSV header row could not be read: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if headers.iter().all(|h| h.is_empty()) {
+        return Err(BatchError::Input("the CSV has no header row".into()));
+    }
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map(|p| p.line()).unwrap_or(0);
+                if record.iter().all(|c| c.trim().is_empty()) {
+                    continue; // blank lines are not rows
+                }
+                let mut cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
+                let problem = (cells.len() != headers.len())
+                    .then(|| format!("the row has {} cells but the header has {} columns", cells.len(), headers.len()));
+                cells.resize(headers.len(), String::new());
+                rows.push(SourceRow { line, cells, problem });
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let problem = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8 text".to_string(),
+                    _ => format!("the row could not be read as CSV: {e}"),
+                };
+                rows.push(SourceRow { line, cells: vec![String::new(); headers.len()], problem: Some(problem) });
+            }
+        }
+    }
+    Ok(SourceTable { headers, rows, json_header: None })
+}
+
+/// Reads a ready JSON batch: `{"header": {...}, "body": [ {...}, ... ]}` (the shape
+/// FlexDesk writes) or a bare array of row objects.
+///
+/// # Errors
+/// [`BatchError::Input`] when the text is not JSON of either shape.
+pub fn read_json(text: &str) -> Result<SourceTable, BatchError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| BatchError::Input(format!("the JSON batch is not valid JSON: {e}")))?;
+    let (header, body) = match value {
+        serde_json::Value::Array(rows) => (None, rows),
+        serde_json::Value::Object(mut o) => {
+            let body = match o.remove("body") {
+                Some(serde_json::Value::Array(rows)) => rows,
+                _ => return Err(BatchError::Input("the JSON batch has no \"body\" array".into())),
+            };
+            (o.remove("header"), body)
+        }
+        _ => return Err(BatchError::Input("a JSON batch is an object with \"body\", or an array".into())),
+    };
+    let mut headers: Vec<String> = Vec::new();
+    let mut flat_rows = Vec::new();
+    for row in &body {
+        let mut flat = Vec::new();
+        flatten("", row, &mut flat);
+        for (k, _) in &flat {
+            if k != "sequenceNumber" && !headers.contains(k) {
+                headers.push(k.clone());
+            }
+        }
+        flat_rows.push((flat, row.is_object()));
+    }
+    let rows = flat_rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (flat, is_object))| {
+            let cells = headers
+                .iter()
+                .map(|h| flat.iter().find(|(k, _)| k == h).map(|(_, v)| v.clone()).unwrap_or_default())
+                .collect();
+            let problem = (!is_object).then(|| "the row is not a JSON object".to_string());
+            SourceRow { line: i as u64 + 1, cells, problem }
+        })
+        .collect();
+    Ok(SourceTable { headers, rows, json_header: header })
+}
+
+/// Reads CSV or JSON, by the first non-blank character (`{`/`[` = JSON).
+pub fn read_any(text: &str) -> Result<SourceTable, BatchError> {
+    match text.trim_start_matches('\u{feff}').trim_start().chars().next() {
+        Some('{') | Some('[') => read_json(text),
+        _ => read_csv(text),
+    }
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, child) in o {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, child, out);
+            }
+        }
+        serde_json::Value::Null => {}
+        serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        serde_json::Value::Array(_) => out.push((prefix.to_string(), v.to_string())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+/// Writes rows back out as CSV (for "export the bad rows"): the headers plus `extra`
+/// columns, one record per row.
+pub fn write_csv(headers: &[String], rows: &[(Vec<String>, Vec<String>)], extra: &[&str]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut head: Vec<&str> = headers.iter().map(String::as_str).collect();
+    head.extend_from_slice(extra);
+    let _ = w.write_record(&head);
+    for (cells, more) in rows {
+        let mut rec: Vec<&str> = cells.iter().map(String::as_str).collect();
+        rec.extend(more.iter().map(String::as_str));
+        let _ = w.write_record(&rec);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

@@ -1,0 +1,222 @@
+//! Batch fields and the mapping from a billing system's CSV columns to them.
+//!
+//! A batch field is the dotted JSON path of an `/evaluate` (or `/transmit`) object, e.g.
+//! `transaction.amount` (flexfactor-api.md §11 INFERRED: CSV headers mirror the JSON field
+//! paths, flattened with dots). A [`ColumnMapping`] says which CSV column feeds which
+//! field; it is saved per account so the next export from the same billing system maps
+//! itself.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How a field's text is turned into JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Text,
+    /// A whole number (cents, months, years).
+    Integer,
+    Bool,
+}
+
+/// A field a CSV column can be mapped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub path: &'static str,
+    pub label: &'static str,
+    pub ty: FieldType,
+    /// Header spellings (normalized: lower case, no spaces/`_`/`-`/`.`) that map here.
+    pub aliases: &'static [&'static str],
+}
+
+const fn f(path: &'static str, label: &'static str, ty: FieldType, aliases: &'static [&'static str]) -> FieldSpec {
+    FieldSpec { path, label, ty, aliases }
+}
+
+use FieldType::{Bool, Integer, Text};
+
+/// Every field the mapper offers, in display order.
+pub const FIELDS: &[FieldSpec] = &[
+    f(
+        "orderId",
+        "Merchant order id",
+        Text,
+        &["orderid", "order", "externalorderid", "invoice", "invoiceid", "rebillid"],
+    ),
+    f("expiryDateUtc", "Retry until (expiryDateUtc)", Text, &["expirydateutc", "expiry", "retryuntil", "expires"]),
+    f(
+        "transaction.id",
+        "PSP transaction id",
+        Text,
+        &["transactionid", "pspid", "psptransactionid", "chargeid", "txnid", "psptxnid"],
+    ),
+    f("transaction.amount", "Amount (cents)", Integer, &["transactionamount", "amount", "amountcents", "cents"]),
+    f("transaction.currency", "Currency", Text, &["transactioncurrency", "currency", "ccy"]),
+    f(
+        "transaction.timestampUtc",
+        "Declined at (UTC)",
+        Text,
+        &["transactiontimestamputc", "timestamp", "declinedat", "failedat", "date"],
+    ),
+    f("transaction.responseCode", "Decline code", Text, &["transactionresponsecode", "responsecode", "declinecode"]),
+    f(
+        "transaction.responseDescription",
+        "Decline reason",
+        Text,
+        &["transactionresponsedescription", "declinereason", "reason"],
+    ),
+    f("transaction.responseCodeSource", "Gateway", Text, &["transactionresponsecodesource", "gateway", "psp"]),
+    f("payer.email", "Customer email", Text, &["payeremail", "email", "customeremail"]),
+    f("payer.phone", "Customer phone", Text, &["payerphone", "phone"]),
+    f("billingInformation.firstName", "First name", Text, &["billinginformationfirstname", "firstname"]),
+    f("billingInformation.lastName", "Last name", Text, &["billinginformationlastname", "lastname"]),
+    f(
+        "billingInformation.addressLine1",
+        "Address",
+        Text,
+        &["billinginformationaddressline1", "address", "addressline1"],
+    ),
+    f("billingInformation.city", "City", Text, &["billinginformationcity", "city"]),
+    f("billingInformation.state", "State", Text, &["billinginformationstate", "state"]),
+    f("billingInformation.zipCode", "ZIP", Text, &["billinginformationzipcode", "zip", "zipcode", "postcode"]),
+    f(
+        "billingInformation.countryCode",
+        "Country (alpha-2)",
+        Text,
+        &["billinginformationcountrycode", "country", "countrycode"],
+    ),
+    f(
+        "paymentMethod.cardNumber",
+        "Card token (/tokenize)",
+        Text,
+        &["paymentmethodcardnumber", "token", "cardtoken", "paymenttoken"],
+    ),
+    f("paymentMethod.holderName", "Card holder", Text, &["paymentmethodholdername", "holdername", "cardholder"]),
+    f("paymentMethod.cardBinNumber", "Card BIN", Text, &["paymentmethodcardbinnumber", "bin", "cardbin"]),
+    f("paymentMethod.cardLast4Digits", "Card last 4", Text, &["paymentmethodcardlast4digits", "last4", "cardlast4"]),
+    f("paymentMethod.cardBrand", "Card brand", Text, &["paymentmethodcardbrand", "brand", "cardbrand"]),
+    f(
+        "paymentMethod.expirationMonth",
+        "Card expiry month",
+        Integer,
+        &["paymentmethodexpirationmonth", "expmonth", "expirationmonth"],
+    ),
+    f(
+        "paymentMethod.expirationYear",
+        "Card expiry year",
+        Integer,
+        &["paymentmethodexpirationyear", "expyear", "expirationyear"],
+    ),
+    f(
+        "subscription.subscriptionId",
+        "Subscription id",
+        Text,
+        &["subscriptionsubscriptionid", "subscriptionid", "subscription"],
+    ),
+    f("subscription.interval", "Billing interval", Text, &["subscriptioninterval", "interval"]),
+    f("subscription.price", "Subscription price (cents)", Integer, &["subscriptionprice", "price"]),
+    f("subscription.paymentNumber", "Payment number", Text, &["subscriptionpaymentnumber", "paymentnumber", "cycle"]),
+    f("isMIT", "Merchant-initiated", Bool, &["ismit", "mit"]),
+    f("isRecurring", "Recurring", Bool, &["isrecurring", "recurring"]),
+    f("siteId", "Site id", Text, &["siteid"]),
+    f("orderSource", "Order source", Text, &["ordersource", "source"]),
+];
+
+/// The spec of a field path, if it is one FlexDesk knows.
+pub fn field(path: &str) -> Option<&'static FieldSpec> {
+    FIELDS.iter().find(|s| s.path.eq_ignore_ascii_case(path))
+}
+
+/// The JSON type of a path (unknown paths are text).
+pub fn field_type(path: &str) -> FieldType {
+    match path {
+        "transaction.timezoneUtcOffset" | "merchant.mcc" => Integer,
+        "paymentMethod.token" | "transaction.cardNotPresent" | "isDeclined" => Bool,
+        _ => field(path).map(|s| s.ty).unwrap_or(Text),
+    }
+}
+
+fn normalize(header: &str) -> String {
+    header.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+/// Which CSV column feeds which field: `header → field path`. Unmapped headers are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnMapping {
+    pub columns: BTreeMap<String, String>,
+}
+
+impl ColumnMapping {
+    /// Guesses a mapping from header names: dotted JSON paths map to themselves, common
+    /// billing-export names (`amount_cents`, `Customer Email`, `card_token` …) to their field.
+    /// Each field is taken by the first header that claims it.
+    pub fn guess(headers: &[String]) -> ColumnMapping {
+        let mut columns = BTreeMap::new();
+        let mut taken: Vec<&str> = Vec::new();
+        for h in headers {
+            let n = normalize(h);
+            let exact = FIELDS.iter().find(|s| s.path.eq_ignore_ascii_case(h.trim()));
+            let found = exact.or_else(|| FIELDS.iter().find(|s| s.aliases.contains(&n.as_str())));
+            if let Some(spec) = found {
+                if !taken.contains(&spec.path) {
+                    taken.push(spec.path);
+                    columns.insert(h.clone(), spec.path.to_string());
+                }
+            } else if h.contains('.') && !h.trim().is_empty() {
+                columns.insert(h.clone(), h.trim().to_string());
+            }
+        }
+        ColumnMapping { columns }
+    }
+
+    /// Keeps a saved mapping's entries for headers this file has, and guesses the rest.
+    pub fn merge_saved(saved: &ColumnMapping, headers: &[String]) -> ColumnMapping {
+        let mut guessed = ColumnMapping::guess(headers);
+        for h in headers {
+            if let Some(path) = saved.columns.get(h) {
+                guessed.columns.retain(|k, v| k == h || v != path);
+                if path.is_empty() {
+                    guessed.columns.remove(h);
+                } else {
+                    guessed.columns.insert(h.clone(), path.clone());
+                }
+            }
+        }
+        guessed
+    }
+
+    /// The header feeding `path`, if any.
+    pub fn header_for(&self, path: &str) -> Option<&str> {
+        self.columns.iter().find(|(_, p)| p.as_str() == path).map(|(h, _)| h.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn billing_export_headers_are_guessed() {
+        let headers: Vec<String> =
+            ["Invoice ID", "amount_cents", "Currency", "Customer Email", "card_token", "transaction.id", "notes"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let m = ColumnMapping::guess(&headers);
+        assert_eq!(m.columns.get("Invoice ID").map(String::as_str), Some("orderId"));
+        assert_eq!(m.columns.get("amount_cents").map(String::as_str), Some("transaction.amount"));
+        assert_eq!(m.columns.get("card_token").map(String::as_str), Some("paymentMethod.cardNumber"));
+        assert_eq!(m.columns.get("transaction.id").map(String::as_str), Some("transaction.id"));
+        assert!(!m.columns.contains_key("notes"));
+    }
+
+    #[test]
+    fn a_saved_mapping_wins_over_the_guess() {
+        let headers: Vec<String> = ["ref", "amount"].iter().map(|s| s.to_string()).collect();
+        let mut saved = ColumnMapping::default();
+        saved.columns.insert("ref".into(), "orderId".into());
+        let m = ColumnMapping::merge_saved(&saved, &headers);
+        assert_eq!(m.header_for("orderId"), Some("ref"));
+        assert_eq!(m.header_for("transaction.amount"), Some("amount"));
+    }
+}

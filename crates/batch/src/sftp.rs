@@ -1,0 +1,295 @@
+//! The SFTP client (pure Rust: `russh` + `russh-sftp`) and the upload protocol.
+//!
+//! # Upload protocol (no partial file ever appears under its final name)
+//! 1. If `<inbound>/<name>` or `<outbound>/<name>_response.json` exists, the file was
+//!    uploaded before (a crash between the rename and our own record): nothing is sent.
+//! 2. The bytes go to `<inbound>/.<name>.part`. If that temporary file exists from an
+//!    interrupted attempt and is not longer than ours, the upload resumes at its size;
+//!    otherwise it is deleted and restarted.
+//! 3. The temporary file is read back and its SHA-256 compared with ours; a mismatch
+//!    deletes it (the next attempt restarts from zero).
+//! 4. It is renamed to `<inbound>/<name>`. SFTP v3 rename refuses an existing target, so a
+//!    file is never overwritten.
+//!
+//! The caller's ledger (the mirror's `batch_files`) records "uploaded" after step 4 and
+//! never calls [`SftpClient::upload`] again for that file: a batch is never sent twice.
+//!
+//! Authentication is by key only (OpenSSH private key, optionally passphrase-protected);
+//! the server's host key must match the configured one (an OpenSSH public-key line or a
+//! `SHA256:` fingerprint), else nothing is sent.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh_sftp::client::SftpSession;
+use russh_sftp::protocol::OpenFlags;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use crate::files::{response_name, sha256_hex, temp_name};
+use crate::BatchError;
+
+/// Bytes per SFTP write.
+const CHUNK: usize = 16 * 1024;
+
+/// Where and how to connect. Not secret: the key passphrase lives in the keychain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SftpSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// An OpenSSH private key file.
+    pub key_path: PathBuf,
+    /// The server's host key: `ssh-ed25519 AAAA…` (as in known_hosts, without the host
+    /// name) or `SHA256:…`.
+    pub host_key: String,
+    pub inbound_dir: String,
+    pub outbound_dir: String,
+}
+
+impl SftpSettings {
+    /// Checks the settings are complete.
+    ///
+    /// # Errors
+    /// [`BatchError::Settings`] naming what is missing.
+    pub fn check(&self) -> Result<(), BatchError> {
+        let missing: Vec<&str> = [
+            ("host", self.host.trim().is_empty()),
+            ("user", self.user.trim().is_empty()),
+            ("key file", self.key_path.as_os_str().is_empty()),
+            ("host key", self.host_key.trim().is_empty()),
+            ("inbound folder", self.inbound_dir.trim().is_empty()),
+            ("outbound folder", self.outbound_dir.trim().is_empty()),
+        ]
+        .iter()
+        .filter(|(_, m)| *m)
+        .map(|(n, _)| *n)
+        .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(BatchError::Settings(format!("please fill in: {}", missing.join(", "))))
+        }
+    }
+}
+
+/// The SHA-256 fingerprint of a public key, `SHA256:…`.
+pub fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
+}
+
+/// What the host key check saw.
+#[derive(Default)]
+struct Seen {
+    mismatch: Option<String>,
+}
+
+struct Verifier {
+    expected: String,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Verifier {
+    fn matches(&self, key: &PublicKey) -> bool {
+        let expected = self.expected.trim();
+        if expected.starts_with("SHA256:") {
+            return fingerprint(key) == expected;
+        }
+        // Accept "[host]:port ssh-ed25519 AAAA…" (known_hosts) and "ssh-ed25519 AAAA… comment".
+        let start = expected.find("ssh-").or_else(|| expected.find("ecdsa-")).unwrap_or(0);
+        match PublicKey::from_openssh(&expected[start..]) {
+            Ok(k) => k.key_data() == key.key_data(),
+            Err(_) => false,
+        }
+    }
+}
+
+impl russh::client::Handler for Verifier {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, server_key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let key = match server_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            PublicKeyOrCertificate::Certificate(c) => PublicKey::from(c.public_key().clone()),
+        };
+        let ok = self.matches(&key);
+        if !ok {
+            if let Ok(mut s) = self.seen.lock() {
+                s.mismatch = Some(fingerprint(&key));
+            }
+            tracing::warn!(found = %fingerprint(&key), "SFTP host key does not match the configured one");
+        }
+        Ok(ok)
+    }
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadOutcome {
+    /// Written (from `resumed_at`, 0 for a fresh upload) and renamed to its final name.
+    Uploaded { resumed_at: u64 },
+    /// The server already had it (final name or response present): nothing was sent.
+    AlreadyThere,
+}
+
+/// A connected SFTP session.
+pub struct SftpClient {
+    handle: russh::client::Handle<Verifier>,
+    sftp: SftpSession,
+}
+
+impl SftpClient {
+    /// Connects, checks the host key, authenticates with the key.
+    ///
+    /// # Errors
+    /// `Settings`, `Key` (bad passphrase / format), `HostKeyMismatch`, `AuthRejected`,
+    /// `Transport`.
+    #[tracing::instrument(skip_all, err, fields(host = %settings.host, port = settings.port))]
+    pub async fn connect(settings: &SftpSettings, passphrase: Option<&str>) -> Result<SftpClient, BatchError> {
+        settings.check()?;
+        let key = russh::keys::load_secret_key(&settings.key_path, passphrase.filter(|p| !p.is_empty()))
+            .map_err(|e| BatchError::Key { path: settings.key_path.clone(), message: e.to_string() })?;
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let verifier = Verifier { expected: settings.host_key.clone(), seen: seen.clone() };
+        let config = russh::client::Config {
+            inactivity_timeout: Some(Duration::from_secs(60)),
+            keepalive_interval: Some(Duration::from_secs(15)),
+            ..Default::default()
+        };
+        let connected = tokio::time::timeout(
+            Duration::from_secs(20),
+            russh::client::connect(Arc::new(config), (settings.host.as_str(), settings.port), verifier),
+        )
+        .await
+        .map_err(|_| BatchError::transport("connect", "timed out"))?;
+        let mut handle = match connected {
+            Ok(h) => h,
+            Err(e) => {
+                let mismatch = seen.lock().ok().and_then(|s| s.mismatch.clone());
+                return Err(match mismatch {
+                    Some(found) => BatchError::HostKeyMismatch { expected: settings.host_key.clone(), found },
+                    None => BatchError::transport("connect", e),
+                });
+            }
+        };
+        let hash = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
+        let auth = handle
+            .authenticate_publickey(settings.user.clone(), PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+            .await
+            .map_err(|e| BatchError::transport("authenticate", e))?;
+        if !auth.success() {
+            return Err(BatchError::AuthRejected { user: settings.user.clone() });
+        }
+        let channel = handle.channel_open_session().await.map_err(|e| BatchError::transport("open a channel", e))?;
+        channel.request_subsystem(true, "sftp").await.map_err(|e| BatchError::transport("start sftp", e))?;
+        let sftp = SftpSession::new(channel.into_stream()).await.map_err(|e| BatchError::transport("start sftp", e))?;
+        sftp.set_timeout(30);
+        Ok(SftpClient { handle, sftp })
+    }
+
+    fn join(dir: &str, name: &str) -> String {
+        format!("{}/{}", dir.trim_end_matches('/'), name)
+    }
+
+    async fn exists(&self, path: &str) -> Result<bool, BatchError> {
+        self.sftp.try_exists(path).await.map_err(|e| BatchError::transport("stat", e))
+    }
+
+    /// Uploads `bytes` as `<inbound>/<name>` by the protocol in the module docs.
+    /// `progress(sent, total)` is called after each chunk.
+    ///
+    /// # Errors
+    /// `Transport` (retry: it resumes), `Verify` (retry: it restarts).
+    #[tracing::instrument(skip_all, err, fields(name = %name, bytes = bytes.len()))]
+    pub async fn upload(
+        &self,
+        inbound: &str,
+        outbound: &str,
+        name: &str,
+        bytes: &[u8],
+        mut progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<UploadOutcome, BatchError> {
+        let total = bytes.len() as u64;
+        let final_path = Self::join(inbound, name);
+        let temp_path = Self::join(inbound, &temp_name(name));
+        if self.exists(&final_path).await? || self.exists(&Self::join(outbound, &response_name(name))).await? {
+            tracing::info!("already on the server; not sent again");
+            progress(total, total);
+            return Ok(UploadOutcome::AlreadyThere);
+        }
+        let mut offset = 0u64;
+        if self.exists(&temp_path).await? {
+            let size = self.sftp.metadata(&temp_path).await.map_err(|e| BatchError::transport("stat", e))?.size;
+            match size {
+                Some(s) if s <= total => offset = s,
+                _ => self.sftp.remove_file(&temp_path).await.map_err(|e| BatchError::transport("remove", e))?,
+            }
+        }
+        tracing::info!(resume_at = offset, "uploading");
+        let mut file = self
+            .sftp
+            .open_with_flags(&temp_path, OpenFlags::CREATE | OpenFlags::WRITE)
+            .await
+            .map_err(|e| BatchError::transport("open the temporary file", e))?;
+        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| BatchError::transport("seek", e))?;
+        let mut sent = offset;
+        progress(sent, total);
+        for chunk in bytes[offset as usize..].chunks(CHUNK) {
+            file.write_all(chunk).await.map_err(|e| BatchError::transport("write", e))?;
+            sent += chunk.len() as u64;
+            progress(sent, total);
+        }
+        file.flush().await.map_err(|e| BatchError::transport("flush", e))?;
+        file.shutdown().await.map_err(|e| BatchError::transport("close", e))?;
+        let mut back = Vec::with_capacity(bytes.len());
+        let mut reader = self.sftp.open(&temp_path).await.map_err(|e| BatchError::transport("read back", e))?;
+        reader.read_to_end(&mut back).await.map_err(|e| BatchError::transport("read back", e))?;
+        let _ = reader.shutdown().await;
+        if sha256_hex(&back) != sha256_hex(bytes) {
+            let _ = self.sftp.remove_file(&temp_path).await;
+            return Err(BatchError::Verify {
+                name: name.to_string(),
+                message: format!("{} bytes on the server, {} expected", back.len(), bytes.len()),
+            });
+        }
+        if let Err(e) = self.sftp.rename(&temp_path, &final_path).await {
+            if self.exists(&final_path).await? {
+                let _ = self.sftp.remove_file(&temp_path).await;
+                return Ok(UploadOutcome::AlreadyThere);
+            }
+            return Err(BatchError::transport("rename", e));
+        }
+        Ok(UploadOutcome::Uploaded { resumed_at: offset })
+    }
+
+    /// Reads `<outbound>/<name>_response.json` if it is there.
+    ///
+    /// # Errors
+    /// `Transport`.
+    pub async fn fetch_response(&self, outbound: &str, name: &str) -> Result<Option<Vec<u8>>, BatchError> {
+        let path = Self::join(outbound, &response_name(name));
+        if !self.exists(&path).await? {
+            return Ok(None);
+        }
+        self.sftp.read(&path).await.map(Some).map_err(|e| BatchError::transport("read the response", e))
+    }
+
+    /// The names in a folder (no `.`/`..`).
+    ///
+    /// # Errors
+    /// `Transport`.
+    pub async fn list(&self, dir: &str) -> Result<Vec<String>, BatchError> {
+        let entries = self.sftp.read_dir(dir).await.map_err(|e| BatchError::transport("list", e))?;
+        Ok(entries.map(|e| e.file_name()).filter(|n| n != "." && n != "..").collect())
+    }
+
+    /// Closes the session.
+    pub async fn close(self) {
+        let _ = self.sftp.close().await;
+        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "bye", "en").await;
+    }
+}

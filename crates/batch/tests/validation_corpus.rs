@@ -1,0 +1,258 @@
+//! A corpus of bad CSV rows: every kind is reported on the right line, field and reason,
+//! and no file can be planned until the draft is clean.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use flexdesk_batch::{
+    plan_files, read_csv, BatchHeader, BatchKind, ColumnMapping, Draft, FileFormat, IssueKind, ValidationContext,
+};
+
+const HEADER: &str =
+    "invoice_id,psp_txn_id,amount_cents,currency,declined_at,email,card_token,retry_until,exp_month,is_mit";
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-05-01T12:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+fn good(i: usize) -> String {
+    format!("INV-{i:04},psp-{i},1999,USD,2026-04-30T10:00:00Z,c{i}@example.com,tok-{i:04},2026-06-01T00:00:00Z,9,true")
+}
+
+fn ctx() -> ValidationContext {
+    let mut submitted = HashMap::new();
+    submitted.insert("INV-OLD".to_string(), "order 1234 in the mirror".to_string());
+    ValidationContext { kind: BatchKind::Evaluate, now: now(), default_expiry: None, submitted }
+}
+
+/// (row text, kind, field, a word the reason must contain)
+fn corpus() -> Vec<(String, IssueKind, &'static str, &'static str)> {
+    vec![
+        (
+            ",psp-a,1999,USD,2026-04-30T10:00:00Z,a@example.com,tok-a,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::MissingField,
+            "orderId",
+            "required",
+        ),
+        (
+            "INV-B,psp-b,abc,USD,2026-04-30T10:00:00Z,b@example.com,tok-b,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::NotANumber,
+            "transaction.amount",
+            "whole number",
+        ),
+        (
+            "INV-C,psp-c,19.99,USD,2026-04-30T10:00:00Z,c@example.com,tok-c,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::AmountNotWholeCents,
+            "transaction.amount",
+            "whole cents",
+        ),
+        (
+            "INV-D,psp-d,10,USD,2026-04-30T10:00:00Z,d@example.com,tok-d,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::AmountTooSmall,
+            "transaction.amount",
+            "more than 10",
+        ),
+        (
+            "INV-E,psp-e,20000,USD,2026-04-30T10:00:00Z,e@example.com,tok-e,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::AmountTooLarge,
+            "transaction.amount",
+            "less than 20000",
+        ),
+        (
+            "INV-F,psp-f,1999,DOLLARS,2026-04-30T10:00:00Z,f@example.com,tok-f,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::BadCurrency,
+            "transaction.currency",
+            "ISO 4217",
+        ),
+        (
+            "INV-G,psp-g,1999,USD,2026-04-30T10:00:00Z,not-an-email,tok-g,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::BadEmail,
+            "payer.email",
+            "email",
+        ),
+        (
+            "INV-H,psp-h,1999,USD,yesterday,h@example.com,tok-h,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::BadTimestamp,
+            "transaction.timestampUtc",
+            "ISO-8601",
+        ),
+        (
+            "INV-I,psp-i,1999,USD,2026-04-30T10:00:00Z,i@example.com,,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::MissingToken,
+            "paymentMethod.cardNumber",
+            "token",
+        ),
+        (
+            "INV-J,psp-j,1999,USD,2026-04-30T10:00:00Z,j@example.com,4111 1111 1111 1111,2026-06-01T00:00:00Z,9,true"
+                .into(),
+            IssueKind::RawCardNumber,
+            "paymentMethod.cardNumber",
+            "raw card number",
+        ),
+        (
+            "INV-K,psp-k,1999,USD,2026-04-30T10:00:00Z,k@example.com,tok-k,2026-06-01T00:00:00Z,9,maybe".into(),
+            IssueKind::BadBoolean,
+            "isMIT",
+            "true/false",
+        ),
+        (
+            "INV-L,psp-l,1999,USD,2026-04-30T10:00:00Z,l@example.com,tok-l,2026-06-01T00:00:00Z,13,true".into(),
+            IssueKind::BadCardExpiry,
+            "paymentMethod.expirationMonth",
+            "1-12",
+        ),
+        (
+            "INV-M,psp-m,1999,USD,2026-04-30T10:00:00Z,m@example.com,tok-m,2026-06-01T00:00:00Z,9,false".into(),
+            IssueKind::NotMit,
+            "isMIT",
+            "MIT",
+        ),
+        (
+            "INV-N,psp-n,1999,USD,2026-04-30T10:00:00Z,n@example.com,tok-n,next month,9,true".into(),
+            IssueKind::ExpiryInvalid,
+            "expiryDateUtc",
+            "ISO-8601",
+        ),
+        (
+            "INV-O,psp-o,1999,USD,2026-04-30T10:00:00Z,o@example.com,tok-o,2026-05-10T00:00:00Z,9,true".into(),
+            IssueKind::ExpiryTooSoon,
+            "expiryDateUtc",
+            "14 days",
+        ),
+        (
+            "INV-P,psp-p,1999,USD,2026-04-30T10:00:00Z,p@example.com,tok-p,,9,true".into(),
+            IssueKind::ExpiryMissing,
+            "expiryDateUtc",
+            "expiryDateUtc",
+        ),
+        (good(1), IssueKind::DuplicateInFile, "orderId", "already in this file at line 2"),
+        (
+            "INV-OLD,psp-q,1999,USD,2026-04-30T10:00:00Z,q@example.com,tok-q,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::AlreadySubmitted,
+            "orderId",
+            "already submitted",
+        ),
+        ("INV-R,psp-r,1999,USD".into(), IssueKind::RowUnreadable, "row", "4 cells"),
+        (
+            "INV-S,,1999,USD,2026-04-30T10:00:00Z,s@example.com,tok-s,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::MissingField,
+            "transaction.id",
+            "required",
+        ),
+        (
+            "INV-T,psp-t,1999,,2026-04-30T10:00:00Z,t@example.com,tok-t,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::MissingField,
+            "transaction.currency",
+            "required",
+        ),
+        (
+            "INV-U,psp-u,1999,USD,2026-04-30T10:00:00Z,,tok-u,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::MissingField,
+            "payer.email",
+            "required",
+        ),
+        (
+            "INV-V,psp-v,,USD,2026-04-30T10:00:00Z,v@example.com,tok-v,2026-06-01T00:00:00Z,9,true".into(),
+            IssueKind::MissingField,
+            "transaction.amount",
+            "required",
+        ),
+        (
+            "INV-W,psp-w,1999,USD,2026-04-30T10:00:00Z,w@example.com,tok-w,2026-06-01T00:00:00Z,x9,true".into(),
+            IssueKind::NotANumber,
+            "paymentMethod.expirationMonth",
+            "whole number",
+        ),
+    ]
+}
+
+fn build() -> (String, Vec<(u64, IssueKind, &'static str, &'static str)>) {
+    // Line 1 is the header; line 2 a good row (the duplicate's original); then each bad
+    // row followed by a good row, so lines are not simply consecutive bad ones.
+    let mut text = format!("{HEADER}\n{}\n", good(1));
+    let mut expected = Vec::new();
+    let mut line = 3u64;
+    for (i, (row, kind, field, word)) in corpus().into_iter().enumerate() {
+        text.push_str(&row);
+        text.push('\n');
+        expected.push((line, kind, field, word));
+        text.push_str(&good(100 + i));
+        text.push('\n');
+        line += 2;
+    }
+    (text, expected)
+}
+
+#[test]
+fn every_bad_row_kind_is_reported_with_its_line_field_and_reason() {
+    let (text, expected) = build();
+    let kinds: std::collections::HashSet<_> = expected.iter().map(|e| e.1).collect();
+    assert!(kinds.len() >= 15, "the corpus covers {} kinds", kinds.len());
+    let table = read_csv(&text).unwrap();
+    let draft = Draft::new(table.clone(), ColumnMapping::guess(&table.headers));
+    let report = draft.validate(&ctx());
+    for (line, kind, field, word) in &expected {
+        let row = report.rows.iter().find(|r| r.line == *line).unwrap_or_else(|| panic!("no row at line {line}"));
+        let hit = row.issues.iter().find(|i| i.kind == *kind && i.field == *field);
+        let hit = hit.unwrap_or_else(|| panic!("line {line}: expected {kind:?} on {field}, got {:?}", row.issues));
+        assert!(hit.reason.contains(word), "line {line}: reason {:?} lacks {word:?}", hit.reason);
+        assert_eq!(hit.line, *line);
+    }
+    let bad: Vec<u64> = report.rows.iter().filter(|r| !r.is_valid()).map(|r| r.line).collect();
+    let want: Vec<u64> = expected.iter().map(|e| e.0).collect();
+    assert_eq!(bad, want, "exactly the corpus rows are bad");
+    assert!(!report.is_clean());
+}
+
+#[test]
+fn dropping_or_fixing_the_bad_rows_makes_the_draft_clean_and_plannable() {
+    let (text, expected) = build();
+    let table = read_csv(&text).unwrap();
+    let mut draft = Draft::new(table.clone(), ColumnMapping::guess(&table.headers));
+    // Fix two rows, drop the rest.
+    draft.fix(expected[3].0, "transaction.amount", "1500");
+    draft.fix(expected[8].0, "paymentMethod.cardNumber", "tok-fixed");
+    let drop: Vec<u64> = expected.iter().map(|e| e.0).filter(|l| *l != expected[3].0 && *l != expected[8].0).collect();
+    draft.drop_rows(&drop);
+    let report = draft.validate(&ctx());
+    assert!(report.is_clean(), "{:?}", report.issues().collect::<Vec<_>>());
+    assert_eq!(report.rows.len(), 1 + expected.len() + 2);
+    let header = BatchHeader { mid: "m".into(), authorization_token: "t".into(), expiry_date_utc: None };
+    let rows: Vec<_> = report.valid_rows().collect();
+    let files = plan_files(BatchKind::Evaluate, FileFormat::Json, &header, &rows, now(), "abc").unwrap();
+    assert_eq!(files.len(), 1);
+    let doc: serde_json::Value = serde_json::from_slice(&files[0].bytes).unwrap();
+    let fixed =
+        doc["body"].as_array().unwrap().iter().find(|r| r["paymentMethod"]["cardNumber"] == "tok-fixed").unwrap();
+    assert_eq!(fixed["paymentMethod"]["token"], true);
+}
+
+#[test]
+fn the_bad_rows_export_carries_line_and_reason() {
+    let (text, expected) = build();
+    let table = read_csv(&text).unwrap();
+    let draft = Draft::new(table.clone(), ColumnMapping::guess(&table.headers));
+    let report = draft.validate(&ctx());
+    let csv = draft.bad_rows_csv(&report);
+    let exported = read_csv(&csv).unwrap();
+    assert_eq!(exported.rows.len(), expected.len());
+    assert!(exported.headers.ends_with(&["line".to_string(), "field".to_string(), "reason".to_string()]));
+    let first = &exported.rows[0];
+    assert_eq!(exported.cell(first, "line"), Some("3"));
+    assert!(exported.cell(first, "reason").unwrap().contains("required"));
+}
+
+#[test]
+fn a_default_expiry_in_the_header_serves_rows_without_one() {
+    let text = format!("{HEADER}\nINV-1,psp-1,1999,USD,2026-04-30T10:00:00Z,a@example.com,tok-1,,9,true\n");
+    let table = read_csv(&text).unwrap();
+    let draft = Draft::new(table.clone(), ColumnMapping::guess(&table.headers));
+    let mut c = ctx();
+    c.default_expiry = Some((now() + Duration::days(21)).to_rfc3339());
+    assert!(draft.validate(&c).is_clean());
+    c.default_expiry = Some((now() + Duration::days(13)).to_rfc3339());
+    let report = draft.validate(&c);
+    assert_eq!(report.issues().next().map(|i| i.kind), Some(IssueKind::ExpiryTooSoon));
+}

@@ -1,0 +1,112 @@
+//! `flexdesk batch validate | build | upload | status`: SFTP batches from the command line,
+//! through the same app core as the Batches screen.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use flexdesk_core::batch_dto::{BatchInput, BatchKindDto};
+use flexdesk_core::AppCore;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum BatchAction {
+    /// Validate a CSV/JSON batch; prints every bad row (line, field, reason). Exit 1 if any.
+    Validate(InputArgs),
+    /// Validate, then write the batch files into --out (nothing is uploaded or recorded).
+    Build {
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Validate, record and upload over SFTP, then wait for the response files.
+    Upload(InputArgs),
+    /// The account's batches and their progress, as JSON lines; with --batch, its rows.
+    Status {
+        #[arg(long)]
+        batch: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct InputArgs {
+    /// The CSV (or JSON batch) file.
+    pub file: PathBuf,
+    /// evaluate (failed MIT rebills) or transmit.
+    #[arg(long, default_value = "evaluate")]
+    pub kind: String,
+    /// Default expiryDateUtc, in days from now.
+    #[arg(long, default_value_t = 21)]
+    pub expiry_days: u32,
+    /// Leave out the bad rows instead of refusing the file.
+    #[arg(long)]
+    pub drop_bad: bool,
+}
+
+async fn compose(core: &AppCore, a: &InputArgs) -> Result<bool> {
+    let text = std::fs::read_to_string(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let kind = match a.kind.as_str() {
+        "evaluate" => BatchKindDto::Evaluate,
+        "transmit" => BatchKindDto::Transmit,
+        other => bail!("--kind must be evaluate or transmit, not {other}"),
+    };
+    let input = BatchInput {
+        text,
+        source_name: a.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        kind,
+        default_expiry_days: Some(a.expiry_days),
+    };
+    let mut view = core.batch_compose(input).map_err(|e| anyhow::anyhow!(e.user_message()))?;
+    for row in view.rows.iter().filter(|r| !r.issues.is_empty()) {
+        for i in &row.issues {
+            eprintln!("line {}: {}: {} ({})", i.line, i.field, i.reason, i.kind);
+        }
+    }
+    if a.drop_bad && view.invalid > 0 {
+        let bad: Vec<u32> = view.rows.iter().filter(|r| !r.issues.is_empty()).map(|r| r.line).collect();
+        view = core.batch_drop_rows(bad).map_err(|e| anyhow::anyhow!(e.user_message()))?;
+    }
+    println!(
+        "{}",
+        serde_json::json!({"rows": view.total, "valid": view.valid, "invalid": view.invalid, "dropped": view.dropped, "files": view.files_needed})
+    );
+    Ok(view.invalid == 0 && view.valid > 0)
+}
+
+pub async fn run(core: &AppCore, action: BatchAction) -> Result<()> {
+    match action {
+        BatchAction::Validate(a) => {
+            if !compose(core, &a).await? {
+                std::process::exit(1);
+            }
+        }
+        BatchAction::Build { input, out } => {
+            if !compose(core, &input).await? {
+                bail!("the file has bad rows; nothing was written");
+            }
+            for name in core.batch_build_files(&out).await.map_err(|e| anyhow::anyhow!(e.user_message()))? {
+                println!("{name}");
+            }
+        }
+        BatchAction::Upload(a) => {
+            if !compose(core, &a).await? {
+                bail!("the file has bad rows; nothing was uploaded (use --drop-bad to leave them out)");
+            }
+            let batch = core.batch_upload().await.map_err(|e| anyhow::anyhow!(e.user_message()))?;
+            let done = core.run_batch(&batch.id).await.map_err(|e| anyhow::anyhow!(e.user_message()))?;
+            println!("{}", serde_json::to_string(&done)?);
+        }
+        BatchAction::Status { batch } => match batch {
+            Some(id) => {
+                for r in core.batch_rows(&id).map_err(|e| anyhow::anyhow!(e.user_message()))? {
+                    println!("{}", serde_json::to_string(&r)?);
+                }
+            }
+            None => {
+                for b in core.list_batches().map_err(|e| anyhow::anyhow!(e.user_message()))? {
+                    println!("{}", serde_json::to_string(&b)?);
+                }
+            }
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! The outbox of money-moving intents (DESIGN.md §4).
+//!
+//! An intent is written (durably) before anything is sent. Its `intent_key` comes from the
+//! UI action (one per dialog), so double clicks, retries and restarts land on the same row;
+//! the `idempotency_key` sent to FlexFactor is stored with it and reused on every resend.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row};
+
+use crate::audit::{append_audit, AuditDraft};
+use crate::error::{MirrorError, SqlContext};
+use crate::{Mirror, OrderEvent};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentKind {
+    Refund,
+    Cancel,
+    ExternalCancel,
+    Capture,
+}
+
+impl IntentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentKind::Refund => "refund",
+            IntentKind::Cancel => "cancel",
+            IntentKind::ExternalCancel => "external_cancel",
+            IntentKind::Capture => "capture",
+        }
+    }
+
+    fn parse(s: &str) -> IntentKind {
+        match s {
+            "refund" => IntentKind::Refund,
+            "cancel" => IntentKind::Cancel,
+            "external_cancel" => IntentKind::ExternalCancel,
+            _ => IntentKind::Capture,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentState {
+    /// Written, not sent yet.
+    Pending,
+    /// A request is (or was, before a crash) on the wire.
+    Sending,
+    Confirmed,
+    /// FlexFactor said no (e.g. 2001); nothing happened.
+    Rejected,
+    /// The answer was unclear; the order must be re-read before anything else is sent.
+    AwaitingConfirmation,
+}
+
+impl IntentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentState::Pending => "pending",
+            IntentState::Sending => "sending",
+            IntentState::Confirmed => "confirmed",
+            IntentState::Rejected => "rejected",
+            IntentState::AwaitingConfirmation => "awaiting_confirmation",
+        }
+    }
+
+    fn parse(s: &str) -> IntentState {
+        match s {
+            "pending" => IntentState::Pending,
+            "sending" => IntentState::Sending,
+            "confirmed" => IntentState::Confirmed,
+            "rejected" => IntentState::Rejected,
+            _ => IntentState::AwaitingConfirmation,
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        matches!(self, IntentState::Pending | IntentState::Sending | IntentState::AwaitingConfirmation)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    pub intent_key: String,
+    pub account_id: String,
+    pub kind: IntentKind,
+    pub order_session_key: Option<String>,
+    pub merchant_order_id: Option<String>,
+    pub amount_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub reason: String,
+    pub operator: String,
+    pub idempotency_key: String,
+    /// Refunds: the order's refunded total when the intent was written.
+    pub baseline_refunded_cents: Option<i64>,
+    pub state: IntentState,
+    pub attempts: i64,
+    pub result_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What [`Mirror::record_intent`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// The intent is new and now durable.
+    Inserted,
+    /// An intent with this key exists (a double click or a retry): act on it instead.
+    Existing(Box<Intent>),
+}
+
+const COLUMNS: &str =
+    "intent_key, account_id, kind, order_session_key, merchant_order_id, amount_cents, currency, reason, \
+     operator, idempotency_key, baseline_refunded_cents, state, attempts, result_message, created_at, updated_at";
+
+fn parse_ts(s: String) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+}
+
+fn read_intent(r: &Row<'_>) -> rusqlite::Result<Intent> {
+    Ok(Intent {
+        intent_key: r.get(0)?,
+        account_id: r.get(1)?,
+        kind: IntentKind::parse(&r.get::<_, String>(2)?),
+        order_session_key: r.get(3)?,
+        merchant_order_id: r.get(4)?,
+        amount_cents: r.get(5)?,
+        currency: r.get(6)?,
+        reason: r.get(7)?,
+        operator: r.get(8)?,
+        idempotency_key: r.get(9)?,
+        baseline_refunded_cents: r.get(10)?,
+        state: IntentState::parse(&r.get::<_, String>(11)?),
+        attempts: r.get(12)?,
+        result_message: r.get(13)?,
+        created_at: parse_ts(r.get(14)?),
+        updated_at: parse_ts(r.get(15)?),
+    })
+}
+
+impl Mirror {
+    /// Writes the intent unless one with its key exists; durable on return.
+    pub fn record_intent(&mut self, i: &Intent) -> Result<Recorded, MirrorError> {
+        let tx = self.conn.transaction().op("starting an intent")?;
+        let existing = tx
+            .query_row(&format!("SELECT {COLUMNS} FROM outbox WHERE intent_key = ?1"), [&i.intent_key], read_intent)
+            .optional()
+            .op("looking up an intent")?;
+        if let Some(e) = existing {
+            return Ok(Recorded::Existing(Box::new(e)));
+        }
+        tx.execute(
+            &format!("INSERT INTO outbox ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
+            rusqlite::params![
+                i.intent_key,
+                i.account_id,
+                i.kind.as_str(),
+                i.order_session_key,
+                i.merchant_order_id,
+                i.amount_cents,
+                i.currency,
+                i.reason,
+                i.operator,
+                i.idempotency_key,
+                i.baseline_refunded_cents,
+                i.state.as_str(),
+                i.attempts,
+                i.result_message,
+                i.created_at.to_rfc3339(),
+                i.updated_at.to_rfc3339(),
+            ],
+        )
+        .op("writing an intent")?;
+        tx.commit().op("committing an intent")?;
+        Ok(Recorded::Inserted)
+    }
+
+    pub fn intent(&self, intent_key: &str) -> Result<Option<Intent>, MirrorError> {
+        self.conn
+            .query_row(&format!("SELECT {COLUMNS} FROM outbox WHERE intent_key = ?1"), [intent_key], read_intent)
+            .optional()
+            .op("reading an intent")
+    }
+
+    /// Marks a send attempt (before the request goes out).
+    pub fn mark_intent_sending(&mut self, intent_key: &str) -> Result<(), MirrorError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE intent_key = ?1",
+                rusqlite::params![intent_key, Utc::now().to_rfc3339()],
+            )
+            .op("marking an intent as sending")?;
+        Ok(())
+    }
+
+    /// Records an intent's result, its audit entry and its timeline entry in ONE
+    /// transaction, so none of them can exist without the others.
+    pub fn finish_intent(
+        &mut self,
+        intent_key: &str,
+        state: IntentState,
+        message: &str,
+        audit: Option<&AuditDraft>,
+        event: Option<(&str, &OrderEvent)>,
+    ) -> Result<(), MirrorError> {
+        let now = Utc::now();
+        let tx = self.conn.transaction().op("starting an intent result")?;
+        tx.execute(
+            "UPDATE outbox SET state = ?2, result_message = ?3, updated_at = ?4 WHERE intent_key = ?1",
+            rusqlite::params![intent_key, state.as_str(), message, now.to_rfc3339()],
+        )
+        .op("recording an intent result")?;
+        if let Some(a) = audit {
+            append_audit(&tx, a, now)?;
+        }
+        if let Some((account_id, e)) = event {
+            tx.execute(
+                "INSERT OR IGNORE INTO timeline (account_id, order_session_key, event_key, at, kind, summary, payload, state_hint, changed_state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, 0)",
+                rusqlite::params![
+                    account_id,
+                    e.order_session_key,
+                    e.event_key,
+                    e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    e.kind,
+                    e.summary,
+                    e.payload
+                ],
+            )
+            .op("adding an action to the timeline")?;
+        }
+        tx.commit().op("committing an intent result")?;
+        Ok(())
+    }
+
+    /// Intents not finished (pending, sending or awaiting confirmation), oldest first.
+    pub fn open_intents(&self, account_id: &str) -> Result<Vec<Intent>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM outbox WHERE account_id = ?1 AND state IN ('pending', 'sending', 'awaiting_confirmation')
+                 ORDER BY created_at"
+            ))
+            .op("listing open intents")?;
+        let rows = stmt.query_map([account_id], read_intent).op("listing open intents")?;
+        rows.collect::<Result<Vec<_>, _>>().op("listing open intents")
+    }
+
+    /// Every intent about an order, oldest first.
+    pub fn intents_for_order(&self, account_id: &str, order_session_key: &str) -> Result<Vec<Intent>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM outbox WHERE account_id = ?1 AND order_session_key = ?2 ORDER BY created_at"
+            ))
+            .op("listing an order's intents")?;
+        let rows = stmt.query_map([account_id, order_session_key], read_intent).op("listing an order's intents")?;
+        rows.collect::<Result<Vec<_>, _>>().op("listing an order's intents")
+    }
+}

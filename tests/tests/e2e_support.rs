@@ -1,0 +1,411 @@
+//! End to end through the real window for the support workflows: bulk cancel from Pending
+//! rescues (checked at the sandbox), audit-log tamper detection, the review queue, and the
+//! Webhooks screen with live Demo traffic. Run by `scripts/test.sh`; ignored by plain
+//! `cargo test`. Screenshots go to `artifacts/e2e/`.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use flexdesk_secrets::{account_key, KeychainStore, SecretStore};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// tauri-driver stopped with SIGTERM (it only stops WebKitWebDriver on TERM/INT/QUIT).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn app_binary() -> PathBuf {
+    std::env::var_os("FLEXDESK_APP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/debug/flexdesk-app"))
+}
+
+fn artifacts() -> PathBuf {
+    let dir = repo_root().join("artifacts/e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts tauri-driver on `port` (and `port + 1` for WebKitWebDriver) with `envs` for the
+/// app, and opens a session on the app.
+async fn launch(port: u16, envs: &[(&str, &str)]) -> (Driver, Client) {
+    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run (scripts/test.sh does)");
+    let app = app_binary().canonicalize().expect("app binary missing: build it with --features custom-protocol");
+    for p in [port, port + 1] {
+        assert!(TcpStream::connect(("127.0.0.1", p)).is_err(), "port {p} is busy (a stale tauri-driver?)");
+    }
+    let mut cmd = Command::new("tauri-driver");
+    cmd.args(["--port", &port.to_string(), "--native-port", &(port + 1).to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let driver = Driver(cmd.spawn().expect("tauri-driver not found: scripts/setup.sh installs it"));
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(15), "tauri-driver did not open port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), serde_json::json!("wry"));
+    caps.insert("tauri:options".into(), serde_json::json!({ "application": app.to_string_lossy() }));
+    let client = ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session");
+    (driver, client)
+}
+
+async fn attr(client: &Client, css: &str, name: &str) -> Option<String> {
+    let el = client.find(Locator::Css(css)).await.ok()?;
+    el.attr(name).await.ok().flatten()
+}
+
+async fn click(client: &Client, css: &str) {
+    let el = client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap();
+    el.click().await.unwrap();
+}
+
+async fn count(client: &Client, css: &str) -> usize {
+    client.find_all(Locator::Css(css)).await.map(|v| v.len()).unwrap_or(0)
+}
+
+/// Polls `check` until it returns Some or `timeout` passes.
+async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    tokio::time::sleep(Duration::from_millis(600)).await; // a screenshot right after a change can be stale
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(artifacts().join(name), png).unwrap();
+}
+
+/// The Demo account's id and AppKey, read from the app's mirror like a support engineer would.
+fn demo_account(data_dir: &Path) -> (String, String) {
+    let conn = rusqlite::Connection::open(data_dir.join("mirror.sqlite3")).unwrap();
+    conn.query_row("SELECT id, app_key FROM accounts WHERE environment = 'demo'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+}
+
+/// The Demo sandbox, asked over HTTP with the Demo credentials from the keychain.
+struct Sandbox {
+    base_url: String,
+    bearer: String,
+    http: reqwest::Client,
+}
+
+impl Sandbox {
+    async fn connect(client: &Client, data_dir: &Path) -> Sandbox {
+        let base_url = attr(client, "#status-base-url", "title").await.expect("the status bar shows the API base URL");
+        assert!(base_url.starts_with("http://127.0.0.1:"), "Demo base URL: {base_url}");
+        let (account_id, app_key) = demo_account(data_dir);
+        let secret = KeychainStore::new().get(&account_key(&account_id, "app-secret")).unwrap();
+        let http = reqwest::Client::new();
+        let token: serde_json::Value = http
+            .post(format!("{base_url}/oauth2/token"))
+            .json(&serde_json::json!({"AppKey": app_key, "AppSecret": secret.expose()}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let bearer = token["accessToken"].as_str().unwrap().to_string();
+        Sandbox { base_url, bearer, http }
+    }
+
+    async fn get(&self, path_and_query: &str) -> serde_json::Value {
+        self.http
+            .get(format!("{}{path_and_query}", self.base_url))
+            .bearer_auth(&self.bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn cancelled_count(&self) -> u64 {
+        self.get("/orders?status=2&pageSize=1").await["totalItemCount"].as_u64().unwrap()
+    }
+}
+
+async fn wait_for_backfill(client: &Client) {
+    wait_for("the Demo backfill to finish", Duration::from_secs(180), || async {
+        let phase = attr(client, "#sync-phase", "data-phase").await?;
+        let rows: u64 = attr(client, "#status-total-rows", "data-count").await?.parse().ok()?;
+        (phase == "idle" && rows > 0).then_some(())
+    })
+    .await;
+}
+
+/// Three pending rows from one bucket ("< 7 days" or "later"), in screen order.
+async fn three_from_one_bucket(client: &Client) -> (String, Vec<String>) {
+    wait_for("three pending rescues in the < 7 days or later bucket", Duration::from_secs(30), || async {
+        for bucket in ["under7d", "later"] {
+            let rows = client.find_all(Locator::Css(&format!(".pending-row[data-bucket=\"{bucket}\"]"))).await.ok()?;
+            if rows.len() >= 3 {
+                let mut ids = Vec::new();
+                for row in rows.iter().take(3) {
+                    ids.push(row.attr("data-order-id").await.ok().flatten()?);
+                }
+                return Some((bucket.to_string(), ids));
+            }
+        }
+        None
+    })
+    .await
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver, a keyring and the built app: run scripts/test.sh"]
+async fn support_bulk_cancels_three_pending_rescues_and_verify_detects_an_edited_audit_row() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let export_dir = tempfile::tempdir().unwrap();
+    let dir = data_dir.path().to_string_lossy().to_string();
+    let exports = export_dir.path().to_string_lossy().to_string();
+    let (_driver, client) =
+        launch(4494, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "0"), ("FLEXDESK_EXPORT_DIR", &exports)])
+            .await;
+    wait_for_backfill(&client).await;
+    let sandbox = Sandbox::connect(&client, data_dir.path()).await;
+    let cancelled_before = sandbox.cancelled_count().await;
+
+    // Pending rescues: buckets with counts, three rows of one bucket selected.
+    click(&client, "#nav-pending").await;
+    client.wait().for_element(Locator::Css("#pending-screen")).await.unwrap();
+    let (bucket, ids) = three_from_one_bucket(&client).await;
+    let bucket_count: usize =
+        attr(&client, &format!(".bucket-chip[data-bucket=\"{bucket}\"]"), "data-count").await.unwrap().parse().unwrap();
+    assert_eq!(bucket_count, count(&client, &format!(".pending-row[data-bucket=\"{bucket}\"]")).await);
+    for id in &ids {
+        let sel = format!(".pending-row[data-order-id=\"{id}\"]");
+        click(&client, &format!("{sel} .pending-select")).await;
+        let selected = attr(&client, &sel, "data-selected").await;
+        assert_eq!(selected.as_deref(), Some("true"), "row {id} not selected");
+    }
+    assert_eq!(attr(&client, "#pending-selected-count", "data-count").await.as_deref(), Some("3"));
+    screenshot(&client, "pending-rescues.png").await;
+
+    // The preview lists exactly the three, then a reason and confirm.
+    click(&client, "#pending-cancel-open").await;
+    let previewed: Vec<String> = wait_for("the cancel preview", Duration::from_secs(20), || async {
+        let rows = client.find_all(Locator::Css("#pending-cancel-dialog .preview-row")).await.ok()?;
+        if rows.len() != 3 {
+            return None;
+        }
+        let mut ids = Vec::new();
+        for r in rows {
+            ids.push(r.attr("data-order-id").await.ok().flatten()?);
+        }
+        Some(ids)
+    })
+    .await;
+    assert_eq!(previewed, ids, "the preview does not list exactly the selected orders");
+    let reason = client.find(Locator::Css("#pending-cancel-reason")).await.unwrap();
+    reason.send_keys("Customer cancelled the subscription (e2e)").await.unwrap();
+    screenshot(&client, "pending-cancel-preview.png").await;
+    click(&client, "#pending-cancel-submit").await;
+    wait_for("three confirmed cancels", Duration::from_secs(60), || async {
+        let n = count(&client, "#pending-cancel-dialog .cancel-result[data-status=\"confirmed\"]").await;
+        (n == 3).then_some(())
+    })
+    .await;
+    screenshot(&client, "pending-cancel-results.png").await;
+    click(&client, "#pending-cancel-close").await;
+
+    // The sandbox's own state: exactly those three are now Cancelled (status 2).
+    for id in &ids {
+        let order = sandbox.get(&format!("/orders/{id}")).await;
+        assert_eq!(order["status"].as_i64(), Some(2), "order {id} at the sandbox: {order}");
+    }
+    assert_eq!(sandbox.cancelled_count().await, cancelled_before + 3, "other orders were cancelled too");
+
+    // And the rows leave the pending list.
+    wait_for("the cancelled rows to leave the list", Duration::from_secs(20), || async {
+        for id in &ids {
+            if count(&client, &format!(".pending-row[data-order-id=\"{id}\"]")).await > 0 {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+
+    // The review queue renders (CHALLENGE / capture-required orders, oldest first).
+    click(&client, "#nav-review").await;
+    client.wait().for_element(Locator::Css("#review-screen")).await.unwrap();
+    wait_for("the review queue", Duration::from_secs(20), || async {
+        (count(&client, ".review-row").await > 0 || count(&client, "#review-empty").await > 0).then_some(())
+    })
+    .await;
+    screenshot(&client, "review-queue.png").await;
+
+    // A review decision with a reason: recorded, shown in plain words, then on the row.
+    if count(&client, ".review-row").await > 0 {
+        let order = attr(&client, ".review-row", "data-order-id").await.unwrap();
+        let row = format!(".review-row[data-order-id=\"{order}\"]");
+        click(&client, &format!("{row} .review-decide[data-decision=\"markReviewed\"]")).await;
+        let reason = client.wait().for_element(Locator::Css("#review-reason")).await.unwrap();
+        reason.send_keys("Checked the challenge with the customer (e2e)").await.unwrap();
+        click(&client, "#review-submit").await;
+        let outcome = wait_for("the review outcome", Duration::from_secs(20), || async {
+            client.find(Locator::Css("#review-outcome")).await.ok()?.text().await.ok()
+        })
+        .await;
+        assert!(outcome.contains("reviewed"), "outcome: {outcome}");
+        click(&client, "#review-close").await;
+        wait_for("the decision on the row", Duration::from_secs(20), || async {
+            let text = client.find(Locator::Css(&row)).await.ok()?.text().await.ok()?;
+            text.contains("Checked the challenge with the customer (e2e)").then_some(())
+        })
+        .await;
+        screenshot(&client, "review-decided.png").await;
+    }
+
+    // Audit log: the cancels are there and the chain verifies.
+    click(&client, "#nav-audit").await;
+    wait_for("audit entries for the cancels", Duration::from_secs(20), || async {
+        (count(&client, ".audit-row").await >= 3).then_some(())
+    })
+    .await;
+    click(&client, "#verify-audit").await;
+    let ok = wait_for("the audit verdict", Duration::from_secs(20), || async {
+        attr(&client, "#audit-verdict", "data-ok").await
+    })
+    .await;
+    assert_eq!(ok, "true", "a fresh audit log should verify");
+    screenshot(&client, "audit-verified.png").await;
+
+    // Export CSV: a toast with the path, the file in FLEXDESK_EXPORT_DIR.
+    click(&client, "#audit-export").await;
+    wait_for("the export file", Duration::from_secs(20), || async {
+        let found = std::fs::read_dir(export_dir.path())
+            .ok()?
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "csv"));
+        found.then_some(())
+    })
+    .await;
+
+    // Someone edits entry 1 directly in the database: verify names it.
+    {
+        let conn = rusqlite::Connection::open(data_dir.path().join("mirror.sqlite3")).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        let changed = conn.execute("UPDATE audit_log SET detail = 'nothing happened here' WHERE seq = 1", []).unwrap();
+        assert_eq!(changed, 1);
+    }
+    click(&client, "#verify-audit").await;
+    let ok = wait_for("the tamper verdict", Duration::from_secs(20), || async {
+        attr(&client, "#audit-verdict", "data-ok").await.filter(|v| v == "false")
+    })
+    .await;
+    assert_eq!(ok, "false");
+    let text = client.find(Locator::Css("#audit-verdict")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("Entry 1"), "the verdict should name the edited entry: {text}");
+    assert_eq!(attr(&client, "#audit-verdict", "data-bad-seq").await.as_deref(), Some("1"));
+    screenshot(&client, "audit-tampered.png").await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver, a keyring and the built app: run scripts/test.sh"]
+async fn webhooks_screen_lists_live_events_shows_payloads_and_replays_one() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let dir = data_dir.path().to_string_lossy().to_string();
+    let (_driver, client) = launch(4494, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "600")]).await;
+    wait_for_backfill(&client).await;
+
+    click(&client, "#nav-webhooks").await;
+    client.wait().for_element(Locator::Css("#webhooks-screen")).await.unwrap();
+    let id =
+        wait_for("a webhook row", Duration::from_secs(90), || async { attr(&client, ".webhook-row", "data-id").await })
+            .await;
+    assert!(count(&client, "#webhook-rejected").await == 1 && count(&client, "#drift-list").await == 1);
+    let signature = attr(&client, &format!(".webhook-row[data-id=\"{id}\"] .sig-pill"), "data-signature").await;
+    assert_eq!(signature.as_deref(), Some("verified"));
+
+    // The raw payload opens under the row.
+    click(&client, &format!(".webhook-row[data-id=\"{id}\"] .webhook-payload-toggle")).await;
+    let payload = wait_for("the raw payload", Duration::from_secs(10), || async {
+        let el = client.find(Locator::Css(&format!(".payload-row[data-id=\"{id}\"] pre.payload"))).await.ok()?;
+        el.text().await.ok().filter(|t| !t.is_empty())
+    })
+    .await;
+    assert!(payload.contains('{'), "payload: {payload}");
+    screenshot(&client, "webhooks.png").await;
+
+    // Replay: a success toast.
+    click(&client, &format!(".webhook-row[data-id=\"{id}\"] .webhook-replay")).await;
+    let toast = wait_for("the replay toast", Duration::from_secs(30), || async {
+        let el = client.find(Locator::Css(".toast[data-kind=\"success\"]")).await.ok()?;
+        el.text().await.ok().filter(|t| t.contains("replayed"))
+    })
+    .await;
+    assert!(toast.contains("Webhook replayed"), "toast: {toast}");
+
+    // The shortcut sheet and the command palette open from the keyboard.
+    client
+        .execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: '?', bubbles: true}))", vec![])
+        .await
+        .unwrap();
+    client.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("#shortcut-sheet")).await.unwrap();
+    screenshot(&client, "shortcut-sheet.png").await;
+    client
+        .execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))", vec![])
+        .await
+        .unwrap();
+    client
+        .execute(
+            "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'k', ctrlKey: true, bubbles: true}))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let input =
+        client.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css("#palette-input")).await.unwrap();
+    input.send_keys("pending").await.unwrap();
+    screenshot(&client, "command-palette.png").await;
+    input.send_keys("\u{E007}").await.unwrap(); // Enter runs the best match
+    client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#pending-screen")).await.unwrap();
+
+    // Dark theme: the same screens stay readable.
+    click(&client, "#nav-webhooks").await;
+    for _ in 0..3 {
+        if attr(&client, "html", "data-theme").await.as_deref() == Some("dark") {
+            break;
+        }
+        click(&client, "#theme-toggle").await;
+    }
+    assert_eq!(attr(&client, "html", "data-theme").await.as_deref(), Some("dark"));
+    client.wait().for_element(Locator::Css(".webhook-row")).await.unwrap();
+    screenshot(&client, "webhooks-dark.png").await;
+    click(&client, "#nav-pending").await;
+    screenshot(&client, "pending-rescues-dark.png").await;
+    client.close().await.unwrap();
+}

@@ -1,0 +1,249 @@
+//! The money-moving protocol (DESIGN.md §4) through the app core against the sandbox on
+//! loopback: outbox first, one refund per intent whatever happens on the wire, clear
+//! refusals, awaiting confirmation resolved by re-reading, and an audit log that verifies.
+
+use chrono::{TimeZone, Utc};
+use flexdesk_core::action_dto::{ActionStatus, CancelInput, ExternalCancelInput, RefundInput};
+use flexdesk_core::dto::{EnvironmentDto, NewAccount, OrderQuery, OrderStateDto};
+use flexdesk_core::{AppCore, CoreConfig, ErrorCode};
+use flexdesk_secrets::MemoryStore;
+use flexfactor_sandbox::{Faults, Sandbox, SandboxConfig, SandboxCredentials};
+use std::sync::Arc;
+
+struct Setup {
+    sandbox: Sandbox,
+    app: AppCore,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let mut config = SandboxConfig::demo(11, anchor, SandboxCredentials::new("key", "secret"));
+    config.order_count = 400;
+    let sandbox = Sandbox::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cc = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
+    cc.background_sync = false;
+    let app = AppCore::open(cc).unwrap();
+    app.add_account(NewAccount {
+        name: "Sandbox".into(),
+        environment: EnvironmentDto::Sandbox,
+        base_url: sandbox.base_url(),
+        mid: sandbox.mid().to_string(),
+        app_key: "key".into(),
+        app_secret: "secret".into(),
+    })
+    .await
+    .unwrap();
+    app.sync_once().await.unwrap();
+    Setup { sandbox, app, _dir: dir }
+}
+
+fn first_in_state(app: &AppCore, state: OrderStateDto, mit: Option<bool>) -> flexdesk_core::dto::OrderRow {
+    let page =
+        app.list_orders(&OrderQuery { state: Some(state), is_mit: mit, limit: 50, ..Default::default() }).unwrap();
+    page.rows.into_iter().find(|r| r.amount_cents > 100).expect("a matching order in the seeded history")
+}
+
+fn refund(order: &str, cents: i64, intent: &str) -> RefundInput {
+    RefundInput {
+        order_session_key: order.into(),
+        amount_cents: cents,
+        reason: "customer asked".into(),
+        intent_key: intent.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_partial_then_the_remaining_refund_succeed_and_a_third_is_refused_before_sending() {
+    let s = setup().await;
+    let order = first_in_state(&s.app, OrderStateDto::Approved, None);
+    let captured = order.amount_cents;
+    let part = captured / 3;
+
+    let first = s.app.refund(refund(&order.order_session_key, part, "i-1")).await.unwrap();
+    assert_eq!(first.status, ActionStatus::Confirmed, "{}", first.message);
+    assert_eq!(first.remaining_refundable_cents, Some(captured - part));
+    let detail = s.app.order_detail(&order.order_session_key).unwrap();
+    assert_eq!(detail.row.state, OrderStateDto::PartiallyRefunded);
+    assert_eq!(detail.remaining_refundable_cents, captured - part);
+
+    let rest = s.app.refund(refund(&order.order_session_key, captured - part, "i-2")).await.unwrap();
+    assert_eq!(rest.status, ActionStatus::Confirmed, "{}", rest.message);
+
+    let third = s.app.refund(refund(&order.order_session_key, 1, "i-3")).await.unwrap_err();
+    assert_eq!(third.code(), ErrorCode::InvalidInput, "{third}");
+
+    let ledger = s.sandbox.refunds(&order.order_session_key);
+    assert_eq!(ledger.len(), 2, "the sandbox must hold exactly two refunds");
+    assert_eq!(ledger.iter().map(|r| r.amount.0).sum::<i64>(), captured);
+    let audit = s.app.audit_log(100, 0).unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "refund").count(), 2);
+    assert!(s.app.verify_audit().unwrap().ok);
+    let detail = s.app.order_detail(&order.order_session_key).unwrap();
+    assert_eq!(detail.row.state, OrderStateDto::Refunded);
+    assert!(detail.timeline.iter().any(|t| t.kind == "action:refund"));
+}
+
+#[tokio::test]
+async fn a_double_click_sends_one_refund() {
+    let s = setup().await;
+    let order = first_in_state(&s.app, OrderStateDto::Approved, None);
+    let (a, b) = tokio::join!(
+        s.app.refund(refund(&order.order_session_key, 100, "same-dialog")),
+        s.app.refund(refund(&order.order_session_key, 100, "same-dialog")),
+    );
+    let statuses = [a.unwrap().status, b.unwrap().status];
+    assert!(statuses.contains(&ActionStatus::Confirmed), "{statuses:?}");
+    assert_eq!(s.sandbox.refunds(&order.order_session_key).len(), 1);
+    let again = s.app.refund(refund(&order.order_session_key, 100, "same-dialog")).await.unwrap();
+    assert_eq!(again.status, ActionStatus::Confirmed);
+    assert_eq!(s.sandbox.refunds(&order.order_session_key).len(), 1);
+}
+
+#[tokio::test]
+async fn a_dropped_refund_response_awaits_confirmation_and_is_never_resent_blindly() {
+    let s = setup().await;
+    let order = first_in_state(&s.app, OrderStateDto::Approved, None);
+    s.sandbox.set_faults(Faults {
+        drop_response_after_commit_rate: 1.0,
+        only_path_suffix: Some("/refund".into()),
+        ..Default::default()
+    });
+    // The refund commits but its answer is lost; the re-read that follows shows it happened.
+    let settled_on_reread = s.app.refund(refund(&order.order_session_key, 150, "dropped")).await.unwrap();
+    assert_eq!(settled_on_reread.status, ActionStatus::Confirmed, "{}", settled_on_reread.message);
+    assert!(settled_on_reread.message.contains("re-reading"), "{}", settled_on_reread.message);
+    assert_eq!(s.sandbox.refunds(&order.order_session_key).len(), 1, "the refund committed once");
+
+    // With reads failing too, the answer stays "awaiting confirmation" and nothing is resent.
+    let other = first_in_state(&s.app, OrderStateDto::Approved, None);
+    let other = s
+        .app
+        .list_orders(&OrderQuery { state: Some(OrderStateDto::Approved), limit: 50, ..Default::default() })
+        .unwrap()
+        .rows
+        .into_iter()
+        .find(|r| r.order_session_key != order.order_session_key && r.amount_cents > 200)
+        .unwrap_or(other);
+    s.sandbox.set_faults(Faults { drop_response_after_commit_rate: 1.0, ..Default::default() });
+    let first_read_ok = s.app.refund(refund(&other.order_session_key, 150, "dropped-2")).await;
+    // The pre-read itself fails while every answer is dropped: nothing is recorded or sent.
+    assert!(first_read_ok.is_err(), "{first_read_ok:?}");
+    assert!(s.sandbox.refunds(&other.order_session_key).is_empty());
+
+    s.sandbox.set_faults(Faults::default());
+    let settled = s.app.refund(refund(&order.order_session_key, 150, "dropped")).await.unwrap();
+    assert_eq!(settled.status, ActionStatus::Confirmed, "{}", settled.message);
+    assert_eq!(
+        s.sandbox.refunds(&order.order_session_key).len(),
+        1,
+        "re-reading must not resend a refund that happened"
+    );
+    assert!(s.app.resolve_open_actions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_refund_lost_before_it_committed_is_resent_once_after_proving_it_absent() {
+    let s = setup().await;
+    let order = first_in_state(&s.app, OrderStateDto::Approved, None);
+    s.sandbox.set_faults(Faults {
+        drop_connection_rate: 1.0,
+        only_path_suffix: Some("/refund".into()),
+        ..Default::default()
+    });
+    let first = s.app.refund(refund(&order.order_session_key, 120, "lost")).await;
+    // Nothing reached the handler: either a clear "not sent" refusal or awaiting confirmation.
+    assert!(s.sandbox.refunds(&order.order_session_key).is_empty());
+    s.sandbox.set_faults(Faults::default());
+    let settled = s.app.refund(refund(&order.order_session_key, 120, "lost")).await.unwrap();
+    match first {
+        Ok(o) if o.status == ActionStatus::AwaitingConfirmation => {
+            assert_eq!(settled.status, ActionStatus::Confirmed, "{}", settled.message);
+            assert_eq!(s.sandbox.refunds(&order.order_session_key).len(), 1);
+        }
+        other => {
+            // Reported as not sent: the same intent stays refused (a new dialog must be opened).
+            let o = other.unwrap();
+            assert_eq!(o.status, ActionStatus::Rejected, "{}", o.message);
+            assert!(s.sandbox.refunds(&order.order_session_key).is_empty());
+        }
+    }
+}
+
+#[tokio::test]
+async fn refund_failures_are_explained_in_plain_words() {
+    let s = setup().await;
+    let pending = first_in_state(&s.app, OrderStateDto::Pending, Some(true));
+    let err = s.app.refund(refund(&pending.order_session_key, 100, "p")).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.user_message().contains("only approved orders"), "{}", err.user_message());
+    let approved = first_in_state(&s.app, OrderStateDto::Approved, None);
+    let err = s.app.refund(refund(&approved.order_session_key, approved.amount_cents + 1, "x")).await.unwrap_err();
+    assert!(err.user_message().contains("more than"), "{}", err.user_message());
+    assert!(s.sandbox.refunds(&approved.order_session_key).is_empty());
+}
+
+#[tokio::test]
+async fn support_cancels_pending_rescues_and_is_refused_on_completed_orders() {
+    let s = setup().await;
+    let rescues = s.app.pending_rescues().unwrap();
+    assert!(rescues.len() >= 3, "the seeded history has pending MIT rescues");
+    let keys: Vec<String> = rescues.iter().take(3).map(|r| r.row.order_session_key.clone()).collect();
+    let approved = first_in_state(&s.app, OrderStateDto::Approved, None);
+    let mut with_completed = keys.clone();
+    with_completed.push(approved.order_session_key.clone());
+    let preview = s.app.cancel_preview(&with_completed).unwrap();
+    assert_eq!(preview.iter().filter(|p| p.cancellable).count(), 3);
+    assert!(!preview[3].cancellable && preview[3].reason.is_some());
+
+    let results = s
+        .app
+        .cancel_orders(CancelInput {
+            order_session_keys: with_completed,
+            reason: "customer left".into(),
+            intent_key: "bulk-1".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(results.iter().filter(|r| r.status == ActionStatus::Confirmed).count(), 3);
+    assert_eq!(results[3].status, ActionStatus::Rejected);
+    for k in &keys {
+        assert_eq!(s.sandbox.order(k).unwrap().status, Some(2), "order {k} is not cancelled at the sandbox");
+        assert_eq!(s.app.order_detail(k).unwrap().row.state, OrderStateDto::Cancelled);
+    }
+    assert_eq!(s.sandbox.order(&approved.order_session_key).unwrap().status, Some(7));
+    assert_eq!(s.app.audit_log(100, 0).unwrap().iter().filter(|e| e.action == "cancel").count(), 3);
+}
+
+#[tokio::test]
+async fn an_order_can_be_cancelled_by_the_merchant_order_id() {
+    let s = setup().await;
+    let rescue = s.app.pending_rescues().unwrap().remove(0);
+    let merchant_id = rescue.row.merchant_order_id.clone().unwrap();
+    let out = s
+        .app
+        .external_cancel(ExternalCancelInput {
+            merchant_order_id: merchant_id,
+            reason: "by phone".into(),
+            intent_key: "ext-1".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.status, ActionStatus::Confirmed, "{}", out.message);
+    assert_eq!(s.sandbox.order(&rescue.row.order_session_key).unwrap().status, Some(2));
+}
+
+#[tokio::test]
+async fn an_edited_audit_entry_is_detected() {
+    let s = setup().await;
+    let order = first_in_state(&s.app, OrderStateDto::Approved, None);
+    s.app.refund(refund(&order.order_session_key, 100, "audit-1")).await.unwrap();
+    s.app.add_note(&order.order_session_key, "called the customer").unwrap();
+    assert!(s.app.verify_audit().unwrap().ok);
+    let conn = rusqlite::Connection::open(s.app.data_dir().join("mirror.sqlite3")).unwrap();
+    conn.execute("UPDATE audit_log SET detail = '0.01 USD: nothing to see' WHERE action = 'refund'", []).unwrap();
+    let v = s.app.verify_audit().unwrap();
+    assert!(!v.ok);
+    assert!(v.problem.unwrap().contains("changed"));
+}
