@@ -282,3 +282,13 @@ pub async fn configure_sftp(
 ) -> Result<(), IpcError> {
     core.configure_sftp(input).map_err(Into::into)
 }
+
+#[tauri::command]
+pub async fn poll_interval(core: State<'_, AppCore>) -> Result<u64, IpcError> {
+    Ok(core.poll_interval_secs())
+}
+
+#[tauri::command]
+pub async fn set_poll_interval(core: State<'_, AppCore>, secs: u64) -> Result<(), IpcError> {
+    core.set_poll_interval_secs(secs).await.map_err(Into::into)
+}

@@ -44,6 +44,8 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::delete_view,
         commands::operator_name,
         commands::set_operator_name,
+        commands::poll_interval,
+        commands::set_poll_interval,
         commands::chart_overview,
         commands::render_chart,
         commands::export_chart,

@@ -155,6 +155,29 @@ impl Sandbox {
         self.get(&format!("/orders/{id}")).await
     }
 
+    /// Sets the sandbox's fault switches (`POST /sandbox/faults`, sandbox only).
+    async fn set_faults(&self, faults: serde_json::Value) {
+        let http = reqwest::Client::new();
+        let token: serde_json::Value = http
+            .post(format!("{}/oauth2/token", self.base_url))
+            .json(&serde_json::json!({"AppKey": self.key, "AppSecret": self.secret}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let root = self.base_url.trim_end_matches("/v1");
+        let resp = http
+            .post(format!("{root}/sandbox/faults"))
+            .bearer_auth(token["accessToken"].as_str().unwrap())
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "setting faults: HTTP {}", resp.status());
+    }
+
     /// How many orders the sandbox holds with this numeric status.
     async fn count_with_status(&self, status: i64) -> u64 {
         self.get(&format!("/orders?pageSize=1&status={status}")).await["totalItemCount"].as_u64().unwrap()
@@ -620,5 +643,35 @@ async fn a_double_clicked_refund_refunds_once_and_external_cancel_cancels_by_mer
     app.wait_attr("#external-cancel-status", "data-status", "confirmed").await;
     screenshot(&app.client, "external-cancel.png").await;
     assert_eq!(app.sandbox.order(&target).await["status"].as_i64(), Some(2), "cancelled at the sandbox");
+    app.client.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver, a keyring and the built app: run scripts/test.sh"]
+async fn a_refund_whose_response_is_dropped_ends_with_exactly_one_refund() {
+    let app = App::start().await;
+    app.select("#state-filter", "approved").await;
+    let rows = app.wait_table("SELECT COUNT(*) FROM orders WHERE state = 'approved'", |r| r.1 == "approved").await;
+    let order_id = rows[2].0.clone();
+    app.open_order(&order_id).await;
+    let before = app.sandbox.order(&order_id).await["refundedAmount"].as_i64().unwrap_or(0);
+    let amount = 100.min(app.remaining_cents().await);
+
+    // The refund commits at the sandbox but its answer never arrives.
+    app.sandbox.set_faults(serde_json::json!({"dropResponseAfterCommitRate": 1.0, "onlyPathSuffix": "/refund"})).await;
+    app.click("#refund-open").await;
+    app.set_value("#refund-amount", &major(amount)).await;
+    app.type_into("#refund-reason", "Dropped answer").await;
+    app.click("#refund-submit").await;
+    // FlexDesk re-reads the order, sees the refund, and confirms it without resending.
+    app.wait_gone("#refund-dialog", "the refund to be settled by re-reading").await;
+    app.sandbox.set_faults(serde_json::json!({})).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = app.sandbox.order(&order_id).await["refundedAmount"].as_i64().unwrap_or(0);
+    assert_eq!(after, before + amount, "exactly one refund reached the sandbox");
+    app.wait_attr("#order-actions li[data-kind='refund']", "data-status", "confirmed").await;
+    let db = app.db();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log WHERE action = 'refund' AND target = ?1", [&order_id]), 1);
+    screenshot(&app.client, "dropped-response-refund.png").await;
     app.client.clone().close().await.unwrap();
 }

@@ -131,6 +131,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec { name: "list_views", ts_name: "listViews", args: &[], returns: "Array<SavedViewDto>" },
     CommandSpec { name: "delete_view", ts_name: "deleteView", args: &[("id", "number")], returns: "void" },
     CommandSpec { name: "operator_name", ts_name: "operatorName", args: &[], returns: "string" },
+    CommandSpec { name: "poll_interval", ts_name: "pollInterval", args: &[], returns: "number" },
+    CommandSpec { name: "set_poll_interval", ts_name: "setPollInterval", args: &[("secs", "number")], returns: "void" },
     CommandSpec { name: "set_operator_name", ts_name: "setOperatorName", args: &[("name", "string")], returns: "void" },
     CommandSpec {
         name: "configure_relay",

@@ -17,6 +17,9 @@ use crate::dto::{
 use crate::session::{feed_loop, initial_status, run_sync, sync_loop, Session};
 use crate::{CoreError, IpcError};
 
+/// The settings key of the poll interval (seconds).
+const POLL_INTERVAL: &str = "poll_interval_secs";
+
 /// The keychain purpose of an account's relay feed token.
 const RELAY_TOKEN: &str = "relay-token";
 
@@ -121,6 +124,16 @@ impl Inner {
 
     fn status(&self) -> MutexGuard<'_, StatusState> {
         self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Time between background syncs: the user's setting, else the configured default.
+    pub fn poll_interval(&self) -> Duration {
+        self.reader()
+            .ok()
+            .and_then(|r| r.setting(POLL_INTERVAL).ok().flatten())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(self.config.poll_interval)
     }
 
     /// True when the active session follows a webhook relay.
@@ -231,6 +244,23 @@ impl AppCore {
     pub(crate) fn set_job(&self, job: Option<(&str, u64, u64)>) {
         self.inner.status().job = job.map(|(kind, done, total)| JobProgress { kind: kind.to_string(), done, total });
         self.inner.notify_changed();
+    }
+
+    /// Seconds between background syncs.
+    pub fn poll_interval_secs(&self) -> u64 {
+        self.inner.poll_interval().as_secs()
+    }
+
+    /// Sets the time between background syncs (15 s to 1 h); the next wait uses it.
+    pub async fn set_poll_interval_secs(&self, secs: u64) -> Result<(), CoreError> {
+        if !(15..=3600).contains(&secs) {
+            return Err(CoreError::InvalidInput("The poll interval must be between 15 seconds and 1 hour.".into()));
+        }
+        self.inner.reader()?.set_setting(POLL_INTERVAL, &secs.to_string())?;
+        if let Some(s) = self.inner.session.lock().await.as_ref() {
+            s.trigger.notify_one();
+        }
+        Ok(())
     }
 
     /// Tells push subscribers the mirror changed (after an action).
@@ -436,7 +466,24 @@ impl AppCore {
             reader.insert_account(&account)?;
             reader.set_active_account(&account.id)?;
         }
+        self.audit_credential_change(
+            &account.id,
+            format!("account {:?} added ({}, {})", account.name, account.environment.as_str(), account.base_url),
+        )?;
         self.activate(account).await
+    }
+
+    /// Logs a credential change (never the secret itself) to the audit log.
+    fn audit_credential_change(&self, account_id: &str, detail: String) -> Result<(), CoreError> {
+        let mut w = Mirror::open(&self.inner.db_path)?;
+        w.append_audit(&flexdesk_mirror::AuditDraft {
+            account_id: Some(account_id.to_string()),
+            operator: self.operator(),
+            action: "credential_change".into(),
+            target: Some(account_id.to_string()),
+            detail,
+        })?;
+        Ok(())
     }
 
     pub async fn switch_account(&self, account_id: &str) -> Result<AccountView, CoreError> {
@@ -482,6 +529,10 @@ impl AppCore {
         feed.poll(0, Duration::ZERO, 1).await?;
         self.inner.config.secrets.set(&account_key(&account.id, RELAY_TOKEN), &Secret::new(token.trim()))?;
         self.inner.reader()?.set_setting(&format!("relay_url:{}", account.id), url)?;
+        self.audit_credential_change(
+            &account.id,
+            format!("webhook relay set to {url} (feed token stored in the keychain)"),
+        )?;
         self.activate(account).await?;
         Ok(self.inner.status().relay.clone())
     }

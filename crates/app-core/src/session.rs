@@ -101,7 +101,7 @@ pub(crate) async fn sync_loop(
     loop {
         let _ = run_sync(&inner, generation, &account_id, &client).await;
         tokio::select! {
-            _ = tokio::time::sleep(inner.config.poll_interval) => {}
+            _ = tokio::time::sleep(inner.poll_interval()) => {}
             _ = trigger.notified() => {}
         }
     }

@@ -51,6 +51,8 @@
 //!   unknown `orderBy`/`sort`: 400 naming each field. Paging fields follow X.PagedList
 //!   exactly (`pageCount` 0 and `lastItemOnPage` 0 for an empty result).
 //!   `additionalAttributes.statuses` maps "0".."7" to the docs' names.
+//! * `POST /sandbox/faults` (bearer token; sandbox only, not FlexFactor's API): sets the
+//!   fault switches from outside, e.g. for end-to-end tests of the Demo account.
 //! * `GET /orders/{id}`: case-insensitive id; unknown → 404 ProblemDetails (`errors.id`).
 //!
 //! # Decisions and lifecycle (INFERRED where the docs are silent; all configurable)
@@ -143,6 +145,7 @@
 //!   Names from built-in lists, e-mail on `example.com/.net/.org`, phones in the
 //!   fictional `+1 <area> 555-01xx` range. 2–3 site GUIDs and the MID derive from the seed.
 
+mod admin;
 mod auth;
 mod cancel;
 mod capture;

@@ -21,7 +21,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::faults::{ConnectionKill, Faults};
 use crate::ledger::{EvaluationRecord, RefundRecord, SandboxEvent, TransmitRecord};
 use crate::webhooks::{DeliveryRecord, ResolvedTarget, WebhookSettings, WebhookTarget};
-use crate::{auth, cancel, capture, checkout, evaluate, faults, orders, outcome, refund, tokenize, traffic, webhooks};
+use crate::{
+    admin, auth, cancel, capture, checkout, evaluate, faults, orders, outcome, refund, tokenize, traffic, webhooks,
+};
 use crate::{SandboxConfig, SandboxError, SandboxState};
 
 /// How long [`Sandbox::shutdown`] waits for in-flight requests before aborting.
@@ -42,6 +44,7 @@ pub fn router(state: SandboxState) -> Router {
         .route("/v1/orders/{id}/refund", post(refund::refund))
         .route("/v1/orders/{id}/cancel", post(cancel::cancel))
         .route("/v1/orders/{id}/external-cancel", post(cancel::external_cancel))
+        .route("/sandbox/faults", post(admin::set_faults))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_bearer));
     Router::new()
         .route("/v1/oauth2/token", post(auth::issue_token))
