@@ -102,8 +102,12 @@ pub fn run() -> i32 {
             let _guard = logging::init(&dir);
             app.manage(logging::LogGuard(_guard));
             tracing::info!(data_dir = %dir.display(), version = env!("CARGO_PKG_VERSION"), "FlexDesk starting");
-            let core =
-                AppCore::open(CoreConfig::new(dir, Arc::new(KeychainStore::new()))).map_err(|e| e.user_message())?;
+            let mut config = CoreConfig::new(dir, Arc::new(KeychainStore::new()));
+            // Orders per minute of the Demo's live traffic (0: off), e.g. for end-to-end tests.
+            if let Some(rate) = std::env::var("FLEXDESK_DEMO_TRAFFIC").ok().and_then(|v| v.parse().ok()) {
+                config.demo_traffic_per_minute = rate;
+            }
+            let core = AppCore::open(config).map_err(|e| e.user_message())?;
             app.manage(core.clone());
             let mut changes = core.subscribe_changes();
             let handle = app.handle().clone();
