@@ -128,8 +128,9 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
     // The first backfill runs with a progress bar, then the phase settles to idle.
     let total_rows: u64 = wait_for("the Demo backfill to finish", Duration::from_secs(180), || async {
         let phase = attr(&client, "#sync-phase", "data-phase").await?;
+        let synced = attr(&client, "#status-last-sync", "title").await.is_some_and(|t| t != "Never synced");
         let rows: u64 = attr(&client, "#status-total-rows", "data-count").await?.parse().ok()?;
-        (phase == "idle" && rows > 0).then_some(rows)
+        (phase == "idle" && synced && rows > 0).then_some(rows)
     })
     .await;
     let relay = wait_for("the Demo relay to connect", Duration::from_secs(30), || async {

@@ -40,7 +40,10 @@ impl Drop for Session {
 pub(crate) fn initial_status(mirror: &Mirror, account_id: &str) -> SyncStatus {
     let cursor = mirror.cursor(account_id, CURSOR_NAME).ok().flatten();
     let cursor = BackfillCursor::parse(cursor.as_deref());
-    SyncStatus { last_sync_at: cursor.last_sync_at.map(|d| d.to_rfc3339()), ..SyncStatus::default() }
+    // Until the first full backfill has finished, the phase says so from the very start (an
+    // "idle" before the sync task's first step would read as "done").
+    let phase = if cursor.complete { SyncPhase::Idle } else { SyncPhase::Backfilling };
+    SyncStatus { phase, last_sync_at: cursor.last_sync_at.map(|d| d.to_rfc3339()), ..SyncStatus::default() }
 }
 
 /// One sync run with its own writer connection, reporting progress into the shared status
