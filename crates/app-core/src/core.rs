@@ -21,7 +21,7 @@ use crate::{CoreError, IpcError};
 const POLL_INTERVAL: &str = "poll_interval_secs";
 
 /// The keychain purpose of an account's relay feed token.
-const RELAY_TOKEN: &str = "relay-token";
+pub(crate) const RELAY_TOKEN: &str = "relay-token";
 
 /// How the core is set up by its host (the desktop shell, the CLI, a test).
 pub struct CoreConfig {
@@ -63,6 +63,10 @@ pub(crate) struct Inner {
     pub changes: tokio::sync::watch::Sender<u64>,
     /// SFTP batches: the draft being composed, the Demo SFTP endpoint.
     pub batches: crate::batches::BatchRuntime,
+    /// What the user must be told about this start (a rebuilt mirror), until dismissed.
+    pub startup_notice: Mutex<Option<crate::system_dto::StartupNotice>>,
+    /// Opted-in desktop notifications, for the shell to show.
+    pub notices: tokio::sync::broadcast::Sender<crate::system_dto::DesktopNotice>,
 }
 
 /// What a cached filtered count is valid for.
@@ -176,7 +180,8 @@ impl AppCore {
             CoreError::Internal(format!("cannot create the data directory {}: {e}", config.data_dir.display()))
         })?;
         let db_path = config.data_dir.join("mirror.sqlite3");
-        let reader = Mirror::open(&db_path)?;
+        let opened = crate::system::open_mirror_checked(&db_path)?;
+        let reader = opened.mirror;
         Ok(AppCore {
             inner: Arc::new(Inner {
                 config,
@@ -187,6 +192,8 @@ impl AppCore {
                 count_cache: Mutex::new(None),
                 changes: tokio::sync::watch::channel(0).0,
                 batches: Default::default(),
+                startup_notice: Mutex::new(opened.notice),
+                notices: tokio::sync::broadcast::channel(64).0,
             }),
         })
     }
@@ -196,6 +203,11 @@ impl AppCore {
         let slot = self.inner.session.lock().await;
         let s = slot.as_ref().ok_or(CoreError::NoAccount)?;
         Ok((s.account.id.clone(), s.client.clone()))
+    }
+
+    /// The core around its shared state (background tasks hold only the state).
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> AppCore {
+        AppCore { inner }
     }
 
     /// The keychain and core internals the batch module needs.
