@@ -284,7 +284,12 @@ impl EventStore for SqliteStore {
             report.pruned_by_size = dropped;
             report.size_limit_unmet = unmet;
         }
-        conn.execute_batch("PRAGMA incremental_vacuum;").op("returning free pages to the file system")?;
+        // The pragma frees one page per step: step it to the end.
+        let mut vacuum = conn.prepare("PRAGMA incremental_vacuum").op("returning free pages to the file system")?;
+        let mut rows = vacuum.query([]).op("returning free pages to the file system")?;
+        while rows.next().op("returning free pages to the file system")?.is_some() {}
+        drop(rows);
+        drop(vacuum);
         let _: (i64, i64, i64) = conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .op("checkpointing the log")?;
