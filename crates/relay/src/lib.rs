@@ -26,12 +26,21 @@ mod config;
 mod error;
 mod feed;
 mod ingest;
+pub mod metrics;
+mod retention;
 mod server;
+pub mod settings;
 mod sqlite_store;
 mod store;
 
 pub use config::{Clock, RelayConfig, TlsFiles};
 pub use error::RelayError;
+pub use metrics::{Metrics, RejectReason};
+pub use retention::MIN_DEDUPE_KEEP;
 pub use server::{router, Relay, RelayState};
+pub use settings::{Settings, SettingsInput};
 pub use sqlite_store::SqliteStore;
-pub use store::{Appended, EventStore, FeedPage, IncomingEvent, RejectedDelivery, StoredEvent};
+pub use store::{
+    Appended, EventStore, FeedPage, IncomingEvent, MaintenancePlan, MaintenanceReport, RejectedDelivery, StoreStats,
+    StoredEvent,
+};
