@@ -5,8 +5,9 @@
 //!   word index (`orders_search`) covers; triggers keep the indexed rows current, and
 //!   [`Mirror::index_search`] adds the rows past the mark in one set-based insert. Searches
 //!   check the rows past the mark directly, so they are right at any time.
-//! - **Bulk load.** [`Mirror::begin_bulk_load`] takes the secondary indexes and the rollup
-//!   triggers off `orders` (their definitions are saved in `mirror_bulk_ddl` in the same
+//! - **Bulk load.** [`Mirror::begin_bulk_load`] takes the secondary indexes (all but
+//!   `orders_by_created`, which a backfill in creation order fills by appending, and which
+//!   keeps the default newest-first list fast meanwhile) and the rollup triggers off `orders` (their definitions are saved in `mirror_bulk_ddl` in the same
 //!   transaction); [`Mirror::finish_bulk_load`] rebuilds the indexes (a sorted build, much
 //!   faster than a million B-tree inserts), recomputes the rollups set-based and restores the
 //!   triggers, in one transaction. Crash safety: each step is one transaction, and a crash in
@@ -113,7 +114,8 @@ impl Mirror {
             let mut stmt = tx
                 .prepare(
                     "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'orders' AND sql IS NOT NULL
-                       AND ((type = 'index') OR (type = 'trigger' AND name LIKE 'orders_rollup_%'))",
+                       AND ((type = 'index' AND name <> 'orders_by_created')
+                            OR (type = 'trigger' AND name LIKE 'orders_rollup_%'))",
                 )
                 .op("reading the orders schema")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).op("reading the orders schema")?;

@@ -143,7 +143,7 @@ fn search_source(account_id: &str, word: &str, indexed_upto: i64, args: &mut Vec
         .join(" OR ");
     format!(
         "(SELECT rowid AS id FROM orders_search WHERE orders_search MATCH ? \
-         UNION ALL SELECT id FROM orders WHERE account_id = ? AND id > ? AND ({tail})) AS hit \
+         UNION ALL SELECT id FROM orders WHERE +account_id = ? AND id > ? AND ({tail})) AS hit \
          CROSS JOIN orders ON orders.id = hit.id"
     )
 }
