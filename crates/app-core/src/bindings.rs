@@ -22,8 +22,8 @@ use crate::chart_dto::{
 };
 use crate::dto::JobProgress;
 use crate::dto::{
-    AccountView, AppStatus, EnvironmentDto, NewAccount, OrderPage, OrderQuery, OrderRow, OrderSortDto, OrderStateDto,
-    RelayStatus, SyncPhase, SyncStatus,
+    AccountView, AppStatus, EnvironmentDto, NewAccount, OrderCursorDto, OrderPage, OrderQuery, OrderRow, OrderSortDto,
+    OrderStateDto, RelayStatus, SyncPhase, SyncStatus,
 };
 use crate::system_dto::{AboutInfo, BackupResult, DiagnosticsResult, NotificationSettings, StartupNotice};
 use crate::{ErrorCode, IpcError};
@@ -280,6 +280,7 @@ pub fn typescript_bindings() -> String {
         decl::<AppStatus>(&cfg),
         decl::<OrderStateDto>(&cfg),
         decl::<OrderSortDto>(&cfg),
+        decl::<OrderCursorDto>(&cfg),
         decl::<OrderQuery>(&cfg),
         decl::<OrderRow>(&cfg),
         decl::<OrderPage>(&cfg),

@@ -106,6 +106,7 @@ pub(crate) fn order_filter(query: &OrderQuery) -> Result<OrderFilter, CoreError>
         decline_code: text(&query.decline_code),
         currency: text(&query.currency),
         sort: query.sort.unwrap_or_default().into(),
+        after: query.after.clone().map(Into::into),
         offset: u64::from(query.offset),
         limit: u64::from(query.limit.clamp(1, 1000)),
     })
@@ -419,7 +420,7 @@ impl AppCore {
         // table asks for many windows of one filter: count once per filter and data version.
         let key = CountKey {
             account_id: account_id.clone(),
-            filter: format!("{:?}", OrderFilter { offset: 0, limit: 0, ..filter.clone() }),
+            filter: format!("{:?}", OrderFilter { offset: 0, limit: 0, after: None, ..filter.clone() }),
             data_version: reader.data_version()?,
         };
         let cached = {
@@ -435,7 +436,13 @@ impl AppCore {
             }
         };
         let rows = reader.order_window(&account_id, &filter)?;
-        Ok(OrderPage { total, offset: query.offset, rows: rows.into_iter().map(OrderRow::from).collect() })
+        let next = match rows.last() {
+            Some(last) if rows.len() as u64 >= filter.limit => {
+                Some(flexdesk_mirror::OrderCursor::after(filter.sort, last).into())
+            }
+            _ => None,
+        };
+        Ok(OrderPage { total, offset: query.offset, rows: rows.into_iter().map(OrderRow::from).collect(), next })
     }
 
     pub fn list_accounts(&self) -> Result<Vec<AccountView>, CoreError> {

@@ -44,7 +44,8 @@ dataVersion: number,
 setupError: IpcError | null, };
 export type OrderState = "pending" | "challenge" | "captureRequired" | "approved" | "partiallyRefunded" | "refunded" | "declined" | "expired" | "cancelled" | "onHold" | "problem" | "chargeback";
 export type OrderSort = "createdDesc" | "createdAsc" | "amountDesc" | "amountAsc" | "expiryAsc";
-export type OrderQuery = { state: OrderState | null, search: string | null, offset: number, limit: number, states?: Array<OrderState>, isMit?: boolean, createdFrom?: string, createdTo?: string, placedFrom?: string, placedTo?: string, amountMin?: number, amountMax?: number, siteId?: string, declineCode?: string, currency?: string, sort?: OrderSort, };
+export type OrderCursor = { sortValue: string | null, orderSessionKey: string, };
+export type OrderQuery = { state: OrderState | null, search: string | null, offset: number, limit: number, states?: Array<OrderState>, isMit?: boolean, createdFrom?: string, createdTo?: string, placedFrom?: string, placedTo?: string, amountMin?: number, amountMax?: number, siteId?: string, declineCode?: string, currency?: string, sort?: OrderSort, after?: OrderCursor, };
 export type OrderRow = { orderSessionKey: string, merchantOrderId: string | null, state: OrderState, statusCode: number | null, decision: string | null, isMit: boolean, 
 /**
  * Minor units (cents). Format for display only; never compute money in the UI.
@@ -54,7 +55,11 @@ amountCents: number, currency: string, email: string | null, customerName: strin
  * RFC 3339 UTC.
  */
 createdAt: string | null, };
-export type OrderPage = { total: number, offset: number, rows: Array<OrderRow>, };
+export type OrderPage = { total: number, offset: number, rows: Array<OrderRow>, 
+/**
+ * The cursor of the page after this one; null when this page is the last.
+ */
+next: OrderCursor | null, };
 export type NewAccount = { name: string, environment: Environment, baseUrl: string, mid: string, appKey: string, appSecret: string, };
 export type ChartKind = "recovered-amount" | "recovery-rate" | "cit-vs-mit" | "decline-codes" | "funnel" | "mit-cohorts" | "days-to-rescue" | "pending-expiry";
 export type ChartGranularity = "day" | "week" | "month";
