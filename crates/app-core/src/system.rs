@@ -85,8 +85,15 @@ fn recover_damaged(db_path: &Path, detail: &str) -> Result<OpenedMirror, CoreErr
         }
     };
     tracing::warn!(kept = ?kept, lost = ?lost, "salvaged from the damaged mirror");
+    // The full SQLite report is in the log; people get its first line.
+    let cleaned = detail.replace("*** in database main ***", "");
+    let first = cleaned.split(['\n', ';']).map(str::trim).find(|s| !s.is_empty()).unwrap_or("integrity check failed");
+    let mut short: String = first.chars().take(90).collect();
+    if short.len() < cleaned.trim().len() {
+        short.push_str(", …");
+    }
     let mut message = format!(
-        "FlexDesk found its local database damaged ({detail}). It kept the damaged file aside and is rebuilding \
+        "FlexDesk found its local database damaged ({short}). It kept the damaged file aside and is rebuilding \
          the orders from FlexFactor now: they reappear as the sync runs, and nothing at FlexFactor was changed."
     );
     if !kept.is_empty() {
