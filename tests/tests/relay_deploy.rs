@@ -232,3 +232,71 @@ fn the_containers_healthcheck_tells_a_running_relay_from_a_stopped_one() {
     assert_eq!(down.status.code(), Some(1), "a stopped relay passed the health check: {}", text(&down));
     assert!(text(&down).contains("did not answer"), "{}", text(&down));
 }
+
+#[test]
+fn start_failures_name_the_setting_and_where_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = flexdesk(&[])
+        .args(["relay", "serve", "--bind", &addr, "--db"])
+        .arg(dir.path().join("relay.sqlite3"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("bind = {addr} (from command-line flag --bind): choose a free port")),
+        "{}",
+        text(&out)
+    );
+
+    let no_dir = dir.path().join("no/such/dir/relay.sqlite3");
+    let out = flexdesk(&[("FLEXDESK_RELAY_DB", &no_dir.display().to_string()), ("FLEXDESK_RELAY_BIND", "127.0.0.1:0")])
+        .args(["relay", "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("(from environment variable FLEXDESK_RELAY_DB): the directory must exist"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn compact_runs_retention_on_demand_and_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relay.sqlite3");
+    let compact = |days: &str| {
+        let out = flexdesk(&[]).args(["relay", "compact", "--retention-days", days, "--db"]).arg(&db).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(compact("30")["prunedByAge"], 0, "a fresh database has nothing to prune");
+    // Two events as the relay stores them, one 3 days old and one new.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let old = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let new = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    for (key, at) in [("old", &old), ("new", &new)] {
+        conn.execute(
+            "INSERT INTO events (dedupe_key, event, is_resent, received_at, body) VALUES (?1, 'order.completed', 0, ?2, '{}')",
+            [key, at.as_str()],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO dedupe_keys (dedupe_key, seq, received_at) VALUES (?1, 0, ?2)", [key, at.as_str()])
+            .unwrap();
+    }
+    drop(conn);
+    let report = compact("1");
+    assert_eq!(report["prunedByAge"], 1, "{report}");
+    assert_eq!(report["dedupeKeysPruned"], 0, "dedupe ids are kept 7 days: {report}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let left: Vec<String> = conn
+        .prepare("SELECT dedupe_key FROM events")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(left, ["new"]);
+}
