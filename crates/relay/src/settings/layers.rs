@@ -172,6 +172,11 @@ pub(crate) fn read_flags(flags: &BTreeMap<String, String>, layers: &mut Layers) 
     }
 }
 
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map(|m| m.permissions().mode() & 0o077 != 0).unwrap_or(false)
+}
+
 /// Reads the secret `key` from its environment variable or from the file named by
 /// `<key>_file`, whichever layer is higher; both variables at once is an error.
 pub(crate) fn secret(layers: &mut Layers, env: &BTreeMap<String, String>, key: &str) -> Option<(String, Source)> {
@@ -194,7 +199,13 @@ pub(crate) fn secret(layers: &mut Layers, env: &BTreeMap<String, String>, key: &
     if let (Some(f), true) = (file, file_wins) {
         return match std::fs::read_to_string(f.text.trim()) {
             Ok(s) if !s.trim().is_empty() => {
-                Some((s.trim().to_string(), Source::SecretFile(PathBuf::from(f.text.trim()))))
+                let path = PathBuf::from(f.text.trim());
+                if readable_by_others(&path) {
+                    layers
+                        .warnings
+                        .push(format!("{} ({file_key}) is readable by other users: chmod 600 it", path.display()));
+                }
+                Some((s.trim().to_string(), Source::SecretFile(path)))
             }
             Ok(_) => {
                 layers.problem(&file_key, f.source, format!("{} is empty: write the {key} into it", f.text.trim()));
