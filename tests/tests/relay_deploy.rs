@@ -300,3 +300,18 @@ fn compact_runs_retention_on_demand_and_reports_it() {
         .collect();
     assert_eq!(left, ["new"]);
 }
+
+#[test]
+fn every_setting_is_documented_in_the_readme_and_the_sample_toml() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let sample = std::fs::read_to_string(deploy("relay.toml")).unwrap();
+    for k in flexdesk_relay::settings::KEYS {
+        assert!(
+            readme.lines().any(|l| l.starts_with('|') && l.contains(&format!("`{}`", k.key))),
+            "README's configuration table does not list {}",
+            k.key
+        );
+        let in_sample = if k.secret { format!("{}_file = ", k.key) } else { format!("{} = ", k.key) };
+        assert!(sample.contains(&in_sample), "deploy/relay/relay.toml does not show {in_sample:?}");
+    }
+}
