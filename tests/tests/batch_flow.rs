@@ -53,14 +53,7 @@ impl SandboxApi {
             })?;
         let secret = secrets.get(&account_key(&id, "app-secret"))?;
         let http = reqwest::Client::new();
-        let token: serde_json::Value = http
-            .post(format!("{base_url}/oauth2/token"))
-            .json(&serde_json::json!({"AppKey": key, "AppSecret": secret.expose()}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let bearer = token["accessToken"].as_str().ok_or("no access token")?.to_string();
+        let bearer = flexdesk_tests::access_token(&http, base_url, &key, secret.expose()).await;
         Ok(SandboxApi { http, base_url: base_url.to_string(), bearer })
     }
 

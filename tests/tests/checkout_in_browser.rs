@@ -5,22 +5,13 @@
 
 use chrono::{TimeZone, Utc};
 use fantoccini::{ClientBuilder, Locator};
+use flexdesk_tests::e2e::Driver;
 use flexfactor_sandbox::{Sandbox, SandboxConfig, SandboxCredentials};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PORT: u16 = 4504;
 const MINIBROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
 
 async fn decision_for(client: &fantoccini::Client, base: &str, card: &str) -> String {
     client.goto(&format!("{base}/checkout")).await.unwrap();
@@ -49,20 +40,11 @@ async fn the_demo_checkout_tokenizes_a_card_and_gets_a_decision_in_a_browser() {
     let sandbox = Sandbox::start(config).await.unwrap();
     let base = sandbox.base_url().trim_end_matches("/v1").to_string();
 
-    assert!(TcpStream::connect(("127.0.0.1", PORT)).is_err(), "port {PORT} is busy");
-    let _driver = Driver(
-        Command::new("WebKitWebDriver")
-            .arg(format!("--port={PORT}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("WebKitWebDriver (apt webkit2gtk-driver)"),
+    let _driver = Driver::start(
+        Command::new("WebKitWebDriver").arg(format!("--port={PORT}")).stdout(Stdio::null()).stderr(Stdio::inherit()),
+        PORT,
+        "WebKitWebDriver (apt webkit2gtk-driver)",
     );
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", PORT)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(15), "WebKitWebDriver did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), serde_json::json!("MiniBrowser"));
     caps.insert(

@@ -3,155 +3,10 @@
 //! Demo sandbox's SFTP endpoint, and the 47 outcomes arrive, each checked at the sandbox.
 //! Run by `scripts/test.sh`; ignored by plain `cargo test`. Screenshots go to `artifacts/e2e/`.
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use flexdesk_secrets::{account_key, KeychainStore, SecretStore};
+use fantoccini::{Client, Locator};
+use flexdesk_tests::e2e::{attr, click, fill, launch_demo, screenshot, wait_for, DemoApp, Sandbox};
 use std::collections::BTreeSet;
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn app_binary() -> PathBuf {
-    std::env::var_os("FLEXDESK_APP_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/debug/flexdesk-app"))
-}
-
-fn artifacts() -> PathBuf {
-    let dir = repo_root().join("artifacts/e2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Starts tauri-driver on `port` (and `port + 1` for WebKitWebDriver) with `envs` for the
-/// app, and opens a session on the app.
-async fn launch(port: u16, envs: &[(&str, &str)]) -> (Driver, Client) {
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run (scripts/test.sh does)");
-    let app = app_binary().canonicalize().expect("app binary missing: build it with --features custom-protocol");
-    for p in [port, port + 1] {
-        assert!(TcpStream::connect(("127.0.0.1", p)).is_err(), "port {p} is busy (a stale tauri-driver?)");
-    }
-    let mut cmd = Command::new("tauri-driver");
-    cmd.args(["--port", &port.to_string(), "--native-port", &(port + 1).to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let driver = Driver(cmd.spawn().expect("tauri-driver not found: scripts/setup.sh installs it"));
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(15), "tauri-driver did not open port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), serde_json::json!("wry"));
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": app.to_string_lossy() }));
-    let client = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("WebDriver session");
-    (driver, client)
-}
-
-async fn attr(client: &Client, css: &str, name: &str) -> Option<String> {
-    let el = client.find(Locator::Css(css)).await.ok()?;
-    el.attr(name).await.ok().flatten()
-}
-
-/// Polls `check` until it returns Some or `timeout` passes.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    tokio::time::sleep(Duration::from_millis(600)).await; // a screenshot right after a change can be stale
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(artifacts().join(name), png).unwrap();
-}
-
-async fn click(client: &Client, css: &str) {
-    let el = client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap();
-    let _ = client.execute("arguments[0].scrollIntoView({block: 'center'})", vec![serde_json::json!(el)]).await;
-    if let Err(e) = el.click().await {
-        screenshot(client, "batches-click-failed.png").await;
-        panic!("clicking {css}: {e}");
-    }
-}
-
-async fn fill(client: &Client, css: &str, value: &str) {
-    let el = client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap();
-    let _ = client.execute("arguments[0].scrollIntoView({block: 'center'})", vec![serde_json::json!(el)]).await;
-    el.clear().await.unwrap();
-    el.send_keys(value).await.unwrap();
-}
-
-/// The Demo account's id and AppKey, read from the app's mirror like a support engineer would.
-fn demo_account(data_dir: &Path) -> (String, String) {
-    let conn = rusqlite::Connection::open(data_dir.join("mirror.sqlite3")).unwrap();
-    conn.query_row("SELECT id, app_key FROM accounts WHERE environment = 'demo'", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-}
-
-/// The Demo sandbox, asked over HTTP with the Demo credentials from the keychain.
-struct Sandbox {
-    base_url: String,
-    bearer: String,
-    http: reqwest::Client,
-}
-
-impl Sandbox {
-    async fn connect(client: &Client, data_dir: &Path) -> Sandbox {
-        let base_url = attr(client, "#status-base-url", "title").await.expect("the status bar shows the API base URL");
-        assert!(base_url.starts_with("http://127.0.0.1:"), "Demo base URL: {base_url}");
-        let (account_id, app_key) = demo_account(data_dir);
-        let secret = KeychainStore::new().get(&account_key(&account_id, "app-secret")).unwrap();
-        let http = reqwest::Client::new();
-        let token: serde_json::Value = http
-            .post(format!("{base_url}/oauth2/token"))
-            .json(&serde_json::json!({"AppKey": app_key, "AppSecret": secret.expose()}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let bearer = token["accessToken"].as_str().unwrap().to_string();
-        Sandbox { base_url, bearer, http }
-    }
-
-    /// `GET /v1/orders/{id}`: the HTTP status and the body.
-    async fn order(&self, key: &str) -> (u16, serde_json::Value) {
-        let r =
-            self.http.get(format!("{}/orders/{key}", self.base_url)).bearer_auth(&self.bearer).send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
-    }
-}
 
 /// The draft summary: (valid, invalid, dropped).
 async fn summary(client: &Client) -> Option<(u32, u32, u32)> {
@@ -190,13 +45,7 @@ async fn upload_disabled(client: &Client) -> bool {
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver, a keyring and the built app: run scripts/test.sh"]
 async fn fifty_rebills_with_three_bad_rows_upload_and_the_47_outcomes_arrive() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let export_dir = tempfile::tempdir().unwrap();
-    let dir = data_dir.path().to_string_lossy().to_string();
-    let exports = export_dir.path().to_string_lossy().to_string();
-    let (_driver, client) =
-        launch(4474, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "0"), ("FLEXDESK_EXPORT_DIR", &exports)])
-            .await;
+    let DemoApp { client, data_dir, export_dir, driver: _driver } = launch_demo(4474).await;
     wait_for("the Demo account", Duration::from_secs(60), || async {
         attr(&client, "#status-base-url", "title").await.filter(|t| t.starts_with("http://"))
     })
@@ -291,7 +140,7 @@ async fn fifty_rebills_with_three_bad_rows_upload_and_the_47_outcomes_arrive() {
     for (status, key, order_id) in &outcomes {
         assert_ne!(status, "ERROR", "row {order_id} failed");
         assert!(!key.is_empty(), "row {order_id} is not linked to an order");
-        let (code, order) = sandbox.order(key).await;
+        let (code, order) = sandbox.get_with_status(&format!("/orders/{key}")).await;
         assert_eq!(code, 200, "the sandbox has no order {key}");
         assert!(order.to_string().contains(order_id.as_str()), "order {key} is not {order_id}: {order}");
     }

@@ -4,185 +4,13 @@
 //! sandbox's own state over HTTP and the app's own database, not only the UI text.
 //! Run by `scripts/test.sh`; ignored by plain `cargo test`. Screenshots go to `artifacts/e2e/`.
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use flexdesk_secrets::{account_key, KeychainStore, SecretStore};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use fantoccini::{Client, Locator};
+use flexdesk_tests::e2e::{
+    attr, launch_demo, screenshot, wait_for, wait_for_backfill, wait_for_opt, DemoApp, Driver, Sandbox,
+};
+use std::time::Duration;
 
 const PORT: u16 = 4484;
-
-/// tauri-driver stopped with SIGTERM (it only stops WebKitWebDriver on TERM/INT/QUIT).
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn app_binary() -> PathBuf {
-    std::env::var_os("FLEXDESK_APP_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/debug/flexdesk-app"))
-}
-
-fn artifacts() -> PathBuf {
-    let dir = repo_root().join("artifacts/e2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Starts tauri-driver on `port` (and `port + 1` for WebKitWebDriver) with `envs` for the
-/// app, and opens a session on the app.
-async fn launch(port: u16, envs: &[(&str, &str)]) -> (Driver, Client) {
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run (scripts/test.sh does)");
-    let app = app_binary().canonicalize().expect("app binary missing: build it with --features custom-protocol");
-    for p in [port, port + 1] {
-        assert!(TcpStream::connect(("127.0.0.1", p)).is_err(), "port {p} is busy (a stale tauri-driver?)");
-    }
-    let mut cmd = Command::new("tauri-driver");
-    cmd.args(["--port", &port.to_string(), "--native-port", &(port + 1).to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let driver = Driver(cmd.spawn().expect("tauri-driver not found: scripts/setup.sh installs it"));
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(15), "tauri-driver did not open port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), serde_json::json!("wry"));
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": app.to_string_lossy() }));
-    let client = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("WebDriver session");
-    (driver, client)
-}
-
-async fn attr(client: &Client, css: &str, name: &str) -> Option<String> {
-    let el = client.find(Locator::Css(css)).await.ok()?;
-    el.attr(name).await.ok().flatten()
-}
-
-/// Polls `check` until it returns Some or `timeout` passes.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Like `wait_for`, but None on timeout (the caller explains the failure).
-async fn wait_for_opt<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return Some(v);
-        }
-        if start.elapsed() > timeout {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    tokio::time::sleep(Duration::from_millis(600)).await; // a screenshot right after a change can be stale
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(artifacts().join(name), png).unwrap();
-}
-
-/// The Demo account's id, AppKey and MID, read from the app's mirror like a support engineer would.
-fn demo_account(data_dir: &Path) -> (String, String) {
-    let conn = rusqlite::Connection::open(data_dir.join("mirror.sqlite3")).unwrap();
-    conn.query_row("SELECT id, app_key FROM accounts WHERE environment = 'demo'", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-}
-
-/// Asks the Demo sandbox itself (over HTTP, with the credentials from the keychain).
-async fn sandbox_get(base_url: &str, key: &str, secret: &str, path_and_query: &str) -> serde_json::Value {
-    let http = reqwest::Client::new();
-    let token: serde_json::Value = http
-        .post(format!("{base_url}/oauth2/token"))
-        .json(&serde_json::json!({"AppKey": key, "AppSecret": secret}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bearer = token["accessToken"].as_str().unwrap().to_string();
-    http.get(format!("{base_url}{path_and_query}")).bearer_auth(bearer).send().await.unwrap().json().await.unwrap()
-}
-
-/// The Demo sandbox, asked directly over HTTP with the Demo credentials from the keychain.
-struct Sandbox {
-    base_url: String,
-    key: String,
-    secret: String,
-}
-
-impl Sandbox {
-    async fn get(&self, path_and_query: &str) -> serde_json::Value {
-        sandbox_get(&self.base_url, &self.key, &self.secret, path_and_query).await
-    }
-
-    async fn order(&self, id: &str) -> serde_json::Value {
-        self.get(&format!("/orders/{id}")).await
-    }
-
-    /// Sets the sandbox's fault switches (`POST /sandbox/faults`, sandbox only).
-    async fn set_faults(&self, faults: serde_json::Value) {
-        let http = reqwest::Client::new();
-        let token: serde_json::Value = http
-            .post(format!("{}/oauth2/token", self.base_url))
-            .json(&serde_json::json!({"AppKey": self.key, "AppSecret": self.secret}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let root = self.base_url.trim_end_matches("/v1");
-        let resp = http
-            .post(format!("{root}/sandbox/faults"))
-            .bearer_auth(token["accessToken"].as_str().unwrap())
-            .json(&faults)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "setting faults: HTTP {}", resp.status());
-    }
-
-    /// How many orders the sandbox holds with this numeric status.
-    async fn count_with_status(&self, status: i64) -> u64 {
-        self.get(&format!("/orders?pageSize=1&status={status}")).await["totalItemCount"].as_u64().unwrap()
-    }
-}
 
 /// The app under test: its window, its data directory, its export folder and its sandbox.
 struct App {
@@ -196,25 +24,9 @@ struct App {
 impl App {
     /// Launches the app on a fresh data directory and waits for the Demo backfill to finish.
     async fn start() -> App {
-        let data_dir = tempfile::tempdir().unwrap();
-        let export_dir = tempfile::tempdir().unwrap();
-        let dir = data_dir.path().to_string_lossy().to_string();
-        let exports = export_dir.path().to_string_lossy().to_string();
-        let (driver, client) = launch(
-            PORT,
-            &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "0"), ("FLEXDESK_EXPORT_DIR", &exports)],
-        )
-        .await;
-        wait_for("the Demo backfill to finish", Duration::from_secs(240), || async {
-            let phase = attr(&client, "#sync-phase", "data-phase").await?;
-            let rows: u64 = attr(&client, "#status-total-rows", "data-count").await?.parse().ok()?;
-            (phase == "idle" && rows > 0).then_some(())
-        })
-        .await;
-        let base_url = attr(&client, "#status-base-url", "title").await.expect("the status bar shows the API base URL");
-        let (account_id, key) = demo_account(data_dir.path());
-        let secret = KeychainStore::new().get(&account_key(&account_id, "app-secret")).unwrap().expose().to_string();
-        let sandbox = Sandbox { base_url, key, secret };
+        let DemoApp { client, data_dir, export_dir, driver } = launch_demo(PORT).await;
+        wait_for_backfill(&client, Duration::from_secs(240)).await;
+        let sandbox = Sandbox::connect(&client, data_dir.path()).await;
         // The whole history is mirrored (an idle phase alone can come between backfill pages).
         let sandbox_total = sandbox.get("/orders?pageSize=1").await["totalItemCount"].as_u64().unwrap();
         wait_for("every sandbox order in the mirror", Duration::from_secs(240), || async {

@@ -6,94 +6,14 @@
 //! WebDriver ports 4464/4465 (other e2e files use others).
 
 use chrono::{Duration as Days, Utc};
-use fantoccini::{Client, ClientBuilder, Locator};
-use std::net::TcpStream;
+use fantoccini::{Client, Locator};
+use flexdesk_tests::e2e::{attr, launch, repo_root, screenshot_settled, wait_for, wait_for_backfill};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// tauri-driver stopped with SIGTERM (it only stops WebKitWebDriver on TERM/INT/QUIT).
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn app_binary() -> PathBuf {
-    std::env::var_os("FLEXDESK_APP_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/debug/flexdesk-app"))
-}
-
-fn artifacts() -> PathBuf {
-    let dir = repo_root().join("artifacts/e2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn launch(port: u16, envs: &[(&str, &str)]) -> (Driver, Client) {
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run (scripts/test.sh does)");
-    let app = app_binary().canonicalize().expect("app binary missing: cargo build -p flexdesk-app");
-    for p in [port, port + 1] {
-        assert!(TcpStream::connect(("127.0.0.1", p)).is_err(), "port {p} is busy (a stale tauri-driver?)");
-    }
-    let mut cmd = Command::new("tauri-driver");
-    cmd.args(["--port", &port.to_string(), "--native-port", &(port + 1).to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let driver = Driver(cmd.spawn().expect("tauri-driver not found: scripts/setup.sh installs it"));
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(15), "tauri-driver did not open port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), serde_json::json!("wry"));
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": app.to_string_lossy() }));
-    let client = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("WebDriver session");
-    (driver, client)
-}
-
-async fn attr(client: &Client, css: &str, name: &str) -> Option<String> {
-    let el = client.find(Locator::Css(css)).await.ok()?;
-    el.attr(name).await.ok().flatten()
-}
-
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
+/// A screenshot after the charts' transitions have settled.
 async fn screenshot(client: &Client, name: &str) -> PathBuf {
-    tokio::time::sleep(Duration::from_millis(800)).await; // a screenshot right after a change can be stale
-    let png = client.screenshot().await.unwrap();
-    let path = artifacts().join(name);
-    std::fs::write(&path, png).unwrap();
-    path
+    screenshot_settled(client, name, Duration::from_millis(800)).await
 }
 
 /// Waits until every chart card has drawn the range starting on `from_day`.
@@ -122,12 +42,7 @@ async fn manager_changes_the_range_clicks_a_bar_and_sees_exactly_its_orders() {
     let (_driver, client) = launch(4464, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "0")]).await;
 
     // The Demo backfill finishes first (the Overview reads the local mirror).
-    wait_for("the Demo backfill to finish", Duration::from_secs(180), || async {
-        let phase = attr(&client, "#sync-phase", "data-phase").await?;
-        let rows: u64 = attr(&client, "#status-total-rows", "data-count").await?.parse().ok()?;
-        (phase == "idle" && rows > 0).then_some(rows)
-    })
-    .await;
+    wait_for_backfill(&client, Duration::from_secs(180)).await;
 
     // The manager opens the Overview: KPIs and every chart for the last 90 days.
     client.find(Locator::Css("#nav-overview")).await.unwrap().click().await.unwrap();

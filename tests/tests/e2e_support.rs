@@ -3,166 +3,11 @@
 //! Webhooks screen with live Demo traffic. Run by `scripts/test.sh`; ignored by plain
 //! `cargo test`. Screenshots go to `artifacts/e2e/`.
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use flexdesk_secrets::{account_key, KeychainStore, SecretStore};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// tauri-driver stopped with SIGTERM (it only stops WebKitWebDriver on TERM/INT/QUIT).
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn app_binary() -> PathBuf {
-    std::env::var_os("FLEXDESK_APP_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/debug/flexdesk-app"))
-}
-
-fn artifacts() -> PathBuf {
-    let dir = repo_root().join("artifacts/e2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Starts tauri-driver on `port` (and `port + 1` for WebKitWebDriver) with `envs` for the
-/// app, and opens a session on the app.
-async fn launch(port: u16, envs: &[(&str, &str)]) -> (Driver, Client) {
-    assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run (scripts/test.sh does)");
-    let app = app_binary().canonicalize().expect("app binary missing: build it with --features custom-protocol");
-    for p in [port, port + 1] {
-        assert!(TcpStream::connect(("127.0.0.1", p)).is_err(), "port {p} is busy (a stale tauri-driver?)");
-    }
-    let mut cmd = Command::new("tauri-driver");
-    cmd.args(["--port", &port.to_string(), "--native-port", &(port + 1).to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let driver = Driver(cmd.spawn().expect("tauri-driver not found: scripts/setup.sh installs it"));
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(15), "tauri-driver did not open port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), serde_json::json!("wry"));
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": app.to_string_lossy() }));
-    let client = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("WebDriver session");
-    (driver, client)
-}
-
-async fn attr(client: &Client, css: &str, name: &str) -> Option<String> {
-    let el = client.find(Locator::Css(css)).await.ok()?;
-    el.attr(name).await.ok().flatten()
-}
-
-async fn click(client: &Client, css: &str) {
-    let el = client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap();
-    el.click().await.unwrap();
-}
-
-async fn count(client: &Client, css: &str) -> usize {
-    client.find_all(Locator::Css(css)).await.map(|v| v.len()).unwrap_or(0)
-}
-
-/// Polls `check` until it returns Some or `timeout` passes.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    tokio::time::sleep(Duration::from_millis(600)).await; // a screenshot right after a change can be stale
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(artifacts().join(name), png).unwrap();
-}
-
-/// The Demo account's id and AppKey, read from the app's mirror like a support engineer would.
-fn demo_account(data_dir: &Path) -> (String, String) {
-    let conn = rusqlite::Connection::open(data_dir.join("mirror.sqlite3")).unwrap();
-    conn.query_row("SELECT id, app_key FROM accounts WHERE environment = 'demo'", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-}
-
-/// The Demo sandbox, asked over HTTP with the Demo credentials from the keychain.
-struct Sandbox {
-    base_url: String,
-    bearer: String,
-    http: reqwest::Client,
-}
-
-impl Sandbox {
-    async fn connect(client: &Client, data_dir: &Path) -> Sandbox {
-        let base_url = attr(client, "#status-base-url", "title").await.expect("the status bar shows the API base URL");
-        assert!(base_url.starts_with("http://127.0.0.1:"), "Demo base URL: {base_url}");
-        let (account_id, app_key) = demo_account(data_dir);
-        let secret = KeychainStore::new().get(&account_key(&account_id, "app-secret")).unwrap();
-        let http = reqwest::Client::new();
-        let token: serde_json::Value = http
-            .post(format!("{base_url}/oauth2/token"))
-            .json(&serde_json::json!({"AppKey": app_key, "AppSecret": secret.expose()}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let bearer = token["accessToken"].as_str().unwrap().to_string();
-        Sandbox { base_url, bearer, http }
-    }
-
-    async fn get(&self, path_and_query: &str) -> serde_json::Value {
-        self.http
-            .get(format!("{}{path_and_query}", self.base_url))
-            .bearer_auth(&self.bearer)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn cancelled_count(&self) -> u64 {
-        self.get("/orders?status=2&pageSize=1").await["totalItemCount"].as_u64().unwrap()
-    }
-}
-
-async fn wait_for_backfill(client: &Client) {
-    wait_for("the Demo backfill to finish", Duration::from_secs(180), || async {
-        let phase = attr(client, "#sync-phase", "data-phase").await?;
-        let rows: u64 = attr(client, "#status-total-rows", "data-count").await?.parse().ok()?;
-        (phase == "idle" && rows > 0).then_some(())
-    })
-    .await;
-}
+use fantoccini::{Client, Locator};
+use flexdesk_tests::e2e::{
+    attr, click, count, launch, launch_demo, screenshot, wait_for, wait_for_backfill, DemoApp, Sandbox,
+};
+use std::time::Duration;
 
 /// Three pending rows from one bucket ("< 7 days" or "later"), in screen order.
 async fn three_from_one_bucket(client: &Client) -> (String, Vec<String>) {
@@ -185,16 +30,10 @@ async fn three_from_one_bucket(client: &Client) -> (String, Vec<String>) {
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver, a keyring and the built app: run scripts/test.sh"]
 async fn support_bulk_cancels_three_pending_rescues_and_verify_detects_an_edited_audit_row() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let export_dir = tempfile::tempdir().unwrap();
-    let dir = data_dir.path().to_string_lossy().to_string();
-    let exports = export_dir.path().to_string_lossy().to_string();
-    let (_driver, client) =
-        launch(4494, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "0"), ("FLEXDESK_EXPORT_DIR", &exports)])
-            .await;
-    wait_for_backfill(&client).await;
+    let DemoApp { client, data_dir, export_dir, driver: _driver } = launch_demo(4494).await;
+    wait_for_backfill(&client, Duration::from_secs(180)).await;
     let sandbox = Sandbox::connect(&client, data_dir.path()).await;
-    let cancelled_before = sandbox.cancelled_count().await;
+    let cancelled_before = sandbox.count_with_status(2).await;
 
     // Pending rescues: buckets with counts, three rows of one bucket selected.
     click(&client, "#nav-pending").await;
@@ -244,7 +83,7 @@ async fn support_bulk_cancels_three_pending_rescues_and_verify_detects_an_edited
         let order = sandbox.get(&format!("/orders/{id}")).await;
         assert_eq!(order["status"].as_i64(), Some(2), "order {id} at the sandbox: {order}");
     }
-    assert_eq!(sandbox.cancelled_count().await, cancelled_before + 3, "other orders were cancelled too");
+    assert_eq!(sandbox.count_with_status(2).await, cancelled_before + 3, "other orders were cancelled too");
 
     // And the rows leave the pending list.
     wait_for("the cancelled rows to leave the list", Duration::from_secs(20), || async {
@@ -339,7 +178,7 @@ async fn webhooks_screen_lists_live_events_shows_payloads_and_replays_one() {
     let data_dir = tempfile::tempdir().unwrap();
     let dir = data_dir.path().to_string_lossy().to_string();
     let (_driver, client) = launch(4494, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "600")]).await;
-    wait_for_backfill(&client).await;
+    wait_for_backfill(&client, Duration::from_secs(180)).await;
 
     click(&client, "#nav-webhooks").await;
     client.wait().for_element(Locator::Css("#webhooks-screen")).await.unwrap();

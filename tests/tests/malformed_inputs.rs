@@ -39,16 +39,8 @@ struct Raw {
 impl Raw {
     async fn new(sb: &Sandbox) -> Raw {
         let http = reqwest::Client::new();
-        let body: Value = http
-            .post(format!("{}/oauth2/token", sb.base_url()))
-            .json(&serde_json::json!({"AppKey": KEY, "AppSecret": SECRET}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Raw { http, base: sb.base_url(), token: body["accessToken"].as_str().unwrap().to_string() }
+        let token = flexdesk_tests::access_token(&http, &sb.base_url(), KEY, SECRET).await;
+        Raw { http, base: sb.base_url(), token }
     }
 
     async fn send(&self, method: &str, path: &str, content_type: Option<&str>, body: &str) -> (u16, String, Value) {

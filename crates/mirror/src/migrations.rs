@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_word_search", include_str!("../migrations/0003_word_search.sql")),
     ("0004_batches", include_str!("../migrations/0004_batches.sql")),
     ("0005_actions_audit", include_str!("../migrations/0005_actions_audit.sql")),
+    ("0006_keyset_rollup_search", include_str!("../migrations/0006_keyset_rollup_search.sql")),
 ];
 
 /// The schema version this build writes.
