@@ -70,8 +70,11 @@ enum Command {
 
 #[derive(Subcommand)]
 enum RelayAction {
-    /// Serve until SIGTERM or Ctrl-C (then finish in-flight requests). Settings: defaults <
-    /// TOML (--config or FLEXDESK_RELAY_CONFIG) < FLEXDESK_RELAY_<KEY> environment < flags.
+    /// Serve until SIGTERM or Ctrl-C (then finish in-flight requests).
+    ///
+    /// Settings, lowest first: defaults < TOML file (--config or FLEXDESK_RELAY_CONFIG) <
+    /// FLEXDESK_RELAY_<KEY> environment variables < these flags. Secrets only from
+    /// FLEXDESK_RELAY_SUBSCRIBER_KEY / FLEXDESK_RELAY_FEED_TOKEN or their *_file settings.
     Serve(relay::ServeArgs),
     /// Exit 0 when a relay's /healthz answers ok (for HEALTHCHECK and service managers).
     Health(relay::HealthArgs),

@@ -7,7 +7,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use flexdesk_relay::settings::{Settings, SettingsInput};
-use flexdesk_relay::{EventStore, Relay};
+use flexdesk_relay::{EventStore, Relay, RelayError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -115,7 +115,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         println!("# configuration OK");
         return Ok(());
     }
-    let relay = Relay::start(settings.relay_config()).await.context("starting the relay")?;
+    let relay = Relay::start(settings.relay_config()).await.map_err(|e| explain_start_error(&settings, e))?;
     println!("relay listening on {} (database {})", relay.base_url(), settings.db.display());
     println!("  webhooks: POST {}/webhooks   feed: GET {}/feed?after=<seq>", relay.base_url(), relay.base_url());
     println!("  health: GET {}/healthz   metrics: GET {}/metrics", relay.base_url(), relay.base_url());
@@ -131,6 +131,28 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     relay.shutdown().await;
     println!("stopped");
     Ok(())
+}
+
+/// Names the setting behind a start-up failure, where it came from and what to do.
+fn explain_start_error(settings: &Settings, e: RelayError) -> anyhow::Error {
+    match &e {
+        RelayError::Bind { addr, .. } => anyhow::anyhow!(
+            "{e}\n  bind = {addr} (from {}): choose a free port, or a port >= 1024 unless the service has \
+             CAP_NET_BIND_SERVICE",
+            settings.source("bind")
+        ),
+        RelayError::Open { path, .. } => anyhow::anyhow!(
+            "{e}\n  db = {} (from {}): the directory must exist and be writable by this user",
+            path.display(),
+            settings.source("db")
+        ),
+        RelayError::Config(_) if settings.tls.is_some() => anyhow::anyhow!(
+            "{e}\n  tls_cert (from {}) / tls_key (from {}): give a PEM certificate chain and its PEM private key",
+            settings.source("tls_cert"),
+            settings.source("tls_key")
+        ),
+        _ => anyhow::Error::new(e).context("starting the relay"),
+    }
 }
 
 async fn wait_for_stop() -> Result<()> {

@@ -21,7 +21,8 @@ impl HeaderLookup for Headers<'_> {
     }
 }
 
-fn refuse(state: &RelayState, why: RejectReason, status: StatusCode, reason: String, body: &[u8]) -> Response {
+/// Answers a refused delivery and keeps it for inspection (off the async threads).
+async fn refuse(state: &RelayState, why: RejectReason, status: StatusCode, reason: String, body: &[u8]) -> Response {
     tracing::warn!(status = status.as_u16(), reason = why.label(), detail = %reason, "webhook rejected");
     state.metrics.reject(why);
     let kept: Vec<u8> = body.iter().take(64 * 1024).copied().collect();
@@ -31,8 +32,11 @@ fn refuse(state: &RelayState, why: RejectReason, status: StatusCode, reason: Str
         reason: reason.clone(),
         body: String::from_utf8_lossy(&kept).into_owned(),
     };
-    if let Err(e) = state.store.reject(&rejected) {
-        tracing::error!(error = %e, "could not keep a rejected delivery");
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.reject(&rejected)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "could not keep a rejected delivery"),
+        Err(e) => tracing::error!(error = %e, "the task keeping a rejected delivery failed"),
     }
     (status, Json(serde_json::json!({ "error": reason }))).into_response()
 }
@@ -48,11 +52,11 @@ pub(crate) async fn receive(
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let reason = format!("the body is over the {} byte limit", state.config.max_body_bytes);
-            return refuse(&state, RejectReason::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, reason, b"");
+            return refuse(&state, RejectReason::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, reason, b"").await;
         }
         Err(e) => {
             let reason = format!("the body could not be read: {e}");
-            return refuse(&state, RejectReason::UnreadableBody, e.status(), reason, b"");
+            return refuse(&state, RejectReason::UnreadableBody, e.status(), reason, b"").await;
         }
     };
     let host = match state.config.public_host.clone() {
@@ -61,7 +65,7 @@ pub(crate) async fn receive(
             Some(h) => h.to_string(),
             None => {
                 let reason = "the request has no Host header".to_string();
-                return refuse(&state, RejectReason::NoHost, StatusCode::BAD_REQUEST, reason, &body);
+                return refuse(&state, RejectReason::NoHost, StatusCode::BAD_REQUEST, reason, &body).await;
             }
         },
     };
@@ -70,13 +74,13 @@ pub(crate) async fn receive(
             SignatureError::MissingHeader(_) => RejectReason::MissingSignature,
             _ => RejectReason::BadSignature,
         };
-        return refuse(&state, why, StatusCode::UNAUTHORIZED, format!("signature: {e}"), &body);
+        return refuse(&state, why, StatusCode::UNAUTHORIZED, format!("signature: {e}"), &body).await;
     }
     let now = (state.config.clock)();
     let date = headers.get(webhook::HEADER_DATE).and_then(|v| v.to_str().ok()).and_then(webhook::parse_date);
     let Some(date) = date else {
         let reason = "x-fc-date is not an RFC 1123 date".to_string();
-        return refuse(&state, RejectReason::BadDate, StatusCode::BAD_REQUEST, reason, &body);
+        return refuse(&state, RejectReason::BadDate, StatusCode::BAD_REQUEST, reason, &body).await;
     };
     let window = chrono::Duration::from_std(state.config.replay_window).unwrap_or_default();
     if (now - date).abs() > window {
@@ -86,17 +90,18 @@ pub(crate) async fn receive(
             StatusCode::UNAUTHORIZED,
             format!("x-fc-date {date} is outside the replay window"),
             &body,
-        );
+        )
+        .await;
     }
     let Ok(text) = std::str::from_utf8(&body) else {
         let reason = "the body is not UTF-8 text".to_string();
-        return refuse(&state, RejectReason::BadJson, StatusCode::BAD_REQUEST, reason, &body);
+        return refuse(&state, RejectReason::BadJson, StatusCode::BAD_REQUEST, reason, &body).await;
     };
     let payload: WebhookPayload = match serde_json::from_str(text) {
         Ok(p) => p,
         Err(e) => {
             let reason = format!("the body is not a webhook payload: {e}");
-            return refuse(&state, RejectReason::BadJson, StatusCode::BAD_REQUEST, reason, &body);
+            return refuse(&state, RejectReason::BadJson, StatusCode::BAD_REQUEST, reason, &body).await;
         }
     };
     let (event, order, confirmation) = payload.dedupe_key();

@@ -98,8 +98,16 @@ fn secrets_come_from_files_named_in_toml_and_the_environment_beats_the_file() {
         &dir,
         &format!("subscriber_key_file = {:?}\nfeed_token_file = {:?}\n", key_file.display(), token_file.display()),
     );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let s = Settings::load(&SettingsInput { config_flag: Some(file.clone()), ..Default::default() }).unwrap();
     assert_eq!(s.feed_token.expose(), "token-from-a-file-0123456789", "the trailing newline is trimmed");
+    assert_eq!(
+        s.warnings,
+        [format!("{} (feed_token_file) is readable by other users: chmod 600 it", token_file.display())],
+        "only the group/world-readable file is flagged"
+    );
     assert_eq!(s.source("feed_token"), Source::SecretFile(token_file.clone()));
     assert_eq!(s.subscriber_key.expose().len(), 32);
 
