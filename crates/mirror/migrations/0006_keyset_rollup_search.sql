@@ -4,7 +4,20 @@
 -- 2. rollup tables kept by triggers on `orders`, so the charts read a few thousand groups
 --    instead of scanning every order;
 -- 3. the search index is filled in bulk: `mirror_marks.search_indexed_upto` is the highest
---    order id the word index covers; searches scan the (few) rows past it directly.
+--    order id the word index covers; searches scan the (few) rows past it directly;
+-- 4. the raw API JSON moves to its own table, so that scans and index builds over `orders`
+--    read a quarter of the pages.
+
+-- 4. Raw JSON beside, not inside, the order rows.
+CREATE TABLE order_json (
+    order_id  INTEGER PRIMARY KEY,
+    raw_json  TEXT NOT NULL
+);
+INSERT INTO order_json (order_id, raw_json) SELECT id, raw_json FROM orders;
+ALTER TABLE orders DROP COLUMN raw_json;
+CREATE TRIGGER orders_json_ad AFTER DELETE ON orders BEGIN
+    DELETE FROM order_json WHERE order_id = old.id;
+END;
 
 CREATE TABLE mirror_marks (
     name   TEXT PRIMARY KEY,
@@ -149,10 +162,18 @@ FROM orders WHERE is_mit = 1 GROUP BY 1, 2, 3, 4, 5;
 
 -- 3. Search: rows up to the watermark are in the word index and kept there by triggers; rows
 -- past it are added in bulk by `Mirror::index_search` (searches scan them until then).
-INSERT INTO mirror_marks (name, value) VALUES ('search_indexed_upto', (SELECT coalesce(MAX(id), 0) FROM orders));
+-- Only whole-word prefix lookups are asked of it, so it keeps no positions or sizes
+-- (detail = 'none', columnsize = 0): about a third less to write.
 DROP TRIGGER orders_search_ai;
 DROP TRIGGER orders_search_ad;
 DROP TRIGGER orders_search_au;
+DROP TABLE orders_search;
+CREATE VIRTUAL TABLE orders_search USING fts5(
+    order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code,
+    content = 'orders', content_rowid = 'id', tokenize = 'unicode61', detail = 'none', columnsize = 0
+);
+INSERT INTO orders_search (orders_search) VALUES ('rebuild');
+INSERT INTO mirror_marks (name, value) VALUES ('search_indexed_upto', (SELECT coalesce(MAX(id), 0) FROM orders));
 CREATE TRIGGER orders_search_ai AFTER INSERT ON orders
 WHEN new.id <= (SELECT value FROM mirror_marks WHERE name = 'search_indexed_upto') BEGIN
     INSERT INTO orders_search (rowid, order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code)

@@ -150,8 +150,9 @@ impl Mirror {
                 .prepare_cached(
                     "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
                         decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
-                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, raw_json, synced_at, api_state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25)
+                     RETURNING id",
                 )
                 .op("preparing the order insert")?;
             let mut update = tx
@@ -159,11 +160,16 @@ impl Mirror {
                     "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
                         is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
                         customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
-                        created_at = ?20, modified_at = ?21, expiry_at = ?22, raw_json = ?23, synced_at = ?24, api_state = ?25
-                     WHERE account_id = ?1 AND order_session_key = ?2 AND raw_json IS NOT ?23
-                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)",
+                        created_at = ?20, modified_at = ?21, expiry_at = ?22, synced_at = ?24, api_state = ?25
+                     WHERE account_id = ?1 AND order_session_key = ?2
+                       AND (SELECT raw_json FROM order_json WHERE order_id = orders.id) IS NOT ?23
+                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
+                     RETURNING id",
                 )
                 .op("preparing the order update")?;
+            let mut put_json = tx
+                .prepare_cached("INSERT OR REPLACE INTO order_json (order_id, raw_json) VALUES (?1, ?2)")
+                .op("preparing the raw JSON write")?;
             let mut resolve_unknown = tx
                 .prepare_cached(
                     "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
@@ -218,14 +224,20 @@ impl Mirror {
                     now,
                     o.state.as_str(),
                 ];
-                if insert.execute(params).op("inserting an order")? == 1 {
+                let inserted: Option<i64> =
+                    insert.query_row(params, |r| r.get(0)).optional().op("inserting an order")?;
+                if let Some(id) = inserted {
+                    put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
                     stats.inserted += 1;
                     if any_unknown {
                         resolve_unknown
                             .execute([account_id, o.order_session_key.as_str(), now.as_str()])
                             .op("resolving drift")?;
                     }
-                } else if update.execute(params).op("updating an order")? == 1 {
+                } else if let Some(id) =
+                    update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")?
+                {
+                    put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
                     stats.updated += 1;
                 } else {
                     stats.unchanged += 1;
@@ -257,6 +269,19 @@ impl Mirror {
             )
             .optional()
             .op("reading an order")
+    }
+
+    /// The order's API JSON as last applied.
+    pub fn order_json(&self, account_id: &str, order_session_key: &str) -> Result<Option<String>, MirrorError> {
+        self.conn
+            .query_row(
+                "SELECT j.raw_json FROM orders o JOIN order_json j ON j.order_id = o.id
+                 WHERE o.account_id = ?1 AND o.order_session_key = ?2",
+                [account_id, order_session_key],
+                |r| r.get(0),
+            )
+            .optional()
+            .op("reading an order's JSON")
     }
 
     /// The ids of orders in the given states (e.g. the non-final ones to re-check).

@@ -214,3 +214,26 @@ fn a_bulk_load_is_refused_on_a_mirror_that_already_holds_orders() {
     assert!(!m.begin_bulk_load(10).unwrap());
     assert!(!m.bulk_loading().unwrap());
 }
+
+#[test]
+fn the_api_json_is_kept_beside_the_row_and_follows_updates_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite3");
+    let mut m = Mirror::open(&path).unwrap();
+    m.insert_account(&account("acct")).unwrap();
+    m.apply_orders("acct", &(0..3).map(order).collect::<Vec<_>>(), None).unwrap();
+    let first = order(1);
+    assert_eq!(m.order_json("acct", &first.id).unwrap(), Some(serde_json::to_string(&first).unwrap()));
+    let mut newer = first.clone();
+    newer.email = Some("new@mail-host.example".into());
+    newer.modified_on = newer.modified_on.map(|t| t + chrono::Duration::days(1));
+    assert_eq!(m.apply_orders("acct", &[newer.clone()], None).unwrap().updated, 1);
+    assert_eq!(m.order_json("acct", &first.id).unwrap(), Some(serde_json::to_string(&newer).unwrap()));
+    // The same JSON again is no change.
+    assert_eq!(m.apply_orders("acct", &[newer], None).unwrap().unchanged, 1);
+    m.delete_account("acct").unwrap();
+    assert_eq!(m.order_json("acct", &first.id).unwrap(), None);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let left: i64 = conn.query_row("SELECT COUNT(*) FROM order_json", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "the JSON of deleted orders must go with them");
+}
