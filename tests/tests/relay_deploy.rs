@@ -315,3 +315,47 @@ fn every_setting_is_documented_in_the_readme_and_the_sample_toml() {
         assert!(sample.contains(&in_sample), "deploy/relay/relay.toml does not show {in_sample:?}");
     }
 }
+
+#[test]
+fn the_health_probe_checks_a_tls_relay_against_the_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is needed to make a test certificate");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let addr = free_port();
+    let cert_s = cert.display().to_string();
+    let key_s = key.display().to_string();
+    let mut relay = flexdesk(&[("FLEXDESK_RELAY_TLS_CERT", &cert_s), ("FLEXDESK_RELAY_TLS_KEY", &key_s)])
+        .args(["relay", "serve", "--bind", &addr.to_string(), "--db"])
+        .arg(dir.path().join("relay.sqlite3"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("https://{addr}");
+    let probe = |extra: &[&str]| flexdesk(&[]).args(["relay", "health", "--url", &url]).args(extra).output().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = probe(&["--ca-cert", &cert_s]);
+        if out.status.success() {
+            break;
+        }
+        assert!(relay.try_wait().unwrap().is_none(), "the TLS relay exited at start");
+        assert!(Instant::now() < deadline, "the TLS health check never passed: {}", text(&out));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let untrusted = probe(&[]);
+    assert_eq!(untrusted.status.code(), Some(1), "a self-signed relay passed without --ca-cert: {}", text(&untrusted));
+    let plain = flexdesk(&[]).args(["relay", "health", "--url", &format!("http://{addr}")]).output().unwrap();
+    assert_eq!(plain.status.code(), Some(1), "plain HTTP was answered by the TLS relay: {}", text(&plain));
+    let _ = Command::new("kill").args(["-TERM", &relay.id().to_string()]).status();
+    assert!(relay.wait().unwrap().success());
+}

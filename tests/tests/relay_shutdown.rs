@@ -221,3 +221,34 @@ async fn sigterm_mid_burst_exits_cleanly_and_loses_no_acknowledged_webhook() {
         stopped_in.as_secs_f64()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_during_the_drain_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("relay.sqlite3"), dir.path().join("relay.log"));
+    let addr = free_port();
+    let mut relay = start_relay(addr, &db, &log).await;
+    let pid = relay.id().unwrap().to_string();
+
+    // A request that never finishes its body holds the drain open (grace is 20 s).
+    let mut stuck = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stuck
+        .write_all(format!("POST /webhooks HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\n{{").as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(relay.try_wait().unwrap().is_none(), "the relay did not wait for the in-flight request");
+    let second = Instant::now();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(5), relay.wait())
+        .await
+        .expect("no exit after a second signal")
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{status}");
+    assert!(second.elapsed() < Duration::from_secs(3));
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("second stop signal"), "{log_text}");
+    drop(stuck);
+}
