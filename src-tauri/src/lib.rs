@@ -62,6 +62,9 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::batch_rows,
         commands::batch_demo_sample,
         commands::configure_sftp,
+        commands::sftp_settings,
+        commands::test_sftp_connection,
+        commands::pin_sftp_host_key,
     ])
 }
 

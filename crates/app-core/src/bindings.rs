@@ -14,7 +14,7 @@ use crate::action_dto::{
 };
 use crate::batch_dto::{
     BatchDraftRow, BatchDraftView, BatchFileView, BatchInput, BatchIssueView, BatchKindDto, BatchRowView, BatchView,
-    FieldOption, MappingEntry, SftpSettingsInput,
+    FieldOption, MappingEntry, SftpSettingsInput, SftpSettingsView, SftpTestOutcome, SftpTestResult,
 };
 use crate::chart_dto::{
     ChartFormatDto, ChartKindDto, ChartPointDto, ChartQuery, ChartSeriesDto, ChartThemeDto, ChartView, DrillDto,
@@ -211,6 +211,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: &[("input", "SftpSettingsInput")],
         returns: "void",
     },
+    CommandSpec { name: "sftp_settings", ts_name: "sftpSettings", args: &[], returns: "SftpSettingsView" },
+    CommandSpec { name: "test_sftp_connection", ts_name: "testSftpConnection", args: &[], returns: "SftpTestResult" },
+    CommandSpec {
+        name: "pin_sftp_host_key",
+        ts_name: "pinSftpHostKey",
+        args: &[("hostKey", "string")],
+        returns: "SftpSettingsView",
+    },
 ];
 
 /// Events the shell emits to the UI: `(Rust name, TS function name, payload TS type)`.
@@ -298,6 +306,9 @@ pub fn typescript_bindings() -> String {
         decl::<BatchView>(&cfg),
         decl::<BatchRowView>(&cfg),
         decl::<SftpSettingsInput>(&cfg),
+        decl::<SftpSettingsView>(&cfg),
+        decl::<SftpTestOutcome>(&cfg),
+        decl::<SftpTestResult>(&cfg),
     ] {
         out.push_str(&d);
     }

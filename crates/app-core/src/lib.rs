@@ -26,6 +26,7 @@ mod demo;
 pub mod dto;
 mod error;
 mod session;
+mod sftp_settings;
 mod webhook_log;
 mod workflows;
 
