@@ -1,5 +1,5 @@
 //! Batches left unfinished when the app core stops are resumed at the next start: one
-//! uploaded whose response file had not come back, one recorded whose upload had not begun.
+//! uploaded whose response file had not come back, one cut halfway through its upload.
 //! The first core runs on a runtime of its own that is dropped mid-flight (its background
 //! tasks die with it, as with a closed app); a second core on the same data directory and
 //! keychain calls `resume_unfinished_batches()` as the shell does after `start()`. Both
@@ -86,6 +86,20 @@ async fn batches_unfinished_when_the_core_stopped_are_resumed_at_start_and_sent_
     // What the stop left: A on the server unanswered, B nowhere.
     let inbound = names_in(&server.join("inbound"));
     assert_eq!(inbound.len(), 1, "only batch A was uploaded: {inbound:?}");
+    // Make B's stop a cut mid-upload: what an upload of B leaves when the app dies halfway
+    // (the first half under the temporary name, the ledger at "uploading").
+    let (b_name, b_bytes): (String, Vec<u8>) = {
+        let db = rusqlite::Connection::open(data.path().join("mirror.sqlite3")).unwrap();
+        let file: (String, Vec<u8>) = db
+            .query_row("SELECT name, bytes FROM batch_files WHERE batch_id = ?1", [&b], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        let half = (file.1.len() / 2) as i64;
+        db.execute("UPDATE batch_files SET status = 'uploading', sent_bytes = ?1 WHERE batch_id = ?2", (half, &b))
+            .unwrap();
+        file
+    };
+    let part = server.join("inbound").join(format!(".{b_name}.part"));
+    std::fs::write(&part, &b_bytes[..b_bytes.len() / 2]).unwrap();
     assert!(names_in(&server.join("outbound")).is_empty());
     assert_eq!(merchant.sandbox.orders_snapshot().len(), orders_before, "nothing was processed yet");
 
@@ -95,7 +109,7 @@ async fn batches_unfinished_when_the_core_stopped_are_resumed_at_start_and_sent_
     app.start().await.unwrap();
     let before = app.list_batches().unwrap();
     assert_eq!(before.iter().find(|v| v.id == a).unwrap().status, "uploaded");
-    assert_eq!(before.iter().find(|v| v.id == b).unwrap().status, "built");
+    assert_eq!(before.iter().find(|v| v.id == b).unwrap().status, "uploading");
     let mut resumed = app.resume_unfinished_batches().unwrap();
     resumed.sort();
     let mut expected = vec![a.clone(), b.clone()];
@@ -124,7 +138,7 @@ async fn batches_unfinished_when_the_core_stopped_are_resumed_at_start_and_sent_
     }
     assert_eq!(merchant.sandbox.orders_snapshot().len(), orders_before + 10);
     assert_eq!(names_in(&server.join("outbound")).len(), 2, "one response per file");
-    assert!(names_in(&server.join("inbound")).is_empty());
+    assert!(names_in(&server.join("inbound")).is_empty(), "the temporary file was left behind");
 
     // Starting once more finds nothing to resume.
     assert!(app.resume_unfinished_batches().unwrap().is_empty());
