@@ -382,3 +382,57 @@ impl SftpClient {
         let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "bye", "en").await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> PublicKey {
+        let k = PrivateKey::from(russh::keys::ssh_key::private::Ed25519Keypair::from_seed(&[7u8; 32]));
+        k.public_key().clone()
+    }
+
+    #[test]
+    fn a_pinned_key_is_read_from_a_key_line_a_known_hosts_line_or_a_fingerprint() {
+        let k = key();
+        let line = k.to_openssh().unwrap();
+        let fp = fingerprint(&k);
+        for pinned in [
+            line.clone(),
+            format!("{line} merchant@laptop"),
+            format!("[sftp.flexfactor.example]:2222 {line}"),
+            format!("desk-sk-host,10.0.0.1 {line} comment"),
+            format!("  {fp}  "),
+        ] {
+            assert_eq!(pinned_fingerprint(&pinned).as_deref(), Some(fp.as_str()), "{pinned}");
+        }
+        assert_eq!(pinned_fingerprint("not a key"), None);
+        assert_eq!(pinned_fingerprint(""), None);
+    }
+
+    #[test]
+    fn only_the_pinned_key_matches_and_an_unparseable_pin_matches_nothing() {
+        let k = key();
+        let other = PrivateKey::from(russh::keys::ssh_key::private::Ed25519Keypair::from_seed(&[8u8; 32]));
+        let verifier =
+            |expected: Option<&str>| Verifier { expected: expected.map(str::to_string), seen: Default::default() };
+        let line = k.to_openssh().unwrap();
+        assert!(verifier(Some(&line)).matches(&k));
+        assert!(verifier(Some(&fingerprint(&k))).matches(&k));
+        assert!(!verifier(Some(&line)).matches(other.public_key()));
+        assert!(!verifier(Some("garbage")).matches(&k));
+        // No pin: a connection test only (uploads check a pin is set before connecting).
+        assert!(verifier(None).matches(&k));
+        let unpinned = SftpSettings {
+            host: "h".into(),
+            port: 22,
+            user: "u".into(),
+            key_path: "/k".into(),
+            host_key: " ".into(),
+            inbound_dir: "/in".into(),
+            outbound_dir: "/out".into(),
+        };
+        assert!(unpinned.check_connection().is_ok());
+        assert!(matches!(unpinned.check(), Err(BatchError::Settings(m)) if m.contains("pin")));
+    }
+}
