@@ -35,6 +35,9 @@ env -u DISPLAY cargo nextest run --workspace --no-fail-fast
 step "Build the desktop app"
 cargo build -p flexdesk-app
 
+step "Build the release .deb (installed and started by e2e_installed_deb)"
+TAURI_APP_PATH=src-tauri ui/node_modules/.bin/tauri build --bundles deb
+
 step "Keychain (Secret Service) and end-to-end tests (Xvfb + WebDriver)"
 mkdir -p artifacts/e2e
 keyring_home=$(mktemp -d)

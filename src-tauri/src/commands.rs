@@ -5,6 +5,7 @@ use flexdesk_core::action_dto::{
     ExternalCancelInput, OrderDetail, PendingRescue, RefundInput, ReviewInput, ReviewItem, SavedViewDto, WebhookLog,
 };
 use flexdesk_core::dto::{AccountView, AppStatus, NewAccount, OrderPage, OrderQuery, RelayStatus};
+use flexdesk_core::system_dto::{AboutInfo, BackupResult, DiagnosticsResult, NotificationSettings, StartupNotice};
 use flexdesk_core::{AppCore, IpcError};
 use tauri::State;
 
@@ -311,4 +312,55 @@ pub async fn poll_interval(core: State<'_, AppCore>) -> Result<u64, IpcError> {
 #[tauri::command]
 pub async fn set_poll_interval(core: State<'_, AppCore>, secs: u64) -> Result<(), IpcError> {
     core.set_poll_interval_secs(secs).await.map_err(Into::into)
+}
+
+/// Why FlexDesk could not open its data, if it could not (the UI shows only this then).
+#[tauri::command]
+pub async fn startup_problem(problem: State<'_, crate::StartupProblem>) -> Result<Option<IpcError>, IpcError> {
+    Ok(problem.0.clone())
+}
+
+#[tauri::command]
+pub async fn about(core: State<'_, AppCore>) -> Result<AboutInfo, IpcError> {
+    Ok(core.about())
+}
+
+#[tauri::command]
+pub async fn startup_notice(core: State<'_, AppCore>) -> Result<Option<StartupNotice>, IpcError> {
+    Ok(core.startup_notice())
+}
+
+#[tauri::command]
+pub async fn dismiss_startup_notice(core: State<'_, AppCore>) -> Result<(), IpcError> {
+    core.dismiss_startup_notice();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn backup_mirror(core: State<'_, AppCore>, path: Option<String>) -> Result<BackupResult, IpcError> {
+    core.backup_mirror(path).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn export_diagnostics(core: State<'_, AppCore>, path: Option<String>) -> Result<DiagnosticsResult, IpcError> {
+    core.export_diagnostics(path).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn notification_settings(core: State<'_, AppCore>) -> Result<NotificationSettings, IpcError> {
+    core.notification_settings().map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn set_notification_settings(
+    core: State<'_, AppCore>,
+    settings: NotificationSettings,
+) -> Result<(), IpcError> {
+    core.set_notification_settings(settings).map_err(Into::into)
+}
+
+/// The UI drew its first rows (start-up is measured up to here).
+#[tauri::command]
+pub async fn first_rows_shown(core: State<'_, AppCore>, rows: u32) -> Result<(), IpcError> {
+    core.first_rows_shown(rows).map_err(Into::into)
 }

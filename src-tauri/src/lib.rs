@@ -5,8 +5,10 @@
 
 mod commands;
 mod logging;
+mod notifications;
+mod window;
 
-use flexdesk_core::{AppCore, CoreConfig};
+use flexdesk_core::{instance, AppCore, CoreConfig};
 use flexdesk_secrets::KeychainStore;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,6 +67,15 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::sftp_settings,
         commands::test_sftp_connection,
         commands::pin_sftp_host_key,
+        commands::startup_problem,
+        commands::about,
+        commands::startup_notice,
+        commands::dismiss_startup_notice,
+        commands::backup_mirror,
+        commands::export_diagnostics,
+        commands::notification_settings,
+        commands::set_notification_settings,
+        commands::first_rows_shown,
     ])
 }
 
@@ -86,12 +97,24 @@ fn display_problem() -> Option<String> {
     }
 }
 
-fn data_dir<R: tauri::Runtime>(app: &tauri::App<R>) -> Result<PathBuf, String> {
+/// `FLEXDESK_DATA_DIR`, else the platform's data directory for the app's identifier
+/// (the same folder Tauri's `app_data_dir` names: `~/.local/share/<identifier>` on Linux).
+/// Known before the window exists, so a second start can step aside without one.
+fn data_dir(identifier: &str) -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("FLEXDESK_DATA_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    app.path().app_data_dir().map_err(|e| format!("cannot find the app data directory: {e}"))
+    directories::BaseDirs::new()
+        .map(|b| b.data_dir().join(identifier))
+        .ok_or_else(|| "cannot find your home directory to keep FlexDesk's data in; set FLEXDESK_DATA_DIR".to_string())
 }
+
+/// Why the core could not open (e.g. a database from a newer FlexDesk). The window opens
+/// anyway and shows this instead of the dashboard, so the user reads what to do.
+pub struct StartupProblem(pub Option<flexdesk_core::IpcError>);
+
+/// Keeps this process the data directory's one instance.
+struct InstanceState(#[allow(dead_code)] instance::InstanceGuard);
 
 /// Runs the app; returns the process exit code.
 pub fn run() -> i32 {
@@ -99,32 +122,52 @@ pub fn run() -> i32 {
         eprintln!("{message}");
         return 2;
     }
+    let context = tauri::generate_context!();
+    let dir = match data_dir(&context.config().identifier) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("FlexDesk could not start: {e}");
+            return 1;
+        }
+    };
+    let mut guard = match instance::claim(&dir) {
+        Ok(instance::Claim::First(g)) => g,
+        Ok(instance::Claim::AlreadyRunning(other)) => {
+            println!("{}", instance::second_start_message(&dir, &other));
+            return if other == instance::OtherInstance::Activated { 0 } else { 1 };
+        }
+        Err(e) => {
+            eprintln!("FlexDesk could not start: {e}");
+            return 1;
+        }
+    };
+    let log_guard = logging::init(&dir);
+    tracing::info!(data_dir = %dir.display(), version = env!("CARGO_PKG_VERSION"), "FlexDesk starting");
     let result = with_commands(tauri::Builder::default())
-        .setup(|app| {
-            let dir = data_dir(app)?;
-            let _guard = logging::init(&dir);
-            app.manage(logging::LogGuard(_guard));
-            tracing::info!(data_dir = %dir.display(), version = env!("CARGO_PKG_VERSION"), "FlexDesk starting");
+        .plugin(tauri_plugin_notification::init())
+        .setup(move |app| {
+            app.manage(logging::LogGuard(log_guard));
+            let handle = app.handle().clone();
+            guard.listen(move || window::bring_to_front(&handle));
+            app.manage(InstanceState(guard));
+            window::restore(app.handle(), &dir);
             let mut config = CoreConfig::new(dir, Arc::new(KeychainStore::new()));
             // Orders per minute of the Demo's live traffic (0: off), e.g. for end-to-end tests.
             if let Some(rate) = std::env::var("FLEXDESK_DEMO_TRAFFIC").ok().and_then(|v| v.parse().ok()) {
                 config.demo_traffic_per_minute = rate;
             }
-            let core = AppCore::open(config).map_err(|e| e.user_message())?;
-            app.manage(core.clone());
-            let mut changes = core.subscribe_changes();
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                use tauri::Emitter;
-                while changes.changed().await.is_ok() {
-                    let version = *changes.borrow_and_update();
-                    if let Err(e) = handle.emit(flexdesk_core::bindings::MIRROR_CHANGED, version) {
-                        tracing::debug!(error = %e, "could not tell the UI about a mirror change");
-                    }
-                    // Coalesce bursts: at most a few refreshes a second.
-                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            let core = match AppCore::open(config) {
+                Ok(core) => core,
+                Err(e) => {
+                    tracing::error!(error = %e, "FlexDesk cannot open its data");
+                    app.manage(StartupProblem(Some(e.to_ipc())));
+                    return Ok(());
                 }
-            });
+            };
+            app.manage(StartupProblem(None));
+            app.manage(core.clone());
+            forward_changes(app.handle(), &core);
+            notifications::forward(app.handle(), &core);
             tauri::async_runtime::spawn(async move {
                 if let Err(e) = core.start().await {
                     tracing::error!(error = %e, "could not open an account");
@@ -139,7 +182,8 @@ pub fn run() -> i32 {
             });
             Ok(())
         })
-        .run(tauri::generate_context!());
+        .on_window_event(window::on_event)
+        .run(context);
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -147,6 +191,23 @@ pub fn run() -> i32 {
             1
         }
     }
+}
+
+/// Tells the UI whenever the mirror changed, coalescing bursts.
+fn forward_changes<R: tauri::Runtime>(handle: &tauri::AppHandle<R>, core: &AppCore) {
+    let mut changes = core.subscribe_changes();
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        use tauri::Emitter;
+        while changes.changed().await.is_ok() {
+            let version = *changes.borrow_and_update();
+            if let Err(e) = handle.emit(flexdesk_core::bindings::MIRROR_CHANGED, version) {
+                tracing::debug!(error = %e, "could not tell the UI about a mirror change");
+            }
+            // Coalesce bursts: at most a few refreshes a second.
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        }
+    });
 }
 
 #[cfg(test)]

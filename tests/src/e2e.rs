@@ -63,8 +63,12 @@ pub fn artifacts() -> PathBuf {
 /// Starts tauri-driver on `port` (and `port + 1` for WebKitWebDriver) with `envs` for the
 /// app, and opens a session on the app.
 pub async fn launch(port: u16, envs: &[(&str, &str)]) -> (Driver, Client) {
+    launch_app(port, &app_binary(), envs).await
+}
+
+/// [`launch`] for a given app binary (e.g. the one a `.deb` installed).
+pub async fn launch_app(port: u16, app: &Path, envs: &[(&str, &str)]) -> (Driver, Client) {
     assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run (scripts/test.sh does)");
-    let app = app_binary();
     let app = app.canonicalize().unwrap_or_else(|e| {
         panic!("app binary {} missing ({e}): cargo build -p flexdesk-app, or set FLEXDESK_APP_BIN", app.display())
     });

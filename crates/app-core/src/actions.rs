@@ -52,7 +52,7 @@ fn outcome(intent: &Intent, status: ActionStatus, message: impl Into<String>, re
     }
 }
 
-fn money(cents: i64, currency: &str) -> String {
+pub(crate) fn money(cents: i64, currency: &str) -> String {
     format!("{} {currency}", Cents(cents).to_major_units_string())
 }
 

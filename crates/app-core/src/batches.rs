@@ -427,6 +427,7 @@ impl AppCore {
                 Err(e) => {
                     writer.set_batch_error(id, Some(&e.to_string()))?;
                     self.changed();
+                    self.notify_batch(&record.source_name, Some(&e.to_string()), 0, 0);
                     return Err(CoreError::Internal(e.to_string()));
                 }
             }
@@ -450,6 +451,7 @@ impl AppCore {
                 Err(e) => {
                     writer.set_batch_error(id, Some(&e.to_string()))?;
                     self.changed();
+                    self.notify_batch(&record.source_name, Some(&e.to_string()), 0, 0);
                     return Err(CoreError::Internal(e.to_string()));
                 }
             }
@@ -481,7 +483,22 @@ impl AppCore {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         client.close().await;
-        self.batch_view(id)
+        let view = self.batch_view(id)?;
+        if view.status == "answered" {
+            self.notify_batch(&view.source_name, None, view.answered_rows, view.row_count);
+        }
+        Ok(view)
+    }
+
+    /// A desktop notification (if opted in) that a batch has every outcome, or failed.
+    fn notify_batch(&self, source: &str, error: Option<&str>, answered: u32, rows: u32) {
+        let (title, body) = match error {
+            None => {
+                ("Batch finished".to_string(), format!("{source}: all {answered} of {rows} rows have their outcome."))
+            }
+            Some(e) => ("Batch upload failed".to_string(), format!("{source}: {e}")),
+        };
+        self.notify_desktop(crate::system_dto::NoticeKind::BatchFinished, title, body);
     }
 
     fn apply_response(&self, account_id: &str, batch_id: &str, name: &str, r: &ResponseFile) -> Result<(), CoreError> {

@@ -22,9 +22,10 @@ use crate::chart_dto::{
 };
 use crate::dto::JobProgress;
 use crate::dto::{
-    AccountView, AppStatus, EnvironmentDto, NewAccount, OrderPage, OrderQuery, OrderRow, OrderSortDto, OrderStateDto,
-    RelayStatus, SyncPhase, SyncStatus,
+    AccountView, AppStatus, EnvironmentDto, NewAccount, OrderCursorDto, OrderPage, OrderQuery, OrderRow, OrderSortDto,
+    OrderStateDto, RelayStatus, SyncPhase, SyncStatus,
 };
+use crate::system_dto::{AboutInfo, BackupResult, DiagnosticsResult, NotificationSettings, StartupNotice};
 use crate::{ErrorCode, IpcError};
 
 /// One command: its Rust/IPC name, its TypeScript function name, its arguments
@@ -219,10 +220,43 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: &[("hostKey", "string")],
         returns: "SftpSettingsView",
     },
+    CommandSpec { name: "startup_problem", ts_name: "startupProblem", args: &[], returns: "IpcError | null" },
+    CommandSpec { name: "about", ts_name: "about", args: &[], returns: "AboutInfo" },
+    CommandSpec { name: "startup_notice", ts_name: "startupNotice", args: &[], returns: "StartupNotice | null" },
+    CommandSpec { name: "dismiss_startup_notice", ts_name: "dismissStartupNotice", args: &[], returns: "void" },
+    CommandSpec {
+        name: "backup_mirror",
+        ts_name: "backupMirror",
+        args: &[("path", "string | null")],
+        returns: "BackupResult",
+    },
+    CommandSpec {
+        name: "export_diagnostics",
+        ts_name: "exportDiagnostics",
+        args: &[("path", "string | null")],
+        returns: "DiagnosticsResult",
+    },
+    CommandSpec {
+        name: "notification_settings",
+        ts_name: "notificationSettings",
+        args: &[],
+        returns: "NotificationSettings",
+    },
+    CommandSpec {
+        name: "set_notification_settings",
+        ts_name: "setNotificationSettings",
+        args: &[("settings", "NotificationSettings")],
+        returns: "void",
+    },
+    CommandSpec { name: "first_rows_shown", ts_name: "firstRowsShown", args: &[("rows", "number")], returns: "void" },
 ];
 
 /// Events the shell emits to the UI: `(Rust name, TS function name, payload TS type)`.
-pub const EVENTS: &[(&str, &str, &str)] = &[(MIRROR_CHANGED, "onMirrorChanged", "number")];
+pub const EVENTS: &[(&str, &str, &str)] =
+    &[(MIRROR_CHANGED, "onMirrorChanged", "number"), (INSTANCE_ACTIVATED, "onInstanceActivated", "null")];
+
+/// Emitted when a second start of FlexDesk brought this window to the front.
+pub const INSTANCE_ACTIVATED: &str = "instance-activated";
 
 /// Emitted (with a counter) whenever the mirror changed: the UI refreshes what it shows.
 pub const MIRROR_CHANGED: &str = "mirror-changed";
@@ -254,6 +288,7 @@ pub fn typescript_bindings() -> String {
         decl::<AppStatus>(&cfg),
         decl::<OrderStateDto>(&cfg),
         decl::<OrderSortDto>(&cfg),
+        decl::<OrderCursorDto>(&cfg),
         decl::<OrderQuery>(&cfg),
         decl::<OrderRow>(&cfg),
         decl::<OrderPage>(&cfg),
@@ -309,6 +344,11 @@ pub fn typescript_bindings() -> String {
         decl::<SftpSettingsView>(&cfg),
         decl::<SftpTestOutcome>(&cfg),
         decl::<SftpTestResult>(&cfg),
+        decl::<AboutInfo>(&cfg),
+        decl::<StartupNotice>(&cfg),
+        decl::<BackupResult>(&cfg),
+        decl::<DiagnosticsResult>(&cfg),
+        decl::<NotificationSettings>(&cfg),
     ] {
         out.push_str(&d);
     }

@@ -21,7 +21,7 @@ use crate::{CoreError, IpcError};
 const POLL_INTERVAL: &str = "poll_interval_secs";
 
 /// The keychain purpose of an account's relay feed token.
-const RELAY_TOKEN: &str = "relay-token";
+pub(crate) const RELAY_TOKEN: &str = "relay-token";
 
 /// How the core is set up by its host (the desktop shell, the CLI, a test).
 pub struct CoreConfig {
@@ -63,6 +63,10 @@ pub(crate) struct Inner {
     pub changes: tokio::sync::watch::Sender<u64>,
     /// SFTP batches: the draft being composed, the Demo SFTP endpoint.
     pub batches: crate::batches::BatchRuntime,
+    /// What the user must be told about this start (a rebuilt mirror), until dismissed.
+    pub startup_notice: Mutex<Option<crate::system_dto::StartupNotice>>,
+    /// Opted-in desktop notifications, for the shell to show.
+    pub notices: tokio::sync::broadcast::Sender<crate::system_dto::DesktopNotice>,
 }
 
 /// What a cached filtered count is valid for.
@@ -102,6 +106,7 @@ pub(crate) fn order_filter(query: &OrderQuery) -> Result<OrderFilter, CoreError>
         decline_code: text(&query.decline_code),
         currency: text(&query.currency),
         sort: query.sort.unwrap_or_default().into(),
+        after: query.after.clone().map(Into::into),
         offset: u64::from(query.offset),
         limit: u64::from(query.limit.clamp(1, 1000)),
     })
@@ -176,7 +181,8 @@ impl AppCore {
             CoreError::Internal(format!("cannot create the data directory {}: {e}", config.data_dir.display()))
         })?;
         let db_path = config.data_dir.join("mirror.sqlite3");
-        let reader = Mirror::open(&db_path)?;
+        let opened = crate::system::open_mirror_checked(&db_path)?;
+        let reader = opened.mirror;
         Ok(AppCore {
             inner: Arc::new(Inner {
                 config,
@@ -187,6 +193,8 @@ impl AppCore {
                 count_cache: Mutex::new(None),
                 changes: tokio::sync::watch::channel(0).0,
                 batches: Default::default(),
+                startup_notice: Mutex::new(opened.notice),
+                notices: tokio::sync::broadcast::channel(64).0,
             }),
         })
     }
@@ -196,6 +204,11 @@ impl AppCore {
         let slot = self.inner.session.lock().await;
         let s = slot.as_ref().ok_or(CoreError::NoAccount)?;
         Ok((s.account.id.clone(), s.client.clone()))
+    }
+
+    /// The core around its shared state (background tasks hold only the state).
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> AppCore {
+        AppCore { inner }
     }
 
     /// The keychain and core internals the batch module needs.
@@ -407,7 +420,7 @@ impl AppCore {
         // table asks for many windows of one filter: count once per filter and data version.
         let key = CountKey {
             account_id: account_id.clone(),
-            filter: format!("{:?}", OrderFilter { offset: 0, limit: 0, ..filter.clone() }),
+            filter: format!("{:?}", OrderFilter { offset: 0, limit: 0, after: None, ..filter.clone() }),
             data_version: reader.data_version()?,
         };
         let cached = {
@@ -423,7 +436,13 @@ impl AppCore {
             }
         };
         let rows = reader.order_window(&account_id, &filter)?;
-        Ok(OrderPage { total, offset: query.offset, rows: rows.into_iter().map(OrderRow::from).collect() })
+        let next = match rows.last() {
+            Some(last) if rows.len() as u64 >= filter.limit => {
+                Some(flexdesk_mirror::OrderCursor::after(filter.sort, last).into())
+            }
+            _ => None,
+        };
+        Ok(OrderPage { total, offset: query.offset, rows: rows.into_iter().map(OrderRow::from).collect(), next })
     }
 
     pub fn list_accounts(&self) -> Result<Vec<AccountView>, CoreError> {

@@ -218,8 +218,33 @@ impl From<OrderSortDto> for flexdesk_mirror::OrderSort {
     }
 }
 
+/// Where a page of the orders list ended (the mirror's keyset cursor): the last row's sort
+/// value as stored (RFC 3339 time or decimal cents; null when the row has none) and its
+/// FlexFactor id. Only meaningful with the sort it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "OrderCursor")]
+pub struct OrderCursorDto {
+    pub sort_value: Option<String>,
+    pub order_session_key: String,
+}
+
+impl From<flexdesk_mirror::OrderCursor> for OrderCursorDto {
+    fn from(c: flexdesk_mirror::OrderCursor) -> Self {
+        OrderCursorDto { sort_value: c.sort_value, order_session_key: c.order_session_key }
+    }
+}
+
+impl From<OrderCursorDto> for flexdesk_mirror::OrderCursor {
+    fn from(c: OrderCursorDto) -> Self {
+        flexdesk_mirror::OrderCursor { sort_value: c.sort_value, order_session_key: c.order_session_key }
+    }
+}
+
 /// A window of the filtered orders list. Times are RFC 3339 (`from` inclusive, `to`
 /// exclusive); amounts are minor units, inclusive. Absent filters match everything.
+/// With `after` (the previous page's `next`), the window is the `limit` rows after that
+/// cursor and `offset` only labels it; without, it is the rows at `offset` (far jumps).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct OrderQuery {
@@ -251,6 +276,8 @@ pub struct OrderQuery {
     pub currency: Option<String>,
     #[ts(optional)]
     pub sort: Option<OrderSortDto>,
+    #[ts(optional)]
+    pub after: Option<OrderCursorDto>,
 }
 
 /// One row of the orders table.
@@ -300,6 +327,8 @@ pub struct OrderPage {
     pub total: u64,
     pub offset: u32,
     pub rows: Vec<OrderRow>,
+    /// The cursor of the page after this one; null when this page is the last.
+    pub next: Option<OrderCursorDto>,
 }
 
 /// The account form. `app_secret` goes to the keychain and nowhere else.

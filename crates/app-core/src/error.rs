@@ -19,6 +19,8 @@ pub enum ErrorCode {
     InvalidInput,
     NotFound,
     NoAccount,
+    /// The local database was written by a newer FlexDesk.
+    DataFromNewerVersion,
     Internal,
 }
 
@@ -47,6 +49,14 @@ pub enum CoreError {
         "No FlexFactor account is set up yet. Add one under Accounts, or restart FlexDesk to open the Demo account."
     )]
     NoAccount,
+    /// The mirror file was written by a newer FlexDesk; it is left untouched.
+    #[error(
+        "The local database {path} was written by a newer version of FlexDesk (schema {found}; this version \
+         understands up to {supported}). It was left untouched. Install the newer FlexDesk again, or, to start \
+         over with this version, quit and move that file elsewhere: orders are downloaded again from FlexFactor, \
+         but the audit log, notes and batches in it stay only in the moved file."
+    )]
+    NewerData { path: std::path::PathBuf, found: i64, supported: i64 },
     #[error("{0}")]
     Internal(String),
 }
@@ -77,6 +87,7 @@ impl CoreError {
             CoreError::InvalidInput(_) => ErrorCode::InvalidInput,
             CoreError::Relay(_) => ErrorCode::Network,
             CoreError::NoAccount => ErrorCode::NoAccount,
+            CoreError::NewerData { .. } => ErrorCode::DataFromNewerVersion,
             CoreError::Internal(_) => ErrorCode::Internal,
         }
     }

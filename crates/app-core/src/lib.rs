@@ -25,11 +25,16 @@ mod core;
 mod demo;
 pub mod dto;
 mod error;
+pub mod instance;
 mod session;
 mod sftp_settings;
+mod system;
+pub mod system_dto;
 mod webhook_log;
+pub mod window_state;
 mod workflows;
 
 pub use crate::core::{AppCore, CoreConfig};
 pub use demo::{DEMO_ORDER_COUNT, DEMO_SEED};
 pub use error::{CoreError, ErrorCode, IpcError};
+pub use system::{log_dir, LOG_FILES_KEPT, LOG_FILE_PREFIX, LOG_FILE_SUFFIX};

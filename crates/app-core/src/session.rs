@@ -165,6 +165,9 @@ pub(crate) async fn feed_loop(
                         }
                     }
                 }
+                if !report.new_events.is_empty() {
+                    crate::AppCore::from_inner(inner.clone()).notify_webhooks(&account_id, &report.new_events);
+                }
             }
             Err(e) => {
                 let e = CoreError::from(e);

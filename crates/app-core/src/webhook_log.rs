@@ -107,9 +107,11 @@ impl AppCore {
         let local =
             |t: Option<DateTime<Utc>>| t.map(|t| t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %:z").to_string());
         let mut written = 0u64;
+        let mut after: Option<flexdesk_mirror::OrderCursor> = None;
         self.set_job(Some(("export", 0, total)));
         loop {
-            let window = OrderFilter { offset: written, limit: 1000, ..base.clone() };
+            // Page by keyset cursor: each page is an index range scan, however deep.
+            let window = OrderFilter { offset: 0, limit: 1000, after: after.clone(), ..base.clone() };
             let rows = self.with_reader(|r| Ok(r.order_window(&account, &window)?))?;
             if rows.is_empty() {
                 break;
@@ -136,6 +138,7 @@ impl AppCore {
                 out.push('\n');
             }
             written += rows.len() as u64;
+            after = rows.last().map(|o| flexdesk_mirror::OrderCursor::after(base.sort, o));
             self.set_job(Some(("export", written, total)));
         }
         self.set_job(None);
@@ -158,7 +161,7 @@ impl AppCore {
             return Err(CoreError::InvalidInput("A view needs a name.".into()));
         }
         let account = self.active_account_id()?;
-        let view_query = OrderQuery { offset: 0, limit: 0, ..query.clone() };
+        let view_query = OrderQuery { offset: 0, limit: 0, after: None, ..query.clone() };
         let query_json = serde_json::to_string(&view_query).map_err(|e| CoreError::Internal(e.to_string()))?;
         let columns_json = serde_json::to_string(columns).map_err(|e| CoreError::Internal(e.to_string()))?;
         let id = self.with_reader(|r| Ok(r.save_view(&account, name.trim(), &query_json, &columns_json)?))?;

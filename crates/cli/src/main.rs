@@ -71,7 +71,15 @@ enum Command {
 #[derive(Subcommand)]
 enum RelayAction {
     /// Serve until SIGTERM or Ctrl-C (then finish in-flight requests).
+    ///
+    /// Settings, lowest first: defaults < TOML file (--config or FLEXDESK_RELAY_CONFIG) <
+    /// FLEXDESK_RELAY_<KEY> environment variables < these flags. Secrets only from
+    /// FLEXDESK_RELAY_SUBSCRIBER_KEY / FLEXDESK_RELAY_FEED_TOKEN or their *_file settings.
     Serve(relay::ServeArgs),
+    /// Exit 0 when a relay's /healthz answers ok (for HEALTHCHECK and service managers).
+    Health(relay::HealthArgs),
+    /// Run retention and compaction once on the relay database and print what it did.
+    Compact(relay::CompactArgs),
 }
 
 #[derive(Subcommand)]
@@ -138,6 +146,8 @@ async fn run() -> Result<()> {
         }
         Command::Chart(args) => chart::run(args, open_core(cli.data_dir)?).await,
         Command::Relay { action: RelayAction::Serve(args) } => relay::serve(args).await,
+        Command::Relay { action: RelayAction::Health(args) } => relay::health(args).await,
+        Command::Relay { action: RelayAction::Compact(args) } => relay::compact(args).await,
         Command::Sandbox { action: SandboxAction::Serve { port, seed, orders, app_key, app_secret } } => {
             serve_sandbox(port, seed, orders, app_key, app_secret).await
         }

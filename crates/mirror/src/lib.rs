@@ -3,7 +3,8 @@
 //! What it does: opens the database (bundled SQLite, WAL, foreign keys, busy timeout),
 //! runs the embedded append-only migrations, stores accounts (non-secret settings only),
 //! orders with their derived [`OrderState`], and sync cursors, and answers the queries
-//! the screens need (filtered, searched, offset windows for the virtual table).
+//! the screens need (filtered, searched, keyset pages and offset jumps for the virtual table;
+//! chart aggregates from trigger-maintained rollups).
 //!
 //! What it deliberately does not do: no HTTP and no secrets. Secrets never enter SQLite.
 //!
@@ -19,10 +20,13 @@ mod aggregates;
 mod annotations;
 mod audit;
 mod batches;
+mod bulk;
 mod cursors;
 mod db;
 mod error;
+mod health;
 mod migrations;
+mod order_list;
 mod orders;
 mod outbox;
 mod state;
@@ -35,8 +39,10 @@ pub use audit::{AuditDraft, AuditEntry, AuditVerification, GENESIS};
 pub use batches::{BatchFileRecord, BatchRecord, BatchRowRecord, NewBatchFile};
 pub use db::Mirror;
 pub use error::MirrorError;
+pub use health::{inspect_file, FileHealth, SalvageReport, IRREPLACEABLE_TABLES};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
-pub use orders::{ApplyStats, OrderFilter, OrderRecord, OrderSort};
+pub use order_list::{OrderCursor, OrderFilter, OrderSort};
+pub use orders::{ApplyStats, OrderRecord};
 pub use outbox::{Intent, IntentKind, IntentState, Recorded};
 pub use state::OrderState;
 pub use timeline::{DriftEntry, EventApplied, OrderEvent, TimelineEntry, WebhookRecord};

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_word_search", include_str!("../migrations/0003_word_search.sql")),
     ("0004_batches", include_str!("../migrations/0004_batches.sql")),
     ("0005_actions_audit", include_str!("../migrations/0005_actions_audit.sql")),
+    ("0006_keyset_rollup_search", include_str!("../migrations/0006_keyset_rollup_search.sql")),
 ];
 
 /// The schema version this build writes.
@@ -55,6 +56,41 @@ mod tests {
             assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name} out of order");
             assert!(!sql.trim().is_empty());
         }
+    }
+
+    #[test]
+    fn upgrading_to_0006_moves_the_json_out_and_fills_rollups_and_search() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, environment, base_url, mid, app_key, created_at)
+               VALUES ('a', 'A', 'sandbox', 'http://x', 'm', 'k', '2026-01-01T00:00:00Z');
+             INSERT INTO orders (account_id, order_session_key, merchant_order_id, state, is_mit, amount_cents,
+               captured_cents, refunded_cents, currency, email, created_at, raw_json, synced_at, api_state)
+             VALUES ('a', 'k-1', 'SHOP-77', 'approved', 0, 500, 500, 0, 'USD', 'x@y.example',
+               '2026-01-02T03:04:05.000Z', '{\"id\":\"k-1\"}', 'now', 'approved');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let json: String = conn.query_row("SELECT raw_json FROM order_json", [], |r| r.get(0)).unwrap();
+        assert_eq!(json, "{\"id\":\"k-1\"}");
+        let (n, cents): (i64, i64) = conn
+            .query_row("SELECT orders, captured_cents FROM rollup_days WHERE day = '2026-01-02'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, cents), (1, 500));
+        let found: i64 = conn
+            .query_row("SELECT COUNT(*) FROM orders_search WHERE orders_search MATCH '\"shop\"*'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(found, 1);
+        let mark: i64 = conn
+            .query_row("SELECT value FROM mirror_marks WHERE name = 'search_indexed_upto'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mark, 1);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Orders: the upsert path and the list queries.
+//! Orders: the upsert path and single-order reads (the list queries are in `order_list.rs`).
 
 use chrono::{DateTime, Utc};
 use flexfactor_wire::WireOrder;
@@ -79,84 +79,7 @@ pub struct ApplyStats {
     pub unchanged: u64,
 }
 
-/// The FTS5 query for what a person typed: its longest word, as a prefix (`WEB-2026` →
-/// `"2026"*`). Matching on the most selective word keeps common words ("com" of an email)
-/// from dragging in most of the table; [`search_clause`] then checks the whole term.
-fn fts_query(term: &str) -> Option<String> {
-    term.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .max_by_key(|w| w.len())
-        .map(|w| format!("\"{}\"*", w.to_lowercase()))
-}
-
-/// The search condition: FTS narrows by the longest word; when the term has more than one
-/// word, the whole term must also appear (case-insensitively) in one of the searched columns.
-fn search_clause(term: &str) -> Option<(String, Vec<Value>)> {
-    let fts = fts_query(term)?;
-    let words = term.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).count();
-    let mut sql = "id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ?)".to_string();
-    let mut args = vec![Value::Text(fts)];
-    if words > 1 {
-        sql.push_str(
-            " AND (instr(lower(order_session_key), ?) OR instr(lower(coalesce(merchant_order_id, '')), ?) \
-             OR instr(lower(coalesce(email, '')), ?) OR instr(lower(coalesce(customer_name, '')), ?))",
-        );
-        let lowered = term.trim().to_lowercase();
-        args.extend(std::iter::repeat_n(Value::Text(lowered), 4));
-    }
-    Some((sql, args))
-}
-
-/// How a list is ordered. Ties always break by FlexFactor id, so windows never overlap.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum OrderSort {
-    #[default]
-    CreatedDesc,
-    CreatedAsc,
-    AmountDesc,
-    AmountAsc,
-    /// Soonest `expiryDateUtc` first (pending MIT rescues); orders without one last.
-    ExpiryAsc,
-}
-
-impl OrderSort {
-    fn sql(self) -> &'static str {
-        match self {
-            OrderSort::CreatedDesc => "created_at DESC, order_session_key",
-            OrderSort::CreatedAsc => "created_at ASC, order_session_key",
-            OrderSort::AmountDesc => "amount_cents DESC, order_session_key",
-            OrderSort::AmountAsc => "amount_cents ASC, order_session_key",
-            OrderSort::ExpiryAsc => "expiry_at IS NULL, expiry_at ASC, order_session_key",
-        }
-    }
-}
-
-/// A list query: filters plus an offset window (the virtual table asks by row index).
-/// Time bounds are `from` inclusive, `to` exclusive; amounts are cents, inclusive.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct OrderFilter {
-    pub state: Option<OrderState>,
-    /// Any of these states (in addition to `state`, when both are given).
-    pub states: Vec<OrderState>,
-    pub is_mit: Option<bool>,
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
-    pub placed_from: Option<DateTime<Utc>>,
-    pub placed_to: Option<DateTime<Utc>>,
-    pub amount_min: Option<i64>,
-    pub amount_max: Option<i64>,
-    pub site_id: Option<String>,
-    pub decline_code: Option<String>,
-    pub currency: Option<String>,
-    pub sort: OrderSort,
-    /// Words (or word prefixes) of the FlexFactor id, merchant order id, email, name, last-4
-    /// or decline code, case-insensitive.
-    pub search: Option<String>,
-    pub offset: u64,
-    pub limit: u64,
-}
-
-fn ts(d: Option<DateTime<Utc>>) -> Option<String> {
+pub(crate) fn ts(d: Option<DateTime<Utc>>) -> Option<String> {
     d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
@@ -164,12 +87,12 @@ fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.with_timezone(&Utc))
 }
 
-const SELECT_COLUMNS: &str =
+pub(crate) const SELECT_COLUMNS: &str =
     "order_session_key, merchant_order_id, status_code, status_name, decision, state, is_mit, \
      amount_cents, captured_cents, refunded_cents, currency, email, customer_name, card_bin, card_last4, decline_code, \
      site_id, placed_at, created_at, modified_at, expiry_at";
 
-fn read_order(r: &Row<'_>) -> rusqlite::Result<OrderRecord> {
+pub(crate) fn read_order(r: &Row<'_>) -> rusqlite::Result<OrderRecord> {
     let state: String = r.get(5)?;
     Ok(OrderRecord {
         order_session_key: r.get(0)?,
@@ -208,15 +131,28 @@ impl Mirror {
         cursor: Option<(&str, &str)>,
     ) -> Result<ApplyStats, MirrorError> {
         let now = Utc::now().to_rfc3339();
-        let tx = self.conn.transaction().op("starting an apply")?;
+        let tx =
+            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting an apply")?;
         let mut stats = ApplyStats::default();
+        // Per-row lookups of state hints and unknown-order drift are skipped when the account
+        // has none (the common case of a backfill); the write lock makes this stable.
+        let (any_hints, any_unknown): (bool, bool) = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM order_hints WHERE account_id = ?1),
+                        EXISTS (SELECT 1 FROM drift WHERE account_id = ?1 AND kind = 'unknown_order' AND resolved_at IS NULL)",
+                [account_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .op("checking hints and drift")?;
+        let mut raw = Vec::with_capacity(2048);
         {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
                         decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
-                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, raw_json, synced_at, api_state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25)
+                     RETURNING id",
                 )
                 .op("preparing the order insert")?;
             let mut update = tx
@@ -224,11 +160,16 @@ impl Mirror {
                     "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
                         is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
                         customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
-                        created_at = ?20, modified_at = ?21, expiry_at = ?22, raw_json = ?23, synced_at = ?24, api_state = ?25
-                     WHERE account_id = ?1 AND order_session_key = ?2 AND raw_json IS NOT ?23
-                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)",
+                        created_at = ?20, modified_at = ?21, expiry_at = ?22, synced_at = ?24, api_state = ?25
+                     WHERE account_id = ?1 AND order_session_key = ?2
+                       AND (SELECT raw_json FROM order_json WHERE order_id = orders.id) IS NOT ?23
+                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
+                     RETURNING id",
                 )
                 .op("preparing the order update")?;
+            let mut put_json = tx
+                .prepare_cached("INSERT OR REPLACE INTO order_json (order_id, raw_json) VALUES (?1, ?2)")
+                .op("preparing the raw JSON write")?;
             let mut resolve_unknown = tx
                 .prepare_cached(
                     "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
@@ -240,15 +181,21 @@ impl Mirror {
                 .op("preparing the hint lookup")?;
             for wire in orders {
                 let o = OrderRecord::from_wire(wire);
-                let hint_rank: Option<i64> = hint
-                    .query_row([account_id, o.order_session_key.as_str()], |r| r.get(0))
-                    .optional()
-                    .op("reading a hint")?;
+                let hint_rank: Option<i64> = if any_hints {
+                    hint.query_row([account_id, o.order_session_key.as_str()], |r| r.get(0))
+                        .optional()
+                        .op("reading a hint")?
+                } else {
+                    None
+                };
                 let effective = match hint_rank.and_then(OrderState::from_rank) {
                     Some(h) if h.rank() > o.state.rank() => h,
                     _ => o.state,
                 };
-                let raw = serde_json::to_string(wire)
+                raw.clear();
+                serde_json::to_writer(&mut raw, wire)
+                    .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
+                let raw = std::str::from_utf8(&raw)
                     .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
                 let params = rusqlite::params![
                     account_id,
@@ -277,12 +224,20 @@ impl Mirror {
                     now,
                     o.state.as_str(),
                 ];
-                if insert.execute(params).op("inserting an order")? == 1 {
+                let inserted: Option<i64> =
+                    insert.query_row(params, |r| r.get(0)).optional().op("inserting an order")?;
+                if let Some(id) = inserted {
+                    put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
                     stats.inserted += 1;
-                    resolve_unknown
-                        .execute([account_id, o.order_session_key.as_str(), now.as_str()])
-                        .op("resolving drift")?;
-                } else if update.execute(params).op("updating an order")? == 1 {
+                    if any_unknown {
+                        resolve_unknown
+                            .execute([account_id, o.order_session_key.as_str(), now.as_str()])
+                            .op("resolving drift")?;
+                    }
+                } else if let Some(id) =
+                    update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")?
+                {
+                    put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
                     stats.updated += 1;
                 } else {
                     stats.unchanged += 1;
@@ -316,6 +271,19 @@ impl Mirror {
             .op("reading an order")
     }
 
+    /// The order's API JSON as last applied.
+    pub fn order_json(&self, account_id: &str, order_session_key: &str) -> Result<Option<String>, MirrorError> {
+        self.conn
+            .query_row(
+                "SELECT j.raw_json FROM orders o JOIN order_json j ON j.order_id = o.id
+                 WHERE o.account_id = ?1 AND o.order_session_key = ?2",
+                [account_id, order_session_key],
+                |r| r.get(0),
+            )
+            .optional()
+            .op("reading an order's JSON")
+    }
+
     /// The ids of orders in the given states (e.g. the non-final ones to re-check).
     pub fn order_keys_in_states(&self, account_id: &str, states: &[OrderState]) -> Result<Vec<String>, MirrorError> {
         let placeholders = vec!["?"; states.len()].join(", ");
@@ -326,83 +294,4 @@ impl Mirror {
         let rows = stmt.query_map(params_from_iter(args), |r| r.get(0)).op("listing orders by state")?;
         rows.collect::<Result<Vec<String>, _>>().op("reading order ids")
     }
-
-    /// The filtered total and one window of rows, newest first.
-    pub fn list_orders(&self, account_id: &str, filter: &OrderFilter) -> Result<(u64, Vec<OrderRecord>), MirrorError> {
-        Ok((self.count_orders(account_id, filter)?, self.order_window(account_id, filter)?))
-    }
-
-    /// How many orders match the filter (ignores offset and limit).
-    pub fn count_orders(&self, account_id: &str, filter: &OrderFilter) -> Result<u64, MirrorError> {
-        let (where_sql, args) = where_clause(account_id, filter);
-        self.conn
-            .query_row(&format!("SELECT COUNT(*) FROM orders WHERE {where_sql}"), params_from_iter(args.iter()), |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| n as u64)
-            .op("counting filtered orders")
-    }
-
-    /// One window of the filtered orders, newest first.
-    pub fn order_window(&self, account_id: &str, filter: &OrderFilter) -> Result<Vec<OrderRecord>, MirrorError> {
-        let (where_sql, mut args) = where_clause(account_id, filter);
-        let sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM orders WHERE {where_sql} ORDER BY {} LIMIT ? OFFSET ?",
-            filter.sort.sql()
-        );
-        args.push(Value::Integer(filter.limit.min(1000) as i64));
-        args.push(Value::Integer(filter.offset as i64));
-        let mut stmt = self.conn.prepare_cached(&sql).op("preparing the order list")?;
-        let rows = stmt.query_map(params_from_iter(args), read_order).op("listing orders")?;
-        rows.collect::<Result<Vec<_>, _>>().op("reading orders")
-    }
-}
-
-/// The WHERE clause (and its arguments) for a filter.
-fn where_clause(account_id: &str, filter: &OrderFilter) -> (String, Vec<Value>) {
-    let mut clauses = vec!["account_id = ?".to_string()];
-    let mut args: Vec<Value> = vec![Value::Text(account_id.to_string())];
-    if let Some(state) = filter.state {
-        clauses.push("state = ?".into());
-        args.push(Value::Text(state.as_str().into()));
-    }
-    if !filter.states.is_empty() {
-        clauses.push(format!("state IN ({})", vec!["?"; filter.states.len()].join(", ")));
-        args.extend(filter.states.iter().map(|s| Value::Text(s.as_str().into())));
-    }
-    if let Some(mit) = filter.is_mit {
-        clauses.push("is_mit = ?".into());
-        args.push(Value::Integer(i64::from(mit)));
-    }
-    let mut time = |column: &str, op: &str, t: Option<DateTime<Utc>>| {
-        if let Some(t) = ts(t) {
-            clauses.push(format!("{column} {op} ?"));
-            args.push(Value::Text(t));
-        }
-    };
-    time("created_at", ">=", filter.created_from);
-    time("created_at", "<", filter.created_to);
-    time("placed_at", ">=", filter.placed_from);
-    time("placed_at", "<", filter.placed_to);
-    if let Some(min) = filter.amount_min {
-        clauses.push("amount_cents >= ?".into());
-        args.push(Value::Integer(min));
-    }
-    if let Some(max) = filter.amount_max {
-        clauses.push("amount_cents <= ?".into());
-        args.push(Value::Integer(max));
-    }
-    for (column, value) in
-        [("site_id", &filter.site_id), ("decline_code", &filter.decline_code), ("currency", &filter.currency)]
-    {
-        if let Some(v) = value {
-            clauses.push(format!("{column} = ?"));
-            args.push(Value::Text(v.clone()));
-        }
-    }
-    if let Some((sql, search_args)) = filter.search.as_deref().and_then(search_clause) {
-        clauses.push(sql);
-        args.extend(search_args);
-    }
-    (clauses.join(" AND "), args)
 }

@@ -28,6 +28,14 @@ pub struct RelayConfig {
     pub max_body_bytes: usize,
     /// Events older than this are pruned from the feed (dedupe keys stay ≥ 7 days).
     pub retention: Duration,
+    /// When set, maintenance drops the oldest events until the database is under this size.
+    pub max_db_bytes: Option<u64>,
+    /// How often retention, compaction and the WAL checkpoint run (also once at start).
+    pub maintenance_interval: Duration,
+    /// Refused deliveries kept for inspection (newest first); older ones are dropped.
+    pub rejected_keep: u64,
+    /// On shutdown, how long in-flight requests may take before connections are closed.
+    pub shutdown_grace: Duration,
     pub clock: Clock,
     /// Serve HTTPS with this certificate chain and key (PEM files). `None`: plain HTTP,
     /// for use behind a TLS-terminating proxy or on loopback.
@@ -52,6 +60,10 @@ impl RelayConfig {
             replay_window: Duration::from_secs(300),
             max_body_bytes: 256 * 1024,
             retention: Duration::from_secs(30 * 24 * 3600),
+            max_db_bytes: None,
+            maintenance_interval: Duration::from_secs(600),
+            rejected_keep: 10_000,
+            shutdown_grace: Duration::from_secs(30),
             clock: Arc::new(Utc::now),
             tls: None,
         }
@@ -69,6 +81,10 @@ impl std::fmt::Debug for RelayConfig {
             .field("replay_window", &self.replay_window)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("retention", &self.retention)
+            .field("max_db_bytes", &self.max_db_bytes)
+            .field("maintenance_interval", &self.maintenance_interval)
+            .field("rejected_keep", &self.rejected_keep)
+            .field("shutdown_grace", &self.shutdown_grace)
             .field("tls", &self.tls)
             .finish()
     }

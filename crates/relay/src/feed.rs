@@ -1,10 +1,13 @@
 //! `GET /feed`: the authenticated, resumable long-poll feed.
 
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::Extensions;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
@@ -17,6 +20,28 @@ pub(crate) struct FeedParams {
     limit: Option<usize>,
     /// Seconds to wait for new events when there are none (long-poll), at most 60.
     wait: Option<u64>,
+    /// A name for this dashboard, for the client count and lag metrics (optional).
+    client: Option<String>,
+}
+
+/// How `/metrics` tells feed clients apart: their `client` name, else their connection.
+fn client_id(p: &FeedParams, extensions: &Extensions) -> String {
+    if let Some(name) = p.client.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        return format!("name:{}", name.chars().take(64).collect::<String>());
+    }
+    match extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr)) => format!("conn:{addr}"),
+        None => "conn:unknown".to_string(),
+    }
+}
+
+/// Decrements the long-poll gauge however the request ends (even if the client leaves).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicI64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn authorized(state: &RelayState, headers: &HeaderMap) -> bool {
@@ -44,12 +69,18 @@ async fn read(state: &RelayState, after: i64, limit: usize) -> Result<FeedPage, 
     }
 }
 
-pub(crate) async fn feed(State(state): State<RelayState>, headers: HeaderMap, Query(p): Query<FeedParams>) -> Response {
+pub(crate) async fn feed(
+    State(state): State<RelayState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    Query(p): Query<FeedParams>,
+) -> Response {
     if !authorized(&state, &headers) {
         return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": "a valid feed token is required"})))
             .into_response();
     }
     let after = p.after.unwrap_or(0).max(0);
+    state.metrics.saw_client(client_id(&p, &extensions), after);
     let limit = p.limit.unwrap_or(500).clamp(1, 5000);
     let wait = Duration::from_secs(p.wait.unwrap_or(0).min(60));
     let mut latest = state.latest.subscribe();
@@ -58,6 +89,7 @@ pub(crate) async fn feed(State(state): State<RelayState>, headers: HeaderMap, Qu
         Err(r) => return r,
     };
     if after + 1 < page.oldest_seq {
+        state.metrics.feed_too_old.fetch_add(1, Ordering::Relaxed);
         return (
             StatusCode::GONE,
             Json(serde_json::json!({
@@ -69,14 +101,21 @@ pub(crate) async fn feed(State(state): State<RelayState>, headers: HeaderMap, Qu
         )
             .into_response();
     }
-    if page.events.is_empty() && !wait.is_zero() {
-        let _ = tokio::time::timeout(wait, latest.wait_for(|seq| *seq > after)).await;
+    if page.events.is_empty() && !wait.is_zero() && !*state.stopping.borrow() {
+        state.metrics.feed_waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&state.metrics.feed_waiting);
+        let mut stopping = state.stopping.subscribe();
+        // Shutdown ends the wait at once so that draining does not sit out long-polls.
+        tokio::select! {
+            _ = tokio::time::timeout(wait, latest.wait_for(|seq| *seq > after)) => {}
+            _ = stopping.wait_for(|s| *s) => {}
+        }
         page = match read(&state, after, limit).await {
             Ok(p) => p,
             Err(r) => return r,
         };
     }
-    state.metrics.feed_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state.metrics.feed_reads.fetch_add(1, Ordering::Relaxed);
     Json(page).into_response()
 }
 

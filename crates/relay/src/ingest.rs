@@ -1,13 +1,15 @@
 //! `POST /webhooks`: verify, check freshness, store durably, then acknowledge.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use flexfactor_wire::webhook::{self, HeaderLookup, WebhookPayload};
+use flexfactor_wire::webhook::{self, HeaderLookup, SignatureError, WebhookPayload};
 use std::sync::atomic::Ordering;
 
+use crate::metrics::RejectReason;
 use crate::server::RelayState;
 use crate::store::{IncomingEvent, RejectedDelivery};
 
@@ -19,9 +21,10 @@ impl HeaderLookup for Headers<'_> {
     }
 }
 
-fn refuse(state: &RelayState, status: StatusCode, reason: String, body: &[u8]) -> Response {
-    tracing::warn!(status = status.as_u16(), %reason, "webhook rejected");
-    state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+/// Answers a refused delivery and keeps it for inspection (off the async threads).
+async fn refuse(state: &RelayState, why: RejectReason, status: StatusCode, reason: String, body: &[u8]) -> Response {
+    tracing::warn!(status = status.as_u16(), reason = why.label(), detail = %reason, "webhook rejected");
+    state.metrics.reject(why);
     let kept: Vec<u8> = body.iter().take(64 * 1024).copied().collect();
     let rejected = RejectedDelivery {
         received_at: (state.config.clock)(),
@@ -29,46 +32,76 @@ fn refuse(state: &RelayState, status: StatusCode, reason: String, body: &[u8]) -
         reason: reason.clone(),
         body: String::from_utf8_lossy(&kept).into_owned(),
     };
-    if let Err(e) = state.store.reject(&rejected) {
-        tracing::error!(error = %e, "could not keep a rejected delivery");
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.reject(&rejected)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "could not keep a rejected delivery"),
+        Err(e) => tracing::error!(error = %e, "the task keeping a rejected delivery failed"),
     }
     (status, Json(serde_json::json!({ "error": reason }))).into_response()
 }
 
 /// Handles one delivery. The answer is 2xx only after the event is committed.
-pub(crate) async fn receive(State(state): State<RelayState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn receive(
+    State(state): State<RelayState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     state.metrics.received.fetch_add(1, Ordering::Relaxed);
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let reason = format!("the body is over the {} byte limit", state.config.max_body_bytes);
+            return refuse(&state, RejectReason::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, reason, b"").await;
+        }
+        Err(e) => {
+            let reason = format!("the body could not be read: {e}");
+            return refuse(&state, RejectReason::UnreadableBody, e.status(), reason, b"").await;
+        }
+    };
     let host = match state.config.public_host.clone() {
         Some(h) => h,
         None => match headers.get("host").and_then(|v| v.to_str().ok()) {
             Some(h) => h.to_string(),
-            None => return refuse(&state, StatusCode::BAD_REQUEST, "the request has no Host header".into(), &body),
+            None => {
+                let reason = "the request has no Host header".to_string();
+                return refuse(&state, RejectReason::NoHost, StatusCode::BAD_REQUEST, reason, &body).await;
+            }
         },
     };
     if let Err(e) = webhook::verify(&state.config.subscriber_key, &host, &Headers(&headers), &body) {
-        return refuse(&state, StatusCode::UNAUTHORIZED, format!("signature: {e}"), &body);
+        let why = match e {
+            SignatureError::MissingHeader(_) => RejectReason::MissingSignature,
+            _ => RejectReason::BadSignature,
+        };
+        return refuse(&state, why, StatusCode::UNAUTHORIZED, format!("signature: {e}"), &body).await;
     }
     let now = (state.config.clock)();
     let date = headers.get(webhook::HEADER_DATE).and_then(|v| v.to_str().ok()).and_then(webhook::parse_date);
     let Some(date) = date else {
-        return refuse(&state, StatusCode::BAD_REQUEST, "x-fc-date is not an RFC 1123 date".into(), &body);
+        let reason = "x-fc-date is not an RFC 1123 date".to_string();
+        return refuse(&state, RejectReason::BadDate, StatusCode::BAD_REQUEST, reason, &body).await;
     };
     let window = chrono::Duration::from_std(state.config.replay_window).unwrap_or_default();
     if (now - date).abs() > window {
         return refuse(
             &state,
+            RejectReason::StaleDate,
             StatusCode::UNAUTHORIZED,
             format!("x-fc-date {date} is outside the replay window"),
             &body,
-        );
+        )
+        .await;
     }
     let Ok(text) = std::str::from_utf8(&body) else {
-        return refuse(&state, StatusCode::BAD_REQUEST, "the body is not UTF-8 text".into(), &body);
+        let reason = "the body is not UTF-8 text".to_string();
+        return refuse(&state, RejectReason::BadJson, StatusCode::BAD_REQUEST, reason, &body).await;
     };
     let payload: WebhookPayload = match serde_json::from_str(text) {
         Ok(p) => p,
         Err(e) => {
-            return refuse(&state, StatusCode::BAD_REQUEST, format!("the body is not a webhook payload: {e}"), &body)
+            let reason = format!("the body is not a webhook payload: {e}");
+            return refuse(&state, RejectReason::BadJson, StatusCode::BAD_REQUEST, reason, &body).await;
         }
     };
     let (event, order, confirmation) = payload.dedupe_key();
@@ -89,16 +122,27 @@ pub(crate) async fn receive(State(state): State<RelayState>, headers: HeaderMap,
             if a.duplicate {
                 state.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
             } else {
-                state.latest.send_replace(a.seq);
+                state.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+                // Concurrent appends may finish out of order: the watched value only grows.
+                let seq = a.seq;
+                state.latest.send_if_modified(|latest| {
+                    let newer = seq > *latest;
+                    if newer {
+                        *latest = seq;
+                    }
+                    newer
+                });
             }
             (StatusCode::OK, Json(serde_json::json!({ "seq": a.seq, "duplicate": a.duplicate }))).into_response()
         }
         Ok(Err(e)) => {
+            state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, "could not store a webhook; not acknowledging it");
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "storage unavailable" })))
                 .into_response()
         }
         Err(e) => {
+            state.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, "storage task failed");
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "storage unavailable" })))
                 .into_response()

@@ -13,7 +13,16 @@
 //!   each with its own cursor. A cursor older than what retention keeps gets HTTP 410
 //!   `cursor_too_old`: the dashboard must backfill from the API.
 //! - `GET /rejected?limit=<n>` (same token): refused deliveries kept for inspection.
-//! - `GET /healthz`.
+//! - `GET /healthz` (503 when storage fails or while stopping) and `GET /metrics`
+//!   (Prometheus text: deliveries by outcome and reject reason, feed clients and lag,
+//!   storage size, retention; see [`metrics`]).
+//! - Retention and compaction ([`Relay::maintain_now`], also at start and every
+//!   `maintenance_interval`): by age, optionally by size, then incremental auto-vacuum and a
+//!   WAL checkpoint.
+//! - Graceful shutdown ([`Relay::shutdown`]): stop accepting, answer waiting long-polls,
+//!   let in-flight requests finish within `shutdown_grace`, checkpoint.
+//! - [`settings`]: the layered configuration of `flexdesk relay serve` (defaults < TOML <
+//!   environment < flags; secrets only from the environment or files).
 //!
 //! What it deliberately does not do: no FlexFactor API calls, no order state. It never
 //! depends on the client or the mirror crates. Storage sits behind [`EventStore`], with
@@ -26,12 +35,21 @@ mod config;
 mod error;
 mod feed;
 mod ingest;
+pub mod metrics;
+mod retention;
 mod server;
+pub mod settings;
 mod sqlite_store;
 mod store;
 
 pub use config::{Clock, RelayConfig, TlsFiles};
 pub use error::RelayError;
+pub use metrics::{Metrics, RejectReason};
+pub use retention::MIN_DEDUPE_KEEP;
 pub use server::{router, Relay, RelayState};
+pub use settings::{Settings, SettingsInput};
 pub use sqlite_store::SqliteStore;
-pub use store::{Appended, EventStore, FeedPage, IncomingEvent, RejectedDelivery, StoredEvent};
+pub use store::{
+    Appended, EventStore, FeedPage, IncomingEvent, MaintenancePlan, MaintenanceReport, RejectedDelivery, StoreStats,
+    StoredEvent,
+};

@@ -1,26 +1,19 @@
-//! The relay server: router, start, graceful shutdown, retention.
+//! The relay server: router, start, graceful shutdown, health and metrics.
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::store::EventStore;
+use crate::metrics::Metrics;
+use crate::store::{EventStore, MaintenanceReport};
 use crate::{RelayConfig, RelayError, SqliteStore};
-
-/// Counters for `/healthz` (and metrics later).
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub received: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub rejected: AtomicU64,
-    pub feed_reads: AtomicU64,
-}
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -29,6 +22,8 @@ pub struct RelayState {
     pub(crate) config: Arc<RelayConfig>,
     pub(crate) latest: Arc<watch::Sender<i64>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// Set when shutdown starts: long-polls return at once, `/healthz` answers 503.
+    pub(crate) stopping: Arc<watch::Sender<bool>>,
 }
 
 impl RelayState {
@@ -45,20 +40,58 @@ impl RelayState {
             config: Arc::new(config),
             latest: Arc::new(watch::channel(latest).0),
             metrics: Arc::new(Metrics::default()),
+            stopping: Arc::new(watch::channel(false).0),
         })
+    }
+
+    /// The relay's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 }
 
-async fn healthz(State(state): State<RelayState>) -> Json<serde_json::Value> {
+/// `GET /healthz`: 200 `{"status":"ok",…}` when the store answers, 503 otherwise or while
+/// shutting down.
+async fn healthz(State(state): State<RelayState>) -> Response {
     let m = &state.metrics;
-    Json(serde_json::json!({
-        "status": "ok",
+    let store = state.store.clone();
+    let storage = tokio::task::spawn_blocking(move || store.latest_seq()).await;
+    let (code, status) = match storage {
+        _ if *state.stopping.borrow() => (StatusCode::SERVICE_UNAVAILABLE, "stopping"),
+        Ok(Ok(_)) => (StatusCode::OK, "ok"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "health check: storage unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
+    };
+    let body = serde_json::json!({
+        "status": status,
+        "version": env!("CARGO_PKG_VERSION"),
         "latestSeq": *state.latest.borrow(),
         "received": m.received.load(Ordering::Relaxed),
+        "accepted": m.accepted.load(Ordering::Relaxed),
         "duplicates": m.duplicates.load(Ordering::Relaxed),
         "rejected": m.rejected.load(Ordering::Relaxed),
         "feedReads": m.feed_reads.load(Ordering::Relaxed),
-    }))
+    });
+    (code, Json(body)).into_response()
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(state): State<RelayState>) -> Response {
+    let store = state.store.clone();
+    let stats = match tokio::task::spawn_blocking(move || store.stats()).await {
+        Ok(Ok(s)) => Some(s),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics: storage figures unavailable");
+            None
+        }
+        Err(_) => None,
+    };
+    let latest = *state.latest.borrow();
+    let text = state.metrics.render(stats.as_ref(), latest);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// The relay's routes, for tests to drive directly.
@@ -69,6 +102,7 @@ pub fn router(state: RelayState) -> Router {
         .route("/feed", get(crate::feed::feed))
         .route("/rejected", get(crate::feed::rejected))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -76,14 +110,15 @@ pub fn router(state: RelayState) -> Router {
 pub struct Relay {
     addr: SocketAddr,
     tls: bool,
+    state: RelayState,
     handle: axum_server::Handle<SocketAddr>,
     server: Option<JoinHandle<()>>,
-    pruner: JoinHandle<()>,
+    maintenance: JoinHandle<()>,
 }
 
 impl Relay {
-    /// Opens the SQLite store, binds (HTTPS when `config.tls` is set), and serves until
-    /// [`Relay::shutdown`].
+    /// Opens the SQLite store, binds (HTTPS when `config.tls` is set), runs maintenance once
+    /// and then every `maintenance_interval`, and serves until [`Relay::shutdown`].
     pub async fn start(config: RelayConfig) -> Result<Relay, RelayError> {
         let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(&config.db_path)?);
         let bind = config.bind;
@@ -92,9 +127,8 @@ impl Relay {
         let listener = std::net::TcpListener::bind(bind).map_err(|source| RelayError::Bind { addr: bind, source })?;
         listener.set_nonblocking(true).map_err(|source| RelayError::Bind { addr: bind, source })?;
         let addr = listener.local_addr().map_err(|source| RelayError::Bind { addr: bind, source })?;
-        let pruner = tokio::spawn(prune_loop(state.clone()));
         let handle = axum_server::Handle::new();
-        let app = router(state).into_make_service();
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let server = match &tls_files {
             Some(files) => {
                 let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert_pem, &files.key_pem)
@@ -120,8 +154,9 @@ impl Relay {
                 })
             }
         };
+        let maintenance = tokio::spawn(crate::retention::maintenance_loop(state.clone()));
         tracing::info!(%addr, tls = tls_files.is_some(), "relay listening");
-        Ok(Relay { addr, tls: tls_files.is_some(), handle, server: Some(server), pruner })
+        Ok(Relay { addr, tls: tls_files.is_some(), state, handle, server: Some(server), maintenance })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -132,38 +167,43 @@ impl Relay {
         format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
     }
 
-    /// Stops accepting connections and waits (up to 30 s) for in-flight requests, so no
-    /// acknowledged event is lost.
+    /// The shared state (metrics, configuration).
+    pub fn state(&self) -> &RelayState {
+        &self.state
+    }
+
+    /// Runs retention and compaction now (it also runs every `maintenance_interval`).
+    pub async fn maintain_now(&self) -> Result<MaintenanceReport, RelayError> {
+        crate::retention::run_once(&self.state).await
+    }
+
+    /// Graceful shutdown: stops accepting connections, wakes long-polls, lets in-flight
+    /// requests finish (up to `shutdown_grace`, then closes what is left), then checkpoints
+    /// the store. Every acknowledged event was committed before its answer, so none is lost
+    /// even when the grace period runs out.
     pub async fn shutdown(mut self) {
-        self.handle.graceful_shutdown(Some(Duration::from_secs(30)));
+        self.state.stopping.send_replace(true);
+        let in_flight = self.handle.connection_count();
+        tracing::info!(connections = in_flight, "relay stopping: finishing in-flight requests");
+        self.handle.graceful_shutdown(Some(self.state.config.shutdown_grace));
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
-        self.pruner.abort();
+        // Let a maintenance pass that is running finish its transaction, then stop the loop.
+        let _ = (&mut self.maintenance).await;
+        let store = self.state.store.clone();
+        match tokio::task::spawn_blocking(move || store.close()).await {
+            Ok(Ok(())) => tracing::info!("relay stopped cleanly"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "final checkpoint failed (the log is replayed at next start)"),
+            Err(e) => tracing::warn!(error = %e, "final checkpoint task failed"),
+        }
     }
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
+        self.state.stopping.send_replace(true);
         self.handle.shutdown();
-        self.pruner.abort();
-    }
-}
-
-/// Drops events past retention and dedupe keys past max(retention, 7 days), hourly.
-async fn prune_loop(state: RelayState) {
-    let week = Duration::from_secs(7 * 24 * 3600);
-    loop {
-        let now = (state.config.clock)();
-        let keep_events = chrono::Duration::from_std(state.config.retention).unwrap_or_default();
-        let keep_keys = chrono::Duration::from_std(state.config.retention.max(week)).unwrap_or_default();
-        let store = state.store.clone();
-        let result = tokio::task::spawn_blocking(move || store.prune(now - keep_events, now - keep_keys)).await;
-        match result {
-            Ok(Ok(n)) if n > 0 => tracing::info!(pruned = n, "retention pruned old events"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "retention prune failed"),
-            _ => {}
-        }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        self.maintenance.abort();
     }
 }

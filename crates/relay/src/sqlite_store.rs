@@ -2,11 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::error::StorageContext;
-use crate::store::{Appended, EventStore, FeedPage, IncomingEvent, RejectedDelivery, StoredEvent};
+use crate::store::{
+    Appended, EventStore, FeedPage, IncomingEvent, MaintenancePlan, MaintenanceReport, RejectedDelivery, StoreStats,
+    StoredEvent,
+};
 use crate::RelayError;
 
 const SCHEMA: &str = "
@@ -38,8 +41,12 @@ CREATE TABLE IF NOT EXISTS rejected (
 ";
 
 /// SQLite storage. Appends are serialized on one connection; each commits before returning.
+/// A second connection reads statistics without holding up appends (WAL readers do not
+/// block the writer).
 pub struct SqliteStore {
+    path: PathBuf,
     conn: Mutex<Connection>,
+    stats_conn: Mutex<Connection>,
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -50,28 +57,99 @@ fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
 }
 
+fn open_connection(path: &Path) -> Result<Connection, RelayError> {
+    let conn = Connection::open(path).map_err(|source| RelayError::Open { path: path.to_path_buf(), source })?;
+    // Takes effect only on a new, empty file; an older file is converted in `open`.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL").op("enabling incremental auto-vacuum")?;
+    conn.pragma_update(None, "journal_mode", "WAL").op("enabling WAL")?;
+    // NORMAL in WAL mode survives a process crash (kill -9); only power loss can drop
+    // the last commits. FULL would fsync every append.
+    conn.pragma_update(None, "synchronous", "NORMAL").op("setting synchronous")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).op("setting the busy timeout")?;
+    Ok(conn)
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn count(conn: &Connection, sql: &str, op: &'static str) -> Result<u64, RelayError> {
+    conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n.max(0) as u64).op(op)
+}
+
+/// Bytes in use by live pages (the freelist excluded).
+fn live_bytes(conn: &Connection) -> Result<u64, RelayError> {
+    let pages = count(conn, "PRAGMA page_count", "reading the size")?;
+    let free = count(conn, "PRAGMA freelist_count", "reading the size")?;
+    let size = count(conn, "PRAGMA page_size", "reading the size")?;
+    Ok(pages.saturating_sub(free) * size)
+}
+
+fn last_seq(conn: &Connection) -> Result<i64, RelayError> {
+    conn.query_row("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)", [], |r| r.get(0))
+        .op("reading the last sequence number")
+}
+
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, RelayError> {
-        let conn = Connection::open(path).map_err(|source| RelayError::Open { path: path.to_path_buf(), source })?;
-        conn.pragma_update(None, "journal_mode", "WAL").op("enabling WAL")?;
-        // NORMAL in WAL mode survives a process crash (kill -9); only power loss can drop
-        // the last commits. FULL would fsync every append.
-        conn.pragma_update(None, "synchronous", "NORMAL").op("setting synchronous")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).op("setting the busy timeout")?;
+        let conn = open_connection(path)?;
         conn.execute_batch(SCHEMA).op("creating the schema")?;
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        let mode: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).op("reading auto_vacuum")?;
+        if mode != 2 {
+            // A database made before compaction existed: rewrite it once so freed pages can
+            // be returned to the file system from now on.
+            tracing::info!(path = %path.display(), "converting the relay database to incremental auto-vacuum");
+            conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
+                .op("converting to incremental auto-vacuum")?;
+        }
+        let stats_conn = open_connection(path)?;
+        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn), stats_conn: Mutex::new(stats_conn) })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn wal_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push("-wal");
+        PathBuf::from(p)
+    }
+
+    /// Database + WAL bytes on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        file_len(&self.path) + file_len(&self.wal_path())
+    }
+
     /// The on-disk size of the database in bytes (page_count × page_size).
     pub fn size_bytes(&self) -> Result<u64, RelayError> {
         let conn = self.conn();
-        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).op("reading the size")?;
-        let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).op("reading the size")?;
-        Ok((pages * size) as u64)
+        let pages = count(&conn, "PRAGMA page_count", "reading the size")?;
+        let size = count(&conn, "PRAGMA page_size", "reading the size")?;
+        Ok(pages * size)
+    }
+
+    /// Drops the oldest events until the live pages fit in `max` bytes (aiming 10% under,
+    /// so that the next runs do not trim a few rows each time). Returns (dropped, unmet).
+    fn trim_to_size(conn: &Connection, max: u64) -> Result<(u64, bool), RelayError> {
+        let mut dropped = 0u64;
+        loop {
+            let live = live_bytes(conn)?;
+            if live <= max {
+                return Ok((dropped, false));
+            }
+            let events = count(conn, "SELECT COUNT(*) FROM events", "counting events")?;
+            if events == 0 {
+                return Ok((dropped, true));
+            }
+            let target = max - max / 10;
+            let share = ((live - target.min(live)) as f64 / live as f64 * events as f64).ceil() as u64;
+            let n = share.clamp(1, events);
+            let deleted = conn
+                .execute("DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?1)", [n as i64])
+                .op("dropping the oldest events for the size limit")?;
+            dropped += deleted as u64;
+        }
     }
 }
 
@@ -150,9 +228,7 @@ impl EventStore for SqliteStore {
     }
 
     fn latest_seq(&self) -> Result<i64, RelayError> {
-        self.conn()
-            .query_row("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)", [], |r| r.get(0))
-            .op("reading the last sequence number")
+        last_seq(&self.conn())
     }
 
     fn reject(&self, d: &RejectedDelivery) -> Result<(), RelayError> {
@@ -183,14 +259,71 @@ impl EventStore for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().op("reading rejected deliveries")
     }
 
-    fn prune(&self, events_before: DateTime<Utc>, keys_before: DateTime<Utc>) -> Result<u64, RelayError> {
+    fn maintain(&self, plan: &MaintenancePlan) -> Result<MaintenanceReport, RelayError> {
+        let mut report = MaintenanceReport { bytes_before: self.disk_bytes(), ..MaintenanceReport::default() };
         let mut conn = self.conn();
-        let tx = conn.transaction().op("starting a prune")?;
-        let n = tx.execute("DELETE FROM events WHERE received_at < ?1", [ts(events_before)]).op("pruning events")?;
-        tx.execute("DELETE FROM dedupe_keys WHERE received_at < ?1", [ts(keys_before)]).op("pruning dedupe keys")?;
-        tx.execute("DELETE FROM rejected WHERE received_at < ?1", [ts(events_before)]).op("pruning rejected")?;
-        tx.commit().op("committing a prune")?;
-        Ok(n as u64)
+        let tx = conn.transaction().op("starting retention")?;
+        report.pruned_by_age = tx
+            .execute("DELETE FROM events WHERE received_at < ?1", [ts(plan.events_before)])
+            .op("pruning old events")? as u64;
+        report.dedupe_keys_pruned = tx
+            .execute("DELETE FROM dedupe_keys WHERE received_at < ?1", [ts(plan.keys_before)])
+            .op("pruning old dedupe ids")? as u64;
+        report.rejected_pruned = tx
+            .execute("DELETE FROM rejected WHERE received_at < ?1", [ts(plan.events_before)])
+            .op("pruning old refused deliveries")? as u64;
+        report.rejected_pruned += tx
+            .execute(
+                "DELETE FROM rejected WHERE id NOT IN (SELECT id FROM rejected ORDER BY id DESC LIMIT ?1)",
+                [plan.rejected_keep as i64],
+            )
+            .op("capping refused deliveries")? as u64;
+        tx.commit().op("committing retention")?;
+        if let Some(max) = plan.max_bytes {
+            let (dropped, unmet) = Self::trim_to_size(&conn, max)?;
+            report.pruned_by_size = dropped;
+            report.size_limit_unmet = unmet;
+        }
+        // The pragma frees one page per step: step it to the end.
+        let mut vacuum = conn.prepare("PRAGMA incremental_vacuum").op("returning free pages to the file system")?;
+        let mut rows = vacuum.query([]).op("returning free pages to the file system")?;
+        while rows.next().op("returning free pages to the file system")?.is_some() {}
+        drop(rows);
+        drop(vacuum);
+        let _: (i64, i64, i64) = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .op("checkpointing the log")?;
+        drop(conn);
+        report.bytes_after = self.disk_bytes();
+        Ok(report)
+    }
+
+    fn stats(&self) -> Result<StoreStats, RelayError> {
+        let conn = self.stats_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let (retained, oldest): (i64, Option<i64>) = conn
+            .query_row("SELECT COUNT(*), MIN(seq) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .op("counting events")?;
+        let latest = last_seq(&conn)?;
+        let dedupe_keys = count(&conn, "SELECT COUNT(*) FROM dedupe_keys", "counting dedupe ids")?;
+        let rejected_kept = count(&conn, "SELECT COUNT(*) FROM rejected", "counting refused deliveries")?;
+        drop(conn);
+        Ok(StoreStats {
+            db_bytes: file_len(&self.path),
+            wal_bytes: file_len(&self.wal_path()),
+            retained_events: retained.max(0) as u64,
+            oldest_seq: oldest.unwrap_or(latest + 1),
+            latest_seq: latest,
+            dedupe_keys,
+            rejected_kept,
+        })
+    }
+
+    fn close(&self) -> Result<(), RelayError> {
+        let _: (i64, i64, i64) = self
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .op("checkpointing the log at shutdown")?;
+        Ok(())
     }
 }
 
@@ -209,6 +342,10 @@ mod tests {
             received_at: at,
             body: "{}".into(),
         }
+    }
+
+    fn plan(events_before: DateTime<Utc>, keys_before: DateTime<Utc>) -> MaintenancePlan {
+        MaintenancePlan { events_before, keys_before, max_bytes: None, rejected_keep: 10_000 }
     }
 
     #[test]
@@ -231,8 +368,10 @@ mod tests {
         let old = Utc::now() - chrono::Duration::days(40);
         s.append(&event("old", old)).unwrap();
         s.append(&event("new", Utc::now())).unwrap();
-        let pruned = s.prune(Utc::now() - chrono::Duration::days(30), old - chrono::Duration::days(1)).unwrap();
-        assert_eq!(pruned, 1);
+        let report =
+            s.maintain(&plan(Utc::now() - chrono::Duration::days(30), old - chrono::Duration::days(1))).unwrap();
+        assert_eq!(report.pruned_by_age, 1);
+        assert_eq!(report.dedupe_keys_pruned, 0);
         assert!(s.append(&event("old", Utc::now())).unwrap().duplicate, "dedupe key was dropped with the event");
         let page = s.read_after(0, 10).unwrap();
         assert_eq!(page.oldest_seq, 2);

@@ -65,6 +65,51 @@ pub struct RejectedDelivery {
     pub body: String,
 }
 
+/// Storage figures for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreStats {
+    /// The main database file on disk.
+    pub db_bytes: u64,
+    /// The write-ahead log on disk (0 after a TRUNCATE checkpoint).
+    pub wal_bytes: u64,
+    pub retained_events: u64,
+    /// The oldest sequence number kept (latest + 1 when nothing is kept).
+    pub oldest_seq: i64,
+    pub latest_seq: i64,
+    pub dedupe_keys: u64,
+    pub rejected_kept: u64,
+}
+
+/// What one maintenance run must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaintenancePlan {
+    /// Drop events (and refused deliveries) received before this.
+    pub events_before: DateTime<Utc>,
+    /// Drop dedupe ids received before this (at least 7 days back).
+    pub keys_before: DateTime<Utc>,
+    /// Then drop the oldest events until the live data fits in this many bytes.
+    pub max_bytes: Option<u64>,
+    /// Keep at most this many refused deliveries.
+    pub rejected_keep: u64,
+}
+
+/// What one maintenance run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MaintenanceReport {
+    pub pruned_by_age: u64,
+    pub pruned_by_size: u64,
+    pub dedupe_keys_pruned: u64,
+    pub rejected_pruned: u64,
+    /// Database + WAL bytes on disk before and after (compaction and checkpoint included).
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    /// True when `max_bytes` could not be met by dropping events (dedupe ids, which must be
+    /// kept 7 days, take more room than allowed).
+    pub size_limit_unmet: bool,
+}
+
 /// Durable event storage. Implementations must commit before returning from `append`.
 pub trait EventStore: Send + Sync + 'static {
     fn append(&self, event: &IncomingEvent) -> Result<Appended, RelayError>;
@@ -73,7 +118,10 @@ pub trait EventStore: Send + Sync + 'static {
     fn latest_seq(&self) -> Result<i64, RelayError>;
     fn reject(&self, rejected: &RejectedDelivery) -> Result<(), RelayError>;
     fn rejected(&self, limit: usize) -> Result<Vec<RejectedDelivery>, RelayError>;
-    /// Drops events received before `events_before` and dedupe keys before `keys_before`.
-    /// Returns the number of events dropped.
-    fn prune(&self, events_before: DateTime<Utc>, keys_before: DateTime<Utc>) -> Result<u64, RelayError>;
+    /// Retention and compaction: drops what `plan` says, returns space to the file system
+    /// and checkpoints the log. Sequence numbers are never reused afterwards.
+    fn maintain(&self, plan: &MaintenancePlan) -> Result<MaintenanceReport, RelayError>;
+    fn stats(&self) -> Result<StoreStats, RelayError>;
+    /// Called once on a clean shutdown, after the last request (e.g. a final checkpoint).
+    fn close(&self) -> Result<(), RelayError>;
 }

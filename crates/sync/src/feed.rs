@@ -145,6 +145,9 @@ pub struct ConsumeReport {
     pub last_received_at: Option<DateTime<Utc>>,
     /// The cursor was too old: the caller must run a full sync.
     pub cursor_too_old: bool,
+    /// `(event name, order)` of every newly applied webhook, in feed order (for desktop
+    /// notifications).
+    pub new_events: Vec<(String, Option<String>)>,
 }
 
 /// Reads one feed page after the stored cursor and applies each event, committing the
@@ -170,6 +173,7 @@ pub async fn consume_once(
                     report.duplicates += 1;
                 } else {
                     report.applied += 1;
+                    report.new_events.push((applied.event.clone(), applied.order_session_key.clone()));
                     if let Some(order) = applied.order_session_key {
                         if !report.orders_to_refresh.contains(&order) {
                             report.orders_to_refresh.push(order);

@@ -54,6 +54,8 @@ pub fn webhook_event(payload: &WebhookPayload, raw_body: &str, received_at: Date
 /// Outcome of applying one webhook body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookApplied {
+    /// The event's name as FlexFactor sent it (e.g. `order.refunded`).
+    pub event: String,
     pub order_session_key: Option<String>,
     pub applied: EventApplied,
 }
@@ -84,13 +86,21 @@ pub fn apply_webhook(
                     &format!("{} arrived for an order the mirror does not have yet", payload.event.as_str()),
                 )?;
             }
-            Ok(WebhookApplied { order_session_key: Some(event.order_session_key), applied })
+            Ok(WebhookApplied {
+                event: payload.event.as_str().to_string(),
+                order_session_key: Some(event.order_session_key),
+                applied,
+            })
         }
         None => {
             if let Some((name, value)) = cursor {
                 mirror.set_cursor(account_id, name, value)?;
             }
-            Ok(WebhookApplied { order_session_key: None, applied: EventApplied::default() })
+            Ok(WebhookApplied {
+                event: payload.event.as_str().to_string(),
+                order_session_key: None,
+                applied: EventApplied::default(),
+            })
         }
     }
 }

@@ -36,6 +36,10 @@ export class ToastStore {
     this.push("success", title, message);
   }
 
+  info(title: string, message = ""): void {
+    this.push("info", title, message);
+  }
+
   /** A failed command: headline from the code, detail from the message. */
   error(error: IpcError, context?: string): void {
     const title = context ? `${context}: ${errorHeadline(error.code)}` : errorHeadline(error.code);

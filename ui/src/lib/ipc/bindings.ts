@@ -8,7 +8,7 @@ export type AccountView = { id: string, name: string, environment: Environment,
  * The API root in use (for the Demo account: the live loopback sandbox URL).
  */
 baseUrl: string, mid: string, };
-export type ErrorCode = "keychain_unavailable" | "credentials_rejected" | "network" | "api" | "storage" | "invalid_input" | "not_found" | "no_account" | "internal";
+export type ErrorCode = "keychain_unavailable" | "credentials_rejected" | "network" | "api" | "storage" | "invalid_input" | "not_found" | "no_account" | "data_from_newer_version" | "internal";
 export type IpcError = { code: ErrorCode, message: string, };
 export type SyncPhase = "idle" | "backfilling" | "syncing" | "error";
 export type SyncStatus = { phase: SyncPhase, fetched: number, expected: number | null, 
@@ -44,7 +44,8 @@ dataVersion: number,
 setupError: IpcError | null, };
 export type OrderState = "pending" | "challenge" | "captureRequired" | "approved" | "partiallyRefunded" | "refunded" | "declined" | "expired" | "cancelled" | "onHold" | "problem" | "chargeback";
 export type OrderSort = "createdDesc" | "createdAsc" | "amountDesc" | "amountAsc" | "expiryAsc";
-export type OrderQuery = { state: OrderState | null, search: string | null, offset: number, limit: number, states?: Array<OrderState>, isMit?: boolean, createdFrom?: string, createdTo?: string, placedFrom?: string, placedTo?: string, amountMin?: number, amountMax?: number, siteId?: string, declineCode?: string, currency?: string, sort?: OrderSort, };
+export type OrderCursor = { sortValue: string | null, orderSessionKey: string, };
+export type OrderQuery = { state: OrderState | null, search: string | null, offset: number, limit: number, states?: Array<OrderState>, isMit?: boolean, createdFrom?: string, createdTo?: string, placedFrom?: string, placedTo?: string, amountMin?: number, amountMax?: number, siteId?: string, declineCode?: string, currency?: string, sort?: OrderSort, after?: OrderCursor, };
 export type OrderRow = { orderSessionKey: string, merchantOrderId: string | null, state: OrderState, statusCode: number | null, decision: string | null, isMit: boolean, 
 /**
  * Minor units (cents). Format for display only; never compute money in the UI.
@@ -54,7 +55,11 @@ amountCents: number, currency: string, email: string | null, customerName: strin
  * RFC 3339 UTC.
  */
 createdAt: string | null, };
-export type OrderPage = { total: number, offset: number, rows: Array<OrderRow>, };
+export type OrderPage = { total: number, offset: number, rows: Array<OrderRow>, 
+/**
+ * The cursor of the page after this one; null when this page is the last.
+ */
+next: OrderCursor | null, };
 export type NewAccount = { name: string, environment: Environment, baseUrl: string, mid: string, appKey: string, appSecret: string, };
 export type ChartKind = "recovered-amount" | "recovery-rate" | "cit-vs-mit" | "decline-codes" | "funnel" | "mit-cohorts" | "days-to-rescue" | "pending-expiry";
 export type ChartGranularity = "day" | "week" | "month";
@@ -295,6 +300,39 @@ hostKeyFingerprint: string | null,
  * The pinned key's fingerprint, if one is pinned.
  */
 pinnedFingerprint: string | null, };
+export type AboutInfo = { version: string, 
+/**
+ * `release` or `debug`.
+ */
+build: string, dataDir: string, database: string, schemaVersion: number, logDir: string, 
+/**
+ * Today's log file (a new one starts each day; older ones are kept for two weeks).
+ */
+logFile: string, os: string, };
+export type StartupNotice = { title: string, message: string, 
+/**
+ * Where the set-aside file is, when there is one.
+ */
+setAside: string | null, };
+export type BackupResult = { path: string, bytes: number, };
+export type DiagnosticsResult = { path: string, 
+/**
+ * The files inside the bundle.
+ */
+files: Array<string>, };
+export type NotificationSettings = { 
+/**
+ * `payment.chargeback.received`
+ */
+chargeback: boolean, 
+/**
+ * `order.refunded`
+ */
+refunded: boolean, 
+/**
+ * An SFTP batch has every row's outcome (or failed).
+ */
+batchFinished: boolean, };
 
 export const commands = {
   appStatus: (): Promise<AppStatus> => invoke<AppStatus>("app_status"),
@@ -347,9 +385,20 @@ export const commands = {
   sftpSettings: (): Promise<SftpSettingsView> => invoke<SftpSettingsView>("sftp_settings"),
   testSftpConnection: (): Promise<SftpTestResult> => invoke<SftpTestResult>("test_sftp_connection"),
   pinSftpHostKey: (hostKey: string): Promise<SftpSettingsView> => invoke<SftpSettingsView>("pin_sftp_host_key", { hostKey }),
+  startupProblem: (): Promise<IpcError | null> => invoke<IpcError | null>("startup_problem"),
+  about: (): Promise<AboutInfo> => invoke<AboutInfo>("about"),
+  startupNotice: (): Promise<StartupNotice | null> => invoke<StartupNotice | null>("startup_notice"),
+  dismissStartupNotice: (): Promise<void> => invoke<void>("dismiss_startup_notice"),
+  backupMirror: (path: string | null): Promise<BackupResult> => invoke<BackupResult>("backup_mirror", { path }),
+  exportDiagnostics: (path: string | null): Promise<DiagnosticsResult> => invoke<DiagnosticsResult>("export_diagnostics", { path }),
+  notificationSettings: (): Promise<NotificationSettings> => invoke<NotificationSettings>("notification_settings"),
+  setNotificationSettings: (settings: NotificationSettings): Promise<void> => invoke<void>("set_notification_settings", { settings }),
+  firstRowsShown: (rows: number): Promise<void> => invoke<void>("first_rows_shown", { rows }),
 };
 
 export const events = {
   onMirrorChanged: (handler: (payload: number) => void): Promise<UnlistenFn> =>
     listen<number>("mirror-changed", (e) => handler(e.payload)),
+  onInstanceActivated: (handler: (payload: null) => void): Promise<UnlistenFn> =>
+    listen<null>("instance-activated", (e) => handler(e.payload)),
 };

@@ -11,6 +11,7 @@ const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "invalid_input",
   "not_found",
   "no_account",
+  "data_from_newer_version",
   "internal",
 ]);
 
@@ -55,6 +56,8 @@ export function errorHeadline(code: ErrorCode): string {
       return "Not found";
     case "no_account":
       return "No account selected";
+    case "data_from_newer_version":
+      return "This data belongs to a newer FlexDesk";
     case "internal":
       return "Something went wrong";
   }

@@ -7,12 +7,15 @@
 //   the previous rows visible as "stale" until their window is re-fetched, so new rows appear
 //   without a flash of placeholders.
 // - At most `maxWindows` windows stay cached; the ones farthest from the screen go first.
-import type { IpcError, OrderPage, OrderQuery, OrderRow } from "../ipc/bindings";
+// - A window whose predecessor is cached (this generation) is fetched after the predecessor's
+//   keyset cursor (`after`): an index range scan in the mirror however deep the window. Without
+//   one (a far jump, e.g. a scrollbar drag, or scrolling up) the window is fetched by offset.
+import type { IpcError, OrderCursor, OrderPage, OrderQuery, OrderRow } from "../ipc/bindings";
 import { toIpcError } from "../ipc/errors";
 import { windowOf, windowsForRange, windowsToEvict, windowsToFetch, type RowRange } from "./virtual";
 
 /** Everything of a query but its window: state, search, and any of the extra filters. */
-export type OrderFilter = Omit<OrderQuery, "offset" | "limit">;
+export type OrderFilter = Omit<OrderQuery, "offset" | "limit" | "after">;
 
 export type OrderWindowsOptions = {
   fetchPage: (query: OrderQuery) => Promise<OrderPage>;
@@ -37,6 +40,8 @@ export class OrderWindows {
   #filter: OrderFilter = { state: null, search: null };
   #generation = 0;
   #windows = new Map<number, OrderRow[]>();
+  /** The cursor after each cached window of this generation (null: it was the last page). */
+  #nexts = new Map<number, OrderCursor | null>();
   #stale = new Map<number, OrderRow[]>();
   #inflight = new Set<number>();
   #lastRange: RowRange = { start: 0, end: 0 };
@@ -94,7 +99,10 @@ export class OrderWindows {
     for (const w of windowsToFetch(needed, this.#windows, this.#inflight)) void this.#fetch(w);
     const evict = windowsToEvict(this.#windows.keys(), needed, this.#maxWindows);
     if (evict.length > 0) {
-      for (const w of evict) this.#windows.delete(w);
+      for (const w of evict) {
+        this.#windows.delete(w);
+        this.#nexts.delete(w);
+      }
       this.#version++;
     }
   }
@@ -105,6 +113,7 @@ export class OrderWindows {
     const needed = windowsForRange(this.#lastRange, this.windowSize);
     for (const w of windowsToEvict(this.#stale.keys(), needed, this.#maxWindows)) this.#stale.delete(w);
     this.#windows = new Map();
+    this.#nexts = new Map();
     this.#inflight = new Set();
     if (!keepStale) this.total = null;
     this.loading = false;
@@ -116,15 +125,18 @@ export class OrderWindows {
     const generation = this.#generation;
     this.#inflight.add(window);
     this.loading = true;
+    const after = this.#nexts.get(window - 1);
     const query: OrderQuery = {
       ...this.#filter,
       offset: window * this.windowSize,
       limit: this.windowSize,
+      ...(after ? { after } : {}),
     };
     try {
       const page = await this.#fetchPage(query);
       if (generation !== this.#generation) return; // answer to an older query
       this.#windows.set(window, page.rows);
+      this.#nexts.set(window, page.next);
       this.#stale.delete(window);
       if (this.total !== page.total) this.#trimTo(page.total);
       this.total = page.total;

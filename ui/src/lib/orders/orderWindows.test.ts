@@ -32,8 +32,13 @@ function fakeBackend() {
     maxWindows: 3,
   });
   const answer = (p: Pending, total: number, tag = "a"): void => {
-    const count = Math.max(0, Math.min(p.query.limit, total - p.query.offset));
-    p.resolve({ total, offset: p.query.offset, rows: Array.from({ length: count }, (_, k) => row(p.query.offset + k, tag)) });
+    // Rows are numbered by position; a cursor names the row it follows.
+    const start = p.query.after ? Number(p.query.after.orderSessionKey.split("-")[1]) + 1 : p.query.offset;
+    const count = Math.max(0, Math.min(p.query.limit, total - start));
+    const rows = Array.from({ length: count }, (_, k) => row(start + k, tag));
+    const last = rows[rows.length - 1];
+    const next = count === p.query.limit && last ? { sortValue: null, orderSessionKey: last.orderSessionKey } : null;
+    p.resolve({ total, offset: p.query.offset, rows, next });
   };
   return { pending, errors, windows, answer };
 }
@@ -50,6 +55,38 @@ describe("OrderWindows", () => {
     expect(windows.total).toBe(100);
     windows.ensure({ start: 5, end: 25 });
     expect(pending.slice(1).map((p) => p.query.offset)).toEqual([10, 20]);
+  });
+
+  it("follows the previous window's cursor when scrolling on, and jumps by offset", async () => {
+    const { pending, windows, answer } = fakeBackend();
+    windows.setQuery({ state: null, search: null }, true);
+    answer(pending[0]!, 100);
+    await settle();
+    windows.ensure({ start: 12, end: 18 });
+    expect(pending[1]!.query.after).toEqual({ sortValue: null, orderSessionKey: "a-9" });
+    answer(pending[1]!, 100);
+    await settle();
+    expect(windows.rowAt(10)?.orderSessionKey).toBe("a-10");
+    // A far jump has no cached predecessor: by offset, no cursor.
+    windows.ensure({ start: 75, end: 79 });
+    expect(pending[2]!.query.offset).toBe(70);
+    expect(pending[2]!.query.after).toBeUndefined();
+    answer(pending[2]!, 100);
+    await settle();
+    expect(windows.rowAt(75)?.orderSessionKey).toBe("a-75");
+    // The last window's answer has no cursor after it.
+    windows.ensure({ start: 80, end: 99 });
+    expect(pending[3]!.query.after).toEqual({ sortValue: null, orderSessionKey: "a-79" });
+  });
+
+  it("does not use a cursor from before a refresh", async () => {
+    const { pending, windows, answer } = fakeBackend();
+    windows.setQuery({ state: null, search: null }, true);
+    answer(pending[0]!, 100);
+    await settle();
+    windows.refresh();
+    windows.ensure({ start: 10, end: 15 });
+    expect(pending.slice(1).every((p) => p.query.after === undefined)).toBe(true);
   });
 
   it("does not fetch while disabled (no account)", () => {

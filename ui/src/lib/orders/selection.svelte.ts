@@ -1,6 +1,6 @@
 // Bulk selection on the Orders table: individual rows by key, or "all matching the filter"
 // (which follows the filter's whole result, not just the loaded rows).
-import type { OrderQuery, OrderPage } from "../ipc/bindings";
+import type { OrderCursor, OrderQuery, OrderPage } from "../ipc/bindings";
 import type { OrderFilter } from "./orderWindows.svelte";
 
 export class Selection {
@@ -43,10 +43,13 @@ export class Selection {
     if (!this.allMatching) return [...this.keys];
     const out: string[] = [];
     const limit = 1000;
+    // Each page starts after the previous page's cursor (an index range scan in the mirror).
+    let after: OrderCursor | undefined;
     for (let offset = 0; offset < max; offset += limit) {
-      const page = await fetchPage({ ...filter, offset, limit });
+      const page = await fetchPage({ ...filter, offset, limit, ...(after ? { after } : {}) });
       out.push(...page.rows.map((r) => r.orderSessionKey));
-      if (page.rows.length < limit || out.length >= page.total) break;
+      if (page.rows.length < limit || out.length >= page.total || !page.next) break;
+      after = page.next;
     }
     return out.slice(0, max);
   }

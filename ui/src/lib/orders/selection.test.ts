@@ -32,15 +32,20 @@ describe("Selection", () => {
 
   it("selects all matching and resolves every key of the filter, page by page", async () => {
     const all = Array.from({ length: 2500 }, (_, i) => `k${i}`);
-    const fetchPage = async (q: OrderQuery): Promise<OrderPage> => ({
-      total: all.length,
-      offset: q.offset,
-      rows: all.slice(q.offset, q.offset + q.limit).map(row),
-    });
+    const cursors: Array<string | null> = [];
+    const fetchPage = async (q: OrderQuery): Promise<OrderPage> => {
+      cursors.push(q.after?.orderSessionKey ?? null);
+      const start = q.after ? all.indexOf(q.after.orderSessionKey) + 1 : q.offset;
+      const rows = all.slice(start, start + q.limit);
+      const last = rows[rows.length - 1];
+      const next = rows.length === q.limit && last ? { sortValue: null, orderSessionKey: last } : null;
+      return { total: all.length, offset: q.offset, rows: rows.map(row), next };
+    };
     const s = new Selection();
     s.selectAllMatching();
     expect(s.has("anything")).toBe(true);
     expect(s.count(2500)).toBe(2500);
     expect(await s.resolve({ state: "pending", search: null }, fetchPage)).toEqual(all);
+    expect(cursors).toEqual([null, "k999", "k1999"]);
   });
 });

@@ -1,0 +1,169 @@
+//! Filling a large mirror fast: the search index in bulk, and the bulk-load mode of a
+//! backfill into an (almost) empty mirror.
+//!
+//! - **Search watermark.** `mirror_marks.search_indexed_upto` is the highest order id the
+//!   word index (`orders_search`) covers; triggers keep the indexed rows current, and
+//!   [`Mirror::index_search`] adds the rows past the mark in one set-based insert. Searches
+//!   check the rows past the mark directly, so they are right at any time.
+//! - **Bulk load.** [`Mirror::begin_bulk_load`] takes the secondary indexes (all but
+//!   `orders_by_created`, which a backfill in creation order fills by appending, and which
+//!   keeps the default newest-first list fast meanwhile) and the rollup triggers off `orders` (their definitions are saved in `mirror_bulk_ddl` in the same
+//!   transaction); [`Mirror::finish_bulk_load`] rebuilds the indexes (a sorted build, much
+//!   faster than a million B-tree inserts), recomputes the rollups set-based and restores the
+//!   triggers, in one transaction. Crash safety: each step is one transaction, and a crash in
+//!   between leaves a mirror that answers every query correctly (lists scan, charts group the
+//!   orders directly) until the next backfill run finishes the load.
+
+use rusqlite::{OptionalExtension, TransactionBehavior};
+
+use crate::error::{MirrorError, SqlContext};
+use crate::Mirror;
+
+const SEARCH_MARK: &str = "search_indexed_upto";
+
+/// Recomputes the rollup tables from `orders` (the same grouping the triggers maintain).
+const ROLLUP_FILL: &str = "
+DELETE FROM rollup_days;
+DELETE FROM rollup_rescue;
+DELETE FROM rollup_expiry;
+INSERT INTO rollup_days (account_id, day, currency, is_mit, state, decline, orders, amount_cents, captured_cents, refunded_cents)
+SELECT account_id, coalesce(substr(created_at, 1, 10), ''), currency, is_mit, state, coalesce('=' || decline_code, ''),
+       COUNT(*), SUM(amount_cents), SUM(captured_cents), SUM(refunded_cents)
+FROM orders GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO rollup_rescue (account_id, day, currency, is_mit, state, has_days, rescue_days, orders)
+SELECT account_id, coalesce(substr(created_at, 1, 10), ''), currency, is_mit, state, d IS NOT NULL, coalesce(d, 0), COUNT(*)
+FROM (SELECT account_id, created_at, currency, is_mit, state,
+             CAST(round((julianday(modified_at) - julianday(placed_at)) * 86400000.0) AS INTEGER) / 86400000 AS d
+      FROM orders)
+GROUP BY 1, 2, 3, 4, 5, 6, 7;
+INSERT INTO rollup_expiry (account_id, day, currency, state, expiry_day, orders, amount_cents)
+SELECT account_id, coalesce(substr(created_at, 1, 10), ''), currency, state, coalesce(substr(expiry_at, 1, 10), ''),
+       COUNT(*), SUM(amount_cents)
+FROM orders WHERE is_mit = 1 GROUP BY 1, 2, 3, 4, 5;
+";
+
+impl Mirror {
+    /// The highest order id the word index covers.
+    pub(crate) fn search_indexed_upto(&self) -> Result<i64, MirrorError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM mirror_marks WHERE name = ?1", [SEARCH_MARK], |r| r.get(0))
+            .optional()
+            .op("reading the search mark")?
+            .unwrap_or(0))
+    }
+
+    /// Adds every order past the search mark to the word index and moves the mark to the
+    /// newest order. Returns how many orders were indexed. Cheap when nothing is pending.
+    #[tracing::instrument(skip_all, err)]
+    pub fn index_search(&mut self) -> Result<u64, MirrorError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting a search index")?;
+        let upto: i64 = tx
+            .query_row("SELECT value FROM mirror_marks WHERE name = ?1", [SEARCH_MARK], |r| r.get(0))
+            .optional()
+            .op("reading the search mark")?
+            .unwrap_or(0);
+        let newest: i64 =
+            tx.query_row("SELECT coalesce(MAX(id), 0) FROM orders", [], |r| r.get(0)).op("reading the newest order")?;
+        if newest <= upto {
+            return Ok(0);
+        }
+        let n = tx
+            .execute(
+                "INSERT INTO orders_search (rowid, order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code)
+                 SELECT id, order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code
+                 FROM orders WHERE id > ?1 ORDER BY id",
+                [upto],
+            )
+            .op("indexing orders for search")?;
+        tx.execute(
+            "INSERT INTO mirror_marks (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            rusqlite::params![SEARCH_MARK, newest],
+        )
+        .op("moving the search mark")?;
+        tx.commit().op("committing a search index")?;
+        Ok(n as u64)
+    }
+
+    /// True while a bulk load has the secondary indexes and rollup triggers off.
+    pub fn bulk_loading(&self) -> Result<bool, MirrorError> {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM mirror_bulk_ddl)", [], |r| r.get(0))
+            .op("reading the bulk-load state")
+    }
+
+    /// Enters bulk-load mode if the mirror holds at most `max_existing` orders (all accounts):
+    /// drops the secondary indexes and rollup triggers of `orders`, keeping their definitions.
+    /// Returns whether bulk-load mode is on (also when it already was, e.g. after a crash).
+    #[tracing::instrument(skip(self), err)]
+    pub fn begin_bulk_load(&mut self, max_existing: u64) -> Result<bool, MirrorError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting a bulk load")?;
+        let active: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM mirror_bulk_ddl)", [], |r| r.get(0))
+            .op("reading the bulk-load state")?;
+        if active {
+            return Ok(true);
+        }
+        let existing: i64 = tx
+            .query_row("SELECT COUNT(*) FROM (SELECT 1 FROM orders LIMIT ?1)", [max_existing as i64 + 1], |r| r.get(0))
+            .op("counting orders")?;
+        if existing as u64 > max_existing {
+            return Ok(false);
+        }
+        let ddl: Vec<(String, String, String)> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'orders' AND sql IS NOT NULL
+                       AND ((type = 'index' AND name <> 'orders_by_created')
+                            OR (type = 'trigger' AND name LIKE 'orders_rollup_%'))",
+                )
+                .op("reading the orders schema")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).op("reading the orders schema")?;
+            rows.collect::<Result<_, _>>().op("reading the orders schema")?
+        };
+        for (kind, name, sql) in &ddl {
+            tx.execute("INSERT INTO mirror_bulk_ddl (name, sql) VALUES (?1, ?2)", [name, sql])
+                .op("saving a definition")?;
+            let drop = if kind == "index" { "DROP INDEX" } else { "DROP TRIGGER" };
+            tx.execute_batch(&format!("{drop} \"{}\"", name.replace('"', "\"\""))).op("dropping for a bulk load")?;
+        }
+        tx.commit().op("committing the start of a bulk load")?;
+        tracing::info!(dropped = ddl.len(), existing, "bulk load started");
+        Ok(!ddl.is_empty())
+    }
+
+    /// Leaves bulk-load mode: rebuilds the indexes, recomputes the rollups and restores the
+    /// triggers in one transaction, then fills the search index. A no-op when not bulk loading.
+    #[tracing::instrument(skip_all, err)]
+    pub fn finish_bulk_load(&mut self) -> Result<(), MirrorError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("finishing a bulk load")?;
+        let ddl: Vec<(String, String)> = {
+            // Indexes first (named `orders_by_*`), triggers after: the order does not matter
+            // for correctness, only for not maintaining a half-built state.
+            let mut stmt = tx
+                .prepare("SELECT name, sql FROM mirror_bulk_ddl ORDER BY sql LIKE 'CREATE TRIGGER%', name")
+                .op("reading the saved definitions")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).op("reading the saved definitions")?;
+            rows.collect::<Result<_, _>>().op("reading the saved definitions")?
+        };
+        if ddl.is_empty() {
+            return Ok(());
+        }
+        for (_, sql) in &ddl {
+            tx.execute_batch(sql).op("restoring an index or trigger")?;
+        }
+        tx.execute_batch(ROLLUP_FILL).op("recomputing the rollups")?;
+        tx.execute("DELETE FROM mirror_bulk_ddl", []).op("ending the bulk load")?;
+        tx.commit().op("committing the end of a bulk load")?;
+        tracing::info!(restored = ddl.len(), "bulk load finished");
+        self.index_search()?;
+        Ok(())
+    }
+
+    /// Recomputes the rollup tables from `orders` (repair; the triggers keep them current).
+    pub fn rebuild_rollups(&mut self) -> Result<(), MirrorError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting a rollup rebuild")?;
+        tx.execute_batch(ROLLUP_FILL).op("recomputing the rollups")?;
+        tx.commit().op("committing a rollup rebuild")
+    }
+}

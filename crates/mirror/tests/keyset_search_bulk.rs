@@ -1,0 +1,239 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
+
+//! Keyset pages, the search watermark and bulk loading give the same answers as the plain
+//! paths they speed up.
+
+use chrono::{TimeZone, Utc};
+use flexdesk_mirror::{Account, Environment, Mirror, OrderCursor, OrderFilter, OrderRecord, OrderSort, OrderState};
+use flexfactor_wire::{Cents, WireOrder};
+
+fn account(id: &str) -> Account {
+    Account {
+        id: id.into(),
+        name: "Test".into(),
+        environment: Environment::Sandbox,
+        base_url: "http://127.0.0.1:1/v1".into(),
+        mid: "mid".into(),
+        app_key: "key".into(),
+        demo_seed: None,
+        demo_anchor: None,
+        created_at: Utc::now(),
+    }
+}
+
+/// Orders with ties in every sort key and some without a creation or expiry time.
+fn order(i: u32) -> WireOrder {
+    let base = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let (status, decision) = [(7, "APPROVED"), (4, "SUBMITTED"), (2, "DECLINED")][i as usize % 3];
+    WireOrder {
+        id: format!("{:08x}-0000-4000-8000-{:012}", (u64::from(i) * 2_654_435_761) % 0xffff_ffff, i),
+        external_order_id: Some(format!("SHOP-{i:05}")),
+        status: Some(status),
+        decision: Some(decision.into()),
+        is_mit: Some(i.is_multiple_of(4)),
+        amount: Some(Cents(1000 + i64::from(i % 7) * 100)),
+        captured_amount: Some(Cents(if status == 7 { 1000 } else { 0 })),
+        refunded_amount: Some(Cents(0)),
+        currency_code: Some(if i.is_multiple_of(5) { "EUR" } else { "USD" }.into()),
+        email: Some(format!("client.{i}@mail-host.example")),
+        first_name: Some("Grace".into()),
+        last_name: Some(format!("Hopper{}", i % 13)),
+        card_last4: Some(format!("{:04}", 4000 + i % 50)),
+        decline_code: (i % 3 == 2).then(|| ["05", "51"][i as usize % 2].to_string()),
+        created_on: (!i.is_multiple_of(17)).then(|| base + chrono::Duration::hours(i64::from(i / 3))),
+        order_placed_date: (!i.is_multiple_of(17)).then(|| base + chrono::Duration::hours(i64::from(i / 3))),
+        modified_on: Some(base + chrono::Duration::days(40) + chrono::Duration::hours(i64::from(i))),
+        expiry_date: (i.is_multiple_of(4) && !i.is_multiple_of(8))
+            .then(|| base + chrono::Duration::days(i64::from(i % 9))),
+        ..Default::default()
+    }
+}
+
+fn mirror(n: u32) -> Mirror {
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account("acct")).unwrap();
+    let orders: Vec<_> = (0..n).map(order).collect();
+    for chunk in orders.chunks(37) {
+        m.apply_orders("acct", chunk, None).unwrap();
+    }
+    m
+}
+
+fn keys(rows: &[OrderRecord]) -> Vec<String> {
+    rows.iter().map(|r| r.order_session_key.clone()).collect()
+}
+
+fn all_by_keyset(m: &Mirror, base: &OrderFilter, page: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after: Option<OrderCursor> = None;
+    loop {
+        let rows = m.order_window("acct", &OrderFilter { after: after.clone(), limit: page, ..base.clone() }).unwrap();
+        out.extend(keys(&rows));
+        if (rows.len() as u64) < page {
+            return out;
+        }
+        after = Some(OrderCursor::after(base.sort, rows.last().unwrap()));
+    }
+}
+
+const SORTS: [OrderSort; 5] =
+    [OrderSort::CreatedDesc, OrderSort::CreatedAsc, OrderSort::AmountDesc, OrderSort::AmountAsc, OrderSort::ExpiryAsc];
+
+#[test]
+fn keyset_pages_list_exactly_the_rows_of_one_offset_window_in_every_sort() {
+    let m = mirror(300);
+    for sort in SORTS {
+        for state in [None, Some(OrderState::Pending)] {
+            let base = OrderFilter { sort, state, ..Default::default() };
+            let whole = keys(&m.order_window("acct", &OrderFilter { limit: 1000, ..base.clone() }).unwrap());
+            let total = m.count_orders("acct", &base).unwrap();
+            assert_eq!(whole.len() as u64, total);
+            for page in [1, 7, 100] {
+                assert_eq!(all_by_keyset(&m, &base, page), whole, "{sort:?} {state:?} page {page}");
+            }
+        }
+    }
+}
+
+#[test]
+fn ties_break_by_flexfactor_id_in_the_sorts_direction() {
+    let m = mirror(120);
+    let rows = m
+        .order_window("acct", &OrderFilter { sort: OrderSort::AmountDesc, limit: 1000, ..Default::default() })
+        .unwrap();
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(
+            a.amount_cents > b.amount_cents
+                || (a.amount_cents == b.amount_cents && a.order_session_key > b.order_session_key)
+        );
+    }
+}
+
+fn search(m: &Mirror, term: &str) -> Vec<String> {
+    let mut found = keys(
+        &m.order_window("acct", &OrderFilter { search: Some(term.into()), limit: 1000, ..Default::default() }).unwrap(),
+    );
+    let n = m.count_orders("acct", &OrderFilter { search: Some(term.into()), ..Default::default() }).unwrap();
+    assert_eq!(found.len() as u64, n, "count and rows disagree for {term:?}");
+    found.sort();
+    found
+}
+
+const TERMS: [&str; 9] =
+    ["SHOP-00042", "shop", "client.7@", "mail-host", "hopper1", "4012", "0000-4000", "51", "grace hopper3"];
+
+#[test]
+fn search_answers_the_same_before_and_after_the_word_index_catches_up() {
+    let mut m = mirror(250);
+    let before: Vec<Vec<String>> = TERMS.iter().map(|t| search(&m, t)).collect();
+    assert!(before.iter().all(|f| !f.is_empty()), "every term should find something: {before:?}");
+    assert_eq!(m.index_search().unwrap(), 250);
+    assert_eq!(m.index_search().unwrap(), 0, "nothing left to index");
+    let after: Vec<Vec<String>> = TERMS.iter().map(|t| search(&m, t)).collect();
+    assert_eq!(before, after);
+    // Half indexed, half not.
+    let more: Vec<_> = (250..400).map(order).collect();
+    m.apply_orders("acct", &more, None).unwrap();
+    let mixed: Vec<Vec<String>> = TERMS.iter().map(|t| search(&m, t)).collect();
+    m.index_search().unwrap();
+    let indexed: Vec<Vec<String>> = TERMS.iter().map(|t| search(&m, t)).collect();
+    assert_eq!(mixed, indexed);
+}
+
+#[test]
+fn an_indexed_order_whose_email_changes_is_found_by_the_new_one_only() {
+    let mut m = mirror(40);
+    m.index_search().unwrap();
+    let mut changed = order(5);
+    changed.email = Some("renamed.person@elsewhere.example".into());
+    changed.modified_on = changed.modified_on.map(|t| t + chrono::Duration::days(1));
+    m.apply_orders("acct", &[changed.clone()], None).unwrap();
+    assert_eq!(search(&m, "renamed.person"), vec![changed.id.clone()]);
+    assert!(search(&m, "client.5@mail").is_empty());
+}
+
+fn schema(m: &Mirror, path: &std::path::Path) -> Vec<(String, String)> {
+    let _ = m;
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn.prepare("SELECT name, coalesce(sql, '') FROM sqlite_master ORDER BY name").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+#[test]
+fn a_bulk_load_restores_the_schema_and_answers_like_the_row_by_row_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders: Vec<_> = (0..500).map(order).collect();
+
+    let plain_path = dir.path().join("plain.sqlite3");
+    let mut plain = Mirror::open(&plain_path).unwrap();
+    plain.insert_account(&account("acct")).unwrap();
+    for chunk in orders.chunks(50) {
+        plain.apply_orders("acct", chunk, None).unwrap();
+    }
+    plain.index_search().unwrap();
+
+    let bulk_path = dir.path().join("bulk.sqlite3");
+    let mut bulk = Mirror::open(&bulk_path).unwrap();
+    bulk.insert_account(&account("acct")).unwrap();
+    let before = schema(&bulk, &bulk_path);
+    assert!(bulk.begin_bulk_load(100).unwrap());
+    assert!(bulk.bulk_loading().unwrap());
+    assert_ne!(schema(&bulk, &bulk_path), before, "the indexes should be off during the load");
+    for chunk in orders.chunks(50) {
+        bulk.apply_orders("acct", chunk, None).unwrap();
+    }
+    // Still right mid-load: lists, search and charts.
+    assert_eq!(search(&bulk, "hopper1"), search(&plain, "hopper1"));
+    let all = |m: &Mirror| m.order_facts("acct", None, None, &[OrderState::Approved], &[OrderState::Pending]).unwrap();
+    assert_eq!(all(&bulk), all(&plain));
+    bulk.finish_bulk_load().unwrap();
+    assert!(!bulk.bulk_loading().unwrap());
+    assert_eq!(schema(&bulk, &bulk_path), before);
+    for sort in SORTS {
+        let f = OrderFilter { sort, limit: 1000, ..Default::default() };
+        assert_eq!(keys(&bulk.order_window("acct", &f).unwrap()), keys(&plain.order_window("acct", &f).unwrap()));
+    }
+    for t in TERMS {
+        assert_eq!(search(&bulk, t), search(&plain, t), "{t}");
+    }
+    assert_eq!(all(&bulk), all(&plain));
+    // The triggers are back: a later change reaches the rollups.
+    let mut refunded = order(3);
+    refunded.status = Some(6);
+    refunded.refunded_amount = Some(Cents(1000));
+    refunded.modified_on = refunded.modified_on.map(|t| t + chrono::Duration::days(3));
+    bulk.apply_orders("acct", &[refunded.clone()], None).unwrap();
+    plain.apply_orders("acct", &[refunded], None).unwrap();
+    assert_eq!(all(&bulk), all(&plain));
+}
+
+#[test]
+fn a_bulk_load_is_refused_on_a_mirror_that_already_holds_orders() {
+    let mut m = mirror(50);
+    assert!(!m.begin_bulk_load(10).unwrap());
+    assert!(!m.bulk_loading().unwrap());
+}
+
+#[test]
+fn the_api_json_is_kept_beside_the_row_and_follows_updates_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite3");
+    let mut m = Mirror::open(&path).unwrap();
+    m.insert_account(&account("acct")).unwrap();
+    m.apply_orders("acct", &(0..3).map(order).collect::<Vec<_>>(), None).unwrap();
+    let first = order(1);
+    assert_eq!(m.order_json("acct", &first.id).unwrap(), Some(serde_json::to_string(&first).unwrap()));
+    let mut newer = first.clone();
+    newer.email = Some("new@mail-host.example".into());
+    newer.modified_on = newer.modified_on.map(|t| t + chrono::Duration::days(1));
+    assert_eq!(m.apply_orders("acct", &[newer.clone()], None).unwrap().updated, 1);
+    assert_eq!(m.order_json("acct", &first.id).unwrap(), Some(serde_json::to_string(&newer).unwrap()));
+    // The same JSON again is no change.
+    assert_eq!(m.apply_orders("acct", &[newer], None).unwrap().unchanged, 1);
+    m.delete_account("acct").unwrap();
+    assert_eq!(m.order_json("acct", &first.id).unwrap(), None);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let left: i64 = conn.query_row("SELECT COUNT(*) FROM order_json", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "the JSON of deleted orders must go with them");
+}

@@ -1,0 +1,244 @@
+//! Benchmark: desktop start-up with a large mirror (DESIGN.md §8: cold start to first rows
+//! < 1.5 s, idle memory < 200 MB, with 1M orders).
+//!
+//! 1. Builds (once, cached under `target/startup-bench/<orders>`) a data directory whose
+//!    mirror holds the Demo account (created by the real app core, secret in the real
+//!    keychain) with its 20,000 synced orders plus seeded orders up to `orders` in total.
+//! 2. Starts the **release** app (`target/release/flexdesk-app`, or `$FLEXDESK_APP_BIN`)
+//!    on it `runs` times. Start-up = from just before `spawn` to the moment the UI reports,
+//!    two animation frames after its first rows were rendered, through the
+//!    `first_rows_shown` command (written to `$FLEXDESK_STARTUP_PROBE`). Before each run the
+//!    OS page cache is dropped when this process may (root), so the mirror is read cold.
+//! 3. After `idle_secs` of idling, memory = the summed RSS (`VmRSS`) of the app and every
+//!    process under it (WebKit's web and network processes).
+//!
+//! Needs a display, D-Bus and an unlocked keyring, like the end-to-end tests:
+//! ```text
+//! cargo build --release -p flexdesk-app && cargo build --release -p flexdesk-tests --bin startup_bench
+//! dbus-run-session -- bash -c 'printf x | gnome-keyring-daemon --unlock --components=secrets >/dev/null;
+//!   xvfb-run -a -s "-screen 0 1280x800x24" target/release/startup_bench [orders=1000000] [runs=5] [idle_secs=20]'
+//! ```
+
+use anyhow::{bail, Context, Result};
+use chrono::{TimeZone, Utc};
+use flexdesk_core::{AppCore, CoreConfig};
+use flexdesk_mirror::Mirror;
+use flexdesk_secrets::KeychainStore;
+use flexfactor_sandbox::{seed_history, SandboxConfig, SandboxCredentials};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn unix_ms() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
+}
+
+/// The data directory with `orders` orders for the Demo account, built once.
+async fn prepare(orders: usize) -> Result<PathBuf> {
+    let dir = repo_root().join(format!("target/startup-bench/{orders}"));
+    let done = dir.join(".ready");
+    if done.exists() {
+        eprintln!("reusing {}", dir.display());
+        return Ok(dir);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let t = Instant::now();
+    let mut config = CoreConfig::new(dir.clone(), Arc::new(KeychainStore::new()));
+    config.background_sync = false;
+    config.demo_traffic_per_minute = 0;
+    let core = AppCore::open(config)?;
+    let account = core.start().await.context("opening the Demo account (is the keyring unlocked?)")?;
+    core.sync_once().await?;
+    let demo = core.app_status()?.total_rows as usize;
+    core.shutdown().await;
+    drop(core);
+    eprintln!("Demo account {} synced with {demo} orders in {:.1} s", account.id, t.elapsed().as_secs_f64());
+
+    if orders > demo {
+        let t = Instant::now();
+        let anchor = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().context("anchor")?;
+        let mut seed = SandboxConfig::demo(7, anchor, SandboxCredentials::new("k", "s"));
+        seed.order_count = orders - demo;
+        seed.history_days = 365;
+        let extra = seed_history(&seed);
+        let mut mirror = Mirror::open(&dir.join("mirror.sqlite3"))?;
+        for chunk in extra.chunks(20_000) {
+            mirror.apply_orders(&account.id, chunk, None)?;
+        }
+        mirror.index_search()?;
+        eprintln!("added {} seeded orders in {:.1} s", extra.len(), t.elapsed().as_secs_f64());
+    }
+    let conn = rusqlite::Connection::open(dir.join("mirror.sqlite3"))?;
+    let total: i64 = conn.query_row("SELECT count(*) FROM orders", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    eprintln!("mirror ready: {total} orders, {} MB", std::fs::metadata(dir.join("mirror.sqlite3"))?.len() / 1_048_576);
+    std::fs::write(&done, total.to_string())?;
+    Ok(dir)
+}
+
+/// Summed resident memory (kB) of `root` and all its descendants.
+fn tree_rss_kb(root: u32) -> (u64, Vec<(u32, String, u64)>) {
+    let mut parent = std::collections::HashMap::new();
+    let mut info = std::collections::HashMap::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(status) = std::fs::read_to_string(e.path().join("status")) else { continue };
+            let get =
+                |key: &str| status.lines().find(|l| l.starts_with(key)).map(|l| l[key.len()..].trim().to_string());
+            let ppid = get("PPid:").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+            let rss = get("VmRSS:").and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok()).unwrap_or(0);
+            let name = get("Name:").unwrap_or_default();
+            parent.insert(pid, ppid);
+            info.insert(pid, (name, rss));
+        }
+    }
+    let in_tree = |mut pid: u32| {
+        while pid != 0 {
+            if pid == root {
+                return true;
+            }
+            pid = *parent.get(&pid).unwrap_or(&0);
+        }
+        false
+    };
+    let mut members: Vec<(u32, String, u64)> =
+        info.iter().filter(|(pid, _)| in_tree(**pid)).map(|(pid, (name, rss))| (*pid, name.clone(), *rss)).collect();
+    members.sort();
+    (members.iter().map(|m| m.2).sum(), members)
+}
+
+fn drop_caches() -> bool {
+    let _ = Command::new("sync").status();
+    std::fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
+}
+
+struct Run {
+    start_ms: u128,
+    rss_mb: f64,
+}
+
+fn run_once(app: &Path, data_dir: &Path, idle: Duration, cold: bool) -> Result<Run> {
+    let probe = std::env::temp_dir().join(format!("flexdesk-startup-probe-{}", std::process::id()));
+    let _ = std::fs::remove_file(&probe);
+    if cold && !drop_caches() {
+        bail!("cannot drop the page cache (not root?)");
+    }
+    let t0 = unix_ms();
+    let mut child = Command::new(app)
+        .env("FLEXDESK_DATA_DIR", data_dir)
+        .env("FLEXDESK_STARTUP_PROBE", &probe)
+        .env("FLEXDESK_DEMO_TRAFFIC", "0")
+        .env("FLEXDESK_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", app.display()))?;
+    let started = Instant::now();
+    let shown = loop {
+        if let Ok(text) = std::fs::read_to_string(&probe) {
+            if let Some(ms) = text.split_whitespace().next().and_then(|v| v.parse::<u128>().ok()) {
+                break ms;
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("the app exited before showing rows: {status}");
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            bail!("no rows shown within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    std::thread::sleep(idle);
+    let (rss_kb, members) = tree_rss_kb(child.id());
+    for (pid, name, rss) in &members {
+        eprintln!("    pid {pid:>7} {name:<24} {:>7.1} MB", *rss as f64 / 1024.0);
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&probe);
+    // The app must have released the data directory before the next run.
+    std::thread::sleep(Duration::from_millis(500));
+    Ok(Run { start_ms: shown.saturating_sub(t0), rss_mb: rss_kb as f64 / 1024.0 })
+}
+
+fn summary(label: &str, runs: &[Run]) {
+    let mut s: Vec<u128> = runs.iter().map(|r| r.start_ms).collect();
+    s.sort();
+    let mut m: Vec<f64> = runs.iter().map(|r| r.rss_mb).collect();
+    m.sort_by(f64::total_cmp);
+    let max_start = *s.last().unwrap_or(&0);
+    let max_rss = m.last().copied().unwrap_or(0.0);
+    println!(
+        "{label}: start to first rows median {} ms, max {} ms (target < 1500 ms: {}); idle RSS median {:.0} MB, max {:.0} MB (target < 200 MB: {})",
+        s[s.len() / 2],
+        max_start,
+        if max_start < 1500 { "PASS" } else { "FAIL" },
+        m[m.len() / 2],
+        max_rss,
+        if max_rss < 200.0 { "PASS" } else { "FAIL" },
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let orders = args.first().copied().unwrap_or(1_000_000);
+    let runs = args.get(1).copied().unwrap_or(5).max(1);
+    let idle = Duration::from_secs(args.get(2).copied().unwrap_or(20) as u64);
+    if std::env::var_os("DISPLAY").is_none() {
+        bail!("no DISPLAY: run under xvfb-run (see the header of tests/src/bin/startup_bench.rs)");
+    }
+    let app = std::env::var_os("FLEXDESK_APP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/release/flexdesk-app"));
+    if !app.is_file() {
+        bail!("{} missing: cargo build --release -p flexdesk-app", app.display());
+    }
+    let data_dir = prepare(orders).await?;
+    println!(
+        "start-up benchmark: {} with a {orders}-order mirror, {runs} runs, {} s idle",
+        app.display(),
+        idle.as_secs()
+    );
+    let cold_possible = drop_caches();
+    let mut warm = Vec::new();
+    let mut cold = Vec::new();
+    for i in 0..runs {
+        let r = run_once(&app, &data_dir, idle, false)?;
+        println!("  warm run {}: first rows after {} ms, idle RSS {:.0} MB", i + 1, r.start_ms, r.rss_mb);
+        warm.push(r);
+        if cold_possible {
+            let r = run_once(&app, &data_dir, idle, true)?;
+            println!(
+                "  cold run {} (page cache dropped): first rows after {} ms, idle RSS {:.0} MB",
+                i + 1,
+                r.start_ms,
+                r.rss_mb
+            );
+            cold.push(r);
+        }
+    }
+    summary("warm (files in the page cache)", &warm);
+    if !cold.is_empty() {
+        summary("cold (page cache dropped before each start)", &cold);
+    } else {
+        println!("cold runs skipped: cannot drop the page cache without root");
+    }
+    Ok(())
+}

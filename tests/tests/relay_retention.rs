@@ -1,0 +1,72 @@
+//! A dashboard that fell behind the relay's retention (here: its size cap) is told so through
+//! the sync client, jumps its cursor to the relay's latest sequence number (after which the
+//! app runs a full sync from the API), and then follows new events normally.
+
+use chrono::Utc;
+use flexdesk_mirror::{Account, Environment, Mirror};
+use flexdesk_relay::{Relay, RelayConfig};
+use flexdesk_sync::{consume_once, FeedClient, FEED_CURSOR};
+use flexfactor_wire::webhook::{format_date, sign};
+use std::time::Duration;
+
+const KEY: &[u8] = b"retention-subscriber-key-0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "retention-feed-token-0123456789";
+const ACCOUNT: &str = "acct";
+
+async fn deliver(r: &Relay, i: usize, padding: usize) {
+    let body = format!(
+        r#"{{"Event":"order.completed","TimeStamp":"2026-11-23T10:00:00.000000Z","EventData":{{"pad":"{}"}},"ExternalOrderId":"RET-{i}","OrderId":"00000000-0000-4000-8000-{i:012x}","ConfirmationId":"R{i:08}","IsTestMode":true,"IsResent":false}}"#,
+        "p".repeat(padding)
+    );
+    let h = sign(KEY, &r.local_addr().to_string(), &format!("{i:032x}"), &format_date(Utc::now()), body.as_bytes());
+    let mut req = reqwest::Client::new().post(format!("{}/webhooks", r.base_url())).body(body);
+    for (k, v) in h.pairs() {
+        req = req.header(k, v);
+    }
+    assert_eq!(req.send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_dashboard_behind_retention_is_told_to_backfill_and_then_follows_new_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(dir.path().join("relay.sqlite3"), KEY.to_vec(), TOKEN);
+    config.max_body_bytes = 64 * 1024;
+    config.max_db_bytes = Some(512 * 1024);
+    let relay = Relay::start(config).await.unwrap();
+
+    let mut m = Mirror::open(&dir.path().join("mirror.sqlite3")).unwrap();
+    m.insert_account(&Account {
+        id: ACCOUNT.into(),
+        name: "Retention".into(),
+        environment: Environment::Sandbox,
+        base_url: "http://127.0.0.1:1".into(),
+        mid: "mid".into(),
+        app_key: "key".into(),
+        demo_seed: None,
+        demo_anchor: None,
+        created_at: Utc::now(),
+    })
+    .unwrap();
+    let feed = FeedClient::new(&relay.base_url(), TOKEN).unwrap();
+
+    // The dashboard reads the first event, then goes offline while 100 large events arrive.
+    deliver(&relay, 0, 0).await;
+    let first = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.unwrap();
+    assert_eq!((first.applied, first.cursor_too_old), (1, false));
+    for i in 1..=100 {
+        deliver(&relay, i, 16 * 1024).await;
+    }
+    let report = relay.maintain_now().await.unwrap();
+    assert!(report.pruned_by_size > 0, "the size cap dropped nothing: {report:?}");
+
+    let behind = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.unwrap();
+    assert!(behind.cursor_too_old, "the dashboard was not told its cursor is too old");
+    assert_eq!(behind.applied, 0);
+    assert_eq!(m.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some("101"), "the cursor did not jump to latest");
+
+    deliver(&relay, 101, 0).await;
+    let next = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.unwrap();
+    assert_eq!((next.applied, next.cursor_too_old), (1, false));
+    assert_eq!(m.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some("102"));
+    relay.shutdown().await;
+}
