@@ -285,6 +285,26 @@ pub async fn configure_sftp(
 }
 
 #[tauri::command]
+pub async fn sftp_settings(core: State<'_, AppCore>) -> Result<flexdesk_core::batch_dto::SftpSettingsView, IpcError> {
+    core.sftp_settings().map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn test_sftp_connection(
+    core: State<'_, AppCore>,
+) -> Result<flexdesk_core::batch_dto::SftpTestResult, IpcError> {
+    core.test_sftp_connection().await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn pin_sftp_host_key(
+    core: State<'_, AppCore>,
+    host_key: String,
+) -> Result<flexdesk_core::batch_dto::SftpSettingsView, IpcError> {
+    core.pin_sftp_host_key(&host_key).map_err(Into::into)
+}
+
+#[tauri::command]
 pub async fn poll_interval(core: State<'_, AppCore>) -> Result<u64, IpcError> {
     Ok(core.poll_interval_secs())
 }

@@ -1,6 +1,8 @@
 //! Cross-crate test scenarios live in `tests/`; this library holds what several of them share.
 
 pub mod e2e;
+pub mod merchant;
+pub mod sshd;
 
 /// A bearer token from a FlexFactor API (the sandbox) at `base_url` (ending in `/v1`):
 /// `POST /oauth2/token` with the AppKey and AppSecret. Panics (failing the test) otherwise.
@@ -15,4 +17,16 @@ pub async fn access_token(http: &reqwest::Client, base_url: &str, app_key: &str,
         .await
         .unwrap();
     token["accessToken"].as_str().expect("an access token from the sandbox").to_string()
+}
+
+/// The built `flexdesk` CLI: `<target>/debug/flexdesk`, where `<target>` is
+/// `$CARGO_TARGET_DIR` or the workspace's `target/` (build it with `cargo build -p flexdesk-cli`;
+/// Cargo cannot make a bin-only package a dependency of this one).
+pub fn cli_binary() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug").join("flexdesk");
+    assert!(path.exists(), "{} is missing: run `cargo build -p flexdesk-cli` first", path.display());
+    path
 }

@@ -8,7 +8,6 @@
 //! --workspace`, which builds every workspace binary). Running this file alone: first
 //! `cargo build -p flexdesk-cli`.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 
 use chrono::{TimeZone, Utc};
@@ -20,15 +19,6 @@ use tokio::io::AsyncWriteExt;
 const KEY: &str = "cli-app-key";
 const SECRET: &str = "cli-app-secret-never-printed-0123456789";
 const SECRET_VAR: &str = "FLEXDESK_TEST_APP_SECRET";
-
-fn binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join("debug").join("flexdesk");
-    assert!(path.exists(), "{} is missing: run `cargo build -p flexdesk-cli` first", path.display());
-    path
-}
 
 struct Run {
     ok: bool,
@@ -44,7 +34,7 @@ impl Run {
 
 async fn flexdesk(sb: &Sandbox, secret: &str, args: &[&str], stdin: Option<&str>) -> Run {
     let data_dir = tempfile::tempdir().unwrap();
-    let mut command = tokio::process::Command::new(binary());
+    let mut command = tokio::process::Command::new(flexdesk_tests::cli_binary());
     command
         .arg("--data-dir")
         .arg(data_dir.path())
@@ -212,7 +202,7 @@ async fn an_account_configured_in_the_app_supplies_base_url_app_key_and_mid() {
     drop(mirror);
     let body = r#"{"payment_method":{"credit_card":{"first_name":"Ada","last_name":"Lovelace",
         "number":"4000002760003184","verification_value":"123","month":"09","year":"2030"}}}"#;
-    let mut child = tokio::process::Command::new(binary())
+    let mut child = tokio::process::Command::new(flexdesk_tests::cli_binary())
         .arg("--data-dir")
         .arg(dir.path())
         // The secret comes from the environment here, so the OS keychain is not needed.
@@ -231,7 +221,7 @@ async fn an_account_configured_in_the_app_supplies_base_url_app_key_and_mid() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["transaction"]["payment_method"]["last_four_digits"], "3184");
 
-    let unknown = tokio::process::Command::new(binary())
+    let unknown = tokio::process::Command::new(flexdesk_tests::cli_binary())
         .arg("--data-dir")
         .arg(dir.path())
         .args(["api", "--account", "nope", "--app-secret-env", SECRET_VAR, "token"])

@@ -3,100 +3,14 @@
 //! scripts/setup.sh). Includes a TCP proxy that cuts the connection mid-upload.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use flexdesk_batch::{BatchError, SftpClient, SftpSettings, UploadOutcome};
+use flexdesk_batch::{BatchError, SftpClient, UploadOutcome};
+use flexdesk_tests::sshd::{keygen, Sshd, PASSPHRASE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-const PASSPHRASE: &str = "correct horse battery";
-
-struct Sshd {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn keygen(path: &Path, passphrase: &str) {
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", passphrase, "-f"])
-        .arg(path)
-        .status()
-        .expect("ssh-keygen (openssh-client) is installed by scripts/setup.sh");
-    assert!(ok.success());
-}
-
-impl Sshd {
-    fn start() -> Sshd {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        keygen(&d.join("host_key"), "");
-        keygen(&d.join("client_key"), PASSPHRASE);
-        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
-        std::fs::create_dir_all(d.join("inbound")).unwrap();
-        std::fs::create_dir_all(d.join("outbound")).unwrap();
-        std::fs::create_dir_all("/run/sshd").unwrap();
-        let port = free_port();
-        let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
-             StrictModes no\nPidFile {d}/sshd.pid\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-             PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nUsePAM no\nSubsystem sftp internal-sftp\n\
-             LogLevel ERROR\n",
-            d = d.display()
-        );
-        std::fs::write(d.join("sshd_config"), config).unwrap();
-        let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-e", "-f"])
-            .arg(d.join("sshd_config"))
-            .args(["-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("/usr/sbin/sshd (openssh-server) is installed by scripts/setup.sh");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "sshd did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Sshd { child, dir, port }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn settings(&self, port: u16) -> SftpSettings {
-        let host_pub = std::fs::read_to_string(self.path().join("host_key.pub")).unwrap();
-        SftpSettings {
-            host: "127.0.0.1".into(),
-            port,
-            user: whoami(),
-            key_path: self.path().join("client_key"),
-            host_key: host_pub.trim().to_string(),
-            inbound_dir: self.path().join("inbound").display().to_string(),
-            outbound_dir: self.path().join("outbound").display().to_string(),
-        }
-    }
-}
-
-fn whoami() -> String {
-    let out = Command::new("id").arg("-un").output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| b"0123456789abcdef{}[],:\"\n"[i % 24]).collect()

@@ -113,15 +113,88 @@ pub struct BatchRowView {
 }
 
 /// SFTP settings for a real account; the passphrase goes to the keychain only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SftpSettingsInput {
     pub host: String,
     pub port: u16,
     pub user: String,
+    /// The OpenSSH private key file.
     pub key_path: String,
+    /// The host key to pin (an OpenSSH public-key line or a `SHA256:` fingerprint), or ""
+    /// to keep the pinned one (when host and port are unchanged) or pin later after
+    /// "Test connection".
     pub host_key: String,
     pub inbound_dir: String,
     pub outbound_dir: String,
+    /// The key's passphrase (to the keychain); null or "" keeps the stored one.
     pub passphrase: Option<String>,
+}
+
+impl std::fmt::Debug for SftpSettingsInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SftpSettingsInput")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("key_path", &self.key_path)
+            .field("host_key", &self.host_key)
+            .field("inbound_dir", &self.inbound_dir)
+            .field("outbound_dir", &self.outbound_dir)
+            .field("passphrase", &self.passphrase.as_ref().map(|_| "redacted"))
+            .finish()
+    }
+}
+
+/// The active account's SFTP settings as the Accounts panel shows them (no secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SftpSettingsView {
+    /// The Demo account uses the sandbox's SFTP endpoint: nothing to set up.
+    pub demo: bool,
+    /// Whether settings were saved for this account.
+    pub configured: bool,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub key_path: String,
+    pub inbound_dir: String,
+    pub outbound_dir: String,
+    /// The pinned host key's `SHA256:` fingerprint; null until one is pinned.
+    pub pinned_fingerprint: Option<String>,
+    /// Whether a key passphrase is stored in the OS keychain.
+    pub has_passphrase: bool,
+}
+
+/// What "Test connection" found; the UI branches on this, never on the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SftpTestOutcome {
+    /// Everything works with the pinned host key.
+    Ok,
+    /// Everything works, but no host key is pinned yet: pin the one shown.
+    HostKeyUnpinned,
+    /// The server's host key is not the pinned one; nothing was sent.
+    HostKeyMismatch,
+    Unreachable,
+    AuthFailed,
+    KeyUnreadable,
+    FolderMissing,
+    Settings,
+    Failed,
+}
+
+/// The answer to "Test connection".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SftpTestResult {
+    pub outcome: SftpTestOutcome,
+    /// What happened and what to do next.
+    pub message: String,
+    /// The host key the server presented (OpenSSH line): what "pin" stores.
+    pub host_key: Option<String>,
+    /// Its `SHA256:` fingerprint.
+    pub host_key_fingerprint: Option<String>,
+    /// The pinned key's fingerprint, if one is pinned.
+    pub pinned_fingerprint: Option<String>,
 }

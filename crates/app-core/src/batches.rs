@@ -4,8 +4,9 @@
 //!
 //! The Demo account gets the sandbox's SFTP endpoint, started on first use, with a key
 //! generated into the data directory (`demo-sftp/`, no passphrase) and the endpoint's host
-//! key pinned. Real accounts use [`AppCore::configure_sftp`]: settings in the mirror, the
-//! key passphrase in the keychain.
+//! key pinned. Real accounts use [`AppCore::configure_sftp`] (module `sftp_settings`):
+//! settings in the mirror, the key passphrase in the keychain, the host key pinned after
+//! a connection test.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,8 +17,8 @@ use flexdesk_batch::{
     plan_files, read_any, BatchHeader, BatchKind, ColumnMapping, Draft, FileFormat, ResponseFile, SftpClient,
     SftpSettings, ValidationContext, ValidationReport, FIELDS, MAX_ROWS_PER_FILE,
 };
-use flexdesk_mirror::{Environment, NewBatchFile, OrderEvent};
-use flexdesk_secrets::{account_key, Secret};
+use flexdesk_mirror::{NewBatchFile, OrderEvent};
+use flexdesk_secrets::account_key;
 
 use crate::action_dto::ExportResult;
 use crate::batch_dto::*;
@@ -250,32 +251,9 @@ impl AppCore {
         Ok(st.draft.bad_rows_csv(&st.draft.validate(&ctx)))
     }
 
-    /// Saves SFTP settings for the active (non-Demo) account; the passphrase goes to the keychain.
-    pub fn configure_sftp(&self, input: SftpSettingsInput) -> Result<(), CoreError> {
-        let account = self.with_reader(|m| Ok(m.active_account()?))?.ok_or(CoreError::NoAccount)?;
-        if account.environment == Environment::Demo {
-            return Err(CoreError::InvalidInput("The Demo account uses the built-in sandbox SFTP endpoint.".into()));
-        }
-        let settings = SftpSettings {
-            host: input.host.trim().into(),
-            port: input.port,
-            user: input.user.trim().into(),
-            key_path: input.key_path.trim().into(),
-            host_key: input.host_key.trim().into(),
-            inbound_dir: input.inbound_dir.trim().into(),
-            outbound_dir: input.outbound_dir.trim().into(),
-        };
-        settings.check().map_err(|e| CoreError::InvalidInput(e.to_string()))?;
-        if let Some(p) = input.passphrase.filter(|p| !p.is_empty()) {
-            self.inner().config.secrets.set(&account_key(&account.id, SFTP_PASSPHRASE), &Secret::new(p))?;
-        }
-        let json = serde_json::to_string(&settings).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.with_reader(|m| Ok(m.set_setting(&format!("sftp:{}", account.id), &json)?))
-    }
-
     /// The SFTP settings and key passphrase of the active account (starting the Demo
     /// account's sandbox endpoint on first use).
-    async fn sftp_for(&self, account_id: &str) -> Result<(SftpSettings, Option<String>), CoreError> {
+    pub(crate) async fn sftp_for(&self, account_id: &str) -> Result<(SftpSettings, Option<String>), CoreError> {
         if let Some(state) = self.demo_sandbox_state().await {
             let mut slot = self.inner().batches.demo_sftp.lock().await;
             let live = slot.as_ref().filter(|(id, _, _)| id == account_id).map(|(_, _, s)| s.clone());

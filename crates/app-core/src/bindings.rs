@@ -14,7 +14,7 @@ use crate::action_dto::{
 };
 use crate::batch_dto::{
     BatchDraftRow, BatchDraftView, BatchFileView, BatchInput, BatchIssueView, BatchKindDto, BatchRowView, BatchView,
-    FieldOption, MappingEntry, SftpSettingsInput,
+    FieldOption, MappingEntry, SftpSettingsInput, SftpSettingsView, SftpTestOutcome, SftpTestResult,
 };
 use crate::chart_dto::{
     ChartFormatDto, ChartKindDto, ChartPointDto, ChartQuery, ChartSeriesDto, ChartThemeDto, ChartView, DrillDto,
@@ -212,6 +212,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: &[("input", "SftpSettingsInput")],
         returns: "void",
     },
+    CommandSpec { name: "sftp_settings", ts_name: "sftpSettings", args: &[], returns: "SftpSettingsView" },
+    CommandSpec { name: "test_sftp_connection", ts_name: "testSftpConnection", args: &[], returns: "SftpTestResult" },
+    CommandSpec {
+        name: "pin_sftp_host_key",
+        ts_name: "pinSftpHostKey",
+        args: &[("hostKey", "string")],
+        returns: "SftpSettingsView",
+    },
     CommandSpec { name: "startup_problem", ts_name: "startupProblem", args: &[], returns: "IpcError | null" },
     CommandSpec { name: "about", ts_name: "about", args: &[], returns: "AboutInfo" },
     CommandSpec { name: "startup_notice", ts_name: "startupNotice", args: &[], returns: "StartupNotice | null" },
@@ -333,6 +341,9 @@ pub fn typescript_bindings() -> String {
         decl::<BatchView>(&cfg),
         decl::<BatchRowView>(&cfg),
         decl::<SftpSettingsInput>(&cfg),
+        decl::<SftpSettingsView>(&cfg),
+        decl::<SftpTestOutcome>(&cfg),
+        decl::<SftpTestResult>(&cfg),
         decl::<AboutInfo>(&cfg),
         decl::<StartupNotice>(&cfg),
         decl::<BackupResult>(&cfg),

@@ -27,6 +27,7 @@ pub mod dto;
 mod error;
 pub mod instance;
 mod session;
+mod sftp_settings;
 mod system;
 pub mod system_dto;
 mod webhook_log;

@@ -18,7 +18,11 @@ pub enum BatchError {
     #[error("the SSH key {path} could not be loaded: {message}")]
     Key { path: PathBuf, message: String },
     /// The server's host key is not the one configured (permanent: possible attack).
-    #[error("the SFTP server's host key {found} does not match the configured {expected}; nothing was sent")]
+    #[error(
+        "the SFTP server's host key {found} does not match the pinned {expected}; nothing was sent. If the \
+         server's key was changed on purpose (ask FlexFactor), run Test connection in the account's SFTP settings \
+         and pin the new key; otherwise do not connect: someone may be intercepting the connection"
+    )]
     HostKeyMismatch { expected: String, found: String },
     /// The server refused our key.
     #[error("the SFTP server refused the key for user {user}")]

@@ -6,19 +6,22 @@
 //! at least 14 days out, duplicates in the file, orders already submitted), writes the
 //! batch files ([`plan_files`]: evaluate JSON, `transmit_` JSON/CSV, split at 2000 rows),
 //! uploads them over SFTP by a temp-name-then-rename protocol that resumes after a cut
-//! ([`SftpClient::upload`]), and parses response files ([`ResponseFile`]).
+//! ([`SftpClient::upload`]), tests a connection and shows the server's host key for
+//! pinning ([`probe`]), and parses response files ([`ResponseFile`]).
 //!
 //! What it deliberately does not do: no database (the caller keeps the batch ledger), no
 //! keychain (the caller passes the key passphrase), no HTTP.
 //!
 //! Invariants: nothing is written for a draft that has an invalid row
 //! ([`ValidationReport::is_clean`] gates [`plan_files`] in the callers); a file never
-//! appears under its final name on the server until all of it is there and verified.
+//! appears under its final name on the server until all of it is there and verified;
+//! nothing is uploaded to a server whose host key is not pinned or does not match.
 
 mod error;
 mod files;
 mod input;
 mod mapping;
+mod probe;
 mod sftp;
 mod validate;
 
@@ -29,7 +32,8 @@ pub use files::{
 };
 pub use input::{read_any, read_csv, read_json, write_csv, SourceRow, SourceTable};
 pub use mapping::{field, field_type, ColumnMapping, FieldSpec, FieldType, FIELDS};
-pub use sftp::{fingerprint, SftpClient, SftpSettings, UploadOutcome};
+pub use probe::{probe, ProbeOutcome, ProbeReport};
+pub use sftp::{fingerprint, pinned_fingerprint, SftpClient, SftpSettings, UploadOutcome};
 pub use validate::{
     BatchKind, Draft, Issue, IssueKind, RowResult, ValidationContext, ValidationReport, MAX_AMOUNT_EXCLUSIVE,
     MIN_AMOUNT_EXCLUSIVE, MIN_EXPIRY_DAYS,

@@ -250,7 +250,56 @@ export type BatchRowView = { fileName: string, sequenceNumber: number, line: num
  * The response file's status (SUBMITTED, APPROVED, ERROR …); null while waiting.
  */
 status: string | null, errors: string | null, };
-export type SftpSettingsInput = { host: string, port: number, user: string, keyPath: string, hostKey: string, inboundDir: string, outboundDir: string, passphrase: string | null, };
+export type SftpSettingsInput = { host: string, port: number, user: string, 
+/**
+ * The OpenSSH private key file.
+ */
+keyPath: string, 
+/**
+ * The host key to pin (an OpenSSH public-key line or a `SHA256:` fingerprint), or ""
+ * to keep the pinned one (when host and port are unchanged) or pin later after
+ * "Test connection".
+ */
+hostKey: string, inboundDir: string, outboundDir: string, 
+/**
+ * The key's passphrase (to the keychain); null or "" keeps the stored one.
+ */
+passphrase: string | null, };
+export type SftpSettingsView = { 
+/**
+ * The Demo account uses the sandbox's SFTP endpoint: nothing to set up.
+ */
+demo: boolean, 
+/**
+ * Whether settings were saved for this account.
+ */
+configured: boolean, host: string, port: number, user: string, keyPath: string, inboundDir: string, outboundDir: string, 
+/**
+ * The pinned host key's `SHA256:` fingerprint; null until one is pinned.
+ */
+pinnedFingerprint: string | null, 
+/**
+ * Whether a key passphrase is stored in the OS keychain.
+ */
+hasPassphrase: boolean, };
+export type SftpTestOutcome = "ok" | "host_key_unpinned" | "host_key_mismatch" | "unreachable" | "auth_failed" | "key_unreadable" | "folder_missing" | "settings" | "failed";
+export type SftpTestResult = { outcome: SftpTestOutcome, 
+/**
+ * What happened and what to do next.
+ */
+message: string, 
+/**
+ * The host key the server presented (OpenSSH line): what "pin" stores.
+ */
+hostKey: string | null, 
+/**
+ * Its `SHA256:` fingerprint.
+ */
+hostKeyFingerprint: string | null, 
+/**
+ * The pinned key's fingerprint, if one is pinned.
+ */
+pinnedFingerprint: string | null, };
 export type AboutInfo = { version: string, 
 /**
  * `release` or `debug`.
@@ -333,6 +382,9 @@ export const commands = {
   batchRows: (batchId: string): Promise<Array<BatchRowView>> => invoke<Array<BatchRowView>>("batch_rows", { batchId }),
   batchDemoSample: (rows: number, badRows: number): Promise<string> => invoke<string>("batch_demo_sample", { rows, badRows }),
   configureSftp: (input: SftpSettingsInput): Promise<void> => invoke<void>("configure_sftp", { input }),
+  sftpSettings: (): Promise<SftpSettingsView> => invoke<SftpSettingsView>("sftp_settings"),
+  testSftpConnection: (): Promise<SftpTestResult> => invoke<SftpTestResult>("test_sftp_connection"),
+  pinSftpHostKey: (hostKey: string): Promise<SftpSettingsView> => invoke<SftpSettingsView>("pin_sftp_host_key", { hostKey }),
   startupProblem: (): Promise<IpcError | null> => invoke<IpcError | null>("startup_problem"),
   about: (): Promise<AboutInfo> => invoke<AboutInfo>("about"),
   startupNotice: (): Promise<StartupNotice | null> => invoke<StartupNotice | null>("startup_notice"),

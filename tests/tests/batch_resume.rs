@@ -1,0 +1,146 @@
+//! Batches left unfinished when the app core stops are resumed at the next start: one
+//! uploaded whose response file had not come back, one cut halfway through its upload.
+//! The first core runs on a runtime of its own that is dropped mid-flight (its background
+//! tasks die with it, as with a closed app); a second core on the same data directory and
+//! keychain calls `resume_unfinished_batches()` as the shell does after `start()`. Both
+//! batches reach their outcomes and every row reaches the merchant's sandbox exactly once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use flexdesk_core::batch_dto::{BatchInput, BatchKindDto, SftpSettingsInput};
+use flexdesk_core::{AppCore, CoreConfig};
+use flexdesk_secrets::{MemoryStore, SecretStore};
+use flexdesk_tests::merchant::{Merchant, KEY_PASSPHRASE};
+
+fn core(dir: &std::path::Path, secrets: Arc<dyn SecretStore>) -> AppCore {
+    let mut config = CoreConfig::new(dir.to_path_buf(), secrets);
+    config.background_sync = false;
+    AppCore::open(config).unwrap()
+}
+
+fn evaluate(csv: String, name: &str) -> BatchInput {
+    BatchInput { text: csv, source_name: name.into(), kind: BatchKindDto::Evaluate, default_expiry_days: None }
+}
+
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_unfinished_when_the_core_stopped_are_resumed_at_start_and_sent_once() {
+    // The merchant's SFTP endpoint never picks up uploads by itself (poll: 1 h), so the
+    // first core's batch is still waiting for its response when that core stops.
+    let merchant = Merchant::start(Duration::from_secs(3600)).await;
+    let server = merchant.sftp.root().to_path_buf();
+    let csv_a = merchant.rebills_csv("RA", 6).await;
+    let csv_b = merchant.rebills_csv("RB", 4).await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let orders_before = merchant.sandbox.orders_snapshot().len();
+
+    let settings = SftpSettingsInput {
+        host: "127.0.0.1".into(),
+        port: merchant.sftp.local_addr().port(),
+        user: "merchant".into(),
+        key_path: merchant.key_path().display().to_string(),
+        host_key: merchant.sftp.host_key().to_string(),
+        inbound_dir: merchant.sftp.inbound_dir().into(),
+        outbound_dir: merchant.sftp.outbound_dir().into(),
+        passphrase: Some(KEY_PASSPHRASE.into()),
+    };
+    let (dir, keychain, account) = (data.path().to_path_buf(), secrets.clone(), merchant.account());
+    let first_run = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let ids = runtime.block_on(async {
+            let app = core(&dir, keychain);
+            app.add_account(account).await.unwrap();
+            app.configure_sftp(settings).unwrap();
+            // Batch A: uploaded; its background runner then waits for the response.
+            app.batch_compose(evaluate(csv_a, "a.csv")).unwrap();
+            let a = app.batch_upload().await.unwrap();
+            let start = Instant::now();
+            loop {
+                let view = app.list_batches().unwrap().into_iter().find(|b| b.id == a.id).unwrap();
+                if view.status == "uploaded" {
+                    break;
+                }
+                assert!(start.elapsed() < Duration::from_secs(30), "batch A was not uploaded: {view:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // Batch B: recorded; the core stops before its runner ever runs (this runtime
+            // has one thread and it is dropped right after).
+            app.batch_compose(evaluate(csv_b, "b.csv")).unwrap();
+            let b = app.batch_upload().await.unwrap();
+            assert_eq!(b.status, "built");
+            (a.id, b.id)
+        });
+        drop(runtime); // the app stops: every task of this core dies here
+        ids
+    });
+    let (a, b) = tokio::task::spawn_blocking(move || first_run.join().unwrap()).await.unwrap();
+
+    // What the stop left: A on the server unanswered, B nowhere.
+    let inbound = names_in(&server.join("inbound"));
+    assert_eq!(inbound.len(), 1, "only batch A was uploaded: {inbound:?}");
+    // Make B's stop a cut mid-upload: what an upload of B leaves when the app dies halfway
+    // (the first half under the temporary name, the ledger at "uploading").
+    let (b_name, b_bytes): (String, Vec<u8>) = {
+        let db = rusqlite::Connection::open(data.path().join("mirror.sqlite3")).unwrap();
+        let file: (String, Vec<u8>) = db
+            .query_row("SELECT name, bytes FROM batch_files WHERE batch_id = ?1", [&b], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        let half = (file.1.len() / 2) as i64;
+        db.execute("UPDATE batch_files SET status = 'uploading', sent_bytes = ?1 WHERE batch_id = ?2", (half, &b))
+            .unwrap();
+        file
+    };
+    let part = server.join("inbound").join(format!(".{b_name}.part"));
+    std::fs::write(&part, &b_bytes[..b_bytes.len() / 2]).unwrap();
+    assert!(names_in(&server.join("outbound")).is_empty());
+    assert_eq!(merchant.sandbox.orders_snapshot().len(), orders_before, "nothing was processed yet");
+
+    // The merchant's side answers from now on; the app starts again and resumes.
+    let _processing = merchant.start_processing().await;
+    let app = core(data.path(), secrets.clone());
+    app.start().await.unwrap();
+    let before = app.list_batches().unwrap();
+    assert_eq!(before.iter().find(|v| v.id == a).unwrap().status, "uploaded");
+    assert_eq!(before.iter().find(|v| v.id == b).unwrap().status, "uploading");
+    let mut resumed = app.resume_unfinished_batches().unwrap();
+    resumed.sort();
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort();
+    assert_eq!(resumed, expected);
+    let start = Instant::now();
+    loop {
+        let views = app.list_batches().unwrap();
+        if views.iter().all(|v| v.status == "answered") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "not answered: {views:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Every row has its outcome and its order, and reached the sandbox exactly once.
+    for (id, prefix, n) in [(&a, "RA", 6), (&b, "RB", 4)] {
+        let rows = app.batch_rows(id).unwrap();
+        assert_eq!(rows.len(), n);
+        for r in &rows {
+            assert!(r.order_id.starts_with(prefix), "{r:?}");
+            assert_ne!(r.status.as_deref(), Some("ERROR"), "{r:?}");
+            assert!(r.status.is_some() && r.order_session_key.is_some(), "{r:?}");
+            assert_eq!(merchant.orders_with_external_id(&r.order_id), 1, "{} reached the sandbox", r.order_id);
+        }
+    }
+    assert_eq!(merchant.sandbox.orders_snapshot().len(), orders_before + 10);
+    assert_eq!(names_in(&server.join("outbound")).len(), 2, "one response per file");
+    assert!(names_in(&server.join("inbound")).is_empty(), "the temporary file was left behind");
+
+    // Starting once more finds nothing to resume.
+    assert!(app.resume_unfinished_batches().unwrap().is_empty());
+    app.shutdown().await;
+}
