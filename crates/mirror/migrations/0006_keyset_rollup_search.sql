@@ -57,17 +57,30 @@ CREATE TABLE rollup_days (
     PRIMARY KEY (account_id, day, currency, is_mit, state, decline)
 ) WITHOUT ROWID;
 
--- Whole days from placed_at to modified_at, per creation day (the charts group by month).
+-- Whole days from placed_at to modified_at, per creation day and per creation month (the
+-- charts group by month: whole months come from the month table, the days of a partial
+-- month from the day table). State comes first: a query reads only the states it asks for.
 CREATE TABLE rollup_rescue (
     account_id   TEXT NOT NULL,
+    state        TEXT NOT NULL,
     day          TEXT NOT NULL,
     currency     TEXT NOT NULL,
     is_mit       INTEGER NOT NULL,
-    state        TEXT NOT NULL,
     has_days     INTEGER NOT NULL,
     rescue_days  INTEGER NOT NULL,
     orders       INTEGER NOT NULL,
-    PRIMARY KEY (account_id, day, currency, is_mit, state, has_days, rescue_days)
+    PRIMARY KEY (account_id, state, day, currency, is_mit, has_days, rescue_days)
+) WITHOUT ROWID;
+CREATE TABLE rollup_rescue_month (
+    account_id   TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    month        TEXT NOT NULL,
+    currency     TEXT NOT NULL,
+    is_mit       INTEGER NOT NULL,
+    has_days     INTEGER NOT NULL,
+    rescue_days  INTEGER NOT NULL,
+    orders       INTEGER NOT NULL,
+    PRIMARY KEY (account_id, state, month, currency, is_mit, has_days, rescue_days)
 ) WITHOUT ROWID;
 
 -- MIT orders by creation day and expiry day ('' when none).
@@ -79,7 +92,7 @@ CREATE TABLE rollup_expiry (
     expiry_day    TEXT NOT NULL,
     orders        INTEGER NOT NULL,
     amount_cents  INTEGER NOT NULL,
-    PRIMARY KEY (account_id, day, currency, state, expiry_day)
+    PRIMARY KEY (account_id, state, day, currency, expiry_day)
 ) WITHOUT ROWID;
 
 CREATE TRIGGER orders_rollup_ai AFTER INSERT ON orders BEGIN
@@ -90,6 +103,11 @@ CREATE TRIGGER orders_rollup_ai AFTER INSERT ON orders BEGIN
         captured_cents = captured_cents + excluded.captured_cents, refunded_cents = refunded_cents + excluded.refunded_cents;
     INSERT INTO rollup_rescue (account_id, day, currency, is_mit, state, has_days, rescue_days, orders)
     VALUES (new.account_id, coalesce(substr(new.created_at, 1, 10), ''), new.currency, new.is_mit, new.state,
+            (CAST(round((julianday(new.modified_at) - julianday(new.placed_at)) * 86400000.0) AS INTEGER) / 86400000) IS NOT NULL,
+            coalesce(CAST(round((julianday(new.modified_at) - julianday(new.placed_at)) * 86400000.0) AS INTEGER) / 86400000, 0), 1)
+    ON CONFLICT DO UPDATE SET orders = orders + 1;
+    INSERT INTO rollup_rescue_month (account_id, month, currency, is_mit, state, has_days, rescue_days, orders)
+    VALUES (new.account_id, coalesce(substr(new.created_at, 1, 7), ''), new.currency, new.is_mit, new.state,
             (CAST(round((julianday(new.modified_at) - julianday(new.placed_at)) * 86400000.0) AS INTEGER) / 86400000) IS NOT NULL,
             coalesce(CAST(round((julianday(new.modified_at) - julianday(new.placed_at)) * 86400000.0) AS INTEGER) / 86400000, 0), 1)
     ON CONFLICT DO UPDATE SET orders = orders + 1;
@@ -110,6 +128,11 @@ CREATE TRIGGER orders_rollup_ad AFTER DELETE ON orders BEGIN
       AND is_mit = old.is_mit AND state = old.state
       AND has_days = ((CAST(round((julianday(old.modified_at) - julianday(old.placed_at)) * 86400000.0) AS INTEGER) / 86400000) IS NOT NULL)
       AND rescue_days = coalesce(CAST(round((julianday(old.modified_at) - julianday(old.placed_at)) * 86400000.0) AS INTEGER) / 86400000, 0);
+    UPDATE rollup_rescue_month SET orders = orders - 1
+    WHERE account_id = old.account_id AND month = coalesce(substr(old.created_at, 1, 7), '') AND currency = old.currency
+      AND is_mit = old.is_mit AND state = old.state
+      AND has_days = ((CAST(round((julianday(old.modified_at) - julianday(old.placed_at)) * 86400000.0) AS INTEGER) / 86400000) IS NOT NULL)
+      AND rescue_days = coalesce(CAST(round((julianday(old.modified_at) - julianday(old.placed_at)) * 86400000.0) AS INTEGER) / 86400000, 0);
     UPDATE rollup_expiry SET orders = orders - 1, amount_cents = amount_cents - old.amount_cents
     WHERE old.is_mit = 1 AND account_id = old.account_id AND day = coalesce(substr(old.created_at, 1, 10), '')
       AND currency = old.currency AND state = old.state AND expiry_day = coalesce(substr(old.expiry_at, 1, 10), '');
@@ -126,6 +149,11 @@ CREATE TRIGGER orders_rollup_au AFTER UPDATE OF account_id, created_at, currency
       AND is_mit = old.is_mit AND state = old.state
       AND has_days = ((CAST(round((julianday(old.modified_at) - julianday(old.placed_at)) * 86400000.0) AS INTEGER) / 86400000) IS NOT NULL)
       AND rescue_days = coalesce(CAST(round((julianday(old.modified_at) - julianday(old.placed_at)) * 86400000.0) AS INTEGER) / 86400000, 0);
+    UPDATE rollup_rescue_month SET orders = orders - 1
+    WHERE account_id = old.account_id AND month = coalesce(substr(old.created_at, 1, 7), '') AND currency = old.currency
+      AND is_mit = old.is_mit AND state = old.state
+      AND has_days = ((CAST(round((julianday(old.modified_at) - julianday(old.placed_at)) * 86400000.0) AS INTEGER) / 86400000) IS NOT NULL)
+      AND rescue_days = coalesce(CAST(round((julianday(old.modified_at) - julianday(old.placed_at)) * 86400000.0) AS INTEGER) / 86400000, 0);
     UPDATE rollup_expiry SET orders = orders - 1, amount_cents = amount_cents - old.amount_cents
     WHERE old.is_mit = 1 AND account_id = old.account_id AND day = coalesce(substr(old.created_at, 1, 10), '')
       AND currency = old.currency AND state = old.state AND expiry_day = coalesce(substr(old.expiry_at, 1, 10), '');
@@ -136,6 +164,11 @@ CREATE TRIGGER orders_rollup_au AFTER UPDATE OF account_id, created_at, currency
         captured_cents = captured_cents + excluded.captured_cents, refunded_cents = refunded_cents + excluded.refunded_cents;
     INSERT INTO rollup_rescue (account_id, day, currency, is_mit, state, has_days, rescue_days, orders)
     VALUES (new.account_id, coalesce(substr(new.created_at, 1, 10), ''), new.currency, new.is_mit, new.state,
+            (CAST(round((julianday(new.modified_at) - julianday(new.placed_at)) * 86400000.0) AS INTEGER) / 86400000) IS NOT NULL,
+            coalesce(CAST(round((julianday(new.modified_at) - julianday(new.placed_at)) * 86400000.0) AS INTEGER) / 86400000, 0), 1)
+    ON CONFLICT DO UPDATE SET orders = orders + 1;
+    INSERT INTO rollup_rescue_month (account_id, month, currency, is_mit, state, has_days, rescue_days, orders)
+    VALUES (new.account_id, coalesce(substr(new.created_at, 1, 7), ''), new.currency, new.is_mit, new.state,
             (CAST(round((julianday(new.modified_at) - julianday(new.placed_at)) * 86400000.0) AS INTEGER) / 86400000) IS NOT NULL,
             coalesce(CAST(round((julianday(new.modified_at) - julianday(new.placed_at)) * 86400000.0) AS INTEGER) / 86400000, 0), 1)
     ON CONFLICT DO UPDATE SET orders = orders + 1;
@@ -155,6 +188,9 @@ SELECT account_id, coalesce(substr(created_at, 1, 10), ''), currency, is_mit, st
        (CAST(round((julianday(modified_at) - julianday(placed_at)) * 86400000.0) AS INTEGER) / 86400000) IS NOT NULL,
        coalesce(CAST(round((julianday(modified_at) - julianday(placed_at)) * 86400000.0) AS INTEGER) / 86400000, 0), COUNT(*)
 FROM orders GROUP BY 1, 2, 3, 4, 5, 6, 7;
+INSERT INTO rollup_rescue_month (account_id, month, currency, is_mit, state, has_days, rescue_days, orders)
+SELECT account_id, substr(day, 1, 7), currency, is_mit, state, has_days, rescue_days, SUM(orders)
+FROM rollup_rescue GROUP BY 1, 2, 3, 4, 5, 6, 7;
 INSERT INTO rollup_expiry (account_id, day, currency, state, expiry_day, orders, amount_cents)
 SELECT account_id, coalesce(substr(created_at, 1, 10), ''), currency, state, coalesce(substr(expiry_at, 1, 10), ''),
        COUNT(*), SUM(amount_cents)

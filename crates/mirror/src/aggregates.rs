@@ -10,7 +10,7 @@
 //! exactly what grouping the orders themselves gives ([`Mirror::order_facts_from_orders`],
 //! which is also used while a bulk load has the rollup triggers off).
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, Utc};
 use rusqlite::{params_from_iter, types::Value};
 use std::collections::BTreeMap;
 
@@ -150,6 +150,47 @@ impl Span {
     }
 }
 
+/// The rescue rollup reads for whole days `[from_day, to_day)`: whole months from
+/// `rollup_rescue_month`, the days of the partial months at either end from `rollup_rescue`.
+/// Each part is `(table, key column, lower bound, upper bound)`.
+fn rescue_parts(
+    from_day: Option<&str>,
+    to_day: Option<&str>,
+) -> Vec<(&'static str, &'static str, Option<String>, Option<String>)> {
+    let parse = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+    let month_start = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+    let next_month = |d: NaiveDate| month_start(d).checked_add_months(Months::new(1)).unwrap_or(d);
+    let ym = |d: NaiveDate| d.format("%Y-%m").to_string();
+    let ymd = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let (from, to) = (from_day.map(parse), to_day.map(parse));
+    // Unparseable bounds (never produced by `spans`): read the days table for the whole span.
+    if matches!(from, Some(None)) || matches!(to, Some(None)) {
+        return vec![("rollup_rescue", "day", from_day.map(str::to_string), to_day.map(str::to_string))];
+    }
+    let (from, to) = (from.flatten(), to.flatten());
+    // First whole month, and the end (exclusive) of the whole months.
+    let first = from.map(|f| if month_start(f) == f { f } else { next_month(f) });
+    let end = to.map(month_start);
+    if let (Some(a), Some(b)) = (first, end) {
+        if a >= b {
+            return vec![("rollup_rescue", "day", from_day.map(str::to_string), to_day.map(str::to_string))];
+        }
+    }
+    let mut parts = Vec::new();
+    if let (Some(f), Some(a)) = (from, first) {
+        if f < a {
+            parts.push(("rollup_rescue", "day", Some(ymd(f)), Some(ymd(a))));
+        }
+    }
+    parts.push(("rollup_rescue_month", "month", first.map(ym), end.map(ym)));
+    if let (Some(t), Some(b)) = (to, end) {
+        if b < t {
+            parts.push(("rollup_rescue", "day", Some(ymd(b)), Some(ymd(t))));
+        }
+    }
+    parts
+}
+
 type DayKey = (Option<String>, String, bool, String, Option<String>);
 type RescueKey = (Option<String>, String, bool, Option<i64>);
 type ExpiryKey = (String, Option<String>);
@@ -157,15 +198,24 @@ type ExpiryKey = (String, Option<String>);
 /// Sums of groups read from several spans.
 #[derive(Default)]
 struct Merge {
-    days: BTreeMap<DayKey, [i64; 4]>,
+    /// Day groups of different spans never share a day, so they are collected, sorted and
+    /// summed once (the rollup's rows arrive sorted already).
+    days: Vec<(DayKey, [i64; 4])>,
     rescues: BTreeMap<RescueKey, i64>,
     expiries: BTreeMap<ExpiryKey, [i64; 2]>,
 }
 
 impl Merge {
-    fn into_facts(self) -> OrderFacts {
-        let days = self
-            .days
+    fn into_facts(mut self) -> OrderFacts {
+        self.days.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut summed: Vec<(DayKey, [i64; 4])> = Vec::with_capacity(self.days.len());
+        for (key, v) in self.days {
+            match summed.last_mut() {
+                Some((k, acc)) if *k == key => acc.iter_mut().zip(v).for_each(|(a, b)| *a += b),
+                _ => summed.push((key, v)),
+            }
+        }
+        let days = summed
             .into_iter()
             .filter(|(_, v)| v[0] > 0)
             .map(|((day, currency, is_mit, state, decline_code), v)| DayFacts {
@@ -280,10 +330,11 @@ impl Mirror {
                 r.get(3).op("reading the day facts")?,
                 r.get(4).op("reading the day facts")?,
             );
-            let slot = merge.days.entry(key).or_default();
-            for (i, v) in slot.iter_mut().enumerate() {
-                *v += r.get::<_, i64>(5 + i).op("reading the day facts")?;
+            let mut v = [0i64; 4];
+            for (i, slot) in v.iter_mut().enumerate() {
+                *slot = r.get::<_, i64>(5 + i).op("reading the day facts")?;
             }
+            merge.days.push((key, v));
         }
 
         let mut args = base.clone();
@@ -352,28 +403,45 @@ impl Mirror {
                 r.get(3).op("reading the day rollup")?,
                 decline.strip_prefix('=').map(str::to_string),
             );
-            let slot = merge.days.entry(key).or_default();
-            for (i, v) in slot.iter_mut().enumerate() {
-                *v += r.get::<_, i64>(5 + i).op("reading the day rollup")?;
+            let mut v = [0i64; 4];
+            for (i, slot) in v.iter_mut().enumerate() {
+                *slot = r.get::<_, i64>(5 + i).op("reading the day rollup")?;
             }
+            merge.days.push((key, v));
         }
 
-        let mut args = base.clone();
-        let states = state_list(rescued, &mut args);
-        let sql = format!(
-            "SELECT substr(day, 1, 7), currency, is_mit, CASE WHEN has_days THEN rescue_days END, SUM(orders)
-             FROM rollup_rescue WHERE {range} AND state IN ({states}) GROUP BY 1, 2, 3, 4"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql).op("preparing the rescue rollup")?;
-        let mut rows = stmt.query(params_from_iter(args.iter())).op("reading the rescue rollup")?;
-        while let Some(r) = rows.next().op("reading the rescue rollup")? {
-            let key: RescueKey = (
-                none_if_empty(r.get(0).op("reading the rescue rollup")?),
-                r.get(1).op("reading the rescue rollup")?,
-                r.get(2).op("reading the rescue rollup")?,
-                r.get(3).op("reading the rescue rollup")?,
-            );
-            *merge.rescues.entry(key).or_default() += r.get::<_, i64>(4).op("reading the rescue rollup")?;
+        if let Span::Days { from_day, to_day, with_undated } = span {
+            for (table, column, lo, hi) in rescue_parts(from_day.as_deref(), to_day.as_deref()) {
+                let mut args = vec![Value::Text(account_id.to_string())];
+                let states = state_list(rescued, &mut args);
+                let mut sql = format!(
+                    "SELECT substr({column}, 1, 7), currency, is_mit, CASE WHEN has_days THEN rescue_days END, SUM(orders)
+                     FROM {table} WHERE account_id = ? AND state IN ({states})"
+                );
+                if let Some(lo) = lo {
+                    sql.push_str(&format!(" AND {column} >= ?"));
+                    args.push(Value::Text(lo));
+                }
+                if let Some(hi) = hi {
+                    sql.push_str(&format!(" AND {column} < ?"));
+                    args.push(Value::Text(hi));
+                }
+                if !with_undated {
+                    sql.push_str(&format!(" AND {column} <> ''"));
+                }
+                sql.push_str(" GROUP BY 1, 2, 3, 4");
+                let mut stmt = self.conn.prepare_cached(&sql).op("preparing the rescue rollup")?;
+                let mut rows = stmt.query(params_from_iter(args.iter())).op("reading the rescue rollup")?;
+                while let Some(r) = rows.next().op("reading the rescue rollup")? {
+                    let key: RescueKey = (
+                        none_if_empty(r.get(0).op("reading the rescue rollup")?),
+                        r.get(1).op("reading the rescue rollup")?,
+                        r.get(2).op("reading the rescue rollup")?,
+                        r.get(3).op("reading the rescue rollup")?,
+                    );
+                    *merge.rescues.entry(key).or_default() += r.get::<_, i64>(4).op("reading the rescue rollup")?;
+                }
+            }
         }
 
         let mut args = base;

@@ -21,10 +21,20 @@ use crate::Mirror;
 
 const SEARCH_MARK: &str = "search_indexed_upto";
 
+/// Page cache (KiB, as a negative `cache_size`) while the rows of a bulk load go in: the
+/// unique key index takes random inserts when ids are random.
+const BULK_CACHE_KIB: i64 = 64 * 1024;
+/// Page cache while the indexes are rebuilt: SQLite's sorter keeps this much in memory
+/// before it spills sorted runs to temporary files.
+const BUILD_CACHE_KIB: i64 = 256 * 1024;
+/// SQLite's default page cache, restored afterwards.
+const DEFAULT_CACHE_KIB: i64 = 2000;
+
 /// Recomputes the rollup tables from `orders` (the same grouping the triggers maintain).
 const ROLLUP_FILL: &str = "
 DELETE FROM rollup_days;
 DELETE FROM rollup_rescue;
+DELETE FROM rollup_rescue_month;
 DELETE FROM rollup_expiry;
 INSERT INTO rollup_days (account_id, day, currency, is_mit, state, decline, orders, amount_cents, captured_cents, refunded_cents)
 SELECT account_id, coalesce(substr(created_at, 1, 10), ''), currency, is_mit, state, coalesce('=' || decline_code, ''),
@@ -36,6 +46,9 @@ FROM (SELECT account_id, created_at, currency, is_mit, state,
              CAST(round((julianday(modified_at) - julianday(placed_at)) * 86400000.0) AS INTEGER) / 86400000 AS d
       FROM orders)
 GROUP BY 1, 2, 3, 4, 5, 6, 7;
+INSERT INTO rollup_rescue_month (account_id, month, currency, is_mit, state, has_days, rescue_days, orders)
+SELECT account_id, substr(day, 1, 7), currency, is_mit, state, has_days, rescue_days, SUM(orders)
+FROM rollup_rescue GROUP BY 1, 2, 3, 4, 5, 6, 7;
 INSERT INTO rollup_expiry (account_id, day, currency, state, expiry_day, orders, amount_cents)
 SELECT account_id, coalesce(substr(created_at, 1, 10), ''), currency, state, coalesce(substr(expiry_at, 1, 10), ''),
        COUNT(*), SUM(amount_cents)
@@ -102,6 +115,8 @@ impl Mirror {
             .query_row("SELECT EXISTS (SELECT 1 FROM mirror_bulk_ddl)", [], |r| r.get(0))
             .op("reading the bulk-load state")?;
         if active {
+            drop(tx);
+            self.set_cache_kib(BULK_CACHE_KIB)?;
             return Ok(true);
         }
         let existing: i64 = tx
@@ -128,6 +143,7 @@ impl Mirror {
             tx.execute_batch(&format!("{drop} \"{}\"", name.replace('"', "\"\""))).op("dropping for a bulk load")?;
         }
         tx.commit().op("committing the start of a bulk load")?;
+        self.set_cache_kib(BULK_CACHE_KIB)?;
         tracing::info!(dropped = ddl.len(), existing, "bulk load started");
         Ok(!ddl.is_empty())
     }
@@ -136,6 +152,22 @@ impl Mirror {
     /// triggers in one transaction, then fills the search index. A no-op when not bulk loading.
     #[tracing::instrument(skip_all, err)]
     pub fn finish_bulk_load(&mut self) -> Result<(), MirrorError> {
+        if !self.bulk_loading()? {
+            return Ok(());
+        }
+        self.set_cache_kib(BUILD_CACHE_KIB)?;
+        self.conn.pragma_update(None, "temp_store", "MEMORY").op("keeping sort runs in memory")?;
+        let result = self.finish_bulk_load_inner();
+        self.conn.pragma_update(None, "temp_store", "DEFAULT").op("restoring temp_store")?;
+        self.set_cache_kib(DEFAULT_CACHE_KIB)?;
+        result
+    }
+
+    fn set_cache_kib(&self, kib: i64) -> Result<(), MirrorError> {
+        self.conn.pragma_update(None, "cache_size", -kib).op("sizing the page cache")
+    }
+
+    fn finish_bulk_load_inner(&mut self) -> Result<(), MirrorError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("finishing a bulk load")?;
         let ddl: Vec<(String, String)> = {
             // Indexes first (named `orders_by_*`), triggers after: the order does not matter

@@ -4,7 +4,7 @@
 //! an order between days, currencies, states and expiry days, state hints), with or without
 //! a bulk load around them, the chart facts read from the trigger-maintained rollups equal
 //! the facts grouped straight from the orders, for ranges that start and end mid-day, at
-//! midnight, or not at all.
+//! midnight, or not at all, and within a month or across whole months.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use flexdesk_mirror::{Account, Environment, Mirror, OrderState};
@@ -55,7 +55,12 @@ fn base() -> DateTime<Utc> {
 
 fn input() -> impl Strategy<Value = Input> {
     let snapshot = (
-        (0..6usize, 0..STATUSES.len(), prop::option::weighted(0.9, 0..(24 * 6i64)), prop::option::of(0..(24 * 9i64))),
+        (
+            0..6usize,
+            0..STATUSES.len(),
+            prop::option::weighted(0.9, prop_oneof![0..(24 * 6i64), 0..(24 * 75i64)]),
+            prop::option::of(0..(24 * 9i64)),
+        ),
         (0..(24 * 20i64), prop::option::of(-3..20i64), any::<bool>(), any::<bool>()),
         (prop::option::of(prop::sample::select(vec!["05", "51", ""])), 0..3000i64),
     )
@@ -166,6 +171,10 @@ fn ranges() -> Vec<Range> {
         (Some(mid_day), Some(midnight + Duration::days(1))),
         (Some(midnight), Some(midnight + Duration::hours(5))),
         (Some(base()), Some(base() + Duration::days(6))),
+        // Across months: partial days, days of partial months, and a whole month between.
+        (Some(base() + Duration::days(5) + Duration::hours(1)), Some(base() + Duration::days(70) + Duration::hours(2))),
+        (Some(base() + Duration::days(10)), Some(base() + Duration::days(50) + Duration::hours(7))),
+        (Some(base() + Duration::days(31)), Some(base() + Duration::days(61))),
     ]
 }
 
@@ -218,13 +227,14 @@ proptest! {
 fn the_facts_of_a_range_are_not_empty_when_orders_fall_in_it() {
     // Guards the property against vacuous ranges: the generator's orders do land in them.
     let mut m = fresh();
-    for order in 0..6 {
+    let hours = [30, 35, 40, 45, 50, 55, 8 * 24 + 3, 20 * 24 + 3, 35 * 24 + 3, 45 * 24 + 3, 55 * 24 + 3, 65 * 24 + 3];
+    for (order, h) in hours.into_iter().enumerate() {
         apply(
             &mut m,
             &Input::Snapshot {
                 order,
                 status: 2,
-                created_hours: Some(30 + order as i64 * 5),
+                created_hours: Some(h),
                 placed_back_hours: Some(30),
                 modified_hours: 200,
                 expiry_days: Some(4),
