@@ -108,6 +108,49 @@ async fn a_damaged_database_is_set_aside_rebuilt_from_the_api_and_keeps_local_on
 }
 
 #[tokio::test]
+async fn damage_in_a_large_mirror_found_by_the_background_check_is_rebuilt_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let account_id = synced_demo(dir.path(), secrets.clone()).await;
+    let db = dir.path().join("mirror.sqlite3");
+    let len = std::fs::metadata(&db).unwrap().len();
+    let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    f.seek(SeekFrom::Start(len * 3 / 4 / 4096 * 4096)).unwrap();
+    f.write_all(&vec![0xa5u8; 65_536]).unwrap();
+    drop(f);
+
+    // As if the file were large: only the irreplaceable tables are checked before opening,
+    // so the window opens at once, and the whole-file check runs in the background.
+    let mut large = config(dir.path(), secrets.clone());
+    large.whole_check_max_bytes = 0;
+    let app = AppCore::open(large).unwrap();
+    assert!(app.startup_notice().is_none(), "the damage is outside the tables checked before opening");
+    let started = std::time::Instant::now();
+    let notice = loop {
+        if let Some(n) = app.startup_notice() {
+            break n;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the background check never reported");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(notice.title.contains("damaged"), "{}", notice.title);
+    assert!(notice.message.contains("start FlexDesk again"), "{}", notice.message);
+    assert!(dir.path().join("mirror.sqlite3.needs-rebuild").exists(), "the next start must know");
+    drop(app);
+
+    // The next start sets it aside without checking again, keeps the local data, rebuilds.
+    let app = AppCore::open(config(dir.path(), secrets)).unwrap();
+    let notice = app.startup_notice().expect("the rebuild is announced");
+    assert!(notice.set_aside.is_some());
+    assert!(!dir.path().join("mirror.sqlite3.needs-rebuild").exists(), "the marker must go once acted on");
+    assert_eq!(app.operator(), "Dana Ortiz");
+    assert_eq!(app.start().await.unwrap().id, account_id);
+    app.sync_once().await.unwrap();
+    assert_eq!(app.app_status().unwrap().total_rows, ORDERS as u64);
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_backup_is_a_consistent_copy_and_diagnostics_never_contain_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let exports = tempfile::tempdir().unwrap();

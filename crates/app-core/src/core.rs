@@ -37,6 +37,9 @@ pub struct CoreConfig {
     pub background_sync: bool,
     /// Demo only: new orders per minute from the sandbox's live traffic generator (0: off).
     pub demo_traffic_per_minute: u32,
+    /// Mirror files up to this size are checked whole before opening; larger ones get their
+    /// irreplaceable tables checked first and the rest in the background.
+    pub whole_check_max_bytes: u64,
 }
 
 impl CoreConfig {
@@ -48,6 +51,7 @@ impl CoreConfig {
             poll_interval: Duration::from_secs(60),
             background_sync: true,
             demo_traffic_per_minute: 6,
+            whole_check_max_bytes: crate::system::WHOLE_CHECK_MAX_BYTES,
         }
     }
 }
@@ -181,9 +185,10 @@ impl AppCore {
             CoreError::Internal(format!("cannot create the data directory {}: {e}", config.data_dir.display()))
         })?;
         let db_path = config.data_dir.join("mirror.sqlite3");
-        let opened = crate::system::open_mirror_checked(&db_path)?;
+        let opened = crate::system::open_mirror_checked(&db_path, config.whole_check_max_bytes)?;
+        let check_rest_later = opened.check_rest_later;
         let reader = opened.mirror;
-        Ok(AppCore {
+        let core = AppCore {
             inner: Arc::new(Inner {
                 config,
                 db_path,
@@ -196,7 +201,11 @@ impl AppCore {
                 startup_notice: Mutex::new(opened.notice),
                 notices: tokio::sync::broadcast::channel(64).0,
             }),
-        })
+        };
+        if check_rest_later {
+            crate::system::check_whole_file_later(core.clone());
+        }
+        Ok(core)
     }
 
     /// The active account's id and API client (for actions).

@@ -39,7 +39,7 @@ pub use audit::{AuditDraft, AuditEntry, AuditVerification, GENESIS};
 pub use batches::{BatchFileRecord, BatchRecord, BatchRowRecord, NewBatchFile};
 pub use db::Mirror;
 pub use error::MirrorError;
-pub use health::{inspect_file, FileHealth, SalvageReport, IRREPLACEABLE_TABLES};
+pub use health::{inspect_file, inspect_file_scoped, CheckScope, FileHealth, SalvageReport, IRREPLACEABLE_TABLES};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use order_list::{OrderCursor, OrderFilter, OrderSort};
 pub use orders::{ApplyStats, OrderRecord};
