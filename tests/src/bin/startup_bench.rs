@@ -85,10 +85,13 @@ async fn prepare(orders: usize) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// One process of the app's tree: pid, name, RSS and PSS in kB.
+type Process = (u32, String, u64, u64);
+
 /// Memory (kB) of `root` and all its descendants: summed RSS (counts shared library pages
 /// once per process) and summed PSS (shares each shared page among the processes using it,
 /// so the sum is what the app really occupies), with the per-process figures.
-fn tree_memory_kb(root: u32) -> (u64, u64, Vec<(u32, String, u64, u64)>) {
+fn tree_memory_kb(root: u32) -> (u64, u64, Vec<Process>) {
     let mut parent = std::collections::HashMap::new();
     let mut info = std::collections::HashMap::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
@@ -117,7 +120,7 @@ fn tree_memory_kb(root: u32) -> (u64, u64, Vec<(u32, String, u64, u64)>) {
         }
         false
     };
-    let mut members: Vec<(u32, String, u64, u64)> = info
+    let mut members: Vec<Process> = info
         .iter()
         .filter(|(pid, _)| in_tree(**pid))
         .map(|(pid, (name, rss, pss))| (*pid, name.clone(), *rss, *pss))
