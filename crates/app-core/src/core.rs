@@ -341,6 +341,15 @@ impl AppCore {
     /// Makes `account` the live one: reads its secret, starts its sandbox (Demo), builds
     /// the client and starts syncing.
     async fn activate(&self, account: Account) -> Result<AccountView, CoreError> {
+        {
+            // At start the screens can already read this account's mirror while its client,
+            // sandbox (Demo) and relay come up: the first rows do not wait for them, nor for
+            // a keychain that turns out to be locked.
+            let mut st = self.inner.status();
+            if st.account.is_none() {
+                st.account = Some(AccountView::from_account(&account, None));
+            }
+        }
         let secret = self.inner.config.secrets.get(&account_key(&account.id, APP_SECRET))?;
         let mut slot = self.inner.session.lock().await;
         *slot = None; // stop the previous session first (its sandbox frees its port)
