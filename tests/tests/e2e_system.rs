@@ -101,7 +101,13 @@ async fn the_window_reopens_at_its_saved_size_and_the_about_panel_backs_up_and_e
 
     // Back up mirror: a consistent copy with every order, in the export folder.
     click(&client, "#backup-mirror").await;
-    let shown = wait_for("the backup's path", Duration::from_secs(60), || text(&client, "#backup-path")).await;
+    let shown = wait_for("the backup's path", Duration::from_secs(120), || async {
+        if let Some(t) = text(&client, ".toast-error").await {
+            panic!("backing up failed: {t}");
+        }
+        text(&client, "#backup-path").await
+    })
+    .await;
     let backup = std::fs::read_dir(exports.path())
         .unwrap()
         .flatten()

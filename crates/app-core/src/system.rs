@@ -257,14 +257,20 @@ impl AppCore {
         .await
         .map_err(|e| CoreError::Internal(format!("the backup task stopped: {e}")))??;
         tracing::info!(path = %dest.display(), bytes, "mirror backed up");
-        let mut w = self.writer()?;
-        w.append_audit(&flexdesk_mirror::AuditDraft {
-            account_id: self.active_account_id().ok(),
-            operator: self.operator(),
-            action: "backup".into(),
-            target: Some(dest.display().to_string()),
-            detail: format!("mirror backed up ({bytes} bytes)"),
-        })?;
+        // The copy is written and checked: a busy database (a long sync write) must not turn
+        // that into a failure, so the audit entry is best effort here.
+        let audited = self.writer().and_then(|mut w| {
+            Ok(w.append_audit(&flexdesk_mirror::AuditDraft {
+                account_id: self.active_account_id().ok(),
+                operator: self.operator(),
+                action: "backup".into(),
+                target: Some(dest.display().to_string()),
+                detail: format!("mirror backed up ({bytes} bytes)"),
+            })?)
+        });
+        if let Err(e) = audited {
+            tracing::warn!(error = %e, "the backup was written but could not be recorded in the audit log");
+        }
         Ok(BackupResult { path: dest.display().to_string(), bytes })
     }
 
