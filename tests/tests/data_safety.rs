@@ -38,6 +38,14 @@ async fn synced_demo(dir: &Path, secrets: Arc<dyn SecretStore>) -> String {
     account.id
 }
 
+/// Overwrites 64 KiB three quarters into the file: order and timeline pages, written last.
+fn trash_order_pages(db: &Path) {
+    let len = std::fs::metadata(db).unwrap().len();
+    let mut f = std::fs::OpenOptions::new().write(true).open(db).unwrap();
+    f.seek(SeekFrom::Start(len * 3 / 4 / 4096 * 4096)).unwrap();
+    f.write_all(&vec![0xa5u8; 65_536]).unwrap();
+}
+
 #[tokio::test]
 async fn a_database_from_a_newer_version_is_refused_and_left_byte_for_byte_unchanged() {
     let dir = tempfile::tempdir().unwrap();
@@ -67,12 +75,7 @@ async fn a_damaged_database_is_set_aside_rebuilt_from_the_api_and_keeps_local_on
     let account_id = synced_demo(dir.path(), secrets.clone()).await;
     let db = dir.path().join("mirror.sqlite3");
 
-    // Trash 64 KiB in the last third of the file: order and timeline pages, written last.
-    let len = std::fs::metadata(&db).unwrap().len();
-    let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
-    f.seek(SeekFrom::Start(len * 3 / 4 / 4096 * 4096)).unwrap();
-    f.write_all(&vec![0xa5u8; 65_536]).unwrap();
-    drop(f);
+    trash_order_pages(&db);
     let damaged_bytes = std::fs::read(&db).unwrap();
 
     let app = AppCore::open(config(dir.path(), secrets.clone())).unwrap();
@@ -113,11 +116,7 @@ async fn damage_in_a_large_mirror_found_by_the_background_check_is_rebuilt_at_th
     let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
     let account_id = synced_demo(dir.path(), secrets.clone()).await;
     let db = dir.path().join("mirror.sqlite3");
-    let len = std::fs::metadata(&db).unwrap().len();
-    let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
-    f.seek(SeekFrom::Start(len * 3 / 4 / 4096 * 4096)).unwrap();
-    f.write_all(&vec![0xa5u8; 65_536]).unwrap();
-    drop(f);
+    trash_order_pages(&db);
 
     // As if the file were large: only the irreplaceable tables are checked before opening,
     // so the window opens at once, and the whole-file check runs in the background.
