@@ -6,6 +6,7 @@
 mod commands;
 mod logging;
 mod notifications;
+mod webview_env;
 mod window;
 
 use flexdesk_core::{instance, AppCore, CoreConfig};
@@ -122,6 +123,7 @@ pub fn run() -> i32 {
         eprintln!("{message}");
         return 2;
     }
+    let webview_env = webview_env::apply();
     let context = tauri::generate_context!();
     let dir = match data_dir(&context.config().identifier) {
         Ok(d) => d,
@@ -143,6 +145,9 @@ pub fn run() -> i32 {
     };
     let log_guard = logging::init(&dir);
     tracing::info!(data_dir = %dir.display(), version = env!("CARGO_PKG_VERSION"), "FlexDesk starting");
+    for v in &webview_env {
+        tracing::info!(name = v.name, value = %v.value, from_user = v.from_user, "webview environment");
+    }
     let result = with_commands(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
