@@ -5,6 +5,7 @@
 
 mod commands;
 mod logging;
+mod memory;
 mod notifications;
 mod webview_env;
 mod window;
@@ -173,6 +174,7 @@ pub fn run() -> i32 {
             app.manage(core.clone());
             forward_changes(app.handle(), &core);
             notifications::forward(app.handle(), &core);
+            memory::trim_periodically();
             tauri::async_runtime::spawn(async move {
                 if let Err(e) = core.start().await {
                     tracing::error!(error = %e, "could not open an account");

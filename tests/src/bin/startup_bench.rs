@@ -17,6 +17,9 @@
 //!    web and network processes): summed PSS (shared pages divided among the processes that
 //!    map them, so the sum is what the app occupies; the verdict) and summed RSS.
 //!
+//! Last, for comparison, the memory of WebKitGTK's own MiniBrowser on `about:blank` (the
+//! floor under any WebKitGTK app here).
+//!
 //! With `demo` as an argument it measures the Demo account as shipped instead (a fresh data
 //! directory; the app creates the account and runs its sandbox and relay in-process).
 //!
@@ -181,7 +184,7 @@ fn run_once(app: &Path, data_dir: &Path, idle: Duration, cold: bool) -> Result<R
         .env("FLEXDESK_DATA_DIR", data_dir)
         .env("FLEXDESK_STARTUP_PROBE", &probe)
         .env("FLEXDESK_DEMO_TRAFFIC", "0")
-        .env("FLEXDESK_LOG", "warn")
+        .env("FLEXDESK_LOG", std::env::var("FLEXDESK_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -227,6 +230,41 @@ fn run_once(app: &Path, data_dir: &Path, idle: Duration, cold: bool) -> Result<R
     Ok(Run { start_ms: shown.saturating_sub(t0), rss_mb: rss_kb as f64 / 1024.0, pss_mb: pss_kb as f64 / 1024.0 })
 }
 
+/// WebKitGTK's own MiniBrowser showing `about:blank` in a window of the same size, with the
+/// same WebKit environment the app sets (compositing off): the memory any WebKitGTK app
+/// occupies on this machine before its own code and page, for comparison.
+fn webkit_floor(idle: Duration) -> Result<()> {
+    let mini = Path::new("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser");
+    if !mini.is_file() {
+        println!("WebKitGTK floor: {} not installed, skipped", mini.display());
+        return Ok(());
+    }
+    let mut child = Command::new(mini)
+        .args(["--geometry=1280x800", "about:blank"])
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", mini.display()))?;
+    std::thread::sleep(idle);
+    let (rss_kb, pss_kb, members) = tree_memory_kb(child.id());
+    for (pid, name, rss, pss) in &members {
+        eprintln!(
+            "    pid {pid:>7} {name:<24} RSS {:>7.1} MB  PSS {:>7.1} MB",
+            *rss as f64 / 1024.0,
+            *pss as f64 / 1024.0
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "WebKitGTK floor (MiniBrowser, about:blank, compositing off): PSS {:.0} MB, summed RSS {:.0} MB",
+        pss_kb as f64 / 1024.0,
+        rss_kb as f64 / 1024.0
+    );
+    Ok(())
+}
+
 fn summary(label: &str, runs: &[Run]) {
     let mut s: Vec<u128> = runs.iter().map(|r| r.start_ms).collect();
     s.sort();
@@ -265,7 +303,7 @@ async fn main() -> Result<()> {
     if !app.is_file() {
         bail!("{} missing: cargo build --release -p flexdesk-app", app.display());
     }
-    let (_sandbox, data_dir, what) = if demo {
+    let (sandbox, data_dir, what) = if demo {
         (None, prepare_demo()?, "the Demo account (20,000 orders, sandbox and relay in-process)".to_string())
     } else {
         let sandbox = start_sandbox(orders).await?;
@@ -298,6 +336,8 @@ async fn main() -> Result<()> {
             cold.push(r);
         }
     }
+    drop(sandbox);
+    webkit_floor(idle)?;
     summary("warm (files in the page cache)", &warm);
     if !cold.is_empty() {
         summary("cold (page cache dropped before each start)", &cold);
