@@ -148,6 +148,23 @@ fn search_source(account_id: &str, word: &str, indexed_upto: i64, args: &mut Vec
     )
 }
 
+/// The state and MIT conditions of a filter: `orders` and `rollup_days` name these columns
+/// alike.
+fn state_and_mit_clauses(filter: &OrderFilter, clauses: &mut Vec<String>, args: &mut Vec<Value>) {
+    if let Some(state) = filter.state {
+        clauses.push("state = ?".into());
+        args.push(Value::Text(state.as_str().into()));
+    }
+    if !filter.states.is_empty() {
+        clauses.push(format!("state IN ({})", vec!["?"; filter.states.len()].join(", ")));
+        args.extend(filter.states.iter().map(|s| Value::Text(s.as_str().into())));
+    }
+    if let Some(mit) = filter.is_mit {
+        clauses.push("is_mit = ?".into());
+        args.push(Value::Integer(i64::from(mit)));
+    }
+}
+
 /// FROM and WHERE clauses (and their arguments) for a filter.
 fn query_parts(account_id: &str, filter: &OrderFilter, indexed_upto: i64) -> (String, String, Vec<Value>) {
     let mut args: Vec<Value> = Vec::new();
@@ -171,18 +188,7 @@ fn query_parts(account_id: &str, filter: &OrderFilter, indexed_upto: i64) -> (St
             args.extend(std::iter::repeat_n(Value::Text(term.to_lowercase()), 4));
         }
     }
-    if let Some(state) = filter.state {
-        clauses.push("state = ?".into());
-        args.push(Value::Text(state.as_str().into()));
-    }
-    if !filter.states.is_empty() {
-        clauses.push(format!("state IN ({})", vec!["?"; filter.states.len()].join(", ")));
-        args.extend(filter.states.iter().map(|s| Value::Text(s.as_str().into())));
-    }
-    if let Some(mit) = filter.is_mit {
-        clauses.push("is_mit = ?".into());
-        args.push(Value::Integer(i64::from(mit)));
-    }
+    state_and_mit_clauses(filter, &mut clauses, &mut args);
     let mut time = |column: &str, op: &str, t: Option<DateTime<Utc>>| {
         if let Some(t) = ts(t) {
             clauses.push(format!("{column} {op} ?"));
@@ -251,18 +257,7 @@ impl Mirror {
         }
         let mut clauses = vec!["account_id = ?".to_string()];
         let mut args = vec![Value::Text(account_id.to_string())];
-        if let Some(state) = filter.state {
-            clauses.push("state = ?".into());
-            args.push(Value::Text(state.as_str().into()));
-        }
-        if !filter.states.is_empty() {
-            clauses.push(format!("state IN ({})", vec!["?"; filter.states.len()].join(", ")));
-            args.extend(filter.states.iter().map(|s| Value::Text(s.as_str().into())));
-        }
-        if let Some(mit) = filter.is_mit {
-            clauses.push("is_mit = ?".into());
-            args.push(Value::Integer(i64::from(mit)));
-        }
+        state_and_mit_clauses(filter, &mut clauses, &mut args);
         if let Some(code) = &filter.decline_code {
             clauses.push("decline = '=' || ?".into());
             args.push(Value::Text(code.clone()));
