@@ -158,6 +158,8 @@ pub fn run() -> i32 {
             app.manage(InstanceState(guard));
             window::restore(app.handle(), &dir);
             let mut config = CoreConfig::new(dir, Arc::new(KeychainStore::new()));
+            // The UI reports its first rows; start-up work waits for them (briefly).
+            config.first_screen_gate = true;
             // Orders per minute of the Demo's live traffic (0: off), e.g. for end-to-end tests.
             if let Some(rate) = std::env::var("FLEXDESK_DEMO_TRAFFIC").ok().and_then(|v| v.parse().ok()) {
                 config.demo_traffic_per_minute = rate;

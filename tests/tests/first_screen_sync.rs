@@ -45,7 +45,9 @@ async fn the_first_sync_of_a_start_waits_for_the_first_rows_on_screen() {
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     // This start: background sync on, as in the app.
-    let app = AppCore::open(CoreConfig::new(dir.path().to_path_buf(), secrets)).unwrap();
+    let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets);
+    cc.first_screen_gate = true; // as the desktop app sets it
+    let app = AppCore::open(cc).unwrap();
     app.start().await.unwrap();
     let before = last_sync(&app);
     assert!(before.is_some(), "the previous sync is remembered");
@@ -60,5 +62,44 @@ async fn the_first_sync_of_a_start_waits_for_the_first_rows_on_screen() {
         assert!(drawn.elapsed() < Duration::from_secs(30), "the first sync never ran after the first screen");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_sandbox_of_a_start_comes_up_after_the_first_rows_on_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::new());
+    let config = |gate: bool| {
+        let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets.clone());
+        cc.demo_order_count = 200;
+        cc.background_sync = false;
+        cc.demo_traffic_per_minute = 0;
+        cc.first_screen_gate = gate;
+        cc
+    };
+    // A previous run mirrored the Demo account.
+    let first = AppCore::open(config(false)).unwrap();
+    let demo = first.start().await.unwrap();
+    first.sync_once().await.unwrap();
+    first.shutdown().await;
+    drop(first);
+
+    let app = AppCore::open(config(true)).unwrap();
+    let starting = tokio::spawn({
+        let app = app.clone();
+        async move { app.start().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(!starting.is_finished(), "the Demo sandbox waits for the first screen");
+    let status = app.app_status().unwrap();
+    assert_eq!(status.account.map(|a| a.id), Some(demo.id.clone()), "the screens know the account at once");
+    assert_eq!(status.total_rows, 200, "and read its mirror");
+
+    let drawn = Instant::now();
+    app.first_rows_shown(30).unwrap();
+    let started = tokio::time::timeout(Duration::from_secs(30), starting).await.expect("start finishes").unwrap();
+    assert_eq!(started.id, demo.id);
+    assert!(started.base_url.starts_with("http://127.0.0.1:"), "the live sandbox: {}", started.base_url);
+    assert!(drawn.elapsed() < Duration::from_secs(30));
     app.shutdown().await;
 }

@@ -40,6 +40,9 @@ pub struct CoreConfig {
     /// Mirror files up to this size are checked whole before opening; larger ones get their
     /// irreplaceable tables checked first and the rest in the background.
     pub whole_check_max_bytes: u64,
+    /// A window will report its first rows (`first_rows_shown`): at start-up, background
+    /// work waits for them, at most a few seconds (the desktop app; off for the CLI).
+    pub first_screen_gate: bool,
 }
 
 impl CoreConfig {
@@ -52,6 +55,7 @@ impl CoreConfig {
             background_sync: true,
             demo_traffic_per_minute: 6,
             whole_check_max_bytes: crate::system::WHOLE_CHECK_MAX_BYTES,
+            first_screen_gate: false,
         }
     }
 }
@@ -355,6 +359,10 @@ impl AppCore {
             }
         }
         let secret = self.inner.config.secrets.get(&account_key(&account.id, APP_SECRET))?;
+        if account.environment == Environment::Demo {
+            // The Demo's sandbox seeds its orders when it starts: after the first screen.
+            crate::session::after_first_screen(&self.inner, &account.id).await;
+        }
         let mut slot = self.inner.session.lock().await;
         *slot = None; // stop the previous session first (its sandbox frees its port)
         let sandbox = match account.environment {
