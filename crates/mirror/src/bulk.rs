@@ -17,9 +17,17 @@
 use rusqlite::{OptionalExtension, TransactionBehavior};
 
 use crate::error::{MirrorError, SqlContext};
+use crate::rollups::{mark_rollups_stale, ROLLUPS_STALE_MARK};
 use crate::Mirror;
 
 const SEARCH_MARK: &str = "search_indexed_upto";
+
+/// Orders per [`Mirror::index_search_step`] when the app fills the word index after a sync:
+/// one step holds the write lock for a fraction of a second.
+pub const SEARCH_INDEX_CHUNK: u64 = 20_000;
+/// Pause between two steps, so that another writer (the relay feed) waiting on the lock gets
+/// it between them.
+pub const SEARCH_INDEX_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Page cache (KiB, as a negative `cache_size`) while the rows of a bulk load go in: the
 /// unique key index takes random inserts when ids are random.
@@ -29,6 +37,33 @@ const BULK_CACHE_KIB: i64 = 64 * 1024;
 const BUILD_CACHE_KIB: i64 = 256 * 1024;
 /// SQLite's default page cache, restored afterwards.
 const DEFAULT_CACHE_KIB: i64 = 2000;
+/// Helper threads SQLite's sorter may use while the indexes are rebuilt.
+const BUILD_THREADS: i64 = 2;
+
+/// Triggers that replace the rollup triggers during a bulk load: an insert brings its
+/// rollups with it (`apply_orders`), but a row changed or deleted during the load marks the
+/// rollups for recomputation when it finishes.
+const STALE_TRIGGERS: [(&str, &str); 2] = [
+    (
+        "orders_bulk_stale_au",
+        "AFTER UPDATE OF account_id, created_at, currency, is_mit, state, decline_code, amount_cents, captured_cents,
+         refunded_cents, placed_at, modified_at, expiry_at ON orders",
+    ),
+    ("orders_bulk_stale_ad", "AFTER DELETE ON orders"),
+];
+
+fn create_stale_triggers(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorError> {
+    for (name, when) in STALE_TRIGGERS {
+        tx.execute_batch(&format!(
+            "CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN
+                INSERT INTO mirror_marks (name, value) VALUES ('{ROLLUPS_STALE_MARK}', 1)
+                ON CONFLICT(name) DO UPDATE SET value = 1;
+             END;"
+        ))
+        .op("creating a marking trigger")?;
+    }
+    Ok(())
+}
 
 /// Recomputes the rollup tables from `orders` (the same grouping the triggers maintain).
 const ROLLUP_FILL: &str = "
@@ -98,6 +133,53 @@ impl Mirror {
         Ok(n as u64)
     }
 
+    /// Adds at most `max_rows` orders past the search mark to the word index and moves the
+    /// mark past them, in one short transaction (so a writer waiting for the lock waits at
+    /// most one chunk). Returns how many orders it indexed: 0 when the index is complete.
+    /// Run it in a loop after a sync until it returns 0.
+    #[tracing::instrument(skip(self), err)]
+    pub fn index_search_step(&mut self, max_rows: u64) -> Result<u64, MirrorError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting a search index")?;
+        let upto: i64 = tx
+            .query_row("SELECT value FROM mirror_marks WHERE name = ?1", [SEARCH_MARK], |r| r.get(0))
+            .optional()
+            .op("reading the search mark")?
+            .unwrap_or(0);
+        let (last, n): (Option<i64>, i64) = tx
+            .query_row(
+                "SELECT MAX(id), COUNT(*) FROM (SELECT id FROM orders WHERE id > ?1 ORDER BY id LIMIT ?2)",
+                rusqlite::params![upto, max_rows.max(1) as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .op("reading the next orders to index")?;
+        let Some(last) = last else {
+            return Ok(0);
+        };
+        tx.execute(
+            "INSERT INTO orders_search (rowid, order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code)
+             SELECT id, order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code
+             FROM orders WHERE id > ?1 AND id <= ?2 ORDER BY id",
+            [upto, last],
+        )
+        .op("indexing orders for search")?;
+        tx.execute(
+            "INSERT INTO mirror_marks (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            rusqlite::params![SEARCH_MARK, last],
+        )
+        .op("moving the search mark")?;
+        tx.commit().op("committing a search index")?;
+        Ok(n as u64)
+    }
+
+    /// How many orders the word index does not cover yet (searches scan them directly).
+    pub fn search_pending(&self) -> Result<u64, MirrorError> {
+        let upto = self.search_indexed_upto()?;
+        self.conn
+            .query_row("SELECT COUNT(*) FROM orders WHERE id > ?1", [upto], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .op("counting orders to index")
+    }
+
     /// True while a bulk load has the secondary indexes and rollup triggers off.
     pub fn bulk_loading(&self) -> Result<bool, MirrorError> {
         self.conn
@@ -115,7 +197,18 @@ impl Mirror {
             .query_row("SELECT EXISTS (SELECT 1 FROM mirror_bulk_ddl)", [], |r| r.get(0))
             .op("reading the bulk-load state")?;
         if active {
-            drop(tx);
+            // A load begun before the rollups were summed by `apply_orders` has rows without
+            // rollups: mark them stale (the marking triggers are missing then too).
+            let marking: bool = tx
+                .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?1)", [STALE_TRIGGERS[0].0], |r| {
+                    r.get(0)
+                })
+                .op("reading the bulk-load state")?;
+            if !marking {
+                create_stale_triggers(&tx)?;
+                mark_rollups_stale(&tx)?;
+            }
+            tx.commit().op("resuming a bulk load")?;
             self.set_cache_kib(BULK_CACHE_KIB)?;
             return Ok(true);
         }
@@ -142,14 +235,19 @@ impl Mirror {
             let drop = if kind == "index" { "DROP INDEX" } else { "DROP TRIGGER" };
             tx.execute_batch(&format!("{drop} \"{}\"", name.replace('"', "\"\""))).op("dropping for a bulk load")?;
         }
+        if !ddl.is_empty() {
+            create_stale_triggers(&tx)?;
+        }
         tx.commit().op("committing the start of a bulk load")?;
         self.set_cache_kib(BULK_CACHE_KIB)?;
         tracing::info!(dropped = ddl.len(), existing, "bulk load started");
         Ok(!ddl.is_empty())
     }
 
-    /// Leaves bulk-load mode: rebuilds the indexes, recomputes the rollups and restores the
-    /// triggers in one transaction, then fills the search index. A no-op when not bulk loading.
+    /// Leaves bulk-load mode: rebuilds the indexes, restores the triggers and, only if a row
+    /// was changed or deleted during the load, recomputes the rollups, in one transaction.
+    /// The word index is not filled here: run [`Mirror::index_search_step`] afterwards
+    /// (searches are right meanwhile, only slower). A no-op when not bulk loading.
     #[tracing::instrument(skip_all, err)]
     pub fn finish_bulk_load(&mut self) -> Result<(), MirrorError> {
         if !self.bulk_loading()? {
@@ -157,7 +255,9 @@ impl Mirror {
         }
         self.set_cache_kib(BUILD_CACHE_KIB)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY").op("keeping sort runs in memory")?;
+        self.conn.pragma_update(None, "threads", BUILD_THREADS).op("allowing sorter threads")?;
         let result = self.finish_bulk_load_inner();
+        self.conn.pragma_update(None, "threads", 0).op("restoring threads")?;
         self.conn.pragma_update(None, "temp_store", "DEFAULT").op("restoring temp_store")?;
         self.set_cache_kib(DEFAULT_CACHE_KIB)?;
         result
@@ -184,11 +284,22 @@ impl Mirror {
         for (_, sql) in &ddl {
             tx.execute_batch(sql).op("restoring an index or trigger")?;
         }
-        tx.execute_batch(ROLLUP_FILL).op("recomputing the rollups")?;
+        for (name, _) in STALE_TRIGGERS {
+            tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}")).op("dropping a marking trigger")?;
+        }
+        // The rows inserted during the load brought their rollups with them; only a row
+        // changed or deleted meanwhile (or a date SQLite reads differently) needs the
+        // set-based recomputation.
+        let stale = tx
+            .execute("DELETE FROM mirror_marks WHERE name = ?1 AND value <> 0", [ROLLUPS_STALE_MARK])
+            .op("reading the rollup mark")?
+            > 0;
+        if stale {
+            tx.execute_batch(ROLLUP_FILL).op("recomputing the rollups")?;
+        }
         tx.execute("DELETE FROM mirror_bulk_ddl", []).op("ending the bulk load")?;
         tx.commit().op("committing the end of a bulk load")?;
-        tracing::info!(restored = ddl.len(), "bulk load finished");
-        self.index_search()?;
+        tracing::info!(restored = ddl.len(), recomputed_rollups = stale, "bulk load finished");
         Ok(())
     }
 

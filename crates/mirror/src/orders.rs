@@ -6,6 +6,7 @@ use rusqlite::{params_from_iter, types::Value, OptionalExtension, Row};
 
 use crate::cursors::write_cursor;
 use crate::error::{MirrorError, SqlContext};
+use crate::rollups::{RollupDelta, RollupRow};
 use crate::{Mirror, OrderState};
 
 /// One order as the mirror holds it (the raw API JSON is kept beside these columns).
@@ -119,10 +120,46 @@ pub(crate) fn read_order(r: &Row<'_>) -> rusqlite::Result<OrderRecord> {
     })
 }
 
+/// Writes `d` as the mirror stores timestamps (RFC 3339, milliseconds, `Z`) into `out`:
+/// the same text as [`ts`], without chrono's formatting machinery on the hot path.
+fn ts_into(d: Option<DateTime<Utc>>, out: &mut String) -> Option<&str> {
+    use chrono::{Datelike, Timelike};
+    let d = d?;
+    out.clear();
+    let nanos = d.nanosecond();
+    if !(0..=9999).contains(&d.year()) || nanos >= 1_000_000_000 {
+        // Signed or five-digit years and leap seconds: chrono's own text.
+        out.push_str(&d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        return Some(out.as_str());
+    }
+    let fields = [
+        (None, d.year() as u32, 4),
+        (Some('-'), d.month(), 2),
+        (Some('-'), d.day(), 2),
+        (Some('T'), d.hour(), 2),
+        (Some(':'), d.minute(), 2),
+        (Some(':'), d.second(), 2),
+        (Some('.'), nanos / 1_000_000, 3),
+    ];
+    for (sep, value, width) in fields {
+        if let Some(sep) = sep {
+            out.push(sep);
+        }
+        for place in (0..width).rev() {
+            out.push(char::from(b'0' + (value / 10u32.pow(place) % 10) as u8));
+        }
+    }
+    out.push('Z');
+    Some(out.as_str())
+}
+
 impl Mirror {
     /// Upserts `orders` for `account_id` and, in the same transaction, writes the cursor
     /// `(name, value)` if given. A row whose stored `modified_at` is newer than the
     /// incoming one is left alone (a stale page never moves an order backwards).
+    ///
+    /// During a bulk load (rollup triggers off) the rollup contributions of the inserted rows
+    /// are added up here and written in the same transaction (see `rollups.rs`).
     #[tracing::instrument(skip_all, err, fields(n = orders.len()))]
     pub fn apply_orders(
         &mut self,
@@ -136,23 +173,26 @@ impl Mirror {
         let mut stats = ApplyStats::default();
         // Per-row lookups of state hints and unknown-order drift are skipped when the account
         // has none (the common case of a backfill); the write lock makes this stable.
-        let (any_hints, any_unknown): (bool, bool) = tx
+        let (any_hints, any_unknown, rollups_here): (bool, bool, bool) = tx
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM order_hints WHERE account_id = ?1),
-                        EXISTS (SELECT 1 FROM drift WHERE account_id = ?1 AND kind = 'unknown_order' AND resolved_at IS NULL)",
+                        EXISTS (SELECT 1 FROM drift WHERE account_id = ?1 AND kind = 'unknown_order' AND resolved_at IS NULL),
+                        EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = 'orders_rollup_ai')",
                 [account_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .op("checking hints and drift")?;
+        let mut delta = RollupDelta::default();
         let mut raw = Vec::with_capacity(2048);
+        let mut stamps: [String; 4] = Default::default();
         {
+            // No RETURNING: SQLite would buffer each row's result in a temporary table.
             let mut insert = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
                         decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
                         card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25)
-                     RETURNING id",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25)",
                 )
                 .op("preparing the order insert")?;
             let mut update = tx
@@ -180,59 +220,91 @@ impl Mirror {
                 .prepare_cached("SELECT state_rank FROM order_hints WHERE account_id = ?1 AND order_session_key = ?2")
                 .op("preparing the hint lookup")?;
             for wire in orders {
-                let o = OrderRecord::from_wire(wire);
+                let captured = wire.captured_amount.map(|c| c.0).unwrap_or(0);
+                let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
+                let amount = wire.amount.map(|c| c.0).unwrap_or(0);
+                let api_state = OrderState::derive(
+                    wire.status,
+                    wire.status_name.as_deref(),
+                    wire.decision.as_deref(),
+                    captured,
+                    refunded,
+                );
                 let hint_rank: Option<i64> = if any_hints {
-                    hint.query_row([account_id, o.order_session_key.as_str()], |r| r.get(0))
-                        .optional()
-                        .op("reading a hint")?
+                    hint.query_row([account_id, wire.id.as_str()], |r| r.get(0)).optional().op("reading a hint")?
                 } else {
                     None
                 };
                 let effective = match hint_rank.and_then(OrderState::from_rank) {
-                    Some(h) if h.rank() > o.state.rank() => h,
-                    _ => o.state,
+                    Some(h) if h.rank() > api_state.rank() => h,
+                    _ => api_state,
                 };
+                let name: Option<std::borrow::Cow<'_, str>> =
+                    match (wire.first_name.as_deref(), wire.last_name.as_deref()) {
+                        (Some(f), Some(l)) => Some(format!("{f} {l}").into()),
+                        (Some(n), None) | (None, Some(n)) => Some(n.into()),
+                        (None, None) => None,
+                    };
+                let is_mit = wire.is_mit.unwrap_or(false);
+                let currency = wire.currency_code.as_deref().unwrap_or("USD");
+                let created = wire.created_on.or(wire.order_placed_date);
                 raw.clear();
                 serde_json::to_writer(&mut raw, wire)
                     .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
                 let raw = std::str::from_utf8(&raw)
                     .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
+                let [s_placed, s_created, s_modified, s_expiry] = &mut stamps;
+                let placed_at = ts_into(wire.order_placed_date, s_placed);
+                let created_at = ts_into(created, s_created);
+                let modified_at = ts_into(wire.modified_on, s_modified);
+                let expiry_at = ts_into(wire.expiry_date, s_expiry);
                 let params = rusqlite::params![
                     account_id,
-                    o.order_session_key,
-                    o.merchant_order_id,
-                    o.status_code,
-                    o.status_name,
-                    o.decision,
+                    wire.id,
+                    wire.external_order_id,
+                    wire.status,
+                    wire.status_name,
+                    wire.decision,
                     effective.as_str(),
-                    o.is_mit,
-                    o.amount_cents,
-                    o.captured_cents,
-                    o.refunded_cents,
-                    o.currency,
-                    o.email,
-                    o.customer_name,
-                    o.card_bin,
-                    o.card_last4,
-                    o.decline_code,
-                    o.site_id,
-                    ts(o.placed_at),
-                    ts(o.created_at),
-                    ts(o.modified_at),
-                    ts(o.expiry_at),
+                    is_mit,
+                    amount,
+                    captured,
+                    refunded,
+                    currency,
+                    wire.email,
+                    name,
+                    wire.card_bin,
+                    wire.card_last4,
+                    wire.decline_code,
+                    wire.site_id,
+                    placed_at,
+                    created_at,
+                    modified_at,
+                    expiry_at,
                     raw,
                     now,
-                    o.state.as_str(),
+                    api_state.as_str(),
                 ];
-                let inserted: Option<i64> =
-                    insert.query_row(params, |r| r.get(0)).optional().op("inserting an order")?;
-                if let Some(id) = inserted {
-                    put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
+                if insert.execute(params).op("inserting an order")? == 1 {
+                    put_json.execute(rusqlite::params![tx.last_insert_rowid(), raw]).op("storing an order's JSON")?;
                     stats.inserted += 1;
+                    if rollups_here {
+                        delta.add(&RollupRow {
+                            created_at,
+                            expiry_at,
+                            placed: wire.order_placed_date,
+                            modified: wire.modified_on,
+                            currency,
+                            is_mit,
+                            state: effective.as_str(),
+                            decline_code: wire.decline_code.as_deref(),
+                            amount_cents: amount,
+                            captured_cents: captured,
+                            refunded_cents: refunded,
+                        });
+                    }
                     if any_unknown {
-                        resolve_unknown
-                            .execute([account_id, o.order_session_key.as_str(), now.as_str()])
-                            .op("resolving drift")?;
+                        resolve_unknown.execute([account_id, wire.id.as_str(), now.as_str()]).op("resolving drift")?;
                     }
                 } else if let Some(id) =
                     update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")?
@@ -243,6 +315,9 @@ impl Mirror {
                     stats.unchanged += 1;
                 }
             }
+        }
+        if rollups_here {
+            delta.write(&tx, account_id)?;
         }
         if let Some((name, value)) = cursor {
             write_cursor(&tx, account_id, name, value)?;
@@ -293,5 +368,30 @@ impl Mirror {
         let mut stmt = self.conn.prepare(&sql).op("listing orders by state")?;
         let rows = stmt.query_map(params_from_iter(args), |r| r.get(0)).op("listing orders by state")?;
         rows.collect::<Result<Vec<String>, _>>().op("reading order ids")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_fast_timestamp_text_equals_chronos_rfc3339_with_milliseconds() {
+        let mut out = String::new();
+        let samples = [
+            Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap() + chrono::Duration::nanoseconds(999_999_999),
+            Utc.with_ymd_and_hms(7, 2, 3, 4, 5, 6).unwrap() + chrono::Duration::microseconds(1_500),
+            Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
+        ];
+        for d in samples.into_iter().chain((0..2000).map(|i| {
+            Utc.timestamp_millis_opt(1_700_000_000_123 + i * 987_654_321).unwrap() + chrono::Duration::nanoseconds(i)
+        })) {
+            assert_eq!(ts_into(Some(d), &mut out).map(str::to_string), ts(Some(d)), "{d:?}");
+        }
+        assert_eq!(ts_into(None, &mut out), None);
     }
 }
