@@ -3,16 +3,22 @@
 //!
 //! - **Search watermark.** `mirror_marks.search_indexed_upto` is the highest order id the
 //!   word index (`orders_search`) covers; triggers keep the indexed rows current, and
-//!   [`Mirror::index_search`] adds the rows past the mark in one set-based insert. Searches
-//!   check the rows past the mark directly, so they are right at any time.
+//!   [`Mirror::index_search_step`] adds the rows past the mark in short chunks (one
+//!   transaction each; the app runs them after a sync), [`Mirror::index_search`] all at once.
+//!   Searches check the rows past the mark directly, so they are right at any time, only
+//!   slower until the index catches up.
 //! - **Bulk load.** [`Mirror::begin_bulk_load`] takes the secondary indexes (all but
 //!   `orders_by_created`, which a backfill in creation order fills by appending, and which
-//!   keeps the default newest-first list fast meanwhile) and the rollup triggers off `orders` (their definitions are saved in `mirror_bulk_ddl` in the same
-//!   transaction); [`Mirror::finish_bulk_load`] rebuilds the indexes (a sorted build, much
-//!   faster than a million B-tree inserts), recomputes the rollups set-based and restores the
-//!   triggers, in one transaction. Crash safety: each step is one transaction, and a crash in
-//!   between leaves a mirror that answers every query correctly (lists scan, charts group the
-//!   orders directly) until the next backfill run finishes the load.
+//!   keeps the default newest-first list fast meanwhile), the rollup triggers and the word
+//!   index's insert trigger off `orders` (their definitions are saved in `mirror_bulk_ddl` in
+//!   the same transaction). Meanwhile `apply_orders` sums the rollups of the rows it inserts
+//!   and writes them with the rows, and keeps new rows past the search mark; two small
+//!   triggers mark the rollups stale if a row is changed or deleted during the load.
+//!   [`Mirror::finish_bulk_load`] rebuilds the indexes (a sorted build, much faster than a
+//!   million B-tree inserts), restores the triggers and, only if marked stale, recomputes
+//!   the rollups set-based, in one transaction. Crash safety: each step is one transaction,
+//!   and a crash in between leaves a mirror that answers every query correctly (lists scan,
+//!   charts group the orders directly) until the next backfill run finishes the load.
 
 use rusqlite::{OptionalExtension, TransactionBehavior};
 
@@ -37,8 +43,6 @@ const BULK_CACHE_KIB: i64 = 64 * 1024;
 const BUILD_CACHE_KIB: i64 = 256 * 1024;
 /// SQLite's default page cache, restored afterwards.
 const DEFAULT_CACHE_KIB: i64 = 2000;
-/// Helper threads SQLite's sorter may use while the indexes are rebuilt.
-const BUILD_THREADS: i64 = 2;
 
 /// Triggers that replace the rollup triggers during a bulk load: an insert brings its
 /// rollups with it (`apply_orders`), but a row changed or deleted during the load marks the
@@ -223,7 +227,7 @@ impl Mirror {
                 .prepare(
                     "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'orders' AND sql IS NOT NULL
                        AND ((type = 'index' AND name <> 'orders_by_created')
-                            OR (type = 'trigger' AND name LIKE 'orders_rollup_%'))",
+                            OR (type = 'trigger' AND (name LIKE 'orders_rollup_%' OR name = 'orders_search_ai')))",
                 )
                 .op("reading the orders schema")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).op("reading the orders schema")?;
@@ -255,9 +259,7 @@ impl Mirror {
         }
         self.set_cache_kib(BUILD_CACHE_KIB)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY").op("keeping sort runs in memory")?;
-        self.conn.pragma_update(None, "threads", BUILD_THREADS).op("allowing sorter threads")?;
         let result = self.finish_bulk_load_inner();
-        self.conn.pragma_update(None, "threads", 0).op("restoring threads")?;
         self.conn.pragma_update(None, "temp_store", "DEFAULT").op("restoring temp_store")?;
         self.set_cache_kib(DEFAULT_CACHE_KIB)?;
         result

@@ -153,13 +153,79 @@ fn ts_into(d: Option<DateTime<Utc>>, out: &mut String) -> Option<&str> {
     Some(out.as_str())
 }
 
+/// Orders from which [`Mirror::apply_orders`] prepares rows on a helper thread while SQLite
+/// writes on the calling one (below this, a thread costs more than it saves).
+const PIPELINE_MIN: usize = 512;
+/// Orders per hand-over from the preparing thread.
+const PIPELINE_CHUNK: usize = 256;
+
+/// What an order needs besides SQLite: its flattened fields, its JSON and timestamp text.
+/// Prepared on a helper thread for large applies.
+struct Prepared<'a> {
+    wire: &'a WireOrder,
+    raw: String,
+    api_state: OrderState,
+    amount: i64,
+    captured: i64,
+    refunded: i64,
+    name: Option<std::borrow::Cow<'a, str>>,
+    placed_at: Option<String>,
+    created_at: Option<String>,
+    modified_at: Option<String>,
+    expiry_at: Option<String>,
+}
+
+fn prepare(wire: &WireOrder) -> Result<Prepared<'_>, MirrorError> {
+    let captured = wire.captured_amount.map(|c| c.0).unwrap_or(0);
+    let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
+    let raw = serde_json::to_string(wire)
+        .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
+    let stamp = |d: Option<DateTime<Utc>>| {
+        let mut out = String::with_capacity(24);
+        ts_into(d, &mut out)?;
+        Some(out)
+    };
+    Ok(Prepared {
+        wire,
+        api_state: OrderState::derive(
+            wire.status,
+            wire.status_name.as_deref(),
+            wire.decision.as_deref(),
+            captured,
+            refunded,
+        ),
+        amount: wire.amount.map(|c| c.0).unwrap_or(0),
+        captured,
+        refunded,
+        name: match (wire.first_name.as_deref(), wire.last_name.as_deref()) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}").into()),
+            (Some(n), None) | (None, Some(n)) => Some(n.into()),
+            (None, None) => None,
+        },
+        placed_at: stamp(wire.order_placed_date),
+        created_at: stamp(wire.created_on.or(wire.order_placed_date)),
+        modified_at: stamp(wire.modified_on),
+        expiry_at: stamp(wire.expiry_date),
+        raw,
+    })
+}
+
+/// The flags an apply reads once, under the write lock.
+struct ApplyMode {
+    any_hints: bool,
+    any_unknown: bool,
+    /// A bulk load has the rollup triggers off: inserted rows bring their rollups.
+    rollups_here: bool,
+}
+
 impl Mirror {
     /// Upserts `orders` for `account_id` and, in the same transaction, writes the cursor
     /// `(name, value)` if given. A row whose stored `modified_at` is newer than the
     /// incoming one is left alone (a stale page never moves an order backwards).
     ///
     /// During a bulk load (rollup triggers off) the rollup contributions of the inserted rows
-    /// are added up here and written in the same transaction (see `rollups.rs`).
+    /// are added up here and written in the same transaction (see `rollups.rs`). For large
+    /// batches the JSON and timestamp text are prepared on a helper thread meanwhile.
     #[tracing::instrument(skip_all, err, fields(n = orders.len()))]
     pub fn apply_orders(
         &mut self,
@@ -170,150 +236,59 @@ impl Mirror {
         let now = Utc::now().to_rfc3339();
         let tx =
             self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting an apply")?;
-        let mut stats = ApplyStats::default();
         // Per-row lookups of state hints and unknown-order drift are skipped when the account
         // has none (the common case of a backfill); the write lock makes this stable.
-        let (any_hints, any_unknown, rollups_here): (bool, bool, bool) = tx
+        let (any_hints, any_unknown, rollups_here, search_trigger_off): (bool, bool, bool, bool) = tx
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM order_hints WHERE account_id = ?1),
                         EXISTS (SELECT 1 FROM drift WHERE account_id = ?1 AND kind = 'unknown_order' AND resolved_at IS NULL),
-                        EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = 'orders_rollup_ai')",
+                        EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = 'orders_rollup_ai'),
+                        EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = 'orders_search_ai')",
                 [account_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .op("checking hints and drift")?;
+        if search_trigger_off {
+            // The word-index insert trigger is off during a bulk load, so every new row must
+            // land past the search mark (searches scan those). New ids are past the largest
+            // one; when deletions left the mark above it, no row and no index entry exist
+            // between the two, and the mark can come down to it.
+            tx.execute(
+                "UPDATE mirror_marks SET value = (SELECT coalesce(MAX(id), 0) FROM orders)
+                 WHERE name = 'search_indexed_upto' AND value > (SELECT coalesce(MAX(id), 0) FROM orders)",
+                [],
+            )
+            .op("keeping new orders past the search mark")?;
+        }
+        let mode = ApplyMode { any_hints, any_unknown, rollups_here };
+        let mut stats = ApplyStats::default();
         let mut delta = RollupDelta::default();
-        let mut raw = Vec::with_capacity(2048);
-        let mut stamps: [String; 4] = Default::default();
         {
-            // No RETURNING: SQLite would buffer each row's result in a temporary table.
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
-                        decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
-                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25)",
-                )
-                .op("preparing the order insert")?;
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
-                        is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
-                        customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
-                        created_at = ?20, modified_at = ?21, expiry_at = ?22, synced_at = ?24, api_state = ?25
-                     WHERE account_id = ?1 AND order_session_key = ?2
-                       AND (SELECT raw_json FROM order_json WHERE order_id = orders.id) IS NOT ?23
-                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
-                     RETURNING id",
-                )
-                .op("preparing the order update")?;
-            let mut put_json = tx
-                .prepare_cached("INSERT OR REPLACE INTO order_json (order_id, raw_json) VALUES (?1, ?2)")
-                .op("preparing the raw JSON write")?;
-            let mut resolve_unknown = tx
-                .prepare_cached(
-                    "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
-                       AND kind = 'unknown_order' AND resolved_at IS NULL",
-                )
-                .op("preparing the drift resolution")?;
-            let mut hint = tx
-                .prepare_cached("SELECT state_rank FROM order_hints WHERE account_id = ?1 AND order_session_key = ?2")
-                .op("preparing the hint lookup")?;
-            for wire in orders {
-                let captured = wire.captured_amount.map(|c| c.0).unwrap_or(0);
-                let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
-                let amount = wire.amount.map(|c| c.0).unwrap_or(0);
-                let api_state = OrderState::derive(
-                    wire.status,
-                    wire.status_name.as_deref(),
-                    wire.decision.as_deref(),
-                    captured,
-                    refunded,
-                );
-                let hint_rank: Option<i64> = if any_hints {
-                    hint.query_row([account_id, wire.id.as_str()], |r| r.get(0)).optional().op("reading a hint")?
-                } else {
-                    None
-                };
-                let effective = match hint_rank.and_then(OrderState::from_rank) {
-                    Some(h) if h.rank() > api_state.rank() => h,
-                    _ => api_state,
-                };
-                let name: Option<std::borrow::Cow<'_, str>> =
-                    match (wire.first_name.as_deref(), wire.last_name.as_deref()) {
-                        (Some(f), Some(l)) => Some(format!("{f} {l}").into()),
-                        (Some(n), None) | (None, Some(n)) => Some(n.into()),
-                        (None, None) => None,
-                    };
-                let is_mit = wire.is_mit.unwrap_or(false);
-                let currency = wire.currency_code.as_deref().unwrap_or("USD");
-                let created = wire.created_on.or(wire.order_placed_date);
-                raw.clear();
-                serde_json::to_writer(&mut raw, wire)
-                    .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
-                let raw = std::str::from_utf8(&raw)
-                    .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
-                let [s_placed, s_created, s_modified, s_expiry] = &mut stamps;
-                let placed_at = ts_into(wire.order_placed_date, s_placed);
-                let created_at = ts_into(created, s_created);
-                let modified_at = ts_into(wire.modified_on, s_modified);
-                let expiry_at = ts_into(wire.expiry_date, s_expiry);
-                let params = rusqlite::params![
-                    account_id,
-                    wire.id,
-                    wire.external_order_id,
-                    wire.status,
-                    wire.status_name,
-                    wire.decision,
-                    effective.as_str(),
-                    is_mit,
-                    amount,
-                    captured,
-                    refunded,
-                    currency,
-                    wire.email,
-                    name,
-                    wire.card_bin,
-                    wire.card_last4,
-                    wire.decline_code,
-                    wire.site_id,
-                    placed_at,
-                    created_at,
-                    modified_at,
-                    expiry_at,
-                    raw,
-                    now,
-                    api_state.as_str(),
-                ];
-                if insert.execute(params).op("inserting an order")? == 1 {
-                    put_json.execute(rusqlite::params![tx.last_insert_rowid(), raw]).op("storing an order's JSON")?;
-                    stats.inserted += 1;
-                    if rollups_here {
-                        delta.add(&RollupRow {
-                            created_at,
-                            expiry_at,
-                            placed: wire.order_placed_date,
-                            modified: wire.modified_on,
-                            currency,
-                            is_mit,
-                            state: effective.as_str(),
-                            decline_code: wire.decline_code.as_deref(),
-                            amount_cents: amount,
-                            captured_cents: captured,
-                            refunded_cents: refunded,
-                        });
-                    }
-                    if any_unknown {
-                        resolve_unknown.execute([account_id, wire.id.as_str(), now.as_str()]).op("resolving drift")?;
-                    }
-                } else if let Some(id) =
-                    update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")?
-                {
-                    put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
-                    stats.updated += 1;
-                } else {
-                    stats.unchanged += 1;
+            let mut writer = RowWriter::new(&tx, account_id, &now, mode)?;
+            if orders.len() < PIPELINE_MIN {
+                for wire in orders {
+                    writer.write(prepare(wire)?, &mut stats, &mut delta)?;
                 }
+            } else {
+                std::thread::scope(|scope| -> Result<(), MirrorError> {
+                    let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<Prepared<'_>>, MirrorError>>(4);
+                    scope.spawn(move || {
+                        for chunk in orders.chunks(PIPELINE_CHUNK) {
+                            let batch = chunk.iter().map(prepare).collect::<Result<Vec<_>, _>>();
+                            let failed = batch.is_err();
+                            if send.send(batch).is_err() || failed {
+                                return;
+                            }
+                        }
+                    });
+                    // Dropping `receive` on an early error stops the helper at its next send.
+                    for batch in receive {
+                        for p in batch? {
+                            writer.write(p, &mut stats, &mut delta)?;
+                        }
+                    }
+                    Ok(())
+                })?;
             }
         }
         if rollups_here {
@@ -368,6 +343,148 @@ impl Mirror {
         let mut stmt = self.conn.prepare(&sql).op("listing orders by state")?;
         let rows = stmt.query_map(params_from_iter(args), |r| r.get(0)).op("listing orders by state")?;
         rows.collect::<Result<Vec<String>, _>>().op("reading order ids")
+    }
+}
+
+/// The prepared statements of one apply.
+struct RowWriter<'t> {
+    tx: &'t rusqlite::Transaction<'t>,
+    account_id: &'t str,
+    now: &'t str,
+    mode: ApplyMode,
+    insert: rusqlite::CachedStatement<'t>,
+    update: rusqlite::CachedStatement<'t>,
+    put_json: rusqlite::CachedStatement<'t>,
+    resolve_unknown: rusqlite::CachedStatement<'t>,
+    hint: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> RowWriter<'t> {
+    fn new(
+        tx: &'t rusqlite::Transaction<'t>,
+        account_id: &'t str,
+        now: &'t str,
+        mode: ApplyMode,
+    ) -> Result<RowWriter<'t>, MirrorError> {
+        Ok(RowWriter {
+            tx,
+            account_id,
+            now,
+            mode,
+            // No RETURNING: SQLite would buffer each row's result in a temporary table.
+            insert: tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
+                        decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
+                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25)",
+                )
+                .op("preparing the order insert")?,
+            update: tx
+                .prepare_cached(
+                    "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
+                        is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
+                        customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
+                        created_at = ?20, modified_at = ?21, expiry_at = ?22, synced_at = ?24, api_state = ?25
+                     WHERE account_id = ?1 AND order_session_key = ?2
+                       AND (SELECT raw_json FROM order_json WHERE order_id = orders.id) IS NOT ?23
+                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
+                     RETURNING id",
+                )
+                .op("preparing the order update")?,
+            put_json: tx
+                .prepare_cached("INSERT OR REPLACE INTO order_json (order_id, raw_json) VALUES (?1, ?2)")
+                .op("preparing the raw JSON write")?,
+            resolve_unknown: tx
+                .prepare_cached(
+                    "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
+                       AND kind = 'unknown_order' AND resolved_at IS NULL",
+                )
+                .op("preparing the drift resolution")?,
+            hint: tx
+                .prepare_cached("SELECT state_rank FROM order_hints WHERE account_id = ?1 AND order_session_key = ?2")
+                .op("preparing the hint lookup")?,
+        })
+    }
+
+    /// Inserts the order, or updates it unless the stored row is newer or identical.
+    fn write<'a>(
+        &mut self,
+        p: Prepared<'a>,
+        stats: &mut ApplyStats,
+        delta: &mut RollupDelta<'a>,
+    ) -> Result<(), MirrorError> {
+        let wire = p.wire;
+        let hint_rank: Option<i64> = if self.mode.any_hints {
+            self.hint.query_row([self.account_id, wire.id.as_str()], |r| r.get(0)).optional().op("reading a hint")?
+        } else {
+            None
+        };
+        let effective = match hint_rank.and_then(OrderState::from_rank) {
+            Some(h) if h.rank() > p.api_state.rank() => h,
+            _ => p.api_state,
+        };
+        let is_mit = wire.is_mit.unwrap_or(false);
+        let currency = wire.currency_code.as_deref().unwrap_or("USD");
+        let params = rusqlite::params![
+            self.account_id,
+            wire.id,
+            wire.external_order_id,
+            wire.status,
+            wire.status_name,
+            wire.decision,
+            effective.as_str(),
+            is_mit,
+            p.amount,
+            p.captured,
+            p.refunded,
+            currency,
+            wire.email,
+            p.name,
+            wire.card_bin,
+            wire.card_last4,
+            wire.decline_code,
+            wire.site_id,
+            p.placed_at,
+            p.created_at,
+            p.modified_at,
+            p.expiry_at,
+            p.raw,
+            self.now,
+            p.api_state.as_str(),
+        ];
+        if self.insert.execute(params).op("inserting an order")? == 1 {
+            self.put_json
+                .execute(rusqlite::params![self.tx.last_insert_rowid(), p.raw])
+                .op("storing an order's JSON")?;
+            stats.inserted += 1;
+            if self.mode.rollups_here {
+                delta.add(&RollupRow {
+                    created_at: p.created_at.as_deref(),
+                    expiry_at: p.expiry_at.as_deref(),
+                    placed: wire.order_placed_date,
+                    modified: wire.modified_on,
+                    currency,
+                    is_mit,
+                    state: effective.as_str(),
+                    decline_code: wire.decline_code.as_deref(),
+                    amount_cents: p.amount,
+                    captured_cents: p.captured,
+                    refunded_cents: p.refunded,
+                });
+            }
+            if self.mode.any_unknown {
+                self.resolve_unknown.execute([self.account_id, wire.id.as_str(), self.now]).op("resolving drift")?;
+            }
+        } else if let Some(id) =
+            self.update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")?
+        {
+            self.put_json.execute(rusqlite::params![id, p.raw]).op("storing an order's JSON")?;
+            stats.updated += 1;
+        } else {
+            stats.unchanged += 1;
+        }
+        Ok(())
     }
 }
 

@@ -21,10 +21,33 @@ pub(crate) const ROLLUPS_STALE_MARK: &str = "rollups_stale";
 /// Milliseconds per day (the rescue-days divisor of the SQL rollups).
 const DAY_MS: i64 = 86_400_000;
 
-/// The first `n` characters of a stored timestamp: SQL `substr(ts, 1, n)` (timestamps are
-/// ASCII), or `''` when there is none (`coalesce(…, '')`).
-fn prefix(ts: Option<&str>, n: usize) -> String {
-    ts.map(|s| s.chars().take(n).collect()).unwrap_or_default()
+/// The first `N` characters of a stored timestamp, SQL `substr(ts, 1, N)` (the mirror's
+/// timestamps are ASCII), or `''` when there is none (`coalesce(…, '')`); kept inline so
+/// that summing a row allocates nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Prefix<const N: usize> {
+    len: u8,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> Prefix<N> {
+    /// `None` when the text is not ASCII (never for timestamps the mirror wrote).
+    fn of(ts: Option<&str>) -> Option<Prefix<N>> {
+        let mut p = Prefix { len: 0, bytes: [0; N] };
+        if let Some(ts) = ts {
+            if !ts.is_ascii() {
+                return None;
+            }
+            let n = ts.len().min(N);
+            p.bytes[..n].copy_from_slice(&ts.as_bytes()[..n]);
+            p.len = n as u8;
+        }
+        Some(p)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
 }
 
 /// Whole days from `placed` to `modified`, as the SQL
@@ -47,9 +70,9 @@ fn rescue_days(placed: Option<DateTime<Utc>>, modified: Option<DateTime<Utc>>) -
 }
 
 /// One inserted row, as the rollups see it.
-pub(crate) struct RollupRow<'a> {
-    pub created_at: Option<&'a str>,
-    pub expiry_at: Option<&'a str>,
+pub(crate) struct RollupRow<'a, 'b> {
+    pub created_at: Option<&'b str>,
+    pub expiry_at: Option<&'b str>,
     pub placed: Option<DateTime<Utc>>,
     pub modified: Option<DateTime<Utc>>,
     pub currency: &'a str,
@@ -61,26 +84,32 @@ pub(crate) struct RollupRow<'a> {
     pub refunded_cents: i64,
 }
 
-type DayKey = (String, String, bool, &'static str, String);
-type RescueKey = (&'static str, String, String, bool, bool, i64);
-type ExpiryKey = (&'static str, String, String, String);
+type Day = Prefix<10>;
+type Month = Prefix<7>;
+type DayKey<'a> = (Day, &'a str, bool, &'static str, Option<&'a str>);
+type RescueKey<'a, P> = (&'static str, P, &'a str, bool, bool, i64);
+type ExpiryKey<'a> = (&'static str, Day, &'a str, Day);
 
 /// Sums of the contributions of the rows one apply inserted.
 #[derive(Default)]
-pub(crate) struct RollupDelta {
-    days: HashMap<DayKey, [i64; 4]>,
-    rescue: HashMap<RescueKey, i64>,
-    rescue_month: HashMap<RescueKey, i64>,
-    expiry: HashMap<ExpiryKey, [i64; 2]>,
+pub(crate) struct RollupDelta<'a> {
+    days: HashMap<DayKey<'a>, [i64; 4]>,
+    rescue: HashMap<RescueKey<'a, Day>, i64>,
+    rescue_month: HashMap<RescueKey<'a, Month>, i64>,
+    expiry: HashMap<ExpiryKey<'a>, [i64; 2]>,
     /// Something could not be computed exactly: recompute at the end of the load.
     pub stale: bool,
 }
 
-impl RollupDelta {
-    pub fn add(&mut self, r: &RollupRow<'_>) {
-        let day = prefix(r.created_at, 10);
-        let decline = r.decline_code.map(|c| format!("={c}")).unwrap_or_default();
-        let sums = self.days.entry((day.clone(), r.currency.to_string(), r.is_mit, r.state, decline)).or_default();
+impl<'a> RollupDelta<'a> {
+    pub fn add(&mut self, r: &RollupRow<'a, '_>) {
+        let (Some(day), Some(month), Some(expiry_day)) =
+            (Day::of(r.created_at), Month::of(r.created_at), Day::of(r.expiry_at))
+        else {
+            self.stale = true;
+            return;
+        };
+        let sums = self.days.entry((day, r.currency, r.is_mit, r.state, r.decline_code)).or_default();
         sums[0] += 1;
         sums[1] += r.amount_cents;
         sums[2] += r.captured_cents;
@@ -88,16 +117,13 @@ impl RollupDelta {
         match rescue_days(r.placed, r.modified) {
             Ok(d) => {
                 let (has, days) = (d.is_some(), d.unwrap_or(0));
-                let month = prefix(r.created_at, 7);
-                *self.rescue.entry((r.state, day.clone(), r.currency.to_string(), r.is_mit, has, days)).or_default() +=
-                    1;
-                *self.rescue_month.entry((r.state, month, r.currency.to_string(), r.is_mit, has, days)).or_default() +=
-                    1;
+                *self.rescue.entry((r.state, day, r.currency, r.is_mit, has, days)).or_default() += 1;
+                *self.rescue_month.entry((r.state, month, r.currency, r.is_mit, has, days)).or_default() += 1;
             }
             Err(()) => self.stale = true,
         }
         if r.is_mit {
-            let sums = self.expiry.entry((r.state, day, r.currency.to_string(), prefix(r.expiry_at, 10))).or_default();
+            let sums = self.expiry.entry((r.state, day, r.currency, expiry_day)).or_default();
             sums[0] += 1;
             sums[1] += r.amount_cents;
         }
@@ -120,14 +146,27 @@ impl RollupDelta {
             )
             .op("preparing a rollup upsert")?;
         for ((day, currency, is_mit, state, decline), [n, amount, captured, refunded]) in &self.days {
+            let decline = decline.map(|c| format!("={c}")).unwrap_or_default();
             days.execute(rusqlite::params![
-                account_id, day, currency, is_mit, state, decline, n, amount, captured, refunded
+                account_id,
+                day.as_str(),
+                currency,
+                is_mit,
+                state,
+                decline,
+                n,
+                amount,
+                captured,
+                refunded
             ])
             .op("adding to the day rollup")?;
         }
-        for (table, column, groups) in
-            [("rollup_rescue", "day", &self.rescue), ("rollup_rescue_month", "month", &self.rescue_month)]
-        {
+        let rescue = self.rescue.iter().map(|((s, d, c, m, h, r), n)| ((*s, d.as_str(), *c, *m, *h, *r), *n));
+        let month = self.rescue_month.iter().map(|((s, d, c, m, h, r), n)| ((*s, d.as_str(), *c, *m, *h, *r), *n));
+        type Groups<'g> = Box<dyn Iterator<Item = ((&'static str, &'g str, &'g str, bool, bool, i64), i64)> + 'g>;
+        let tables: [(&str, &str, Groups<'_>); 2] =
+            [("rollup_rescue", "day", Box::new(rescue)), ("rollup_rescue_month", "month", Box::new(month))];
+        for (table, column, groups) in tables {
             let mut stmt = tx
                 .prepare_cached(&format!(
                     "INSERT INTO {table} (account_id, state, {column}, currency, is_mit, has_days, rescue_days, orders)
@@ -150,7 +189,7 @@ impl RollupDelta {
             .op("preparing a rollup upsert")?;
         for ((state, day, currency, expiry_day), [n, amount]) in &self.expiry {
             expiry
-                .execute(rusqlite::params![account_id, state, day, currency, expiry_day, n, amount])
+                .execute(rusqlite::params![account_id, state, day.as_str(), currency, expiry_day.as_str(), n, amount])
                 .op("adding to the expiry rollup")?;
         }
         Ok(())
@@ -183,5 +222,29 @@ mod tests {
         assert_eq!(rescue_days(None, Some(p)), Ok(None));
         let far = Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap();
         assert_eq!(rescue_days(Some(p), Some(far)), Err(()));
+    }
+
+    #[test]
+    fn rescue_days_equal_sqlites_julianday_arithmetic_on_the_stored_text() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let text = |d: DateTime<Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let base = Utc.with_ymd_and_hms(2026, 3, 29, 23, 59, 59).unwrap() + chrono::Duration::microseconds(999_700);
+        let mut checked = 0;
+        for days in [-400_i64, -3, -1, 0, 1, 2, 31, 365, 3000] {
+            for ms in [-1_001_i64, -1, 0, 1, 999, 86_399_999, 86_400_001] {
+                let p = base + chrono::Duration::microseconds(i64::from(days as i32) * 7);
+                let m = p + chrono::Duration::days(days) + chrono::Duration::milliseconds(ms);
+                let sql: Option<i64> = conn
+                    .query_row(
+                        "SELECT CAST(round((julianday(?2) - julianday(?1)) * 86400000.0) AS INTEGER) / 86400000",
+                        [text(p), text(m)],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(rescue_days(Some(p), Some(m)), Ok(sql), "{} → {}", text(p), text(m));
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 63);
     }
 }
