@@ -120,37 +120,34 @@ pub(crate) fn read_order(r: &Row<'_>) -> rusqlite::Result<OrderRecord> {
     })
 }
 
-/// Writes `d` as the mirror stores timestamps (RFC 3339, milliseconds, `Z`) into `out`:
-/// the same text as [`ts`], without chrono's formatting machinery on the hot path.
-fn ts_into(d: Option<DateTime<Utc>>, out: &mut String) -> Option<&str> {
+/// Appends `d` as the mirror stores timestamps (RFC 3339, milliseconds, `Z`) to `out`: the
+/// same text as [`ts`], without chrono's formatting machinery on the hot path.
+fn ts_push(d: DateTime<Utc>, out: &mut Vec<u8>) {
     use chrono::{Datelike, Timelike};
-    let d = d?;
-    out.clear();
     let nanos = d.nanosecond();
     if !(0..=9999).contains(&d.year()) || nanos >= 1_000_000_000 {
         // Signed or five-digit years and leap seconds: chrono's own text.
-        out.push_str(&d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        return Some(out.as_str());
+        out.extend_from_slice(d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true).as_bytes());
+        return;
     }
     let fields = [
         (None, d.year() as u32, 4),
-        (Some('-'), d.month(), 2),
-        (Some('-'), d.day(), 2),
-        (Some('T'), d.hour(), 2),
-        (Some(':'), d.minute(), 2),
-        (Some(':'), d.second(), 2),
-        (Some('.'), nanos / 1_000_000, 3),
+        (Some(b'-'), d.month(), 2),
+        (Some(b'-'), d.day(), 2),
+        (Some(b'T'), d.hour(), 2),
+        (Some(b':'), d.minute(), 2),
+        (Some(b':'), d.second(), 2),
+        (Some(b'.'), nanos / 1_000_000, 3),
     ];
     for (sep, value, width) in fields {
         if let Some(sep) = sep {
             out.push(sep);
         }
         for place in (0..width).rev() {
-            out.push(char::from(b'0' + (value / 10u32.pow(place) % 10) as u8));
+            out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
         }
     }
-    out.push('Z');
-    Some(out.as_str())
+    out.push(b'Z');
 }
 
 /// Orders from which [`Mirror::apply_orders`] prepares rows on a helper thread while SQLite
@@ -159,55 +156,99 @@ const PIPELINE_MIN: usize = 512;
 /// Orders per hand-over from the preparing thread.
 const PIPELINE_CHUNK: usize = 256;
 
-/// What an order needs besides SQLite: its flattened fields, its JSON and timestamp text.
-/// Prepared on a helper thread for large applies.
+/// A piece of a [`Batch`]'s text.
+#[derive(Clone, Copy)]
+struct Span(u32, u32);
+
+/// What an order needs besides SQLite: its flattened fields, and its JSON and timestamp text
+/// (in the batch's one buffer, so a batch is one allocation to hand between threads).
 struct Prepared<'a> {
     wire: &'a WireOrder,
-    raw: String,
     api_state: OrderState,
     amount: i64,
     captured: i64,
     refunded: i64,
-    name: Option<std::borrow::Cow<'a, str>>,
-    placed_at: Option<String>,
-    created_at: Option<String>,
-    modified_at: Option<String>,
-    expiry_at: Option<String>,
+    raw: Span,
+    name: Option<Span>,
+    placed_at: Option<Span>,
+    created_at: Option<Span>,
+    modified_at: Option<Span>,
+    expiry_at: Option<Span>,
 }
 
-fn prepare(wire: &WireOrder) -> Result<Prepared<'_>, MirrorError> {
-    let captured = wire.captured_amount.map(|c| c.0).unwrap_or(0);
-    let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
-    let raw = serde_json::to_string(wire)
-        .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
-    let stamp = |d: Option<DateTime<Utc>>| {
-        let mut out = String::with_capacity(24);
-        ts_into(d, &mut out)?;
-        Some(out)
-    };
-    Ok(Prepared {
-        wire,
-        api_state: OrderState::derive(
-            wire.status,
-            wire.status_name.as_deref(),
-            wire.decision.as_deref(),
+/// Orders prepared together (on a helper thread for large applies).
+struct Batch<'a> {
+    text: String,
+    rows: Vec<Prepared<'a>>,
+}
+
+impl Batch<'_> {
+    fn get(&self, span: Span) -> &str {
+        self.text.get(span.0 as usize..span.1 as usize).unwrap_or_default()
+    }
+
+    fn opt(&self, span: Option<Span>) -> Option<&str> {
+        span.map(|s| self.get(s))
+    }
+}
+
+fn prepare_batch(orders: &[WireOrder]) -> Result<Batch<'_>, MirrorError> {
+    let mut text: Vec<u8> = Vec::with_capacity(orders.len() * 1024);
+    let mut rows = Vec::with_capacity(orders.len());
+    for wire in orders {
+        let span = |text: &mut Vec<u8>, write: &mut dyn FnMut(&mut Vec<u8>)| {
+            let start = text.len() as u32;
+            write(text);
+            Span(start, text.len() as u32)
+        };
+        let captured = wire.captured_amount.map(|c| c.0).unwrap_or(0);
+        let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
+        let mut failed = None;
+        let raw = span(&mut text, &mut |t| {
+            if let Err(e) = serde_json::to_writer(&mut *t, wire) {
+                failed = Some(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(MirrorError::Data { op: "serializing an order", message: e.to_string() });
+        }
+        let name = match (wire.first_name.as_deref(), wire.last_name.as_deref()) {
+            (Some(f), Some(l)) => Some(span(&mut text, &mut |t| {
+                t.extend_from_slice(f.as_bytes());
+                t.push(b' ');
+                t.extend_from_slice(l.as_bytes());
+            })),
+            (Some(n), None) | (None, Some(n)) => Some(span(&mut text, &mut |t| t.extend_from_slice(n.as_bytes()))),
+            (None, None) => None,
+        };
+        let mut stamp = |d: Option<DateTime<Utc>>| d.map(|d| span(&mut text, &mut |t| ts_push(d, t)));
+        let placed_at = stamp(wire.order_placed_date);
+        let created_at = stamp(wire.created_on.or(wire.order_placed_date));
+        let modified_at = stamp(wire.modified_on);
+        let expiry_at = stamp(wire.expiry_date);
+        rows.push(Prepared {
+            wire,
+            api_state: OrderState::derive(
+                wire.status,
+                wire.status_name.as_deref(),
+                wire.decision.as_deref(),
+                captured,
+                refunded,
+            ),
+            amount: wire.amount.map(|c| c.0).unwrap_or(0),
             captured,
             refunded,
-        ),
-        amount: wire.amount.map(|c| c.0).unwrap_or(0),
-        captured,
-        refunded,
-        name: match (wire.first_name.as_deref(), wire.last_name.as_deref()) {
-            (Some(f), Some(l)) => Some(format!("{f} {l}").into()),
-            (Some(n), None) | (None, Some(n)) => Some(n.into()),
-            (None, None) => None,
-        },
-        placed_at: stamp(wire.order_placed_date),
-        created_at: stamp(wire.created_on.or(wire.order_placed_date)),
-        modified_at: stamp(wire.modified_on),
-        expiry_at: stamp(wire.expiry_date),
-        raw,
-    })
+            raw,
+            name,
+            placed_at,
+            created_at,
+            modified_at,
+            expiry_at,
+        });
+    }
+    let text =
+        String::from_utf8(text).map_err(|e| MirrorError::Data { op: "preparing orders", message: e.to_string() })?;
+    Ok(Batch { text, rows })
 }
 
 /// The flags an apply reads once, under the write lock.
@@ -266,15 +307,13 @@ impl Mirror {
         {
             let mut writer = RowWriter::new(&tx, account_id, &now, mode)?;
             if orders.len() < PIPELINE_MIN {
-                for wire in orders {
-                    writer.write(prepare(wire)?, &mut stats, &mut delta)?;
-                }
+                writer.write_batch(&prepare_batch(orders)?, &mut stats, &mut delta)?;
             } else {
                 std::thread::scope(|scope| -> Result<(), MirrorError> {
-                    let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<Prepared<'_>>, MirrorError>>(4);
+                    let (send, receive) = std::sync::mpsc::sync_channel::<Result<Batch<'_>, MirrorError>>(4);
                     scope.spawn(move || {
                         for chunk in orders.chunks(PIPELINE_CHUNK) {
-                            let batch = chunk.iter().map(prepare).collect::<Result<Vec<_>, _>>();
+                            let batch = prepare_batch(chunk);
                             let failed = batch.is_err();
                             if send.send(batch).is_err() || failed {
                                 return;
@@ -283,9 +322,7 @@ impl Mirror {
                     });
                     // Dropping `receive` on an early error stops the helper at its next send.
                     for batch in receive {
-                        for p in batch? {
-                            writer.write(p, &mut stats, &mut delta)?;
-                        }
+                        writer.write_batch(&batch?, &mut stats, &mut delta)?;
                     }
                     Ok(())
                 })?;
@@ -407,14 +444,30 @@ impl<'t> RowWriter<'t> {
         })
     }
 
+    fn write_batch<'a>(
+        &mut self,
+        batch: &Batch<'a>,
+        stats: &mut ApplyStats,
+        delta: &mut RollupDelta<'a>,
+    ) -> Result<(), MirrorError> {
+        for p in &batch.rows {
+            self.write(batch, p, stats, delta)?;
+        }
+        Ok(())
+    }
+
     /// Inserts the order, or updates it unless the stored row is newer or identical.
     fn write<'a>(
         &mut self,
-        p: Prepared<'a>,
+        batch: &Batch<'a>,
+        p: &Prepared<'a>,
         stats: &mut ApplyStats,
         delta: &mut RollupDelta<'a>,
     ) -> Result<(), MirrorError> {
         let wire = p.wire;
+        let raw = batch.get(p.raw);
+        let created_at = batch.opt(p.created_at);
+        let expiry_at = batch.opt(p.expiry_at);
         let hint_rank: Option<i64> = if self.mode.any_hints {
             self.hint.query_row([self.account_id, wire.id.as_str()], |r| r.get(0)).optional().op("reading a hint")?
         } else {
@@ -440,28 +493,26 @@ impl<'t> RowWriter<'t> {
             p.refunded,
             currency,
             wire.email,
-            p.name,
+            batch.opt(p.name),
             wire.card_bin,
             wire.card_last4,
             wire.decline_code,
             wire.site_id,
-            p.placed_at,
-            p.created_at,
-            p.modified_at,
-            p.expiry_at,
-            p.raw,
+            batch.opt(p.placed_at),
+            created_at,
+            batch.opt(p.modified_at),
+            expiry_at,
+            raw,
             self.now,
             p.api_state.as_str(),
         ];
         if self.insert.execute(params).op("inserting an order")? == 1 {
-            self.put_json
-                .execute(rusqlite::params![self.tx.last_insert_rowid(), p.raw])
-                .op("storing an order's JSON")?;
+            self.put_json.execute(rusqlite::params![self.tx.last_insert_rowid(), raw]).op("storing an order's JSON")?;
             stats.inserted += 1;
             if self.mode.rollups_here {
                 delta.add(&RollupRow {
-                    created_at: p.created_at.as_deref(),
-                    expiry_at: p.expiry_at.as_deref(),
+                    created_at,
+                    expiry_at,
                     placed: wire.order_placed_date,
                     modified: wire.modified_on,
                     currency,
@@ -479,7 +530,7 @@ impl<'t> RowWriter<'t> {
         } else if let Some(id) =
             self.update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")?
         {
-            self.put_json.execute(rusqlite::params![id, p.raw]).op("storing an order's JSON")?;
+            self.put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
             stats.updated += 1;
         } else {
             stats.unchanged += 1;
@@ -495,7 +546,7 @@ mod tests {
 
     #[test]
     fn the_fast_timestamp_text_equals_chronos_rfc3339_with_milliseconds() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         let samples = [
             Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap(),
             Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap() + chrono::Duration::nanoseconds(999_999_999),
@@ -507,8 +558,9 @@ mod tests {
         for d in samples.into_iter().chain((0..2000).map(|i| {
             Utc.timestamp_millis_opt(1_700_000_000_123 + i * 987_654_321).unwrap() + chrono::Duration::nanoseconds(i)
         })) {
-            assert_eq!(ts_into(Some(d), &mut out).map(str::to_string), ts(Some(d)), "{d:?}");
+            out.clear();
+            ts_push(d, &mut out);
+            assert_eq!(String::from_utf8(out.clone()).ok(), ts(Some(d)), "{d:?}");
         }
-        assert_eq!(ts_into(None, &mut out), None);
     }
 }
