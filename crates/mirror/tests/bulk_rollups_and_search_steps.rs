@@ -224,3 +224,31 @@ fn a_large_apply_prepared_on_a_helper_thread_stores_what_small_applies_store() {
     let again = large.apply_orders("acct", &orders, None).unwrap();
     assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 1500));
 }
+
+#[test]
+fn a_bulk_load_begun_before_rollups_were_summed_recomputes_them_when_it_finishes() {
+    // A load interrupted under the previous version: its rows have no rollups and it has no
+    // marking triggers. Resuming it must not trust the (empty) rollup tables.
+    let (_dir, path, mut m) = fresh();
+    assert!(m.begin_bulk_load(0).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TRIGGER orders_bulk_stale_au; DROP TRIGGER orders_bulk_stale_ad;").unwrap();
+    }
+    m.apply_orders("acct", &(0..120).map(order).collect::<Vec<_>>(), None).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DELETE FROM rollup_days; DELETE FROM rollup_rescue; DELETE FROM rollup_rescue_month;
+             DELETE FROM rollup_expiry; DELETE FROM mirror_marks WHERE name = 'rollups_stale';",
+        )
+        .unwrap();
+    }
+    drop(m);
+    let mut m = Mirror::open(&path).unwrap();
+    assert!(m.begin_bulk_load(0).unwrap(), "the interrupted load resumes");
+    assert_eq!(stale_mark(&path), Some(1));
+    m.apply_orders("acct", &(120..200).map(order).collect::<Vec<_>>(), None).unwrap();
+    m.finish_bulk_load().unwrap();
+    assert_rollups_match(&m);
+}
