@@ -16,9 +16,17 @@
 //!   triggers mark the rollups stale if a row is changed or deleted during the load.
 //!   [`Mirror::finish_bulk_load`] rebuilds the indexes (a sorted build, much faster than a
 //!   million B-tree inserts), restores the triggers and, only if marked stale, recomputes
-//!   the rollups set-based, in one transaction. Crash safety: each step is one transaction,
+//!   the rollups set-based, in one transaction. While the load is open, a [`Checkpointer`]
+//!   thread with its own connection copies committed WAL pages into the database beside the
+//!   writer (whose auto-checkpoint is off), so commits do not wait for that copy and its
+//!   `fsync`s; the WAL grows during the load and is cut back to 64 MB once a later checkpoint
+//!   resets it. Crash safety: each step is one transaction,
 //!   and a crash in between leaves a mirror that answers every query correctly (lists scan,
 //!   charts group the orders directly) until the next backfill run finishes the load.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use rusqlite::{OptionalExtension, TransactionBehavior};
 
@@ -96,6 +104,53 @@ SELECT account_id, coalesce(substr(created_at, 1, 10), ''), currency, state, coa
        COUNT(*), SUM(amount_cents)
 FROM orders WHERE is_mit = 1 GROUP BY 1, 2, 3, 4, 5;
 ";
+
+/// SQLite's default `wal_autocheckpoint` (pages), restored after a bulk load.
+const DEFAULT_AUTOCHECKPOINT: i64 = 1000;
+/// WAL size kept after a checkpoint resets it (a bulk load grows it).
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// Checkpoints the WAL on its own connection and thread while a bulk load's writer inserts,
+/// so the copying of committed pages into the database and its `fsync`s run beside the
+/// inserts instead of inside each commit (the writer's auto-checkpoint is off meanwhile).
+/// Checkpoints are always safe to run; a failed one is simply tried again.
+pub(crate) struct Checkpointer {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// `None` for an in-memory database or when the thread cannot start.
+    fn start(conn: &rusqlite::Connection) -> Option<Checkpointer> {
+        let path = conn.path().filter(|p| !p.is_empty())?.to_string();
+        let own = rusqlite::Connection::open(path).ok()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("mirror-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    let caught_up = own
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                            Ok(r.get::<_, i64>(2)? >= r.get::<_, i64>(1)?)
+                        })
+                        .unwrap_or(true);
+                    std::thread::sleep(Duration::from_millis(if caught_up { 20 } else { 2 }));
+                }
+            })
+            .ok()?;
+        Some(Checkpointer { stop, handle: Some(handle) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
 
 impl Mirror {
     /// The highest order id the word index covers.
@@ -217,6 +272,7 @@ impl Mirror {
             }
             tx.commit().op("resuming a bulk load")?;
             self.set_cache_kib(BULK_CACHE_KIB)?;
+            self.start_checkpointer()?;
             return Ok(true);
         }
         let existing: i64 = tx
@@ -247,6 +303,9 @@ impl Mirror {
         }
         tx.commit().op("committing the start of a bulk load")?;
         self.set_cache_kib(BULK_CACHE_KIB)?;
+        if !ddl.is_empty() {
+            self.start_checkpointer()?;
+        }
         tracing::info!(dropped = ddl.len(), existing, "bulk load started");
         Ok(!ddl.is_empty())
     }
@@ -260,12 +319,32 @@ impl Mirror {
         if !self.bulk_loading()? {
             return Ok(());
         }
+        self.stop_checkpointer()?;
         self.set_cache_kib(BUILD_CACHE_KIB)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY").op("keeping sort runs in memory")?;
         let result = self.finish_bulk_load_inner();
         self.conn.pragma_update(None, "temp_store", "DEFAULT").op("restoring temp_store")?;
         self.set_cache_kib(DEFAULT_CACHE_KIB)?;
         result
+    }
+
+    fn start_checkpointer(&mut self) -> Result<(), MirrorError> {
+        if self.checkpointer.is_none() {
+            self.checkpointer = Checkpointer::start(&self.conn);
+            if self.checkpointer.is_some() {
+                self.conn.pragma_update(None, "wal_autocheckpoint", 0).op("leaving checkpoints to the checkpointer")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn stop_checkpointer(&mut self) -> Result<(), MirrorError> {
+        if self.checkpointer.take().is_some() {
+            self.conn.pragma_update(None, "wal_autocheckpoint", DEFAULT_AUTOCHECKPOINT).op("restoring checkpoints")?;
+            // The WAL grew during the load: keep at most this much once a checkpoint resets it.
+            self.conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT).op("limiting the WAL size")?;
+        }
+        Ok(())
     }
 
     fn set_cache_kib(&self, kib: i64) -> Result<(), MirrorError> {

@@ -252,3 +252,25 @@ fn a_bulk_load_begun_before_rollups_were_summed_recomputes_them_when_it_finishes
     m.finish_bulk_load().unwrap();
     assert_rollups_match(&m);
 }
+
+#[test]
+fn a_bulk_load_copies_committed_pages_into_the_database_beside_the_writer() {
+    // The writer's own auto-checkpoint is off during the load: without the checkpointer
+    // thread the rows would stay in the WAL and the database file would not grow.
+    let (_dir, path, mut m) = fresh();
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let before = size(&path);
+    assert!(m.begin_bulk_load(0).unwrap());
+    m.apply_orders("acct", &(0..3000).map(order).collect::<Vec<_>>(), None).unwrap();
+    let wal = path.with_extension("sqlite3-wal");
+    assert!(size(&wal) > 2_000_000, "the rows went to the WAL first");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size(&path) < before + 2_000_000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(size(&path) >= before + 2_000_000, "checkpointed while the load is open: {} bytes", size(&path));
+    m.finish_bulk_load().unwrap();
+    m.apply_orders("acct", &[order(5000)], None).unwrap();
+    assert_rollups_match(&m);
+    assert!(m.quick_check().unwrap());
+}
