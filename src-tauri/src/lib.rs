@@ -5,7 +5,9 @@
 
 mod commands;
 mod logging;
+mod memory;
 mod notifications;
+mod webview_env;
 mod window;
 
 use flexdesk_core::{instance, AppCore, CoreConfig};
@@ -122,6 +124,7 @@ pub fn run() -> i32 {
         eprintln!("{message}");
         return 2;
     }
+    let webview_env = webview_env::apply();
     let context = tauri::generate_context!();
     let dir = match data_dir(&context.config().identifier) {
         Ok(d) => d,
@@ -143,6 +146,9 @@ pub fn run() -> i32 {
     };
     let log_guard = logging::init(&dir);
     tracing::info!(data_dir = %dir.display(), version = env!("CARGO_PKG_VERSION"), "FlexDesk starting");
+    for v in &webview_env {
+        tracing::info!(name = v.name, value = %v.value, from_user = v.from_user, "webview environment");
+    }
     let result = with_commands(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
@@ -168,6 +174,7 @@ pub fn run() -> i32 {
             app.manage(core.clone());
             forward_changes(app.handle(), &core);
             notifications::forward(app.handle(), &core);
+            memory::trim_periodically();
             tauri::async_runtime::spawn(async move {
                 if let Err(e) = core.start().await {
                     tracing::error!(error = %e, "could not open an account");

@@ -249,6 +249,14 @@ impl Sandbox {
         r.json().await.unwrap()
     }
 
+    /// `POST {base_url}{path}` with a JSON body: the HTTP status.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> u16 {
+        let bearer = self.bearer().await;
+        let r =
+            self.http.post(format!("{}{path}", self.base_url)).bearer_auth(bearer).json(&body).send().await.unwrap();
+        r.status().as_u16()
+    }
+
     /// `GET /v1/orders/{id}`.
     pub async fn order(&self, id: &str) -> serde_json::Value {
         self.get(&format!("/orders/{id}")).await

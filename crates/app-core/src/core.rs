@@ -71,6 +71,9 @@ pub(crate) struct Inner {
     pub startup_notice: Mutex<Option<crate::system_dto::StartupNotice>>,
     /// Opted-in desktop notifications, for the shell to show.
     pub notices: tokio::sync::broadcast::Sender<crate::system_dto::DesktopNotice>,
+    /// True once the UI has drawn its first rows (see `first_rows_shown`): the first
+    /// background sync waits for it, briefly, so start-up draws from the mirror first.
+    pub first_screen: tokio::sync::watch::Sender<bool>,
 }
 
 /// What a cached filtered count is valid for.
@@ -127,7 +130,7 @@ struct StatusState {
 }
 
 impl Inner {
-    fn reader(&self) -> Result<MutexGuard<'_, Mirror>, CoreError> {
+    pub(crate) fn reader(&self) -> Result<MutexGuard<'_, Mirror>, CoreError> {
         self.reader.lock().map_err(|_| CoreError::Internal("the mirror reader lock was poisoned".into()))
     }
 
@@ -200,6 +203,7 @@ impl AppCore {
                 batches: Default::default(),
                 startup_notice: Mutex::new(opened.notice),
                 notices: tokio::sync::broadcast::channel(64).0,
+                first_screen: tokio::sync::watch::channel(false).0,
             }),
         };
         if check_rest_later {

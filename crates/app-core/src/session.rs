@@ -100,7 +100,13 @@ pub(crate) async fn run_sync(
     }
 }
 
-/// Syncs now, then every `poll_interval`, or sooner when `trigger` fires.
+/// How long the first sync of a start waits for the UI to draw the mirror's first rows.
+const FIRST_SCREEN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Syncs now, then every `poll_interval`, or sooner when `trigger` fires. At start-up, when
+/// the mirror already holds the account's orders, the first sync waits until the UI has
+/// drawn them (at most [`FIRST_SCREEN_GRACE`]): the first screen comes from the mirror, and
+/// the sync's network reads and writes do not compete with it for the CPU and the disk.
 pub(crate) async fn sync_loop(
     inner: Arc<Inner>,
     generation: u64,
@@ -108,6 +114,13 @@ pub(crate) async fn sync_loop(
     client: Arc<FlexFactorClient>,
     trigger: Arc<Notify>,
 ) {
+    let has_rows = inner.reader().and_then(|r| Ok(r.order_count(&account_id)? > 0)).unwrap_or(false);
+    if has_rows {
+        let mut shown = inner.first_screen.subscribe();
+        let waited = std::time::Instant::now();
+        let drawn = tokio::time::timeout(FIRST_SCREEN_GRACE, shown.wait_for(|drawn| *drawn)).await.is_ok();
+        tracing::debug!(drawn, waited_ms = waited.elapsed().as_millis() as u64, "first sync after the first screen");
+    }
     loop {
         let _ = run_sync(&inner, generation, &account_id, &client).await;
         tokio::select! {

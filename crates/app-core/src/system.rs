@@ -350,6 +350,7 @@ impl AppCore {
             .map(|d| d.as_millis())
             .unwrap_or_default();
         tracing::info!(rows, "first rows shown");
+        self.inner().first_screen.send_replace(true);
         if let Some(probe) = std::env::var_os("FLEXDESK_STARTUP_PROBE") {
             let mut f = std::fs::OpenOptions::new()
                 .create(true)

@@ -338,12 +338,9 @@ impl Mirror {
         Ok(stats)
     }
 
-    /// Number of orders mirrored for the account.
+    /// Number of orders mirrored for the account (from the rollups when they are kept).
     pub fn order_count(&self, account_id: &str) -> Result<u64, MirrorError> {
-        self.conn
-            .query_row("SELECT COUNT(*) FROM orders WHERE account_id = ?1", [account_id], |r| r.get::<_, i64>(0))
-            .map(|n| n as u64)
-            .op("counting orders")
+        self.count_orders(account_id, &crate::OrderFilter::default())
     }
 
     /// One order by FlexFactor id.

@@ -237,3 +237,64 @@ fn the_api_json_is_kept_beside_the_row_and_follows_updates_and_deletes() {
     let left: i64 = conn.query_row("SELECT COUNT(*) FROM order_json", [], |r| r.get(0)).unwrap();
     assert_eq!(left, 0, "the JSON of deleted orders must go with them");
 }
+
+/// Rows matching `filter`, counted by walking its windows (the path that reads `orders`).
+fn walk_count(m: &Mirror, filter: &OrderFilter) -> u64 {
+    let mut n = 0;
+    let mut after: Option<OrderCursor> = None;
+    loop {
+        let page = OrderFilter { after: after.clone(), limit: 500, ..filter.clone() };
+        let rows = m.order_window("acct", &page).unwrap();
+        n += rows.len() as u64;
+        match rows.last() {
+            Some(last) if rows.len() == 500 => after = Some(OrderCursor::after(page.sort, last)),
+            _ => return n,
+        }
+    }
+}
+
+#[test]
+fn counts_answered_from_the_rollups_equal_the_rows_a_filter_lists() {
+    let mut m = mirror(1200);
+    m.insert_account(&account("other")).unwrap();
+    m.apply_orders("other", &(0..300).map(order).collect::<Vec<_>>(), None).unwrap();
+    // Orders move on: states change, so groups lose and gain members.
+    let moved: Vec<WireOrder> = (0..1200)
+        .step_by(7)
+        .map(|i| WireOrder {
+            status: Some(6),
+            decision: Some("APPROVED".into()),
+            modified_on: Some(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()),
+            ..order(i)
+        })
+        .collect();
+    m.apply_orders("acct", &moved, None).unwrap();
+
+    let filters = [
+        OrderFilter::default(),
+        OrderFilter { state: Some(OrderState::Approved), ..Default::default() },
+        OrderFilter { state: Some(OrderState::Refunded), ..Default::default() },
+        OrderFilter { states: vec![OrderState::Pending, OrderState::Declined], ..Default::default() },
+        OrderFilter { is_mit: Some(true), currency: Some("EUR".into()), ..Default::default() },
+        OrderFilter { decline_code: Some("51".into()), ..Default::default() },
+        OrderFilter { state: Some(OrderState::Declined), states: vec![OrderState::Approved], ..Default::default() },
+    ];
+    for f in &filters {
+        assert_eq!(m.count_orders("acct", f).unwrap(), walk_count(&m, f), "{f:?}");
+    }
+    assert_eq!(m.order_count("acct").unwrap(), 1200);
+    assert_eq!(m.order_count("other").unwrap(), 300);
+
+    // During a bulk load the rollups are not kept: counts read the orders instead.
+    let mut bulk = Mirror::open_in_memory().unwrap();
+    bulk.insert_account(&account("acct")).unwrap();
+    assert!(bulk.begin_bulk_load(0).unwrap());
+    bulk.apply_orders("acct", &(0..400).map(order).collect::<Vec<_>>(), None).unwrap();
+    for f in &filters {
+        assert_eq!(bulk.count_orders("acct", f).unwrap(), walk_count(&bulk, f), "bulk loading, {f:?}");
+    }
+    bulk.finish_bulk_load().unwrap();
+    for f in &filters {
+        assert_eq!(bulk.count_orders("acct", f).unwrap(), walk_count(&bulk, f), "after the bulk load, {f:?}");
+    }
+}

@@ -1,35 +1,49 @@
 //! Benchmark: desktop start-up with a large mirror (DESIGN.md §8: cold start to first rows
 //! < 1.5 s, idle memory < 200 MB, with 1M orders).
 //!
-//! 1. Builds (once, cached under `target/startup-bench/<orders>`) a data directory whose
-//!    mirror holds the Demo account (created by the real app core, secret in the real
-//!    keychain) with its 20,000 synced orders plus seeded orders up to `orders` in total.
+//! 1. Starts a FlexFactor sandbox holding `orders` orders on a fixed loopback port, **in this
+//!    process**, so it stands in for FlexFactor's servers: the app talks to it over HTTP, and
+//!    its memory and work are not the app's. Builds (under `target/startup-bench/<orders>`) a
+//!    data directory with one real account (environment "sandbox", secret in the real
+//!    keychain) whose mirror the real app core backfilled from that sandbox — so every order
+//!    in the mirror is known to the API, as for a real merchant.
 //! 2. Starts the **release** app (`target/release/flexdesk-app`, or `$FLEXDESK_APP_BIN`)
 //!    on it `runs` times. Start-up = from just before `spawn` to the moment the UI reports,
 //!    two animation frames after its first rows were rendered, through the
-//!    `first_rows_shown` command (written to `$FLEXDESK_STARTUP_PROBE`). Before each run the
-//!    OS page cache is dropped when this process may (root), so the mirror is read cold.
+//!    `first_rows_shown` command (written to `$FLEXDESK_STARTUP_PROBE`). Before each cold run
+//!    the OS page cache is dropped (needs root), so the binary, the libraries and the mirror
+//!    are read from disk.
 //! 3. After `idle_secs` of idling, memory of the app and every process under it (WebKit's
 //!    web and network processes): summed PSS (shared pages divided among the processes that
 //!    map them, so the sum is what the app occupies; the verdict) and summed RSS.
+//!
+//! Last, for comparison, the memory of WebKitGTK's own MiniBrowser on `about:blank` (the
+//! floor under any WebKitGTK app here).
+//!
+//! With `demo` as an argument it measures the Demo account as shipped instead (a fresh data
+//! directory; the app creates the account and runs its sandbox and relay in-process).
 //!
 //! Needs a display, D-Bus and an unlocked keyring, like the end-to-end tests:
 //! ```text
 //! cargo build --release -p flexdesk-app && cargo build --release -p flexdesk-tests --bin startup_bench
 //! dbus-run-session -- bash -c 'printf x | gnome-keyring-daemon --unlock --components=secrets >/dev/null;
-//!   xvfb-run -a -s "-screen 0 1280x800x24" target/release/startup_bench [orders=1000000] [runs=5] [idle_secs=20]'
+//!   xvfb-run -a -s "-screen 0 1280x800x24" target/release/startup_bench [orders=1000000] [runs=5] [idle_secs=20] [demo]'
 //! ```
 
 use anyhow::{bail, Context, Result};
 use chrono::{TimeZone, Utc};
+use flexdesk_core::dto::{EnvironmentDto, NewAccount};
 use flexdesk_core::{AppCore, CoreConfig};
-use flexdesk_mirror::Mirror;
 use flexdesk_secrets::KeychainStore;
-use flexfactor_sandbox::{seed_history, SandboxConfig, SandboxCredentials};
+use flexfactor_sandbox::{Sandbox, SandboxConfig, SandboxCredentials};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The sandbox's port: fixed, because the account saved in the data directory points at it.
+const SANDBOX_PORT: u16 = 4611;
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -39,12 +53,30 @@ fn unix_ms() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
 }
 
-/// The data directory with `orders` orders for the Demo account, built once.
-async fn prepare(orders: usize) -> Result<PathBuf> {
-    let dir = repo_root().join(format!("target/startup-bench/{orders}"));
+/// The sandbox standing in for FlexFactor, with `orders` orders over a year of history.
+async fn start_sandbox(orders: usize) -> Result<Sandbox> {
+    let t = Instant::now();
+    let anchor = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().context("anchor")?;
+    let mut config = SandboxConfig::demo(7, anchor, SandboxCredentials::new("bench-key", "bench-secret"));
+    config.order_count = orders;
+    config.history_days = 365;
+    config.bind = SocketAddr::from((Ipv4Addr::LOCALHOST, SANDBOX_PORT));
+    let sandbox = Sandbox::start(config).await.context("starting the sandbox")?;
+    eprintln!(
+        "sandbox with {} orders at {} in {:.1} s",
+        sandbox.order_count(),
+        sandbox.base_url(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(sandbox)
+}
+
+/// A data directory whose active account is backed by `sandbox`, its mirror backfilled by the
+/// real app core. Built once; reused on request (FLEXDESK_BENCH_REUSE=1), because the secret
+/// lives in the keyring of the session that built it.
+async fn prepare(orders: usize, sandbox: &Sandbox) -> Result<PathBuf> {
+    let dir = repo_root().join(format!("target/startup-bench/account-{orders}"));
     let done = dir.join(".ready");
-    // The Demo secret lives in the keyring of the session that built the directory, so a
-    // directory is reused only on request (FLEXDESK_BENCH_REUSE=1, same keyring).
     if done.exists() && std::env::var_os("FLEXDESK_BENCH_REUSE").is_some() {
         eprintln!("reusing {}", dir.display());
         return Ok(dir);
@@ -54,34 +86,35 @@ async fn prepare(orders: usize) -> Result<PathBuf> {
     let t = Instant::now();
     let mut config = CoreConfig::new(dir.clone(), Arc::new(KeychainStore::new()));
     config.background_sync = false;
-    config.demo_traffic_per_minute = 0;
     let core = AppCore::open(config)?;
-    let account = core.start().await.context("opening the Demo account (is the keyring unlocked?)")?;
+    let account = core
+        .add_account(NewAccount {
+            name: "Bench merchant".into(),
+            environment: EnvironmentDto::Sandbox,
+            base_url: sandbox.base_url(),
+            mid: sandbox.mid().to_string(),
+            app_key: "bench-key".into(),
+            app_secret: "bench-secret".into(),
+        })
+        .await
+        .context("adding the account (is the keyring unlocked?)")?;
     core.sync_once().await?;
-    let demo = core.app_status()?.total_rows as usize;
+    let total = core.app_status()?.total_rows;
     core.shutdown().await;
     drop(core);
-    eprintln!("Demo account {} synced with {demo} orders in {:.1} s", account.id, t.elapsed().as_secs_f64());
-
-    if orders > demo {
-        let t = Instant::now();
-        let anchor = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().context("anchor")?;
-        let mut seed = SandboxConfig::demo(7, anchor, SandboxCredentials::new("k", "s"));
-        seed.order_count = orders - demo;
-        seed.history_days = 365;
-        let extra = seed_history(&seed);
-        let mut mirror = Mirror::open(&dir.join("mirror.sqlite3"))?;
-        for chunk in extra.chunks(20_000) {
-            mirror.apply_orders(&account.id, chunk, None)?;
-        }
-        mirror.index_search()?;
-        eprintln!("added {} seeded orders in {:.1} s", extra.len(), t.elapsed().as_secs_f64());
-    }
+    eprintln!("account {} backfilled with {total} orders in {:.1} s", account.id, t.elapsed().as_secs_f64());
     let conn = rusqlite::Connection::open(dir.join("mirror.sqlite3"))?;
-    let total: i64 = conn.query_row("SELECT count(*) FROM orders", [], |r| r.get(0))?;
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
     eprintln!("mirror ready: {total} orders, {} MB", std::fs::metadata(dir.join("mirror.sqlite3"))?.len() / 1_048_576);
     std::fs::write(&done, total.to_string())?;
+    Ok(dir)
+}
+
+/// A fresh data directory: the app creates the Demo account at its first start.
+fn prepare_demo() -> Result<PathBuf> {
+    let dir = repo_root().join("target/startup-bench/demo");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
 
@@ -151,7 +184,7 @@ fn run_once(app: &Path, data_dir: &Path, idle: Duration, cold: bool) -> Result<R
         .env("FLEXDESK_DATA_DIR", data_dir)
         .env("FLEXDESK_STARTUP_PROBE", &probe)
         .env("FLEXDESK_DEMO_TRAFFIC", "0")
-        .env("FLEXDESK_LOG", "warn")
+        .env("FLEXDESK_LOG", std::env::var("FLEXDESK_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -197,6 +230,41 @@ fn run_once(app: &Path, data_dir: &Path, idle: Duration, cold: bool) -> Result<R
     Ok(Run { start_ms: shown.saturating_sub(t0), rss_mb: rss_kb as f64 / 1024.0, pss_mb: pss_kb as f64 / 1024.0 })
 }
 
+/// WebKitGTK's own MiniBrowser showing `about:blank` in a window of the same size, with the
+/// same WebKit environment the app sets (compositing off): the memory any WebKitGTK app
+/// occupies on this machine before its own code and page, for comparison.
+fn webkit_floor(idle: Duration) -> Result<()> {
+    let mini = Path::new("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser");
+    if !mini.is_file() {
+        println!("WebKitGTK floor: {} not installed, skipped", mini.display());
+        return Ok(());
+    }
+    let mut child = Command::new(mini)
+        .args(["--geometry=1280x800", "about:blank"])
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", mini.display()))?;
+    std::thread::sleep(idle);
+    let (rss_kb, pss_kb, members) = tree_memory_kb(child.id());
+    for (pid, name, rss, pss) in &members {
+        eprintln!(
+            "    pid {pid:>7} {name:<24} RSS {:>7.1} MB  PSS {:>7.1} MB",
+            *rss as f64 / 1024.0,
+            *pss as f64 / 1024.0
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "WebKitGTK floor (MiniBrowser, about:blank, compositing off): PSS {:.0} MB, summed RSS {:.0} MB",
+        pss_kb as f64 / 1024.0,
+        rss_kb as f64 / 1024.0
+    );
+    Ok(())
+}
+
 fn summary(label: &str, runs: &[Run]) {
     let mut s: Vec<u128> = runs.iter().map(|r| r.start_ms).collect();
     s.sort();
@@ -221,6 +289,7 @@ fn summary(label: &str, runs: &[Run]) {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    let demo = std::env::args().skip(1).any(|a| a == "demo");
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let orders = args.first().copied().unwrap_or(1_000_000);
     let runs = args.get(1).copied().unwrap_or(5).max(1);
@@ -234,12 +303,14 @@ async fn main() -> Result<()> {
     if !app.is_file() {
         bail!("{} missing: cargo build --release -p flexdesk-app", app.display());
     }
-    let data_dir = prepare(orders).await?;
-    println!(
-        "start-up benchmark: {} with a {orders}-order mirror, {runs} runs, {} s idle",
-        app.display(),
-        idle.as_secs()
-    );
+    let (sandbox, data_dir, what) = if demo {
+        (None, prepare_demo()?, "the Demo account (20,000 orders, sandbox and relay in-process)".to_string())
+    } else {
+        let sandbox = start_sandbox(orders).await?;
+        let dir = prepare(orders, &sandbox).await?;
+        (Some(sandbox), dir, format!("a {orders}-order mirror of a sandbox account"))
+    };
+    println!("start-up benchmark: {} with {what}, {runs} runs, {} s idle", app.display(), idle.as_secs());
     let cold_possible = drop_caches();
     let mut warm = Vec::new();
     let mut cold = Vec::new();
@@ -265,6 +336,8 @@ async fn main() -> Result<()> {
             cold.push(r);
         }
     }
+    drop(sandbox);
+    webkit_floor(idle)?;
     summary("warm (files in the page cache)", &warm);
     if !cold.is_empty() {
         summary("cold (page cache dropped before each start)", &cold);
