@@ -1,7 +1,9 @@
 //! The active account's live parts: API client, Demo sandbox (if any), and sync task.
 
 use flexdesk_mirror::{Account, Mirror};
-use flexdesk_sync::{consume_once, sync_account, BackfillCursor, FeedClient, SyncProgress, SyncReport, CURSOR_NAME};
+use flexdesk_sync::{
+    consume_once, fill_search_index, sync_account, BackfillCursor, FeedClient, SyncProgress, SyncReport, CURSOR_NAME,
+};
 use flexfactor_client::FlexFactorClient;
 use flexfactor_sandbox::Sandbox;
 use std::sync::Arc;
@@ -78,6 +80,11 @@ pub(crate) async fn run_sync(
                 s.last_sync_at = Some(chrono::Utc::now().to_rfc3339());
                 s.last_error = None;
             });
+            // The word index catches up after the rows are shown (after a first backfill of a
+            // million orders, some seconds); searches scan the rest until then.
+            if let Err(e) = fill_search_index(&mut writer).await {
+                tracing::warn!(error = %e, "filling the search index failed; the next sync retries");
+            }
             Ok(report)
         }
         Err(e) => {

@@ -11,6 +11,8 @@ use crate::migrations::migrate;
 /// readers (the screens), each with its own `Mirror`; WAL lets them run concurrently.
 pub struct Mirror {
     pub(crate) conn: Connection,
+    /// During a bulk load: the thread that checkpoints the WAL beside this writer.
+    pub(crate) checkpointer: Option<crate::bulk::Checkpointer>,
 }
 
 impl Mirror {
@@ -32,7 +34,7 @@ impl Mirror {
         conn.pragma_update(None, "synchronous", "NORMAL").op("setting synchronous")?;
         conn.pragma_update(None, "foreign_keys", "ON").op("enabling foreign keys")?;
         migrate(&mut conn)?;
-        Ok(Mirror { conn })
+        Ok(Mirror { conn, checkpointer: None })
     }
 
     /// `PRAGMA quick_check`: true when SQLite finds the file sound.

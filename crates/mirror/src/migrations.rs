@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_batches", include_str!("../migrations/0004_batches.sql")),
     ("0005_actions_audit", include_str!("../migrations/0005_actions_audit.sql")),
     ("0006_keyset_rollup_search", include_str!("../migrations/0006_keyset_rollup_search.sql")),
+    ("0007_drop_email_index", include_str!("../migrations/0007_drop_email_index.sql")),
 ];
 
 /// The schema version this build writes.

@@ -6,6 +6,7 @@ use rusqlite::{params_from_iter, types::Value, OptionalExtension, Row};
 
 use crate::cursors::write_cursor;
 use crate::error::{MirrorError, SqlContext};
+use crate::rollups::{RollupDelta, RollupRow};
 use crate::{Mirror, OrderState};
 
 /// One order as the mirror holds it (the raw API JSON is kept beside these columns).
@@ -119,10 +120,153 @@ pub(crate) fn read_order(r: &Row<'_>) -> rusqlite::Result<OrderRecord> {
     })
 }
 
+/// Appends `d` as the mirror stores timestamps (RFC 3339, milliseconds, `Z`) to `out`: the
+/// same text as [`ts`], without chrono's formatting machinery on the hot path.
+fn ts_push(d: DateTime<Utc>, out: &mut Vec<u8>) {
+    use chrono::{Datelike, Timelike};
+    let nanos = d.nanosecond();
+    if !(0..=9999).contains(&d.year()) || nanos >= 1_000_000_000 {
+        // Signed or five-digit years and leap seconds: chrono's own text.
+        out.extend_from_slice(d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true).as_bytes());
+        return;
+    }
+    let fields = [
+        (None, d.year() as u32, 4),
+        (Some(b'-'), d.month(), 2),
+        (Some(b'-'), d.day(), 2),
+        (Some(b'T'), d.hour(), 2),
+        (Some(b':'), d.minute(), 2),
+        (Some(b':'), d.second(), 2),
+        (Some(b'.'), nanos / 1_000_000, 3),
+    ];
+    for (sep, value, width) in fields {
+        if let Some(sep) = sep {
+            out.push(sep);
+        }
+        for place in (0..width).rev() {
+            out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
+        }
+    }
+    out.push(b'Z');
+}
+
+/// Orders from which [`Mirror::apply_orders`] prepares rows on a helper thread while SQLite
+/// writes on the calling one (below this, a thread costs more than it saves).
+const PIPELINE_MIN: usize = 512;
+/// Orders per hand-over from the preparing thread.
+const PIPELINE_CHUNK: usize = 256;
+
+/// A piece of a [`Batch`]'s text.
+#[derive(Clone, Copy)]
+struct Span(u32, u32);
+
+/// What an order needs besides SQLite: its flattened fields, and its JSON and timestamp text
+/// (in the batch's one buffer, so a batch is one allocation to hand between threads).
+struct Prepared<'a> {
+    wire: &'a WireOrder,
+    api_state: OrderState,
+    amount: i64,
+    captured: i64,
+    refunded: i64,
+    raw: Span,
+    name: Option<Span>,
+    placed_at: Option<Span>,
+    created_at: Option<Span>,
+    modified_at: Option<Span>,
+    expiry_at: Option<Span>,
+}
+
+/// Orders prepared together (on a helper thread for large applies).
+struct Batch<'a> {
+    text: String,
+    rows: Vec<Prepared<'a>>,
+}
+
+impl Batch<'_> {
+    fn get(&self, span: Span) -> &str {
+        self.text.get(span.0 as usize..span.1 as usize).unwrap_or_default()
+    }
+
+    fn opt(&self, span: Option<Span>) -> Option<&str> {
+        span.map(|s| self.get(s))
+    }
+}
+
+fn prepare_batch(orders: &[WireOrder]) -> Result<Batch<'_>, MirrorError> {
+    let mut text: Vec<u8> = Vec::with_capacity(orders.len() * 1024);
+    let mut rows = Vec::with_capacity(orders.len());
+    for wire in orders {
+        let span = |text: &mut Vec<u8>, write: &mut dyn FnMut(&mut Vec<u8>)| {
+            let start = text.len() as u32;
+            write(text);
+            Span(start, text.len() as u32)
+        };
+        let captured = wire.captured_amount.map(|c| c.0).unwrap_or(0);
+        let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
+        let mut failed = None;
+        let raw = span(&mut text, &mut |t| {
+            if let Err(e) = serde_json::to_writer(&mut *t, wire) {
+                failed = Some(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(MirrorError::Data { op: "serializing an order", message: e.to_string() });
+        }
+        let name = match (wire.first_name.as_deref(), wire.last_name.as_deref()) {
+            (Some(f), Some(l)) => Some(span(&mut text, &mut |t| {
+                t.extend_from_slice(f.as_bytes());
+                t.push(b' ');
+                t.extend_from_slice(l.as_bytes());
+            })),
+            (Some(n), None) | (None, Some(n)) => Some(span(&mut text, &mut |t| t.extend_from_slice(n.as_bytes()))),
+            (None, None) => None,
+        };
+        let mut stamp = |d: Option<DateTime<Utc>>| d.map(|d| span(&mut text, &mut |t| ts_push(d, t)));
+        let placed_at = stamp(wire.order_placed_date);
+        let created_at = stamp(wire.created_on.or(wire.order_placed_date));
+        let modified_at = stamp(wire.modified_on);
+        let expiry_at = stamp(wire.expiry_date);
+        rows.push(Prepared {
+            wire,
+            api_state: OrderState::derive(
+                wire.status,
+                wire.status_name.as_deref(),
+                wire.decision.as_deref(),
+                captured,
+                refunded,
+            ),
+            amount: wire.amount.map(|c| c.0).unwrap_or(0),
+            captured,
+            refunded,
+            raw,
+            name,
+            placed_at,
+            created_at,
+            modified_at,
+            expiry_at,
+        });
+    }
+    let text =
+        String::from_utf8(text).map_err(|e| MirrorError::Data { op: "preparing orders", message: e.to_string() })?;
+    Ok(Batch { text, rows })
+}
+
+/// The flags an apply reads once, under the write lock.
+struct ApplyMode {
+    any_hints: bool,
+    any_unknown: bool,
+    /// A bulk load has the rollup triggers off: inserted rows bring their rollups.
+    rollups_here: bool,
+}
+
 impl Mirror {
     /// Upserts `orders` for `account_id` and, in the same transaction, writes the cursor
     /// `(name, value)` if given. A row whose stored `modified_at` is newer than the
     /// incoming one is left alone (a stale page never moves an order backwards).
+    ///
+    /// During a bulk load (rollup triggers off) the rollup contributions of the inserted rows
+    /// are added up here and written in the same transaction (see `rollups.rs`). For large
+    /// batches the JSON and timestamp text are prepared on a helper thread meanwhile.
     #[tracing::instrument(skip_all, err, fields(n = orders.len()))]
     pub fn apply_orders(
         &mut self,
@@ -133,116 +277,59 @@ impl Mirror {
         let now = Utc::now().to_rfc3339();
         let tx =
             self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting an apply")?;
-        let mut stats = ApplyStats::default();
         // Per-row lookups of state hints and unknown-order drift are skipped when the account
         // has none (the common case of a backfill); the write lock makes this stable.
-        let (any_hints, any_unknown): (bool, bool) = tx
+        let (any_hints, any_unknown, rollups_here, search_trigger_off): (bool, bool, bool, bool) = tx
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM order_hints WHERE account_id = ?1),
-                        EXISTS (SELECT 1 FROM drift WHERE account_id = ?1 AND kind = 'unknown_order' AND resolved_at IS NULL)",
+                        EXISTS (SELECT 1 FROM drift WHERE account_id = ?1 AND kind = 'unknown_order' AND resolved_at IS NULL),
+                        EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = 'orders_rollup_ai'),
+                        EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = 'orders_search_ai')",
                 [account_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .op("checking hints and drift")?;
-        let mut raw = Vec::with_capacity(2048);
+        if search_trigger_off {
+            // The word-index insert trigger is off during a bulk load, so every new row must
+            // land past the search mark (searches scan those). New ids are past the largest
+            // one; when deletions left the mark above it, no row and no index entry exist
+            // between the two, and the mark can come down to it.
+            tx.execute(
+                "UPDATE mirror_marks SET value = (SELECT coalesce(MAX(id), 0) FROM orders)
+                 WHERE name = 'search_indexed_upto' AND value > (SELECT coalesce(MAX(id), 0) FROM orders)",
+                [],
+            )
+            .op("keeping new orders past the search mark")?;
+        }
+        let mode = ApplyMode { any_hints, any_unknown, rollups_here };
+        let mut stats = ApplyStats::default();
+        let mut delta = RollupDelta::default();
         {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
-                        decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
-                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25)
-                     RETURNING id",
-                )
-                .op("preparing the order insert")?;
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
-                        is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
-                        customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
-                        created_at = ?20, modified_at = ?21, expiry_at = ?22, synced_at = ?24, api_state = ?25
-                     WHERE account_id = ?1 AND order_session_key = ?2
-                       AND (SELECT raw_json FROM order_json WHERE order_id = orders.id) IS NOT ?23
-                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
-                     RETURNING id",
-                )
-                .op("preparing the order update")?;
-            let mut put_json = tx
-                .prepare_cached("INSERT OR REPLACE INTO order_json (order_id, raw_json) VALUES (?1, ?2)")
-                .op("preparing the raw JSON write")?;
-            let mut resolve_unknown = tx
-                .prepare_cached(
-                    "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
-                       AND kind = 'unknown_order' AND resolved_at IS NULL",
-                )
-                .op("preparing the drift resolution")?;
-            let mut hint = tx
-                .prepare_cached("SELECT state_rank FROM order_hints WHERE account_id = ?1 AND order_session_key = ?2")
-                .op("preparing the hint lookup")?;
-            for wire in orders {
-                let o = OrderRecord::from_wire(wire);
-                let hint_rank: Option<i64> = if any_hints {
-                    hint.query_row([account_id, o.order_session_key.as_str()], |r| r.get(0))
-                        .optional()
-                        .op("reading a hint")?
-                } else {
-                    None
-                };
-                let effective = match hint_rank.and_then(OrderState::from_rank) {
-                    Some(h) if h.rank() > o.state.rank() => h,
-                    _ => o.state,
-                };
-                raw.clear();
-                serde_json::to_writer(&mut raw, wire)
-                    .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
-                let raw = std::str::from_utf8(&raw)
-                    .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
-                let params = rusqlite::params![
-                    account_id,
-                    o.order_session_key,
-                    o.merchant_order_id,
-                    o.status_code,
-                    o.status_name,
-                    o.decision,
-                    effective.as_str(),
-                    o.is_mit,
-                    o.amount_cents,
-                    o.captured_cents,
-                    o.refunded_cents,
-                    o.currency,
-                    o.email,
-                    o.customer_name,
-                    o.card_bin,
-                    o.card_last4,
-                    o.decline_code,
-                    o.site_id,
-                    ts(o.placed_at),
-                    ts(o.created_at),
-                    ts(o.modified_at),
-                    ts(o.expiry_at),
-                    raw,
-                    now,
-                    o.state.as_str(),
-                ];
-                let inserted: Option<i64> =
-                    insert.query_row(params, |r| r.get(0)).optional().op("inserting an order")?;
-                if let Some(id) = inserted {
-                    put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
-                    stats.inserted += 1;
-                    if any_unknown {
-                        resolve_unknown
-                            .execute([account_id, o.order_session_key.as_str(), now.as_str()])
-                            .op("resolving drift")?;
+            let mut writer = RowWriter::new(&tx, account_id, &now, mode)?;
+            if orders.len() < PIPELINE_MIN {
+                writer.write_batch(&prepare_batch(orders)?, &mut stats, &mut delta)?;
+            } else {
+                std::thread::scope(|scope| -> Result<(), MirrorError> {
+                    let (send, receive) = std::sync::mpsc::sync_channel::<Result<Batch<'_>, MirrorError>>(4);
+                    scope.spawn(move || {
+                        for chunk in orders.chunks(PIPELINE_CHUNK) {
+                            let batch = prepare_batch(chunk);
+                            let failed = batch.is_err();
+                            if send.send(batch).is_err() || failed {
+                                return;
+                            }
+                        }
+                    });
+                    // Dropping `receive` on an early error stops the helper at its next send.
+                    for batch in receive {
+                        writer.write_batch(&batch?, &mut stats, &mut delta)?;
                     }
-                } else if let Some(id) =
-                    update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")?
-                {
-                    put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
-                    stats.updated += 1;
-                } else {
-                    stats.unchanged += 1;
-                }
+                    Ok(())
+                })?;
             }
+        }
+        if rollups_here {
+            delta.write(&tx, account_id)?;
         }
         if let Some((name, value)) = cursor {
             write_cursor(&tx, account_id, name, value)?;
@@ -290,5 +377,187 @@ impl Mirror {
         let mut stmt = self.conn.prepare(&sql).op("listing orders by state")?;
         let rows = stmt.query_map(params_from_iter(args), |r| r.get(0)).op("listing orders by state")?;
         rows.collect::<Result<Vec<String>, _>>().op("reading order ids")
+    }
+}
+
+/// The prepared statements of one apply.
+struct RowWriter<'t> {
+    tx: &'t rusqlite::Transaction<'t>,
+    account_id: &'t str,
+    now: &'t str,
+    mode: ApplyMode,
+    insert: rusqlite::CachedStatement<'t>,
+    update: rusqlite::CachedStatement<'t>,
+    put_json: rusqlite::CachedStatement<'t>,
+    resolve_unknown: rusqlite::CachedStatement<'t>,
+    hint: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> RowWriter<'t> {
+    fn new(
+        tx: &'t rusqlite::Transaction<'t>,
+        account_id: &'t str,
+        now: &'t str,
+        mode: ApplyMode,
+    ) -> Result<RowWriter<'t>, MirrorError> {
+        Ok(RowWriter {
+            tx,
+            account_id,
+            now,
+            mode,
+            // No RETURNING: SQLite would buffer each row's result in a temporary table.
+            insert: tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
+                        decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
+                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25)",
+                )
+                .op("preparing the order insert")?,
+            update: tx
+                .prepare_cached(
+                    "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
+                        is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
+                        customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
+                        created_at = ?20, modified_at = ?21, expiry_at = ?22, synced_at = ?24, api_state = ?25
+                     WHERE account_id = ?1 AND order_session_key = ?2
+                       AND (SELECT raw_json FROM order_json WHERE order_id = orders.id) IS NOT ?23
+                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
+                     RETURNING id",
+                )
+                .op("preparing the order update")?,
+            put_json: tx
+                .prepare_cached("INSERT OR REPLACE INTO order_json (order_id, raw_json) VALUES (?1, ?2)")
+                .op("preparing the raw JSON write")?,
+            resolve_unknown: tx
+                .prepare_cached(
+                    "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
+                       AND kind = 'unknown_order' AND resolved_at IS NULL",
+                )
+                .op("preparing the drift resolution")?,
+            hint: tx
+                .prepare_cached("SELECT state_rank FROM order_hints WHERE account_id = ?1 AND order_session_key = ?2")
+                .op("preparing the hint lookup")?,
+        })
+    }
+
+    fn write_batch<'a>(
+        &mut self,
+        batch: &Batch<'a>,
+        stats: &mut ApplyStats,
+        delta: &mut RollupDelta<'a>,
+    ) -> Result<(), MirrorError> {
+        for p in &batch.rows {
+            self.write(batch, p, stats, delta)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the order, or updates it unless the stored row is newer or identical.
+    fn write<'a>(
+        &mut self,
+        batch: &Batch<'a>,
+        p: &Prepared<'a>,
+        stats: &mut ApplyStats,
+        delta: &mut RollupDelta<'a>,
+    ) -> Result<(), MirrorError> {
+        let wire = p.wire;
+        let raw = batch.get(p.raw);
+        let created_at = batch.opt(p.created_at);
+        let expiry_at = batch.opt(p.expiry_at);
+        let hint_rank: Option<i64> = if self.mode.any_hints {
+            self.hint.query_row([self.account_id, wire.id.as_str()], |r| r.get(0)).optional().op("reading a hint")?
+        } else {
+            None
+        };
+        let effective = match hint_rank.and_then(OrderState::from_rank) {
+            Some(h) if h.rank() > p.api_state.rank() => h,
+            _ => p.api_state,
+        };
+        let is_mit = wire.is_mit.unwrap_or(false);
+        let currency = wire.currency_code.as_deref().unwrap_or("USD");
+        let params = rusqlite::params![
+            self.account_id,
+            wire.id,
+            wire.external_order_id,
+            wire.status,
+            wire.status_name,
+            wire.decision,
+            effective.as_str(),
+            is_mit,
+            p.amount,
+            p.captured,
+            p.refunded,
+            currency,
+            wire.email,
+            batch.opt(p.name),
+            wire.card_bin,
+            wire.card_last4,
+            wire.decline_code,
+            wire.site_id,
+            batch.opt(p.placed_at),
+            created_at,
+            batch.opt(p.modified_at),
+            expiry_at,
+            raw,
+            self.now,
+            p.api_state.as_str(),
+        ];
+        if self.insert.execute(params).op("inserting an order")? == 1 {
+            self.put_json.execute(rusqlite::params![self.tx.last_insert_rowid(), raw]).op("storing an order's JSON")?;
+            stats.inserted += 1;
+            if self.mode.rollups_here {
+                delta.add(&RollupRow {
+                    created_at,
+                    expiry_at,
+                    placed: wire.order_placed_date,
+                    modified: wire.modified_on,
+                    currency,
+                    is_mit,
+                    state: effective.as_str(),
+                    decline_code: wire.decline_code.as_deref(),
+                    amount_cents: p.amount,
+                    captured_cents: p.captured,
+                    refunded_cents: p.refunded,
+                });
+            }
+            if self.mode.any_unknown {
+                self.resolve_unknown.execute([self.account_id, wire.id.as_str(), self.now]).op("resolving drift")?;
+            }
+        } else if let Some(id) =
+            self.update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")?
+        {
+            self.put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
+            stats.updated += 1;
+        } else {
+            stats.unchanged += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_fast_timestamp_text_equals_chronos_rfc3339_with_milliseconds() {
+        let mut out = Vec::new();
+        let samples = [
+            Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap() + chrono::Duration::nanoseconds(999_999_999),
+            Utc.with_ymd_and_hms(7, 2, 3, 4, 5, 6).unwrap() + chrono::Duration::microseconds(1_500),
+            Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
+        ];
+        for d in samples.into_iter().chain((0..2000).map(|i| {
+            Utc.timestamp_millis_opt(1_700_000_000_123 + i * 987_654_321).unwrap() + chrono::Duration::nanoseconds(i)
+        })) {
+            out.clear();
+            ts_push(d, &mut out);
+            assert_eq!(String::from_utf8(out.clone()).ok(), ts(Some(d)), "{d:?}");
+        }
     }
 }

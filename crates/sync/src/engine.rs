@@ -1,7 +1,7 @@
 //! One sync run.
 
 use chrono::{Duration, Utc};
-use flexdesk_mirror::{Mirror, OrderState};
+use flexdesk_mirror::{Mirror, OrderState, SEARCH_INDEX_CHUNK, SEARCH_INDEX_PAUSE};
 use flexfactor_client::{ClientError, FlexFactorClient};
 use flexfactor_wire::{OrderStatus, OrdersQuery, WireOrder};
 use std::collections::HashSet;
@@ -110,11 +110,10 @@ pub async fn sync_account(
         }
         page += 1;
     }
-    // Indexes, rollups and the search index catch up in bulk (no-ops when there is nothing
-    // to do); a crash before this point leaves a correct, slower mirror that the next run
-    // finishes.
+    // The indexes catch up in bulk (a no-op when there is nothing to do); a crash before this
+    // point leaves a correct, slower mirror that the next run finishes. The word index is
+    // filled afterwards, in steps: see [`fill_search_index`].
     mirror.finish_bulk_load()?;
-    mirror.index_search()?;
 
     // 3: re-check orders that may have changed status.
     recheck_non_final(client, mirror, account_id, &mut report).await?;
@@ -124,6 +123,21 @@ pub async fn sync_account(
     mirror.set_cursor(account_id, CURSOR_NAME, &cursor.to_json())?;
     tracing::info!(?report, "sync finished");
     Ok(report)
+}
+
+/// Fills the word index past its mark in short steps (one transaction each), pausing between
+/// them so another writer waiting for the lock gets it. Searches are right before it ends
+/// (they scan the orders past the mark), only slower. Returns how many orders it indexed.
+pub async fn fill_search_index(mirror: &mut Mirror) -> Result<u64, SyncError> {
+    let mut total = 0;
+    loop {
+        let n = mirror.index_search_step(SEARCH_INDEX_CHUNK)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+        tokio::time::sleep(SEARCH_INDEX_PAUSE).await;
+    }
 }
 
 async fn recheck_non_final(

@@ -4,8 +4,10 @@
 //! 1. **Backfill** (first run): pages through `GET /orders` oldest first and applies each
 //!    page in one transaction together with the cursor that says how far it got, so a
 //!    crash resumes at the next page. Into an (almost) empty mirror this runs in the
-//!    mirror's bulk-load mode; the indexes, chart rollups and search index are then built
-//!    in bulk when the last page is in (also after a crash, by the next run).
+//!    mirror's bulk-load mode: each page brings its chart rollups with it, and the indexes
+//!    are built in bulk when the last page is in (also after a crash, by the next run). The
+//!    word index is filled afterwards in short steps ([`fill_search_index`], which the app
+//!    core runs after a sync); searches are right meanwhile, only slower.
 //! 2. **Catch-up** (later runs): fetches only orders created since the stored watermark
 //!    (minus an overlap, because `from` is inclusive and clocks drift).
 //! 3. **Re-check**: asks the API for all orders currently in non-final statuses and
@@ -23,7 +25,7 @@ mod feed;
 mod webhooks;
 
 pub use cursor::{BackfillCursor, CURSOR_NAME};
-pub use engine::{sync_account, SyncProgress, SyncReport, BULK_LOAD_MAX_EXISTING, PAGE_SIZE};
+pub use engine::{fill_search_index, sync_account, SyncProgress, SyncReport, BULK_LOAD_MAX_EXISTING, PAGE_SIZE};
 pub use error::SyncError;
 pub use feed::{consume_once, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RejectedDelivery, FEED_CURSOR};
 pub use webhooks::{apply_webhook, state_hint, webhook_event, WebhookApplied};
