@@ -170,10 +170,34 @@ pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
     screenshot_settled(client, name, Duration::from_millis(600)).await
 }
 
+/// A screenshot of the whole X display (ImageMagick's `import`) into `artifacts/e2e/name`:
+/// what the user sees, without asking WebKit. WebKitGTK's WebDriver snapshot never answers
+/// when the app runs without a session bus and with compositing off (the window itself
+/// paints normally), so tests of that situation use this.
+pub async fn screenshot_display(name: &str) -> PathBuf {
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let path = artifacts().join(name);
+    let status = tokio::process::Command::new("import").args(["-window", "root"]).arg(&path).status().await.unwrap();
+    assert!(status.success(), "import -window root failed: {status}");
+    path
+}
+
 /// `screenshot` with a chosen settle time.
 pub async fn screenshot_settled(client: &Client, name: &str, settle: Duration) -> PathBuf {
     tokio::time::sleep(settle).await;
-    let png = client.screenshot().await.unwrap();
+    // With compositing off, WebKitGTK's snapshot waits for the page's next paint, and a page
+    // that changes nothing (an error screen) may never paint again: make it paint once.
+    let _ = client
+        .execute(
+            "const s = document.documentElement.style; s.outline = '1px solid transparent';
+             requestAnimationFrame(() => requestAnimationFrame(() => { s.outline = ''; }));",
+            vec![],
+        )
+        .await;
+    let png = match tokio::time::timeout(Duration::from_secs(60), client.screenshot()).await {
+        Ok(png) => png.unwrap(),
+        Err(_) => panic!("WebKit's snapshot for {name} did not answer within 60 s"),
+    };
     let path = artifacts().join(name);
     std::fs::write(&path, png).unwrap();
     path
