@@ -3,7 +3,7 @@
 //! glibc keeps memory a thread freed in that thread's arena for reuse; a sync of a large
 //! account allocates and frees pages of API JSON on the runtime's worker threads, so an idle
 //! app would otherwise keep megabytes it no longer uses (about 8 MB with a 1M-order mirror,
-//! measured with `startup_bench`). `malloc_trim` returns the free pages; it takes about a
+//! measured by calling it from gdb in an idle app). `malloc_trim` returns the free pages; it takes about a
 //! millisecond, so it simply runs every few seconds.
 
 use std::time::Duration;

@@ -167,32 +167,8 @@ impl Mirror {
     /// newest order. Returns how many orders were indexed. Cheap when nothing is pending.
     #[tracing::instrument(skip_all, err)]
     pub fn index_search(&mut self) -> Result<u64, MirrorError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting a search index")?;
-        let upto: i64 = tx
-            .query_row("SELECT value FROM mirror_marks WHERE name = ?1", [SEARCH_MARK], |r| r.get(0))
-            .optional()
-            .op("reading the search mark")?
-            .unwrap_or(0);
-        let newest: i64 =
-            tx.query_row("SELECT coalesce(MAX(id), 0) FROM orders", [], |r| r.get(0)).op("reading the newest order")?;
-        if newest <= upto {
-            return Ok(0);
-        }
-        let n = tx
-            .execute(
-                "INSERT INTO orders_search (rowid, order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code)
-                 SELECT id, order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code
-                 FROM orders WHERE id > ?1 ORDER BY id",
-                [upto],
-            )
-            .op("indexing orders for search")?;
-        tx.execute(
-            "INSERT INTO mirror_marks (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            rusqlite::params![SEARCH_MARK, newest],
-        )
-        .op("moving the search mark")?;
-        tx.commit().op("committing a search index")?;
-        Ok(n as u64)
+        // One step without a size limit: everything past the mark, in one transaction.
+        self.index_search_step(i64::MAX as u64)
     }
 
     /// Adds at most `max_rows` orders past the search mark to the word index and moves the
