@@ -13,15 +13,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A WebDriver server (tauri-driver or WebKitWebDriver), stopped with SIGTERM when dropped:
-/// tauri-driver only stops its WebKitWebDriver on TERM/INT/QUIT, never on SIGKILL.
+/// A WebDriver server (tauri-driver or WebKitWebDriver) in a process group of its own, with
+/// everything it started: the app under test and the app's WebKit processes. Dropping it stops
+/// the server with SIGTERM (tauri-driver only stops its WebKitWebDriver on TERM/INT/QUIT, never
+/// on SIGKILL), then SIGKILLs whatever is left in the group, so no app outlives its test.
 pub struct Driver(Child);
 
 impl Driver {
-    /// Spawns `cmd` (which is to listen on `port`) and waits until the port accepts connections.
-    /// `what` names the program in failure messages.
+    /// Spawns `cmd` (which is to listen on `port`) in a new process group and waits until the
+    /// port accepts connections. `what` names the program in failure messages.
     pub fn start(cmd: &mut Command, port: u16, what: &str) -> Driver {
+        use std::os::unix::process::CommandExt;
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} is busy (a stale {what}?)");
+        cmd.process_group(0);
         let driver = Driver(
             cmd.spawn().unwrap_or_else(|e| panic!("{what} could not start ({e}): scripts/setup.sh installs it")),
         );
@@ -36,9 +40,23 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let _ = self.0.wait();
+        // The group's id is the server's pid (process_group(0)); "-PID" names the group.
+        let group = format!("-{pid}");
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).stderr(Stdio::null()).status();
+        let start = Instant::now();
+        while group_alive(&group) && start.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
     }
+}
+
+/// Whether any process is left in the process group `group` ("-PID").
+fn group_alive(group: &str) -> bool {
+    Command::new("kill").args(["-0", "--", group]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
 /// The workspace root.

@@ -191,7 +191,7 @@ async fn webhooks_screen_lists_live_events_shows_payloads_and_replays_one() {
 
     // The raw payload opens under the row.
     click(&client, &format!(".webhook-row[data-id=\"{id}\"] .webhook-payload-toggle")).await;
-    let payload = wait_for("the raw payload", Duration::from_secs(10), || async {
+    let payload = wait_for("the raw payload", Duration::from_secs(30), || async {
         let el = client.find(Locator::Css(&format!(".payload-row[data-id=\"{id}\"] pre.payload"))).await.ok()?;
         el.text().await.ok().filter(|t| !t.is_empty())
     })
