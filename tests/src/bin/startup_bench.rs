@@ -162,6 +162,18 @@ fn tree_memory_kb(root: u32) -> (u64, u64, Vec<Process>) {
     (members.iter().map(|m| m.2).sum(), members.iter().map(|m| m.3).sum(), members)
 }
 
+/// With `$FLEXDESK_BENCH_SMAPS` set to a folder: copies each process's `/proc/<pid>/smaps`
+/// there (as `<pid>-<name>.smaps`), to see which mappings the memory is in.
+fn keep_smaps(members: &[Process]) {
+    let Some(dir) = std::env::var_os("FLEXDESK_BENCH_SMAPS").map(PathBuf::from) else { return };
+    let _ = std::fs::create_dir_all(&dir);
+    for (pid, name, _, _) in members {
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) {
+            let _ = std::fs::write(dir.join(format!("{pid}-{name}.smaps")), text);
+        }
+    }
+}
+
 fn drop_caches() -> bool {
     let _ = Command::new("sync").status();
     std::fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
@@ -207,6 +219,7 @@ fn run_once(app: &Path, data_dir: &Path, idle: Duration, cold: bool) -> Result<R
     };
     std::thread::sleep(idle);
     let (rss_kb, pss_kb, members) = tree_memory_kb(child.id());
+    keep_smaps(&members);
     for (pid, name, rss, pss) in &members {
         eprintln!(
             "    pid {pid:>7} {name:<24} RSS {:>7.1} MB  PSS {:>7.1} MB",
@@ -248,6 +261,7 @@ fn webkit_floor(idle: Duration) -> Result<()> {
         .with_context(|| format!("starting {}", mini.display()))?;
     std::thread::sleep(idle);
     let (rss_kb, pss_kb, members) = tree_memory_kb(child.id());
+    keep_smaps(&members);
     for (pid, name, rss, pss) in &members {
         eprintln!(
             "    pid {pid:>7} {name:<24} RSS {:>7.1} MB  PSS {:>7.1} MB",
