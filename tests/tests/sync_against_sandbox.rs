@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 use flexdesk_mirror::{Account, Environment, Mirror, OrderFilter, OrderRecord};
 use flexdesk_sync::sync_account;
 use flexfactor_client::{ClientConfig, ClientError, FlexFactorClient};
-use flexfactor_sandbox::{Sandbox, SandboxConfig, SandboxCredentials};
+use flexfactor_sandbox::{Faults, Sandbox, SandboxConfig, SandboxCredentials};
 use std::collections::HashMap;
 
 const KEY: &str = "test-app-key";
@@ -116,4 +116,44 @@ async fn a_dead_network_is_a_network_error_after_retries() {
     let err = FlexFactorClient::new(config).unwrap().authenticate().await.unwrap_err();
     assert!(matches!(err, ClientError::Network { .. }), "{err:?}");
     assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn a_pending_order_the_api_does_not_know_is_flagged_once_then_cleared_when_listed() {
+    let sb = sandbox(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+
+    // The mirror gets a pending order the sandbox has never heard of.
+    let pending = sb
+        .orders_snapshot()
+        .into_iter()
+        .find(|o| !OrderRecord::from_wire(o).state.is_final())
+        .expect("the sandbox has a pending order");
+    let mut stranger = pending.clone();
+    stranger.id = "5c1f0c2e-0000-4000-8000-00000000beef".into();
+    m.apply_orders("acct", std::slice::from_ref(&stranger), None).unwrap();
+
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    let drift = m.drift("acct").unwrap();
+    let flagged: Vec<_> = drift.iter().filter(|d| d.order_session_key == stranger.id).collect();
+    assert_eq!(flagged.len(), 1, "{drift:?}");
+    assert_eq!(flagged[0].kind, flexdesk_sync::UNKNOWN_ORDER);
+    assert!(flagged[0].detail.contains("404"), "{}", flagged[0].detail);
+
+    // Asking for it again would now fail the sync: the next sync does not ask.
+    sb.set_faults(Faults { error_rate: 1.0, only_path_suffix: Some(stranger.id.clone()), ..Default::default() });
+    sync_account(&c, &mut m, "acct", |_| {}).await.expect("the flagged order is not fetched again");
+    sb.set_faults(Faults::default());
+
+    // Once the API lists it, applying it clears the flag.
+    sb.upsert_order(stranger.clone());
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(
+        !m.drift("acct").unwrap().iter().any(|d| d.order_session_key == stranger.id),
+        "the order is known now: {:?}",
+        m.drift("acct").unwrap()
+    );
 }

@@ -226,7 +226,7 @@ fn flag_missing_webhooks(inner: &Inner, writer: &mut Mirror, account_id: &str, m
         let old_enough = order.modified_at.is_none_or(|m| m < grace);
         if old_enough && !writer.has_webhook(account_id, key).unwrap_or(true) {
             let detail = format!("became {} by polling, but no webhook arrived for it", order.state.as_str());
-            if let Err(e) = writer.flag_drift(account_id, key, "missing_webhook", &detail) {
+            if let Err(e) = writer.flag_drift(account_id, key, flexdesk_sync::MISSING_WEBHOOK, &detail) {
                 tracing::warn!(error = %e, "could not flag drift");
             }
         }

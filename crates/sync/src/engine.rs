@@ -7,7 +7,7 @@ use flexfactor_wire::{OrderStatus, OrdersQuery, WireOrder};
 use std::collections::HashSet;
 
 use crate::cursor::{BackfillCursor, CURSOR_NAME};
-use crate::SyncError;
+use crate::{SyncError, UNKNOWN_ORDER};
 
 /// Orders per `GET /orders` page.
 pub const PAGE_SIZE: u32 = 1000;
@@ -167,16 +167,32 @@ async fn recheck_non_final(
         }
         page += 1;
     }
+    // Orders already flagged unknown to the API are listed for the user and not asked for
+    // again at every sync; the flag clears once the API lists the order.
+    let mut flagged_unknown: HashSet<String> = HashSet::new();
+    for d in mirror.drift(account_id)?.into_iter().filter(|d| d.kind == UNKNOWN_ORDER) {
+        if listed.contains(&d.order_session_key) {
+            mirror.resolve_drift(account_id, &d.order_session_key, UNKNOWN_ORDER)?;
+        } else {
+            flagged_unknown.insert(d.order_session_key);
+        }
+    }
     let moved_on: Vec<String> = mirror
         .order_keys_in_states(account_id, &NON_FINAL_STATES)?
         .into_iter()
-        .filter(|k| !listed.contains(k))
+        .filter(|k| !listed.contains(k) && !flagged_unknown.contains(k))
         .collect();
     for key in moved_on {
         let order: WireOrder = match client.get_order(&key).await {
             Ok(o) => o,
             Err(ClientError::NotFound { .. }) => {
-                tracing::warn!(order = %key, "order in the mirror is unknown to the API");
+                tracing::warn!(order = %key, "order in the mirror is unknown to the API: flagged as drift");
+                mirror.flag_drift(
+                    account_id,
+                    &key,
+                    UNKNOWN_ORDER,
+                    "the mirror has this order as pending, but the API answers 404 Not Found for it",
+                )?;
                 continue;
             }
             Err(e) => return Err(e.into()),

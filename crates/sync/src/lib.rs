@@ -12,7 +12,9 @@
 //!    (minus an overlap, because `from` is inclusive and clocks drift).
 //! 3. **Re-check**: asks the API for all orders currently in non-final statuses and
 //!    re-reads (`GET /orders/{id}`) the mirror's non-final orders the API no longer lists
-//!    as such: that is how status changes of existing orders arrive without webhooks.
+//!    as such: that is how status changes of existing orders arrive without webhooks. One
+//!    the API answers 404 for is flagged as `unknown_order` drift and not asked for again
+//!    until the API lists it.
 //!
 //! What it does not do: no scheduling (the app core decides when to run), no webhooks yet.
 //! Invariants: every write goes through [`flexdesk_mirror::Mirror::apply_orders`]; cursors
@@ -28,4 +30,9 @@ pub use cursor::{BackfillCursor, CURSOR_NAME};
 pub use engine::{fill_search_index, sync_account, SyncProgress, SyncReport, BULK_LOAD_MAX_EXISTING, PAGE_SIZE};
 pub use error::SyncError;
 pub use feed::{consume_once, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RejectedDelivery, FEED_CURSOR};
+/// Drift kind (the mirror's `drift.kind`): an order the API does not know.
+pub const UNKNOWN_ORDER: &str = "unknown_order";
+/// Drift kind: a state change that arrived by polling while its webhook never did.
+pub const MISSING_WEBHOOK: &str = "missing_webhook";
+
 pub use webhooks::{apply_webhook, state_hint, webhook_event, WebhookApplied};

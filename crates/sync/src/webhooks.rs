@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use flexdesk_mirror::{EventApplied, Mirror, OrderEvent, OrderState};
 use flexfactor_wire::webhook::{EventKind, WebhookPayload};
 
-use crate::SyncError;
+use crate::{SyncError, MISSING_WEBHOOK, UNKNOWN_ORDER};
 
 /// The state a webhook claims for its order, if any.
 ///
@@ -76,13 +76,13 @@ pub fn apply_webhook(
             let applied = mirror.apply_event(account_id, &event, cursor)?;
             if !applied.duplicate {
                 // The webhook arrived after all: it is not missing.
-                mirror.resolve_drift(account_id, &event.order_session_key, "missing_webhook")?;
+                mirror.resolve_drift(account_id, &event.order_session_key, MISSING_WEBHOOK)?;
             }
             if !applied.duplicate && !applied.known_order {
                 mirror.flag_drift(
                     account_id,
                     &event.order_session_key,
-                    "unknown_order",
+                    UNKNOWN_ORDER,
                     &format!("{} arrived for an order the mirror does not have yet", payload.event.as_str()),
                 )?;
             }
