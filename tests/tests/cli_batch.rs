@@ -1,7 +1,7 @@
-//! `flexdesk batch validate | build | upload | status` end to end: the built `flexdesk`
+//! `flexdesk batch validate | build | upload | status | sftp` end to end: the built `flexdesk`
 //! binary (`cargo build -p flexdesk-cli`) on a data directory whose active account is a
-//! merchant on loopback (a sandbox and its SFTP endpoint), set up through the same app core
-//! with the SFTP settings saved and the host key pinned. A CSV with bad rows is refused
+//! merchant on loopback (a sandbox and its SFTP endpoint). Its SFTP settings are set, tested
+//! and the host key pinned with `flexdesk batch sftp …`. A CSV with bad rows is refused
 //! with line, field and reason and nothing is uploaded; the fixed file builds, uploads and
 //! its outcomes show in `status`, each an order at the sandbox.
 //!
@@ -13,7 +13,6 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use flexdesk_core::batch_dto::SftpSettingsInput;
 use flexdesk_core::{AppCore, CoreConfig};
 use flexdesk_secrets::KeychainStore;
 use flexdesk_tests::merchant::{Merchant, KEY_PASSPHRASE};
@@ -25,16 +24,27 @@ struct Run {
 }
 
 async fn flexdesk(data_dir: &Path, args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(flexdesk_tests::cli_binary())
+    flexdesk_with_stdin(data_dir, args, "").await
+}
+
+/// `flexdesk batch <args>` with `stdin` written to its standard input.
+async fn flexdesk_with_stdin(data_dir: &Path, args: &[&str], stdin: &str) -> Run {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(flexdesk_tests::cli_binary())
         .arg("--data-dir")
         .arg(data_dir)
         .arg("batch")
         .args(args)
         .env("FLEXDESK_LOG", "error")
-        .stdin(Stdio::null())
-        .output()
-        .await
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
     let run = Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -62,27 +72,49 @@ fn with_field(csv: &str, index: usize, column: usize, value: &str) -> String {
 async fn the_cli_refuses_bad_rows_then_builds_uploads_and_shows_the_outcomes() {
     let merchant = Merchant::start(Duration::from_millis(200)).await;
     let data = tempfile::tempdir().unwrap();
-    // The account and its SFTP settings, through the app core the CLI opens (same keychain).
+    // The account, through the app core the CLI opens (same keychain).
     {
         let mut config = CoreConfig::new(data.path().to_path_buf(), Arc::new(KeychainStore::new()));
         config.background_sync = false;
         let app = AppCore::open(config).unwrap();
         app.add_account(merchant.account()).await.unwrap();
-        app.configure_sftp(SftpSettingsInput {
-            host: "127.0.0.1".into(),
-            port: merchant.sftp.local_addr().port(),
-            user: "merchant".into(),
-            key_path: merchant.key_path().display().to_string(),
-            host_key: String::new(),
-            inbound_dir: merchant.sftp.inbound_dir().into(),
-            outbound_dir: merchant.sftp.outbound_dir().into(),
-            passphrase: Some(KEY_PASSPHRASE.into()),
-        })
-        .unwrap();
-        let test = app.test_sftp_connection().await.unwrap();
-        app.pin_sftp_host_key(test.host_key.as_deref().unwrap()).unwrap();
         app.shutdown().await;
     }
+    // Its SFTP settings, through the CLI: set (passphrase on stdin), test, pin, test again.
+    let port = merchant.sftp.local_addr().port().to_string();
+    let key = merchant.key_path().display().to_string();
+    let set_args = [
+        "sftp",
+        "set",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--user",
+        "merchant",
+        "--key",
+        &key,
+        "--inbound-dir",
+        merchant.sftp.inbound_dir(),
+        "--outbound-dir",
+        merchant.sftp.outbound_dir(),
+        "--passphrase-stdin",
+    ];
+    let run = flexdesk_with_stdin(data.path(), &set_args, &format!("{KEY_PASSPHRASE}\n")).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let shown = &json_lines(&flexdesk(data.path(), &["sftp", "show"]).await.stdout)[0];
+    assert_eq!((shown["configured"].as_bool(), shown["hasPassphrase"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(shown["pinnedFingerprint"], serde_json::Value::Null);
+    let run = flexdesk(data.path(), &["sftp", "test"]).await;
+    assert_eq!(run.code, Some(1), "an unpinned host key is not ok yet: {}", run.stdout);
+    let test = &json_lines(&run.stdout)[0];
+    assert_eq!(test["outcome"], "host_key_unpinned");
+    let host_key = test["hostKey"].as_str().unwrap().to_string();
+    let run = flexdesk(data.path(), &["sftp", "pin", &host_key]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(json_lines(&run.stdout)[0]["pinnedFingerprint"], test["hostKeyFingerprint"]);
+    let run = flexdesk(data.path(), &["sftp", "test"]).await;
+    assert_eq!((run.code, json_lines(&run.stdout)[0]["outcome"].as_str()), (Some(0), Some("ok")), "{}", run.stderr);
     let server = merchant.sftp.root().to_path_buf();
     let inbound_empty = || std::fs::read_dir(server.join("inbound")).unwrap().next().is_none();
 

@@ -1,9 +1,9 @@
-//! `flexdesk batch validate | build | upload | status`: SFTP batches from the command line,
-//! through the same app core as the Batches screen.
+//! `flexdesk batch validate | build | upload | status | sftp`: SFTP batches from the command
+//! line, through the same app core as the Batches screen (and its SFTP settings).
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use flexdesk_core::batch_dto::{BatchInput, BatchKindDto};
+use flexdesk_core::batch_dto::{BatchInput, BatchKindDto, SftpSettingsInput, SftpTestOutcome};
 use flexdesk_core::AppCore;
 use std::path::PathBuf;
 
@@ -25,6 +25,93 @@ pub enum BatchAction {
         #[arg(long)]
         batch: Option<String>,
     },
+    /// The active account's SFTP settings: show, set, test the connection, pin the host key.
+    Sftp {
+        #[command(subcommand)]
+        action: SftpAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SftpAction {
+    /// Print the saved settings as JSON (never the passphrase: only whether one is stored).
+    Show,
+    /// Save the settings (the passphrase goes to the OS keychain). Then run `sftp test`.
+    Set(SftpSetArgs),
+    /// Connect, log in and look for both folders; prints the outcome and the server's host
+    /// key as JSON. Exit 0 only when the outcome is "ok".
+    Test,
+    /// Pin a host key: the OpenSSH line `sftp test` printed, or a `SHA256:` fingerprint.
+    Pin {
+        /// The host key (quote it: it contains a space).
+        host_key: String,
+    },
+}
+
+#[derive(Args)]
+pub struct SftpSetArgs {
+    #[arg(long)]
+    pub host: String,
+    #[arg(long, default_value_t = 22)]
+    pub port: u16,
+    #[arg(long)]
+    pub user: String,
+    /// The OpenSSH private key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The folder FlexFactor reads batches from.
+    #[arg(long)]
+    pub inbound_dir: String,
+    /// The folder FlexFactor writes its response files to.
+    #[arg(long)]
+    pub outbound_dir: String,
+    /// The host key to pin now (else keep the pinned one, or pin after `sftp test`).
+    #[arg(long, default_value = "")]
+    pub host_key: String,
+    /// Read the key's passphrase from the first line of standard input (never from an
+    /// argument, which other users can see in the process list). Without it, a stored
+    /// passphrase is kept.
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+async fn sftp(core: &AppCore, action: SftpAction) -> Result<()> {
+    let fail = |e: flexdesk_core::CoreError| anyhow::anyhow!(e.user_message());
+    match action {
+        SftpAction::Show => println!("{}", serde_json::to_string(&core.sftp_settings().map_err(fail)?)?),
+        SftpAction::Set(a) => {
+            let passphrase = if a.passphrase_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("reading the passphrase from standard input")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            core.configure_sftp(SftpSettingsInput {
+                host: a.host,
+                port: a.port,
+                user: a.user,
+                key_path: a.key.display().to_string(),
+                host_key: a.host_key,
+                inbound_dir: a.inbound_dir,
+                outbound_dir: a.outbound_dir,
+                passphrase,
+            })
+            .map_err(fail)?;
+            println!("{}", serde_json::to_string(&core.sftp_settings().map_err(fail)?)?);
+        }
+        SftpAction::Test => {
+            let result = core.test_sftp_connection().await.map_err(fail)?;
+            println!("{}", serde_json::to_string(&result)?);
+            if result.outcome != SftpTestOutcome::Ok {
+                bail!("{}", result.message);
+            }
+        }
+        SftpAction::Pin { host_key } => {
+            println!("{}", serde_json::to_string(&core.pin_sftp_host_key(&host_key).map_err(fail)?)?)
+        }
+    }
+    Ok(())
 }
 
 #[derive(Args)]
@@ -74,6 +161,7 @@ async fn compose(core: &AppCore, a: &InputArgs) -> Result<bool> {
 
 pub async fn run(core: &AppCore, action: BatchAction) -> Result<()> {
     match action {
+        BatchAction::Sftp { action } => sftp(core, action).await?,
         BatchAction::Validate(a) => {
             if !compose(core, &a).await? {
                 std::process::exit(1);
