@@ -29,6 +29,58 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
     assert_eq!(relay, "true");
     screenshot(&client, "orders.png").await;
 
+    // Every control of the top bar is inside the window, at the default size and at the
+    // smallest the window allows (tauri.conf.json: minWidth 900).
+    for (width, height) in [(900, 600), (1280, 800)] {
+        client.set_window_size(width, height).await.unwrap();
+        let outside = wait_for("the top bar to fit the window", Duration::from_secs(10), || async {
+            let found = client
+                .execute(
+                    "const w = document.documentElement.clientWidth;
+                     const out = [...document.querySelectorAll('.top-bar > :not(.spacer)')]
+                       .filter((e) => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > w + 0.5 || r.width < 1; })
+                       .map((e) => e.id || e.className);
+                     return [w, out];",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            let (w, out) = (found[0].as_u64()?, found[1].as_array()?.clone());
+            // Wait for the resize to reach the page before judging it.
+            (w + 40 >= width as u64 && w <= width as u64).then_some(out)
+        })
+        .await;
+        assert!(outside.is_empty(), "top-bar controls outside a {width} px window: {outside:?}");
+        if width == 900 {
+            // The screens that do not fit scroll; the edge hiding them fades; choosing one
+            // brings it into view.
+            wait_for("the screen list to show it hides some", Duration::from_secs(5), || async {
+                attr(&client, "nav.screens", "class").await.filter(|c| c.contains("hidden-right"))
+            })
+            .await;
+            screenshot(&client, "orders-narrow.png").await;
+            client
+                // A script click, which (unlike WebDriver's) does not scroll the button first.
+                .execute("document.querySelector('#nav-audit').click()", vec![])
+                .await
+                .unwrap();
+            wait_for("the audit log's tab in view", Duration::from_secs(5), || async {
+                let inside = client
+                    .execute(
+                        "const n = document.querySelector('nav.screens').getBoundingClientRect();
+                         const b = document.querySelector('#nav-audit[aria-current=page]')?.getBoundingClientRect();
+                         return !!b && b.left >= n.left - 0.5 && b.right <= n.right + 0.5;",
+                        vec![],
+                    )
+                    .await
+                    .ok()?;
+                inside.as_bool().filter(|v| *v)
+            })
+            .await;
+            client.find(Locator::Css("#nav-orders")).await.unwrap().click().await.unwrap();
+        }
+    }
+
     // The sandbox's own count, asked over HTTP with the Demo credentials from the keychain.
     let sandbox = Sandbox::connect(&client, data_dir.path()).await;
     let first_page = sandbox.get("/orders?pageSize=1").await;
