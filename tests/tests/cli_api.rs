@@ -187,17 +187,7 @@ async fn an_account_configured_in_the_app_supplies_base_url_app_key_and_mid() {
     let dir = tempfile::tempdir().unwrap();
     let mirror = flexdesk_mirror::Mirror::open(&dir.path().join("mirror.sqlite3")).unwrap();
     mirror
-        .insert_account(&flexdesk_mirror::Account {
-            id: "acct-cli".into(),
-            name: "CLI sandbox".into(),
-            environment: flexdesk_mirror::Environment::Sandbox,
-            base_url: sb.base_url(),
-            mid: sb.mid().into(),
-            app_key: KEY.into(),
-            demo_seed: None,
-            demo_anchor: None,
-            created_at: Utc::now(),
-        })
+        .insert_account(&flexdesk_tests::sandbox_account("acct-cli", "CLI sandbox", &sb.base_url(), sb.mid(), KEY))
         .unwrap();
     drop(mirror);
     let body = r#"{"payment_method":{"credit_card":{"first_name":"Ada","last_name":"Lovelace",

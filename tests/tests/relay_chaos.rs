@@ -7,7 +7,7 @@
 
 use base64::Engine as _;
 use chrono::{TimeZone, Utc};
-use flexdesk_mirror::{Account, Environment, Mirror};
+use flexdesk_mirror::Mirror;
 use flexdesk_sync::{consume_once, FeedClient};
 use flexfactor_sandbox::{Sandbox, SandboxConfig, SandboxCredentials, WebhookSettings, WebhookTarget};
 use flexfactor_wire::{OrderStatus, WireOrder};
@@ -174,18 +174,7 @@ async fn relay_killed_mid_burst_loses_and_duplicates_no_acknowledged_webhook() {
     // A fresh dashboard mirror, with the burst's orders, reads the feed until it is empty.
     let mirror_db = dir.path().join("mirror.sqlite3");
     let mut m = Mirror::open(&mirror_db).unwrap();
-    m.insert_account(&Account {
-        id: ACCOUNT.into(),
-        name: "Chaos".into(),
-        environment: Environment::Sandbox,
-        base_url: sb.base_url(),
-        mid: sb.mid().into(),
-        app_key: APP_KEY.into(),
-        demo_seed: None,
-        demo_anchor: None,
-        created_at: Utc::now(),
-    })
-    .unwrap();
+    m.insert_account(&flexdesk_tests::sandbox_account(ACCOUNT, "Chaos", &sb.base_url(), sb.mid(), APP_KEY)).unwrap();
     m.apply_orders(ACCOUNT, &eligible, None).unwrap();
     let feed = FeedClient::new(&format!("http://{addr}"), FEED_TOKEN).unwrap();
     let (mut applied, mut duplicates) = (0u64, 0u64);

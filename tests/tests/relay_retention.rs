@@ -3,7 +3,7 @@
 //! app runs a full sync from the API), and then follows new events normally.
 
 use chrono::Utc;
-use flexdesk_mirror::{Account, Environment, Mirror};
+use flexdesk_mirror::Mirror;
 use flexdesk_relay::{Relay, RelayConfig};
 use flexdesk_sync::{consume_once, FeedClient, FEED_CURSOR};
 use flexfactor_wire::webhook::{format_date, sign};
@@ -35,18 +35,8 @@ async fn a_dashboard_behind_retention_is_told_to_backfill_and_then_follows_new_e
     let relay = Relay::start(config).await.unwrap();
 
     let mut m = Mirror::open(&dir.path().join("mirror.sqlite3")).unwrap();
-    m.insert_account(&Account {
-        id: ACCOUNT.into(),
-        name: "Retention".into(),
-        environment: Environment::Sandbox,
-        base_url: "http://127.0.0.1:1".into(),
-        mid: "mid".into(),
-        app_key: "key".into(),
-        demo_seed: None,
-        demo_anchor: None,
-        created_at: Utc::now(),
-    })
-    .unwrap();
+    m.insert_account(&flexdesk_tests::sandbox_account(ACCOUNT, "Retention", "http://127.0.0.1:1", "mid", "key"))
+        .unwrap();
     let feed = FeedClient::new(&relay.base_url(), TOKEN).unwrap();
 
     // The dashboard reads the first event, then goes offline while 100 large events arrive.

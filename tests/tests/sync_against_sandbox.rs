@@ -1,7 +1,7 @@
 //! Client + sync + mirror against the sandbox on a loopback port.
 
 use chrono::{TimeZone, Utc};
-use flexdesk_mirror::{Account, Environment, Mirror, OrderFilter, OrderRecord};
+use flexdesk_mirror::{Mirror, OrderFilter, OrderRecord};
 use flexdesk_sync::sync_account;
 use flexfactor_client::{ClientConfig, ClientError, FlexFactorClient};
 use flexfactor_sandbox::{Faults, Sandbox, SandboxConfig, SandboxCredentials};
@@ -24,18 +24,8 @@ fn client(sb: &Sandbox, secret: &str) -> FlexFactorClient {
 fn mirror(dir: &tempfile::TempDir) -> Mirror {
     let m = Mirror::open(&dir.path().join("mirror.sqlite3")).unwrap();
     if m.account("acct").unwrap().is_none() {
-        m.insert_account(&Account {
-            id: "acct".into(),
-            name: "Sandbox".into(),
-            environment: Environment::Sandbox,
-            base_url: "http://127.0.0.1/v1".into(),
-            mid: "mid".into(),
-            app_key: KEY.into(),
-            demo_seed: None,
-            demo_anchor: None,
-            created_at: Utc::now(),
-        })
-        .unwrap();
+        m.insert_account(&flexdesk_tests::sandbox_account("acct", "Sandbox", "http://127.0.0.1/v1", "mid", KEY))
+            .unwrap();
     }
     m
 }

@@ -6,8 +6,7 @@
 //! to completion and prints one line `done inserted=<n> updated=<n> backfilled=<bool>`.
 
 use anyhow::{bail, Context, Result};
-use chrono::Utc;
-use flexdesk_mirror::{Account, Environment, Mirror};
+use flexdesk_mirror::Mirror;
 use flexdesk_sync::sync_account;
 use flexfactor_client::{ClientConfig, FlexFactorClient};
 use std::path::PathBuf;
@@ -27,17 +26,7 @@ async fn main() -> Result<()> {
     let mut mirror = Mirror::open(&PathBuf::from(db)).with_context(|| format!("opening the mirror {db}"))?;
     if mirror.account(ACCOUNT)?.is_none() {
         mirror
-            .insert_account(&Account {
-                id: ACCOUNT.into(),
-                name: "Crash test".into(),
-                environment: Environment::Sandbox,
-                base_url: base_url.clone(),
-                mid: "mid".into(),
-                app_key: app_key.clone(),
-                demo_seed: None,
-                demo_anchor: None,
-                created_at: Utc::now(),
-            })
+            .insert_account(&flexdesk_tests::sandbox_account(ACCOUNT, "Crash test", base_url, "mid", app_key))
             .context("adding the account")?;
     }
     let client = FlexFactorClient::new(ClientConfig::new(base_url.clone(), app_key.clone(), secret))

@@ -14,7 +14,7 @@
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, TimeZone, Utc};
-use flexdesk_mirror::{Account, Environment, Mirror};
+use flexdesk_mirror::Mirror;
 use flexdesk_relay::{Relay, RelayConfig};
 use flexdesk_sync::{consume_once, FeedClient};
 use flexfactor_sandbox::{Sandbox, SandboxConfig, SandboxCredentials, WebhookTarget};
@@ -58,17 +58,7 @@ async fn main() -> Result<()> {
     // The dashboard: a mirror file with the orders, long-polling the feed.
     let mirror_path = dir.join("mirror.sqlite3");
     let mut mirror = Mirror::open(&mirror_path)?;
-    mirror.insert_account(&Account {
-        id: ACCOUNT.into(),
-        name: "Bench".into(),
-        environment: Environment::Sandbox,
-        base_url: sb.base_url(),
-        mid: sb.mid().into(),
-        app_key: "bench-key".into(),
-        demo_seed: None,
-        demo_anchor: None,
-        created_at: Utc::now(),
-    })?;
+    mirror.insert_account(&flexdesk_tests::sandbox_account(ACCOUNT, "Bench", &sb.base_url(), sb.mid(), "bench-key"))?;
     mirror.apply_orders(ACCOUNT, &eligible, None)?;
     let feed = FeedClient::new(&relay.base_url(), FEED_TOKEN)?;
     let reader = rusqlite::Connection::open(&mirror_path)?;
