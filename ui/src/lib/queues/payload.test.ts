@@ -12,6 +12,7 @@ describe("prettyPayload", () => {
 describe("driftKindLabel", () => {
   it("names the known drift kinds in plain words", () => {
     expect(driftKindLabel("missing_webhook")).toBe("Webhook never arrived");
+    expect(driftKindLabel("unknown_order")).toBe("Unknown order");
     expect(driftKindLabel("something_new")).toBe("something new");
   });
 });

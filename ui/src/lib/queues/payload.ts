@@ -15,7 +15,7 @@ export function driftKindLabel(kind: string): string {
     case "missing_webhook":
       return "Webhook never arrived";
     case "unknown_order":
-      return "Webhook for an unknown order";
+      return "Unknown order";
     default:
       return kind.replace(/_/g, " ");
   }
