@@ -83,11 +83,22 @@ pub struct SyncStatus {
     /// RFC 3339 UTC.
     pub last_sync_at: Option<String>,
     pub last_error: Option<IpcError>,
+    /// Orders not yet in the search index (after a large backfill, for some seconds):
+    /// searches find them all the same, only slower.
+    #[ts(type = "number")]
+    pub search_pending: u64,
 }
 
 impl Default for SyncStatus {
     fn default() -> Self {
-        SyncStatus { phase: SyncPhase::Idle, fetched: 0, expected: None, last_sync_at: None, last_error: None }
+        SyncStatus {
+            phase: SyncPhase::Idle,
+            fetched: 0,
+            expected: None,
+            last_sync_at: None,
+            last_error: None,
+            search_pending: 0,
+        }
     }
 }
 

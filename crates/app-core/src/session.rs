@@ -82,7 +82,12 @@ pub(crate) async fn run_sync(
             });
             // The word index catches up after the rows are shown (after a first backfill of a
             // million orders, some seconds); searches scan the rest until then.
-            if let Err(e) = fill_search_index(&mut writer).await {
+            let filled = fill_search_index(&mut writer, |pending| {
+                inner.update_sync(generation, |s| s.search_pending = pending);
+            })
+            .await;
+            if let Err(e) = filled {
+                inner.update_sync(generation, |s| s.search_pending = 0);
                 tracing::warn!(error = %e, "filling the search index failed; the next sync retries");
             }
             Ok(report)

@@ -127,15 +127,26 @@ pub async fn sync_account(
 
 /// Fills the word index past its mark in short steps (one transaction each), pausing between
 /// them so another writer waiting for the lock gets it. Searches are right before it ends
-/// (they scan the orders past the mark), only slower. Returns how many orders it indexed.
-pub async fn fill_search_index(mirror: &mut Mirror) -> Result<u64, SyncError> {
+/// (they scan the orders past the mark), only slower. `on_pending` hears how many orders are
+/// still to index: first the count (when there is any work), then after every step, ending
+/// with 0. Returns how many orders it indexed.
+pub async fn fill_search_index(mirror: &mut Mirror, mut on_pending: impl FnMut(u64)) -> Result<u64, SyncError> {
+    let mut pending = mirror.search_pending()?;
+    if pending == 0 {
+        return Ok(0);
+    }
+    on_pending(pending);
     let mut total = 0;
     loop {
         let n = mirror.index_search_step(SEARCH_INDEX_CHUNK)?;
         if n == 0 {
+            on_pending(0);
             return Ok(total);
         }
         total += n;
+        // Orders a writer adds meanwhile are indexed too, without being counted here.
+        pending = pending.saturating_sub(n);
+        on_pending(pending);
         tokio::time::sleep(SEARCH_INDEX_PAUSE).await;
     }
 }

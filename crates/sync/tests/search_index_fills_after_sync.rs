@@ -47,8 +47,14 @@ async fn fill_search_index_indexes_every_order_of_a_bulk_load_in_steps() {
     let before = (find(&m, "SHOP-020700"), find(&m, "buyer7@shop"));
     assert_eq!(before, (1, 1));
     assert_eq!(m.search_pending().unwrap(), u64::from(n));
-    assert_eq!(fill_search_index(&mut m).await.unwrap(), u64::from(n));
+    let mut heard = Vec::new();
+    assert_eq!(fill_search_index(&mut m, |pending| heard.push(pending)).await.unwrap(), u64::from(n));
+    // What the status bar shows: the whole count, then what each step left, then done.
+    let chunk = flexdesk_mirror::SEARCH_INDEX_CHUNK;
+    assert_eq!(heard, vec![u64::from(n), u64::from(n) - chunk, 0, 0]);
     assert_eq!(m.search_pending().unwrap(), 0);
     assert_eq!((find(&m, "SHOP-020700"), find(&m, "buyer7@shop")), before);
-    assert_eq!(fill_search_index(&mut m).await.unwrap(), 0, "nothing left");
+    let mut heard_again = Vec::new();
+    assert_eq!(fill_search_index(&mut m, |p| heard_again.push(p)).await.unwrap(), 0, "nothing left");
+    assert!(heard_again.is_empty(), "no work, no progress: {heard_again:?}");
 }

@@ -15,7 +15,12 @@ export type SyncStatus = { phase: SyncPhase, fetched: number, expected: number |
 /**
  * RFC 3339 UTC.
  */
-lastSyncAt: string | null, lastError: IpcError | null, };
+lastSyncAt: string | null, lastError: IpcError | null, 
+/**
+ * Orders not yet in the search index (after a large backfill, for some seconds):
+ * searches find them all the same, only slower.
+ */
+searchPending: number, };
 export type RelayStatus = { configured: boolean, connected: boolean, url: string | null, 
 /**
  * When the newest applied event reached the relay (RFC 3339 UTC).
