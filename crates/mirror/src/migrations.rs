@@ -14,7 +14,6 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_actions_audit", include_str!("../migrations/0005_actions_audit.sql")),
     ("0006_keyset_rollup_search", include_str!("../migrations/0006_keyset_rollup_search.sql")),
     ("0007_drop_email_index", include_str!("../migrations/0007_drop_email_index.sql")),
-    ("0008_keyset_tiebreak_by_rowid", include_str!("../migrations/0008_keyset_tiebreak_by_rowid.sql")),
 ];
 
 /// The schema version this build writes.

@@ -1,23 +1,22 @@
 //! The orders list: filters, sorts, search, and windows by keyset cursor or by offset.
 //!
-//! Each sort has an index (migrations 0006 and 0008) holding `account_id` and the sort key;
-//! like every SQLite index entry it ends with the row's `id`, which is the tiebreak (in the
-//! sort's direction), so the page after an [`OrderCursor`] is one index range scan whatever
-//! the depth. Offsets stay for far jumps (a
+//! Each sort has an index (migration 0006) holding `account_id`, the sort key and
+//! `order_session_key` (the tiebreak, in the sort's direction), so the page after an
+//! [`OrderCursor`] is one index range scan whatever the depth. Offsets stay for far jumps (a
 //! scrollbar drag to row 700,000): they walk the index from the start.
 //!
 //! Search narrows by the word index (`orders_search`, FTS5) for rows up to the
 //! `search_indexed_upto` mark and checks the rows past it directly (see `bulk.rs`).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params_from_iter, types::Value, OptionalExtension};
+use rusqlite::{params_from_iter, types::Value};
 
 use crate::error::{MirrorError, SqlContext};
 use crate::orders::{read_order, ts, SELECT_COLUMNS};
 use crate::{Mirror, OrderRecord, OrderState};
 
-/// How a list is ordered. Ties always break by the mirror's row id (the order in which the
-/// orders were first stored) in the sort's direction, so windows never overlap.
+/// How a list is ordered. Ties always break by FlexFactor id in the sort's direction, so
+/// windows never overlap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OrderSort {
     #[default]
@@ -43,18 +42,18 @@ impl OrderSort {
 
     fn sql(self) -> &'static str {
         match self {
-            OrderSort::CreatedDesc => "created_at DESC, orders.id DESC",
-            OrderSort::CreatedAsc => "created_at ASC, orders.id ASC",
-            OrderSort::AmountDesc => "amount_cents DESC, orders.id DESC",
-            OrderSort::AmountAsc => "amount_cents ASC, orders.id ASC",
-            OrderSort::ExpiryAsc => "expiry_at IS NULL, expiry_at ASC, orders.id ASC",
+            OrderSort::CreatedDesc => "created_at DESC, order_session_key DESC",
+            OrderSort::CreatedAsc => "created_at ASC, order_session_key ASC",
+            OrderSort::AmountDesc => "amount_cents DESC, order_session_key DESC",
+            OrderSort::AmountAsc => "amount_cents ASC, order_session_key ASC",
+            OrderSort::ExpiryAsc => "expiry_at IS NULL, expiry_at ASC, order_session_key ASC",
         }
     }
 }
 
 /// Where a page ends: the last row's sort key (as stored: RFC 3339 text for times, decimal
 /// cents for amounts; `None` when the row has no value) and its FlexFactor id. The next page
-/// starts right after it (the query looks up the row's id, the tiebreak, by FlexFactor id).
+/// starts right after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderCursor {
     pub sort_value: Option<String>,
@@ -295,49 +294,40 @@ impl Mirror {
             return self.select_orders(&sql, args);
         };
         // Keyset: the rest of the cursor's segment (rows with a sort value, or those without),
-        // then, if the page is not full, the segment that follows it. Ties break by row id;
-        // a cursor whose order is gone (its account was deleted) skips every tie.
+        // then, if the page is not full, the segment that follows it.
         let (column, desc, nulls_first) = filter.sort.key();
         let (op, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
         let value = cursor.value(filter.sort)?;
-        let id: i64 = self
-            .conn
-            .prepare_cached("SELECT id FROM orders WHERE account_id = ?1 AND order_session_key = ?2")
-            .and_then(|mut stmt| {
-                stmt.query_row([account_id, cursor.order_session_key.as_str()], |r| r.get(0)).optional()
-            })
-            .op("reading a list cursor's row")?
-            .unwrap_or(if desc { i64::MIN } else { i64::MAX });
-        // (condition, its arguments, ORDER BY): rows without a sort value are in id order.
-        let with_value = format!("{column} {dir}, orders.id {dir}");
-        let by_id = format!("orders.id {dir}");
-        let mut segments: Vec<(String, Vec<Value>, &str)> = Vec::new();
+        let mut segments: Vec<(String, Vec<Value>)> = Vec::new();
         match &value {
             Some(v) => {
                 segments.push((
-                    format!("({column}, orders.id) {op} (?, ?)"),
-                    vec![v.clone(), Value::Integer(id)],
-                    &with_value,
+                    format!("({column}, order_session_key) {op} (?, ?)"),
+                    vec![v.clone(), Value::Text(cursor.order_session_key.clone())],
                 ));
                 if !nulls_first {
-                    segments.push((format!("{column} IS NULL"), vec![], &by_id));
+                    segments.push((format!("{column} IS NULL"), vec![]));
                 }
             }
             None => {
-                segments.push((format!("{column} IS NULL AND orders.id {op} ?"), vec![Value::Integer(id)], &by_id));
+                segments.push((
+                    format!("{column} IS NULL AND order_session_key {op} ?"),
+                    vec![Value::Text(cursor.order_session_key.clone())],
+                ));
                 if nulls_first {
-                    segments.push((format!("{column} IS NOT NULL"), vec![], &with_value));
+                    segments.push((format!("{column} IS NOT NULL"), vec![]));
                 }
             }
         }
         let mut out = Vec::new();
-        for (condition, extra, order_by) in segments {
+        for (condition, extra) in segments {
             let want = limit.saturating_sub(out.len() as u64);
             if want == 0 {
                 break;
             }
             let sql = format!(
-                "SELECT {SELECT_COLUMNS} FROM {from} WHERE {where_sql} AND {condition} ORDER BY {order_by} LIMIT ?"
+                "SELECT {SELECT_COLUMNS} FROM {from} WHERE {where_sql} AND {condition} \
+                 ORDER BY {column} {dir}, order_session_key {dir} LIMIT ?"
             );
             let mut seg_args = args.clone();
             seg_args.extend(extra);
@@ -351,41 +341,5 @@ impl Mirror {
         let mut stmt = self.conn.prepare_cached(sql).op("preparing the order list")?;
         let rows = stmt.query_map(params_from_iter(args), read_order).op("listing orders")?;
         rows.collect::<Result<Vec<_>, _>>().op("reading orders")
-    }
-}
-
-#[cfg(test)]
-mod plan_tests {
-    use crate::Mirror;
-
-    fn plan(m: &Mirror, sql: &str) -> String {
-        let mut stmt = m.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
-        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")
-    }
-
-    /// Each keyset segment, in the shape `order_window` writes it, is one range scan of the
-    /// sort's index in index order (the row id being the tiebreak needs no sort of its own).
-    #[test]
-    fn keyset_segments_scan_the_sorts_index_without_sorting() {
-        let m = Mirror::open_in_memory().unwrap();
-        let cols = "SELECT order_session_key FROM orders WHERE account_id = 'a'";
-        for (sql, index) in [
-            (format!("{cols} AND (created_at, orders.id) < ('x', 5) ORDER BY created_at DESC, orders.id DESC LIMIT 9"), "orders_by_created"),
-            (format!("{cols} AND (created_at, orders.id) > ('x', 5) ORDER BY created_at ASC, orders.id ASC LIMIT 9"), "orders_by_created"),
-            (format!("{cols} AND created_at IS NULL AND orders.id < 5 ORDER BY orders.id DESC LIMIT 9"), "orders_by_created"),
-            (format!("{cols} AND state = 's' AND (created_at, orders.id) < ('x', 5) ORDER BY created_at DESC, orders.id DESC LIMIT 9"), "orders_by_state"),
-            (format!("{cols} AND state = 's' AND created_at IS NULL AND orders.id < 5 ORDER BY orders.id DESC LIMIT 9"), "orders_by_state"),
-            (format!("{cols} AND (amount_cents, orders.id) < (5, 5) ORDER BY amount_cents DESC, orders.id DESC LIMIT 9"), "orders_by_amount"),
-            (format!("{cols} AND (amount_cents, orders.id) > (5, 5) ORDER BY amount_cents ASC, orders.id ASC LIMIT 9"), "orders_by_amount"),
-            (format!("{cols} AND (expiry_at, orders.id) > ('x', 5) ORDER BY expiry_at ASC, orders.id ASC LIMIT 9"), "orders_by_expiry"),
-            (format!("{cols} AND is_mit = 1 AND expiry_at IS NULL AND orders.id > 5 ORDER BY orders.id ASC LIMIT 9"), "orders_by_expiry"),
-            (format!("{cols} ORDER BY created_at DESC, orders.id DESC LIMIT 9 OFFSET 9"), "orders_by_created"),
-            (format!("{cols} AND state = 's' ORDER BY created_at DESC, orders.id DESC LIMIT 9 OFFSET 9"), "orders_by_state"),
-        ] {
-            let plan = plan(&m, &sql);
-            assert!(plan.contains(&format!("USING INDEX {index} ")), "{sql}\n=> {plan}");
-            assert!(!plan.contains("TEMP B-TREE"), "{sql}\n=> {plan}");
-        }
     }
 }
