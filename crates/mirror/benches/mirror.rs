@@ -75,6 +75,21 @@ fn account() -> Account {
     }
 }
 
+/// CPU seconds (user + system) used so far by the whole process (`/proc/self/stat`) and by
+/// the calling thread (`/proc/thread-self/stat`): unlike wall time, barely moved by what
+/// else runs on the machine, so it compares two builds on a shared machine.
+fn cpu_seconds() -> (f64, f64) {
+    let read = |path: &str| {
+        let stat = std::fs::read_to_string(path).unwrap();
+        // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        ticks / 100.0 // USER_HZ
+    };
+    (read("/proc/self/stat"), read("/proc/thread-self/stat"))
+}
+
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     samples[((samples.len() as f64 - 1.0) * p).round() as usize]
@@ -162,14 +177,17 @@ fn main() {
     let path = dir.path().join("mirror.sqlite3");
     let mut m = Mirror::open(&path).unwrap();
     m.insert_account(&account()).unwrap();
+    let cpu_start = cpu_seconds();
     let start = Instant::now();
     assert!(m.begin_bulk_load(0).unwrap());
     for chunk in data.chunks(BATCH) {
         m.apply_orders("bench", chunk, Some(("orders", "bench"))).unwrap();
     }
     let rows_in = start.elapsed();
+    let cpu_rows = cpu_seconds();
     m.finish_bulk_load().unwrap();
     let apply = start.elapsed();
+    let cpu_end = cpu_seconds();
     assert_eq!(m.order_count("bench").unwrap(), n as u64);
     assert!(!m.bulk_loading().unwrap());
     println!(
@@ -179,6 +197,13 @@ fn main() {
         n as f64 / apply.as_secs_f64(),
         rows_in.as_secs_f64(),
         (apply - rows_in).as_secs_f64()
+    );
+    println!(
+        "apply CPU (user + system): all threads {:.2} s (rows {:.2} s, indexes {:.2} s); the writer thread {:.2} s",
+        cpu_end.0 - cpu_start.0,
+        cpu_rows.0 - cpu_start.0,
+        cpu_end.0 - cpu_rows.0,
+        cpu_end.1 - cpu_start.1
     );
     println!("bare rusqlite insert of the same rows (no rollups, same index builds):  {:.2} s", bare.as_secs_f64());
     println!("apply / bare: {:.2}×", apply.as_secs_f64() / bare.as_secs_f64());

@@ -8,10 +8,9 @@
 //! the years SQLite's date functions read) marks the rollups stale instead, and
 //! `finish_bulk_load` then recomputes them from the orders.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Datelike, Utc};
 use rusqlite::Transaction;
+use rustc_hash::FxHashMap;
 
 use crate::error::{MirrorError, SqlContext};
 
@@ -90,13 +89,15 @@ type DayKey<'a> = (Day, &'a str, bool, &'static str, Option<&'a str>);
 type RescueKey<'a, P> = (&'static str, P, &'a str, bool, bool, i64);
 type ExpiryKey<'a> = (&'static str, Day, &'a str, Day);
 
-/// Sums of the contributions of the rows one apply inserted.
+/// Sums of the contributions of the rows one apply inserted. Every inserted row looks up four
+/// groups: a fast non-cryptographic hash (the keys are the mirror's own data, a few hundred
+/// groups per apply) instead of SipHash, which took ~5 % of the writer thread's time.
 #[derive(Default)]
 pub(crate) struct RollupDelta<'a> {
-    days: HashMap<DayKey<'a>, [i64; 4]>,
-    rescue: HashMap<RescueKey<'a, Day>, i64>,
-    rescue_month: HashMap<RescueKey<'a, Month>, i64>,
-    expiry: HashMap<ExpiryKey<'a>, [i64; 2]>,
+    days: FxHashMap<DayKey<'a>, [i64; 4]>,
+    rescue: FxHashMap<RescueKey<'a, Day>, i64>,
+    rescue_month: FxHashMap<RescueKey<'a, Month>, i64>,
+    expiry: FxHashMap<ExpiryKey<'a>, [i64; 2]>,
     /// Something could not be computed exactly: recompute at the end of the load.
     pub stale: bool,
 }
