@@ -78,6 +78,12 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
             })
             .await;
             client.find(Locator::Css("#nav-orders")).await.unwrap().click().await.unwrap();
+        } else {
+            // At the default size every screen's tab shows whole (the account picker gives way).
+            wait_for("every screen tab in view", Duration::from_secs(5), || async {
+                attr(&client, "nav.screens", "class").await.filter(|c| !c.contains("hidden-"))
+            })
+            .await;
         }
     }
 
