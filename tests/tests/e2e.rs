@@ -28,6 +28,16 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
     .await;
     assert_eq!(relay, "true");
     screenshot(&client, "orders.png").await;
+    // The card's last four digits are what support reads out: never cut off.
+    let clipped = client
+        .execute(
+            "return [...document.querySelectorAll('#orders-table .order-row .card')].slice(0, 20)
+               .filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(clipped, serde_json::json!([]), "card cells cut off at 1280 px");
 
     // Every control of the top bar is inside the window, at the default size and at the
     // smallest the window allows (tauri.conf.json: minWidth 900).

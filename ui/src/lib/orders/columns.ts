@@ -6,13 +6,13 @@ export type ColumnDef = { id: ColumnId; label: string; width: string; sort?: "cr
 
 export const COLUMNS: readonly ColumnDef[] = [
   { id: "created", label: "Created", width: "150px", sort: "created" },
-  { id: "orderId", label: "FlexFactor id", width: "100px" },
+  { id: "orderId", label: "FlexFactor id", width: "80px" },
   { id: "merchantOrderId", label: "Merchant order id", width: "minmax(150px, 1fr)" },
   { id: "customer", label: "Customer", width: "minmax(200px, 2fr)" },
-  { id: "type", label: "Type", width: "44px" },
+  { id: "type", label: "Type", width: "56px" },
   { id: "state", label: "State", width: "150px" },
   { id: "amount", label: "Amount", width: "110px", sort: "amount" },
-  { id: "card", label: "Card", width: "80px" },
+  { id: "card", label: "Card", width: "100px" },
 ];
 
 export const DEFAULT_COLUMNS: readonly ColumnId[] = COLUMNS.map((c) => c.id);
