@@ -204,11 +204,16 @@ pub async fn screenshot_display(name: &str) -> PathBuf {
 pub async fn screenshot_settled(client: &Client, name: &str, settle: Duration) -> PathBuf {
     tokio::time::sleep(settle).await;
     // With compositing off, WebKitGTK's snapshot waits for the page's next paint, and a page
-    // that changes nothing (an error screen) may never paint again: make it paint once.
+    // that changes nothing (an error screen) may never paint again. One forced paint could
+    // happen before the snapshot is asked for (it did, once in a few hundred), so the page
+    // repaints every 50 ms for the next 3 s: the snapshot always has a paint to wait for.
     let _ = client
         .execute(
-            "const s = document.documentElement.style; s.outline = '1px solid transparent';
-             requestAnimationFrame(() => requestAnimationFrame(() => { s.outline = ''; }));",
+            "const s = document.documentElement.style; let n = 0;
+             const t = setInterval(() => {
+               s.outline = n++ % 2 ? '' : '1px solid transparent';
+               if (n > 60) { clearInterval(t); s.outline = ''; }
+             }, 50);",
             vec![],
         )
         .await;

@@ -87,6 +87,22 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
                 inside.as_bool().filter(|v| *v)
             })
             .await;
+            // The review queue is wider than this window: it scrolls sideways, its decision
+            // buttons stay in view.
+            client.execute("document.querySelector('#nav-review').click()", vec![]).await.unwrap();
+            wait_for("every decision button of the first review row in view", Duration::from_secs(20), || async {
+                let inside = client
+                    .execute(
+                        "const w = document.documentElement.clientWidth;
+                         const b = [...document.querySelectorAll('.review-row')][0]?.querySelectorAll('.review-decide');
+                         return !!b && b.length > 0 && [...b].every((e) => { const r = e.getBoundingClientRect(); return r.left >= 0 && r.right <= w + 0.5; });",
+                        vec![],
+                    )
+                    .await
+                    .ok()?;
+                inside.as_bool().filter(|v| *v)
+            })
+            .await;
             client.find(Locator::Css("#nav-orders")).await.unwrap().click().await.unwrap();
         } else {
             // At the default size every screen's tab shows whole (the account picker gives way).
