@@ -63,16 +63,17 @@ impl AccountView {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncPhase {
+    #[default]
     Idle,
     Backfilling,
     Syncing,
     Error,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
     pub phase: SyncPhase,
@@ -87,19 +88,6 @@ pub struct SyncStatus {
     /// searches find them all the same, only slower.
     #[ts(type = "number")]
     pub search_pending: u64,
-}
-
-impl Default for SyncStatus {
-    fn default() -> Self {
-        SyncStatus {
-            phase: SyncPhase::Idle,
-            fetched: 0,
-            expected: None,
-            last_sync_at: None,
-            last_error: None,
-            search_pending: 0,
-        }
-    }
 }
 
 /// The webhook relay connection (live updates; polling continues without it).
