@@ -197,15 +197,26 @@ async fn webhooks_screen_lists_live_events_shows_payloads_and_replays_one() {
     })
     .await;
     assert!(payload.contains('{'), "payload: {payload}");
+    // The pointer is over the list now: new events wait instead of moving the rows under it.
+    wait_for("live updates to wait while the pointer is over the list", Duration::from_secs(30), || async {
+        attr(&client, ".events", "data-live-paused").await.filter(|v| v == "true")
+    })
+    .await;
+    assert_eq!(count(&client, "#webhooks-live-paused").await, 1);
     screenshot(&client, "webhooks.png").await;
 
     // Replay: a success toast.
     click(&client, &format!(".webhook-row[data-id=\"{id}\"] .webhook-replay")).await;
     let toast = wait_for("the replay toast", Duration::from_secs(30), || async {
+        // A failed replay says why in an error toast: fail with its text at once.
+        if let Ok(el) = client.find(Locator::Css(".toast[data-kind=\"error\"]")).await {
+            return el.text().await.ok().map(Err);
+        }
         let el = client.find(Locator::Css(".toast[data-kind=\"success\"]")).await.ok()?;
-        el.text().await.ok().filter(|t| t.contains("replayed"))
+        el.text().await.ok().filter(|t| t.contains("replayed")).map(Ok)
     })
     .await;
+    let toast = toast.unwrap_or_else(|error| panic!("the replay failed: {error}"));
     assert!(toast.contains("Webhook replayed"), "toast: {toast}");
 
     // The shortcut sheet and the command palette open from the keyboard.
