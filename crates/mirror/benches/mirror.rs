@@ -11,11 +11,13 @@
 //! time is reported separately, with the search latency both before and after it.
 //!
 //! Run: `cargo bench -p flexdesk-mirror --bench mirror -- [orders]` (default 1,000,000).
+//! With `FLEXDESK_BENCH_APPLY_ONLY=1` it runs only the apply (no bare insert, no queries):
+//! for comparing two builds of the apply quickly, several runs each.
 
 use chrono::{TimeZone, Utc};
 use flexdesk_mirror::{
     Account, Environment, Mirror, OrderCursor, OrderFilter, OrderRecord, OrderSort, OrderState, SEARCH_INDEX_CHUNK,
-    SEARCH_INDEX_PAUSE,
+    SEARCH_INDEX_PAUSE, SEARCH_MERGE_PAGES,
 };
 use flexfactor_wire::{Cents, WireOrder};
 use std::time::{Duration, Instant};
@@ -167,7 +169,8 @@ fn main() {
     println!("generating {n} orders …");
     let data = orders(n);
 
-    let bare = bare_insert(&dir.path().join("bare.sqlite3"), &data);
+    let apply_only = std::env::var_os("FLEXDESK_BENCH_APPLY_ONLY").is_some();
+    let bare = if apply_only { Duration::from_secs(1) } else { bare_insert(&dir.path().join("bare.sqlite3"), &data) };
     // Its ~1 GB of not yet written-back pages would otherwise be flushed by the kernel while
     // the apply runs (deleting the files drops them).
     for suffix in ["", "-wal", "-shm"] {
@@ -207,6 +210,9 @@ fn main() {
     );
     println!("bare rusqlite insert of the same rows (no rollups, same index builds):  {:.2} s", bare.as_secs_f64());
     println!("apply / bare: {:.2}×", apply.as_secs_f64() / bare.as_secs_f64());
+    if apply_only {
+        return;
+    }
     // Untimed: the rollups the apply wrote equal a recomputation from the orders.
     let rescued = [OrderState::Approved, OrderState::PartiallyRefunded, OrderState::Refunded, OrderState::Chargeback];
     let pending = [OrderState::Pending, OrderState::Challenge, OrderState::CaptureRequired];
@@ -248,6 +254,29 @@ fn main() {
         longest.as_secs_f64() * 1e3,
         indexing.as_secs_f64(),
         (apply + indexing).as_secs_f64()
+    );
+    // The fill left one segment per step; searches are complete, and the app merges them next.
+    let mut unmerged = search_round(&m, &data, n, 200);
+    let t = Instant::now();
+    let mut merges = 0;
+    let mut longest = Duration::ZERO;
+    loop {
+        let step = Instant::now();
+        let more = m.merge_search_step(SEARCH_MERGE_PAGES).unwrap();
+        longest = longest.max(step.elapsed());
+        if !more {
+            break;
+        }
+        merges += 1;
+        std::thread::sleep(SEARCH_INDEX_PAUSE);
+    }
+    println!(
+        "search between the fill and the merge (200 terms): p50 {:.2} ms, p95 {:.2} ms; then merged in {merges} steps of \
+         {SEARCH_MERGE_PAGES} pages (longest {:.0} ms): {:.2} s",
+        percentile(&mut unmerged, 0.5).as_secs_f64() * 1e3,
+        percentile(&mut unmerged, 0.95).as_secs_f64() * 1e3,
+        longest.as_secs_f64() * 1e3,
+        t.elapsed().as_secs_f64()
     );
 
     // The virtual table scrolling down: each page after the previous page's cursor, 40 pages

@@ -35,6 +35,20 @@ use crate::rollups::{mark_rollups_stale, ROLLUPS_STALE_MARK};
 use crate::Mirror;
 
 const SEARCH_MARK: &str = "search_indexed_upto";
+/// Set while a fill in several steps has the word index's own merging off (see
+/// [`Mirror::index_search_step`]); cleared by the last [`Mirror::merge_search_step`].
+const SEARCH_MERGE_MARK: &str = "search_merge_pending";
+/// FTS5's defaults for `automerge` and `crisismerge`, restored once a fill is merged.
+const FTS_AUTOMERGE: i64 = 4;
+const FTS_CRISISMERGE: i64 = 16;
+/// During a fill in steps: no incremental merging, and a forced merge only once a level
+/// holds this many segments (one per step). Measured over 1M orders in 20,000-order steps
+/// (`sqlite3` 3.40, same table and tokenizer): 5.9 s instead of 8.1–8.3 s with the defaults;
+/// the 50 segments left are merged afterwards in about 1.7 s of short steps, and searches
+/// over them took as long as over the merged index (0.1–12 ms).
+const FILL_CRISISMERGE: i64 = 64;
+/// Pages of merge work per [`Mirror::merge_search_step`] (tens of milliseconds each).
+pub const SEARCH_MERGE_PAGES: i64 = 500;
 
 /// Orders per [`Mirror::index_search_step`] when the app fills the word index after a sync:
 /// one step holds the write lock for a fraction of a second.
@@ -77,6 +91,20 @@ fn create_stale_triggers(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorErr
         ))
         .op("creating a marking trigger")?;
     }
+    Ok(())
+}
+
+fn mark_set(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<bool, MirrorError> {
+    tx.query_row("SELECT EXISTS (SELECT 1 FROM mirror_marks WHERE name = ?1 AND value <> 0)", [name], |r| r.get(0))
+        .op("reading a mark")
+}
+
+/// The word index's `automerge` and `crisismerge` settings (kept in its config table).
+fn set_fts_merging(tx: &rusqlite::Transaction<'_>, automerge: i64, crisismerge: i64) -> Result<(), MirrorError> {
+    tx.execute("INSERT INTO orders_search (orders_search, rank) VALUES ('automerge', ?1)", [automerge])
+        .op("setting the word index's merging")?;
+    tx.execute("INSERT INTO orders_search (orders_search, rank) VALUES ('crisismerge', ?1)", [crisismerge])
+        .op("setting the word index's merging")?;
     Ok(())
 }
 
@@ -193,6 +221,12 @@ impl Mirror {
         let Some(last) = last else {
             return Ok(0);
         };
+        if n as u64 >= max_rows && !mark_set(&tx, SEARCH_MERGE_MARK)? {
+            // More steps follow: merge once at the end rather than a little at every step.
+            set_fts_merging(&tx, 0, FILL_CRISISMERGE)?;
+            tx.execute("INSERT INTO mirror_marks (name, value) VALUES (?1, 1)", [SEARCH_MERGE_MARK])
+                .op("marking the word index for merging")?;
+        }
         tx.execute(
             "INSERT INTO orders_search (rowid, order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code)
              SELECT id, order_session_key, merchant_order_id, email, customer_name, card_last4, decline_code
@@ -207,6 +241,31 @@ impl Mirror {
         .op("moving the search mark")?;
         tx.commit().op("committing a search index")?;
         Ok(n as u64)
+    }
+
+    /// After a fill in steps: merges the word index's segments by about `pages` pages, in
+    /// one short transaction. Returns false once nothing is left to merge (the index's own
+    /// merge settings are then back to FTS5's defaults), and at once when no fill needed it.
+    /// Searches are complete meanwhile; the merging only keeps them fast as orders arrive.
+    #[tracing::instrument(skip(self), err)]
+    pub fn merge_search_step(&mut self, pages: i64) -> Result<bool, MirrorError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting a search merge")?;
+        if !mark_set(&tx, SEARCH_MERGE_MARK)? {
+            return Ok(false);
+        }
+        let before = tx.total_changes();
+        // Negative: every segment, whatever its level, counts for the merge.
+        tx.execute("INSERT INTO orders_search (orders_search, rank) VALUES ('merge', ?1)", [-pages.abs().max(1)])
+            .op("merging the word index")?;
+        // The command itself counts one change; more means it merged something.
+        let merged = tx.total_changes() - before > 1;
+        if !merged {
+            set_fts_merging(&tx, FTS_AUTOMERGE, FTS_CRISISMERGE)?;
+            tx.execute("DELETE FROM mirror_marks WHERE name = ?1", [SEARCH_MERGE_MARK])
+                .op("clearing the word index's merge mark")?;
+        }
+        tx.commit().op("committing a search merge")?;
+        Ok(merged)
     }
 
     /// How many orders the word index does not cover yet (searches scan them directly).

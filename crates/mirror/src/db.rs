@@ -7,6 +7,12 @@ use std::time::Duration;
 use crate::error::{MirrorError, SqlContext};
 use crate::migrations::migrate;
 
+/// Page size of a new mirror file. Measured over a 1M-order first backfill
+/// (`cargo bench -p flexdesk-mirror --bench mirror`): 16 KiB pages cut the apply from
+/// 8.3–8.5 s to 7.0–7.7 s against SQLite's default 4 KiB (fewer WAL frames and B-tree
+/// pages per row); 32 and 64 KiB gained at most 3 % more, for costlier single-row reads.
+const PAGE_SIZE: i64 = 16 * 1024;
+
 /// One connection to the mirror. Use one writer (the sync engine) and any number of
 /// readers (the screens), each with its own `Mirror`; WAL lets them run concurrently.
 pub struct Mirror {
@@ -30,6 +36,8 @@ impl Mirror {
 
     fn init(mut conn: Connection) -> Result<Mirror, MirrorError> {
         conn.busy_timeout(Duration::from_secs(5)).op("setting the busy timeout")?;
+        // Only a new, empty file takes a page size (an existing one keeps its own).
+        conn.pragma_update(None, "page_size", PAGE_SIZE).op("setting the page size")?;
         conn.pragma_update(None, "journal_mode", "WAL").op("enabling WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL").op("setting synchronous")?;
         conn.pragma_update(None, "foreign_keys", "ON").op("enabling foreign keys")?;
@@ -60,5 +68,38 @@ impl Mirror {
             )
             .op("writing a setting")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_size(m: &Mirror) -> i64 {
+        m.conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_new_mirror_file_uses_16_kib_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Mirror::open(&dir.path().join("new.sqlite3")).unwrap();
+        assert_eq!(page_size(&m), 16 * 1024);
+        assert!(m.quick_check().unwrap());
+    }
+
+    #[test]
+    fn an_existing_mirror_file_keeps_its_page_size_and_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "page_size", 4096).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch("CREATE TABLE before_migrations (x INTEGER)").unwrap();
+        }
+        let m = Mirror::open(&path).unwrap();
+        assert_eq!(page_size(&m), 4096);
+        m.set_setting("k", "v").unwrap();
+        assert_eq!(m.setting("k").unwrap().as_deref(), Some("v"));
     }
 }

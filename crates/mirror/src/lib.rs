@@ -38,7 +38,7 @@ pub use aggregates::{DayFacts, ExpiryFacts, OrderFacts, RescueFacts};
 pub use annotations::{Note, ReviewDecision, SavedView};
 pub use audit::{AuditDraft, AuditEntry, AuditVerification, GENESIS};
 pub use batches::{BatchFileRecord, BatchRecord, BatchRowRecord, NewBatchFile};
-pub use bulk::{SEARCH_INDEX_CHUNK, SEARCH_INDEX_PAUSE};
+pub use bulk::{SEARCH_INDEX_CHUNK, SEARCH_INDEX_PAUSE, SEARCH_MERGE_PAGES};
 pub use db::Mirror;
 pub use error::MirrorError;
 pub use health::{inspect_file, inspect_file_scoped, CheckScope, FileHealth, SalvageReport, IRREPLACEABLE_TABLES};

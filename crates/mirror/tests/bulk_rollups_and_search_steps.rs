@@ -177,6 +177,59 @@ fn the_word_index_fills_in_steps_and_every_step_answers_searches_alike() {
     assert_eq!(m.search_pending().unwrap(), 0);
 }
 
+/// The word index's `automerge` and `crisismerge` settings and its number of segments.
+fn word_index_shape(path: &std::path::Path) -> (Option<i64>, Option<i64>, i64) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let setting = |k: &str| conn.query_row("SELECT v FROM orders_search_config WHERE k = ?1", [k], |r| r.get(0)).ok();
+    let segments = conn.query_row("SELECT count(DISTINCT segid) FROM orders_search_idx", [], |r| r.get(0)).unwrap();
+    (setting("automerge"), setting("crisismerge"), segments)
+}
+
+#[test]
+fn a_fill_in_steps_defers_merging_then_merges_in_steps_and_restores_the_merge_settings() {
+    let (_dir, path, mut m) = fresh();
+    assert!(m.begin_bulk_load(0).unwrap());
+    m.apply_orders("acct", &(0..450).map(order).collect::<Vec<_>>(), None).unwrap();
+    m.finish_bulk_load().unwrap();
+    let expected: Vec<Vec<String>> = TERMS.iter().map(|t| search(&m, t)).collect();
+    assert!(!m.merge_search_step(5).unwrap(), "nothing to merge before a fill");
+
+    while m.index_search_step(30).unwrap() > 0 {}
+    let (automerge, crisismerge, segments) = word_index_shape(&path);
+    assert_eq!((automerge, crisismerge), (Some(0), Some(64)), "merging off while the fill ran");
+    assert!(segments >= 15, "one segment per step, none merged: {segments}");
+
+    let mut steps = 0;
+    while m.merge_search_step(1).unwrap() {
+        steps += 1;
+        assert_eq!(TERMS.iter().map(|t| search(&m, t)).collect::<Vec<_>>(), expected, "after merge step {steps}");
+        assert!(steps < 10_000, "merging never ends");
+    }
+    assert!(steps > 1, "a page at a time takes several steps: {steps}");
+    assert_eq!(word_index_shape(&path), (Some(4), Some(16), 1), "one segment, FTS5's default settings");
+    assert!(!m.merge_search_step(5).unwrap(), "done");
+
+    // A later small fill (one step) keeps FTS5's own merging.
+    m.apply_orders("acct", &(450..460).map(order).collect::<Vec<_>>(), None).unwrap();
+    assert_eq!(m.index_search_step(30).unwrap(), 10);
+    assert_eq!(word_index_shape(&path).0, Some(4));
+    assert!(!m.merge_search_step(5).unwrap());
+    assert_eq!(search(&m, "SHOP-00455"), vec![order(455).id]);
+}
+
+#[test]
+fn a_fill_in_one_step_leaves_the_merge_settings_alone() {
+    let (_dir, path, mut m) = fresh();
+    assert!(m.begin_bulk_load(0).unwrap());
+    m.apply_orders("acct", &(0..120).map(order).collect::<Vec<_>>(), None).unwrap();
+    m.finish_bulk_load().unwrap();
+    assert_eq!(m.index_search().unwrap(), 120);
+    let (automerge, crisismerge, _) = word_index_shape(&path);
+    assert_ne!(automerge, Some(0));
+    assert_ne!(crisismerge, Some(64));
+    assert!(!m.merge_search_step(5).unwrap());
+}
+
 #[test]
 fn orders_bulk_loaded_after_their_account_was_deleted_and_re_added_stay_searchable() {
     // The word index's insert trigger is off during a bulk load; new rows must land past the

@@ -53,6 +53,7 @@ async fn fill_search_index_indexes_every_order_of_a_bulk_load_in_steps() {
     let chunk = flexdesk_mirror::SEARCH_INDEX_CHUNK;
     assert_eq!(heard, vec![u64::from(n), u64::from(n) - chunk, 0, 0]);
     assert_eq!(m.search_pending().unwrap(), 0);
+    assert!(!m.merge_search_step(1).unwrap(), "the fill in steps was merged before it returned");
     assert_eq!((find(&m, "SHOP-020700"), find(&m, "buyer7@shop")), before);
     let mut heard_again = Vec::new();
     assert_eq!(fill_search_index(&mut m, |p| heard_again.push(p)).await.unwrap(), 0, "nothing left");
