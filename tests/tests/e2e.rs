@@ -103,6 +103,28 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
                 inside.as_bool().filter(|v| *v)
             })
             .await;
+            // Pending rescues: in a narrow window the ids and names give way, a date or a
+            // countdown never breaks onto a second line or spills out of its cell.
+            client.execute("document.querySelector('#nav-pending').click()", vec![]).await.unwrap();
+            let wrapped = wait_for("the pending rescues' rows", Duration::from_secs(20), || async {
+                let found = client
+                    .execute(
+                        "const rows = [...document.querySelectorAll('.pending-row')].slice(0, 20);
+                         if (rows.length === 0) return null;
+                         const lines = (e) => { const r = document.createRange(); r.selectNodeContents(e);
+                           return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size; };
+                         return rows.flatMap((row) => [...row.querySelectorAll('td.date, td.countdown')])
+                           .filter((td) => lines(td) > 1 || td.scrollWidth > td.clientWidth + 1)
+                           .map((td) => `${td.textContent.trim()}: ${lines(td)} line(s), ${td.scrollWidth} px in ${td.clientWidth}`);",
+                        vec![],
+                    )
+                    .await
+                    .ok()?;
+                found.as_array().cloned()
+            })
+            .await;
+            assert!(wrapped.is_empty(), "pending dates or countdowns on two lines or cut off at 900 px: {wrapped:?}");
+            screenshot(&client, "pending-narrow.png").await;
             client.find(Locator::Css("#nav-orders")).await.unwrap().click().await.unwrap();
         } else {
             // At the default size every screen's tab shows whole (the account picker gives way).
