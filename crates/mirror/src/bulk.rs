@@ -94,8 +94,8 @@ fn create_stale_triggers(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorErr
     Ok(())
 }
 
-fn mark_set(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<bool, MirrorError> {
-    tx.query_row("SELECT EXISTS (SELECT 1 FROM mirror_marks WHERE name = ?1 AND value <> 0)", [name], |r| r.get(0))
+fn mark_set(conn: &rusqlite::Connection, name: &str) -> Result<bool, MirrorError> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM mirror_marks WHERE name = ?1 AND value <> 0)", [name], |r| r.get(0))
         .op("reading a mark")
 }
 
@@ -249,6 +249,10 @@ impl Mirror {
     /// Searches are complete meanwhile; the merging only keeps them fast as orders arrive.
     #[tracing::instrument(skip(self), err)]
     pub fn merge_search_step(&mut self, pages: i64) -> Result<bool, MirrorError> {
+        // Usually nothing to do: answer without taking the write lock.
+        if !mark_set(&self.conn, SEARCH_MERGE_MARK)? {
+            return Ok(false);
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting a search merge")?;
         if !mark_set(&tx, SEARCH_MERGE_MARK)? {
             return Ok(false);
