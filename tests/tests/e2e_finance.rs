@@ -218,6 +218,30 @@ async fn finance_filters_refunds_part_then_the_rest_and_the_audit_log_verifies()
     assert_eq!(before["capturedAmount"].as_i64().unwrap(), captured);
     assert_eq!(before["refundedAmount"].as_i64().unwrap_or(0), 0);
     screenshot(&app.client, "finance-detail.png").await;
+    // Its FlexFactor record: the order as the sandbox's API sent it, with the billing address
+    // the rest of the detail does not show.
+    app.click("#order-record-toggle").await;
+    let record = wait_for("the order's FlexFactor record", Duration::from_secs(10), || async {
+        let text = app.client.find(Locator::Css("#order-record pre")).await.ok()?.text().await.ok()?;
+        serde_json::from_str::<serde_json::Value>(&text).ok()
+    })
+    .await;
+    assert_eq!(record["id"], order_id.as_str());
+    assert_eq!(record["billingAddress"], before["billingAddress"], "the record shows what the API holds");
+    app.client
+        .execute("document.querySelector('#order-record').scrollIntoView({ block: 'start' })", vec![])
+        .await
+        .unwrap();
+    // Only the detail pane scrolls: the window itself never does (nothing reaches below it).
+    let window = app
+        .client
+        .execute("return [window.innerHeight, document.documentElement.scrollHeight, window.scrollY];", vec![])
+        .await
+        .unwrap();
+    assert_eq!(window[1], window[0], "the page is taller than the window: {window}");
+    assert_eq!(window[2], 0, "the window scrolled: {window}");
+    screenshot(&app.client, "finance-record.png").await;
+    app.click("#order-record-toggle").await;
 
     // Refund part of it.
     let first = captured / 3;

@@ -67,6 +67,11 @@ async fn a_partial_then_the_remaining_refund_succeed_and_a_third_is_refused_befo
     let detail = s.app.order_detail(&order.order_session_key).unwrap();
     assert_eq!(detail.row.state, OrderStateDto::PartiallyRefunded);
     assert_eq!(detail.remaining_refundable_cents, captured - part);
+    // The detail carries the order as the sandbox's API sent it, with the fields no other
+    // part of the detail shows.
+    let record: serde_json::Value = serde_json::from_str(detail.record.as_deref().unwrap()).unwrap();
+    assert_eq!(record["id"], order.order_session_key.as_str());
+    assert!(record["billingAddress"].is_object() && record["phone"].is_string(), "{record}");
 
     let rest = s.app.refund(refund(&order.order_session_key, captured - part, "i-2")).await.unwrap();
     assert_eq!(rest.status, ActionStatus::Confirmed, "{}", rest.message);

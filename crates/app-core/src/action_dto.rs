@@ -69,6 +69,9 @@ pub struct OrderDetail {
     pub timeline: Vec<TimelineEntryDto>,
     pub actions: Vec<ActionEntryDto>,
     pub notes: Vec<NoteDto>,
+    /// The order's JSON as FlexFactor last sent it (every field, also those FlexDesk does not
+    /// show elsewhere, e.g. addresses and phone); null when the mirror has none.
+    pub record: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

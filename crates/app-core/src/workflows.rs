@@ -85,6 +85,7 @@ impl AppCore {
                 .map(|n| NoteDto { at: rfc(n.at), operator: n.operator, text: n.text })
                 .collect();
             let can_refund = refundable(o.state);
+            let record = r.order_json(&account, order_session_key)?;
             Ok(OrderDetail {
                 status_name: o.status_name.clone(),
                 placed_at: o.placed_at.map(rfc),
@@ -102,6 +103,7 @@ impl AppCore {
                 timeline,
                 actions,
                 notes,
+                record,
                 row: OrderRow::from(o),
             })
         })

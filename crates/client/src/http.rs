@@ -197,6 +197,12 @@ impl FlexFactorClient {
         path: &str,
         query: &[(&'static str, String)],
     ) -> Result<T, ClientError> {
+        let body = self.get_text(path, query).await?;
+        decode(path, &body)
+    }
+
+    /// A GET's successful body, retried on transient failures (it is a read).
+    pub(crate) async fn get_text(&self, path: &str, query: &[(&'static str, String)]) -> Result<String, ClientError> {
         let mut attempt = 1;
         loop {
             let outcome = match self.exchange(Method::GET, path, query, None).await {
@@ -204,7 +210,7 @@ impl FlexFactorClient {
                 Err(f) => Err(f),
             };
             match outcome {
-                Ok(body) => return decode(path, &body),
+                Ok(body) => return Ok(body),
                 Err(f) if f.error.is_transient() && attempt < self.retry.max_attempts => {
                     let wait = self.retry.delay(attempt, f.retry_after);
                     tracing::warn!(path, attempt, ?wait, error = %f.error, "transient failure, retrying");

@@ -5,7 +5,8 @@ use flexfactor_wire::{OrdersPage, OrdersQuery, WireOrder};
 use crate::{ClientError, FlexFactorClient};
 
 impl FlexFactorClient {
-    /// One page of `GET /orders`. Retried on transient failures (it is a read).
+    /// One page of `GET /orders`. Retried on transient failures (it is a read). Each order
+    /// keeps its JSON text as the API sent it in [`WireOrder::raw`].
     #[tracing::instrument(skip_all, err, fields(page = query.page_number))]
     pub async fn list_orders(&self, query: &OrdersQuery) -> Result<OrdersPage, ClientError> {
         self.get_json("/orders", &query.to_pairs()).await
@@ -13,9 +14,11 @@ impl FlexFactorClient {
 
     /// `GET /orders/{id}` with `id` = orderSessionKey. A 404 is [`ClientError::NotFound`].
     #[tracing::instrument(skip_all, err)]
+    /// The order keeps the API's JSON text in [`WireOrder::raw`], like a listed one.
     pub async fn get_order(&self, order_session_key: &str) -> Result<WireOrder, ClientError> {
         let path = format!("/orders/{}", encode_path_segment(order_session_key));
-        self.get_json(&path, &[]).await
+        let body = self.get_text(&path, &[]).await?;
+        WireOrder::from_api_json(&body).map_err(|e| ClientError::Decode { path, message: e.to_string() })
     }
 
     /// Every page of `GET /orders` for `query`, one request per [`OrderPages::next_page`],

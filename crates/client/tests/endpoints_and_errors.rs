@@ -153,3 +153,23 @@ async fn list_all_orders_walks_every_page_in_order() -> TestResult {
     assert_eq!(pages, ["pageSize=2&pageNumber=1", "pageSize=2&pageNumber=2", "pageSize=2&pageNumber=3"]);
     Ok(())
 }
+
+#[tokio::test]
+async fn listed_and_fetched_orders_keep_the_apis_json_text_with_fields_flexdesk_does_not_model() -> TestResult {
+    let server = Server::start().await?;
+    let listed = r#"{ "id": "a", "riskScore": 0.82, "paymentMethod": {"wallet": "applepay"} }"#;
+    server
+        .script
+        .on("/orders", vec![Reply::json(200, &format!(r#"{{"items":[{listed},{{"id":"b"}}],"hasNextPage":false}}"#))]);
+    let fetched = r#"{"id":"c","status":7,"loyaltyTier":"gold"}"#;
+    server.script.on("/orders/c", vec![Reply::json(200, fetched)]);
+    let client = server.client()?;
+
+    let page = client.list_orders(&OrdersQuery::default()).await?;
+    assert_eq!(page.orders[0].raw.get(), Some(listed), "the listed order's own text, spacing and all");
+    assert_eq!(page.orders[1].raw.get(), Some(r#"{"id":"b"}"#));
+    let order = client.get_order("c").await?;
+    assert_eq!((order.id.as_str(), order.status), ("c", Some(7)));
+    assert_eq!(order.raw.get(), Some(fetched));
+    Ok(())
+}

@@ -218,9 +218,13 @@ fn refill_batch<'a>(orders: &'a [WireOrder], batch: &mut Batch<'a>) -> Result<()
         let captured = wire.captured_amount.map(|c| c.0).unwrap_or(0);
         let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
         let mut failed = None;
-        let raw = span(&mut text, &mut |t| {
-            if let Err(e) = serde_json::to_writer(&mut *t, wire) {
-                failed = Some(e);
+        // The API's own text when the order came from it (nothing it sent is lost), else ours.
+        let raw = span(&mut text, &mut |t| match wire.raw.get() {
+            Some(json) => t.extend_from_slice(json.as_bytes()),
+            None => {
+                if let Err(e) = serde_json::to_writer(&mut *t, wire) {
+                    failed = Some(e);
+                }
             }
         });
         if let Some(e) = failed {

@@ -238,6 +238,28 @@ fn the_api_json_is_kept_beside_the_row_and_follows_updates_and_deletes() {
     assert_eq!(left, 0, "the JSON of deleted orders must go with them");
 }
 
+#[test]
+fn an_order_read_from_the_api_is_stored_with_the_apis_own_text_in_small_and_large_applies() {
+    // Small applies write on the caller's thread, large ones prepare rows on a helper thread.
+    for n in [3usize, 700] {
+        let mut m = Mirror::open_in_memory().unwrap();
+        m.insert_account(&account("acct")).unwrap();
+        let text = |i: usize| {
+            format!(r#"{{ "id": "{}", "status": 7, "riskScore": {i}, "isMIT": false }}"#, order(i as u32).id)
+        };
+        let orders: Vec<WireOrder> = (0..n).map(|i| WireOrder::from_api_json(&text(i)).unwrap()).collect();
+        m.apply_orders("acct", &orders, None).unwrap();
+        for i in [0, n - 1] {
+            assert_eq!(m.order_json("acct", &orders[i].id).unwrap(), Some(text(i)), "order {i} of {n}");
+        }
+        // The same text again is no change; a change of a field FlexDesk does not model is one.
+        assert_eq!(m.apply_orders("acct", &orders[..1], None).unwrap().unchanged, 1);
+        let changed = WireOrder::from_api_json(&text(0).replace(r#""riskScore": 0"#, r#""riskScore": 99"#)).unwrap();
+        assert_eq!(m.apply_orders("acct", &[changed], None).unwrap().updated, 1);
+        assert!(m.order_json("acct", &orders[0].id).unwrap().unwrap().contains(r#""riskScore": 99"#));
+    }
+}
+
 /// Rows matching `filter`, counted by walking its windows (the path that reads `orders`).
 fn walk_count(m: &Mirror, filter: &OrderFilter) -> u64 {
     let mut n = 0;

@@ -206,6 +206,7 @@ impl Generator {
             decline_code: weighted(rng, codes).map(str::to_string),
             card_bin: weighted(rng, CARD_BINS).map(str::to_string),
             card_last4: Some(format!("{:04}", rng.gen_range(0..10_000))),
+            raw: Default::default(),
         }
     }
 

@@ -34,7 +34,7 @@ pub use evaluate::{
     Subscription, ThreeDSecure, Transaction, TransactionType,
 };
 pub use money::Cents;
-pub use orders::{Decision, OrderStatus, OrdersPage, OrdersQuery, WireAddress, WireOrder};
+pub use orders::{Decision, OrderStatus, OrdersPage, OrdersQuery, RawRecord, WireAddress, WireOrder};
 pub use outcome::{OutcomeRequest, OutcomeResponse};
 pub use refund::{DollarAmount, ErrorTuple, RefundRequest, RefundResponse};
 pub use tokenize::{

@@ -201,6 +201,57 @@ pub struct WireOrder {
     pub card_bin: Option<String>,
     /// Last four digits of the card. INFERRED.
     pub card_last4: Option<String>,
+    /// This order's JSON exactly as the API sent it, when it came from the API (a page of
+    /// `GET /orders` or `GET /orders/{id}`): fields this struct does not model are kept there.
+    #[serde(skip)]
+    pub raw: RawRecord,
+}
+
+/// An API record's JSON text, kept beside its parsed fields. Not serialized, and not part of
+/// equality: two reads of one order are the same order whatever the API's spacing or field
+/// order.
+#[derive(Clone, Default)]
+pub struct RawRecord(Option<std::sync::Arc<str>>);
+
+impl RawRecord {
+    pub fn new(json: &str) -> RawRecord {
+        RawRecord(Some(json.into()))
+    }
+
+    /// The JSON text, if the record came from the API.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl PartialEq for RawRecord {
+    fn eq(&self, _: &RawRecord) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for RawRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(json) => write!(f, "RawRecord({} bytes)", json.len()),
+            None => f.write_str("RawRecord(none)"),
+        }
+    }
+}
+
+impl WireOrder {
+    /// Parses one order from the API's JSON text, keeping the text in [`WireOrder::raw`].
+    pub fn from_api_json(json: &str) -> serde_json::Result<WireOrder> {
+        let mut order: WireOrder = serde_json::from_str(json)?;
+        order.raw = RawRecord::new(json);
+        Ok(order)
+    }
+}
+
+/// `OrdersPage::orders`: each order parsed from its own JSON text, which it keeps.
+fn orders_keeping_their_json<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<WireOrder>, D::Error> {
+    let texts = Vec::<Box<serde_json::value::RawValue>>::deserialize(d)?;
+    texts.iter().map(|t| WireOrder::from_api_json(t.get()).map_err(serde::de::Error::custom)).collect()
 }
 
 /// A page of `GET /orders`, with the X.PagedList paging fields.
@@ -210,7 +261,7 @@ pub struct WireOrder {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct OrdersPage {
-    #[serde(alias = "items", alias = "results", alias = "data")]
+    #[serde(alias = "items", alias = "results", alias = "data", deserialize_with = "orders_keeping_their_json")]
     pub orders: Vec<WireOrder>,
     pub total_item_count: Option<u64>,
     pub page_number: Option<u32>,

@@ -161,7 +161,12 @@ export type OrderDetail = { row: OrderRow, statusName: string | null, placedAt: 
 /**
  * Captured minus confirmed refunds; 0 when the order cannot be refunded.
  */
-remainingRefundableCents: number, refundable: boolean, cancellable: boolean, capturable: boolean, timeline: Array<TimelineEntryDto>, actions: Array<ActionEntryDto>, notes: Array<NoteDto>, };
+remainingRefundableCents: number, refundable: boolean, cancellable: boolean, capturable: boolean, timeline: Array<TimelineEntryDto>, actions: Array<ActionEntryDto>, notes: Array<NoteDto>, 
+/**
+ * The order's JSON as FlexFactor last sent it (every field, also those FlexDesk does not
+ * show elsewhere, e.g. addresses and phone); null when the mirror has none.
+ */
+record: string | null, };
 export type ActionOutcome = { intentKey: string, orderSessionKey: string | null, status: ActionStatus, 
 /**
  * Plain words: what happened and what to do next.
