@@ -13,8 +13,8 @@ impl FlexFactorClient {
     }
 
     /// `GET /orders/{id}` with `id` = orderSessionKey. A 404 is [`ClientError::NotFound`].
-    #[tracing::instrument(skip_all, err)]
     /// The order keeps the API's JSON text in [`WireOrder::raw`], like a listed one.
+    #[tracing::instrument(skip_all, err)]
     pub async fn get_order(&self, order_session_key: &str) -> Result<WireOrder, ClientError> {
         let path = format!("/orders/{}", encode_path_segment(order_session_key));
         let body = self.get_text(&path, &[]).await?;
