@@ -42,6 +42,7 @@ async fn backfill_mirrors_exactly_the_sandbox_orders_with_derived_states() {
     assert_eq!(m.order_count("acct").unwrap(), sb.order_count() as u64);
     assert_eq!(progress.last().unwrap().expected, Some(2_500));
     assert_eq!(progress.last().unwrap().fetched, 2_500);
+    assert_eq!(m.search_pending().unwrap(), 0, "the word index kept up with the pages");
 
     let expected: HashMap<String, OrderRecord> =
         sb.orders_snapshot().iter().map(|o| (o.id.clone(), OrderRecord::from_wire(o))).collect();
