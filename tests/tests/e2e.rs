@@ -125,6 +125,27 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
             .await;
             assert!(wrapped.is_empty(), "pending dates or countdowns on two lines or cut off at 900 px: {wrapped:?}");
             screenshot(&client, "pending-narrow.png").await;
+            // Scrolled down, the column headers stay in view above the current bucket's header.
+            client.execute("document.querySelector('#pending-screen .list').scrollTop = 900", vec![]).await.unwrap();
+            let covered = wait_for("the pending list scrolled", Duration::from_secs(5), || async {
+                let found = client
+                    .execute(
+                        "const list = document.querySelector('#pending-screen .list');
+                         if (list.scrollTop < 100) return null;
+                         return [...document.querySelectorAll('#pending-screen thead th')].filter((th) => {
+                           const r = th.getBoundingClientRect();
+                           const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                           return !at || !at.closest('thead');
+                         }).map((th) => th.textContent.trim());",
+                        vec![],
+                    )
+                    .await
+                    .ok()?;
+                found.as_array().cloned()
+            })
+            .await;
+            assert!(covered.is_empty(), "column headers covered in the scrolled pending list: {covered:?}");
+            screenshot(&client, "pending-scrolled.png").await;
             client.find(Locator::Css("#nav-orders")).await.unwrap().click().await.unwrap();
         } else {
             // At the default size every screen's tab shows whole (the account picker gives way).
