@@ -172,6 +172,12 @@ where
     }
 }
 
+/// Runs `script` in the page until it returns an array (null: not ready yet) and returns it;
+/// panics naming `what` once `timeout` passes.
+pub async fn wait_for_js_list(client: &Client, what: &str, timeout: Duration, script: &str) -> Vec<serde_json::Value> {
+    wait_for(what, timeout, || async { client.execute(script, vec![]).await.ok()?.as_array().cloned() }).await
+}
+
 /// Waits until the sync phase is idle with rows in the mirror; the mirror's row count.
 pub async fn wait_for_backfill(client: &Client, timeout: Duration) -> u64 {
     wait_for("the Demo backfill to finish", timeout, || async {

@@ -3,7 +3,7 @@
 //! Screenshots go to `artifacts/e2e/`.
 
 use fantoccini::Locator;
-use flexdesk_tests::e2e::{attr, fill, launch, screenshot, screenshot_display, wait_for, Sandbox};
+use flexdesk_tests::e2e::{attr, fill, launch, screenshot, screenshot_display, wait_for, wait_for_js_list, Sandbox};
 use std::time::Duration;
 
 #[tokio::test]
@@ -106,43 +106,35 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
             // Pending rescues: in a narrow window the ids and names give way, a date or a
             // countdown never breaks onto a second line or spills out of its cell.
             client.execute("document.querySelector('#nav-pending').click()", vec![]).await.unwrap();
-            let wrapped = wait_for("the pending rescues' rows", Duration::from_secs(20), || async {
-                let found = client
-                    .execute(
-                        "const rows = [...document.querySelectorAll('.pending-row')].slice(0, 20);
-                         if (rows.length === 0) return null;
-                         const lines = (e) => { const r = document.createRange(); r.selectNodeContents(e);
-                           return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size; };
-                         return rows.flatMap((row) => [...row.querySelectorAll('td.date, td.countdown')])
-                           .filter((td) => lines(td) > 1 || td.scrollWidth > td.clientWidth + 1)
-                           .map((td) => `${td.textContent.trim()}: ${lines(td)} line(s), ${td.scrollWidth} px in ${td.clientWidth}`);",
-                        vec![],
-                    )
-                    .await
-                    .ok()?;
-                found.as_array().cloned()
-            })
+            let wrapped = wait_for_js_list(
+                &client,
+                "the pending rescues' rows",
+                Duration::from_secs(20),
+                "const rows = [...document.querySelectorAll('.pending-row')].slice(0, 20);
+                 if (rows.length === 0) return null;
+                 const lines = (e) => { const r = document.createRange(); r.selectNodeContents(e);
+                   return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size; };
+                 return rows.flatMap((row) => [...row.querySelectorAll('td.date, td.countdown')])
+                   .filter((td) => lines(td) > 1 || td.scrollWidth > td.clientWidth + 1)
+                   .map((td) => `${td.textContent.trim()}: ${lines(td)} line(s), ${td.scrollWidth} px in ${td.clientWidth}`);",
+            )
             .await;
             assert!(wrapped.is_empty(), "pending dates or countdowns on two lines or cut off at 900 px: {wrapped:?}");
             screenshot(&client, "pending-narrow.png").await;
             // Scrolled down, the column headers stay in view above the current bucket's header.
             client.execute("document.querySelector('#pending-screen .list').scrollTop = 900", vec![]).await.unwrap();
-            let covered = wait_for("the pending list scrolled", Duration::from_secs(5), || async {
-                let found = client
-                    .execute(
-                        "const list = document.querySelector('#pending-screen .list');
-                         if (list.scrollTop < 100) return null;
-                         return [...document.querySelectorAll('#pending-screen thead th')].filter((th) => {
-                           const r = th.getBoundingClientRect();
-                           const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-                           return !at || !at.closest('thead');
-                         }).map((th) => th.textContent.trim());",
-                        vec![],
-                    )
-                    .await
-                    .ok()?;
-                found.as_array().cloned()
-            })
+            let covered = wait_for_js_list(
+                &client,
+                "the pending list scrolled",
+                Duration::from_secs(5),
+                "const list = document.querySelector('#pending-screen .list');
+                 if (list.scrollTop < 100) return null;
+                 return [...document.querySelectorAll('#pending-screen thead th')].filter((th) => {
+                   const r = th.getBoundingClientRect();
+                   const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                   return !at || !at.closest('thead');
+                 }).map((th) => th.textContent.trim());",
+            )
             .await;
             assert!(covered.is_empty(), "column headers covered in the scrolled pending list: {covered:?}");
             screenshot(&client, "pending-scrolled.png").await;
