@@ -499,7 +499,7 @@ impl AppCore {
         ))?;
         client.authenticate().await?;
         let account = Account {
-            id: format!("acct-{}", uuid::Uuid::new_v4().simple()),
+            id: new_account_id("acct"),
             name: input.name.trim().to_string(),
             environment: input.environment.into(),
             base_url: client.base_url().to_string(),
@@ -633,4 +633,29 @@ fn validate(input: &NewAccount) -> Result<(), CoreError> {
         ));
     }
     Ok(())
+}
+
+/// A new account's id: `prefix`, a dash and 12 random hex digits (48 bits; an account id
+/// only has to be unique among the accounts of one mirror). Every order row and index entry
+/// of the mirror carries it, so it is kept short: a full UUID's 32 digits cost about 140
+/// bytes per order across the table and its indexes.
+pub(crate) fn new_account_id(prefix: &str) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &random[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_account_ids_are_short_distinct_and_carry_their_prefix() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_account_id("acct")).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            let hex = id.strip_prefix("acct-").unwrap();
+            assert_eq!(hex.len(), 12, "{id}");
+            assert!(hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{id}");
+        }
+    }
 }

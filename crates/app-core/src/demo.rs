@@ -20,7 +20,7 @@ pub(crate) const APP_SECRET: &str = "app-secret";
 /// Creates the Demo account: generated credentials go to the keychain first; if that
 /// fails, nothing is saved anywhere and the error says why.
 pub(crate) fn create_demo_account(secrets: &dyn SecretStore, now: DateTime<Utc>) -> Result<Account, CoreError> {
-    let id = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let id = crate::core::new_account_id("demo");
     let mut rng = rand::thread_rng();
     let app_key = Alphanumeric.sample_string(&mut rng, 40);
     let app_secret = Secret::new(Alphanumeric.sample_string(&mut rng, 88));

@@ -25,6 +25,9 @@ use flexfactor_wire::{Cents, WireOrder};
 use std::time::{Duration, Instant};
 
 const BATCH: usize = 10_000;
+/// An account id in the format the app gives a new account (`acct-` and 12 hex digits):
+/// every order row and every index entry carries it.
+const ACCOUNT: &str = "acct-0f8e4a6c2b1d";
 
 fn orders(n: usize) -> Vec<WireOrder> {
     let base = Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap();
@@ -67,7 +70,7 @@ fn orders(n: usize) -> Vec<WireOrder> {
 
 fn account() -> Account {
     Account {
-        id: "bench".into(),
+        id: ACCOUNT.into(),
         name: "Bench".into(),
         environment: Environment::Sandbox,
         base_url: "http://127.0.0.1/v1".into(),
@@ -186,14 +189,14 @@ fn main() {
     let start = Instant::now();
     assert!(m.begin_bulk_load(0).unwrap());
     for chunk in data.chunks(BATCH) {
-        m.apply_orders("bench", chunk, Some(("orders", "bench"))).unwrap();
+        m.apply_orders(ACCOUNT, chunk, Some(("orders", "bench"))).unwrap();
     }
     let rows_in = start.elapsed();
     let cpu_rows = cpu_seconds();
     m.finish_bulk_load().unwrap();
     let apply = start.elapsed();
     let cpu_end = cpu_seconds();
-    assert_eq!(m.order_count("bench").unwrap(), n as u64);
+    assert_eq!(m.order_count(ACCOUNT).unwrap(), n as u64);
     assert!(!m.bulk_loading().unwrap());
     println!(
         "apply {n} orders into an empty mirror (rows + indexes + rollups committed, every query correct): {:.2} s \
@@ -213,14 +216,18 @@ fn main() {
     println!("bare rusqlite insert of the same rows (no rollups, same index builds):  {:.2} s", bare.as_secs_f64());
     println!("apply / bare: {:.2}×", apply.as_secs_f64() / bare.as_secs_f64());
     if apply_only {
+        if let Some(keep) = std::env::var_os("FLEXDESK_BENCH_KEEP") {
+            drop(m);
+            std::fs::copy(&path, keep).unwrap();
+        }
         return;
     }
     // Untimed: the rollups the apply wrote equal a recomputation from the orders.
     let rescued = [OrderState::Approved, OrderState::PartiallyRefunded, OrderState::Refunded, OrderState::Chargeback];
     let pending = [OrderState::Pending, OrderState::Challenge, OrderState::CaptureRequired];
     assert_eq!(
-        m.order_facts("bench", None, None, &rescued, &pending).unwrap(),
-        m.order_facts_from_orders("bench", None, None, &rescued, &pending).unwrap(),
+        m.order_facts(ACCOUNT, None, None, &rescued, &pending).unwrap(),
+        m.order_facts_from_orders(ACCOUNT, None, None, &rescued, &pending).unwrap(),
         "rollups after the apply"
     );
 
@@ -291,7 +298,7 @@ fn main() {
             for _ in 0..40 {
                 let filter = OrderFilter { state, after: after.clone(), limit: 100, ..Default::default() };
                 let t = Instant::now();
-                let rows = m.order_window("bench", &filter).unwrap();
+                let rows = m.order_window(ACCOUNT, &filter).unwrap();
                 if round > 0 {
                     list.push(t.elapsed());
                 }
@@ -310,13 +317,13 @@ fn main() {
             ..Default::default()
         };
         let t = Instant::now();
-        m.order_window("bench", &filter).unwrap();
+        m.order_window(ACCOUNT, &filter).unwrap();
         jumps.push(t.elapsed());
     }
     let mut counts = Vec::new();
     for state in states {
         let t = Instant::now();
-        m.count_orders("bench", &OrderFilter { state, ..Default::default() }).unwrap();
+        m.count_orders(ACCOUNT, &OrderFilter { state, ..Default::default() }).unwrap();
         counts.push(t.elapsed());
     }
     println!(
@@ -355,7 +362,7 @@ fn main() {
     assert!(m.begin_bulk_load(0).unwrap());
     for page in data.chunks(1000) {
         let t = Instant::now();
-        m.apply_orders("bench", page, Some(("orders", "bench"))).unwrap();
+        m.apply_orders(ACCOUNT, page, Some(("orders", "bench"))).unwrap();
         m.index_search_step(page.len() as u64).unwrap();
         slowest_page = slowest_page.max(t.elapsed());
     }
@@ -387,7 +394,7 @@ fn search_round(m: &Mirror, data: &[WireOrder], n: usize, terms: usize) -> Vec<D
         };
         let t = Instant::now();
         let (total, _) = m
-            .list_orders("bench", &OrderFilter { search: Some(term), offset: 0, limit: 100, ..Default::default() })
+            .list_orders(ACCOUNT, &OrderFilter { search: Some(term), offset: 0, limit: 100, ..Default::default() })
             .unwrap();
         search.push(t.elapsed());
         assert!(total >= 1);

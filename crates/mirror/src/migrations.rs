@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_actions_audit", include_str!("../migrations/0005_actions_audit.sql")),
     ("0006_keyset_rollup_search", include_str!("../migrations/0006_keyset_rollup_search.sql")),
     ("0007_drop_email_index", include_str!("../migrations/0007_drop_email_index.sql")),
+    ("0008_keyset_rowid_tiebreak", include_str!("../migrations/0008_keyset_rowid_tiebreak.sql")),
 ];
 
 /// The schema version this build writes.
@@ -92,6 +93,49 @@ mod tests {
             .query_row("SELECT value FROM mirror_marks WHERE name = 'search_indexed_upto'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mark, 1);
+    }
+
+    #[test]
+    fn upgrading_to_0008_in_the_middle_of_a_bulk_load_leaves_every_keyset_index_built_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..7] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 7).unwrap();
+        let mut m = crate::Mirror { conn, checkpointer: None };
+        m.conn
+            .execute_batch(
+                "INSERT INTO accounts (id, name, environment, base_url, mid, app_key, created_at)
+                   VALUES ('a', 'A', 'sandbox', 'http://x', 'm', 'k', '2026-01-01T00:00:00Z');",
+            )
+            .unwrap();
+        // A bulk load begun by the old schema: its keyset indexes are off, their old
+        // definitions saved to be restored.
+        assert!(m.begin_bulk_load(0).unwrap());
+        let saved: i64 = m
+            .conn
+            .query_row("SELECT COUNT(*) FROM mirror_bulk_ddl WHERE sql LIKE '%order_session_key)'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(saved, 3, "by state, amount and expiry");
+        migrate(&mut m.conn).unwrap();
+        m.finish_bulk_load().unwrap();
+        let defs: Vec<(String, String)> = {
+            let mut stmt = m
+                .conn
+                .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'orders_by_%' ORDER BY name")
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        };
+        let names: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["orders_by_amount", "orders_by_created", "orders_by_expiry", "orders_by_merchant_id", "orders_by_state"]
+        );
+        for (name, sql) in &defs {
+            assert!(!sql.contains("order_session_key"), "{name}: {sql}");
+        }
+        assert!(!m.bulk_loading().unwrap());
+        assert!(m.quick_check().unwrap());
     }
 
     #[test]

@@ -1,22 +1,22 @@
 //! The orders list: filters, sorts, search, and windows by keyset cursor or by offset.
 //!
-//! Each sort has an index (migration 0006) holding `account_id`, the sort key and
-//! `order_session_key` (the tiebreak, in the sort's direction), so the page after an
-//! [`OrderCursor`] is one index range scan whatever the depth. Offsets stay for far jumps (a
+//! Each sort has an index (migrations 0006 and 0008) holding `account_id` and the sort key;
+//! like every SQLite index entry it ends with the row id, which breaks ties in the sort's
+//! direction, so the page after an [`OrderCursor`] is one index range scan whatever the depth. Offsets stay for far jumps (a
 //! scrollbar drag to row 700,000): they walk the index from the start.
 //!
 //! Search narrows by the word index (`orders_search`, FTS5) for rows up to the
 //! `search_indexed_upto` mark and checks the rows past it directly (see `bulk.rs`).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params_from_iter, types::Value};
+use rusqlite::{params_from_iter, types::Value, OptionalExtension};
 
 use crate::error::{MirrorError, SqlContext};
 use crate::orders::{read_order, ts, SELECT_COLUMNS};
 use crate::{Mirror, OrderRecord, OrderState};
 
-/// How a list is ordered. Ties always break by FlexFactor id in the sort's direction, so
-/// windows never overlap.
+/// How a list is ordered. Ties always break by the mirror's row id (the order in which the
+/// orders arrived) in the sort's direction, so windows never overlap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OrderSort {
     #[default]
@@ -42,18 +42,18 @@ impl OrderSort {
 
     fn sql(self) -> &'static str {
         match self {
-            OrderSort::CreatedDesc => "created_at DESC, order_session_key DESC",
-            OrderSort::CreatedAsc => "created_at ASC, order_session_key ASC",
-            OrderSort::AmountDesc => "amount_cents DESC, order_session_key DESC",
-            OrderSort::AmountAsc => "amount_cents ASC, order_session_key ASC",
-            OrderSort::ExpiryAsc => "expiry_at IS NULL, expiry_at ASC, order_session_key ASC",
+            OrderSort::CreatedDesc => "created_at DESC, orders.id DESC",
+            OrderSort::CreatedAsc => "created_at ASC, orders.id ASC",
+            OrderSort::AmountDesc => "amount_cents DESC, orders.id DESC",
+            OrderSort::AmountAsc => "amount_cents ASC, orders.id ASC",
+            OrderSort::ExpiryAsc => "expiry_at IS NULL, expiry_at ASC, orders.id ASC",
         }
     }
 }
 
 /// Where a page ends: the last row's sort key (as stored: RFC 3339 text for times, decimal
 /// cents for amounts; `None` when the row has no value) and its FlexFactor id. The next page
-/// starts right after it.
+/// starts right after it (the query looks up the row id that breaks ties).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderCursor {
     pub sort_value: Option<String>,
@@ -298,22 +298,17 @@ impl Mirror {
         let (column, desc, nulls_first) = filter.sort.key();
         let (op, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
         let value = cursor.value(filter.sort)?;
+        let row_id = Value::Integer(self.cursor_row_id(account_id, cursor, desc)?);
         let mut segments: Vec<(String, Vec<Value>)> = Vec::new();
         match &value {
             Some(v) => {
-                segments.push((
-                    format!("({column}, order_session_key) {op} (?, ?)"),
-                    vec![v.clone(), Value::Text(cursor.order_session_key.clone())],
-                ));
+                segments.push((format!("({column}, orders.id) {op} (?, ?)"), vec![v.clone(), row_id]));
                 if !nulls_first {
                     segments.push((format!("{column} IS NULL"), vec![]));
                 }
             }
             None => {
-                segments.push((
-                    format!("{column} IS NULL AND order_session_key {op} ?"),
-                    vec![Value::Text(cursor.order_session_key.clone())],
-                ));
+                segments.push((format!("{column} IS NULL AND orders.id {op} ?"), vec![row_id]));
                 if nulls_first {
                     segments.push((format!("{column} IS NOT NULL"), vec![]));
                 }
@@ -327,7 +322,7 @@ impl Mirror {
             }
             let sql = format!(
                 "SELECT {SELECT_COLUMNS} FROM {from} WHERE {where_sql} AND {condition} \
-                 ORDER BY {column} {dir}, order_session_key {dir} LIMIT ?"
+                 ORDER BY {column} {dir}, orders.id {dir} LIMIT ?"
             );
             let mut seg_args = args.clone();
             seg_args.extend(extra);
@@ -335,6 +330,20 @@ impl Mirror {
             out.extend(self.select_orders(&sql, seg_args)?);
         }
         Ok(out)
+    }
+
+    /// The row id of a cursor's order, which breaks ties after its sort value. An order gone
+    /// since the page was read (its account was removed) gives the id that skips every tie
+    /// rather than one that would list a row twice.
+    fn cursor_row_id(&self, account_id: &str, cursor: &OrderCursor, desc: bool) -> Result<i64, MirrorError> {
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM orders WHERE account_id = ?1 AND order_session_key = ?2")
+            .and_then(|mut stmt| {
+                stmt.query_row([account_id, cursor.order_session_key.as_str()], |r| r.get(0)).optional()
+            })
+            .op("reading a list cursor")?;
+        Ok(id.unwrap_or(if desc { i64::MIN } else { i64::MAX }))
     }
 
     fn select_orders(&self, sql: &str, args: Vec<Value>) -> Result<Vec<OrderRecord>, MirrorError> {

@@ -95,18 +95,30 @@ fn keyset_pages_list_exactly_the_rows_of_one_offset_window_in_every_sort() {
     }
 }
 
+/// Which `order(i)` a row is (its FlexFactor id ends with `i`); `mirror` applies them in
+/// that order, so it is also the order in which they arrived.
+fn arrival(row: &OrderRecord) -> u64 {
+    row.order_session_key.rsplit('-').next().unwrap().parse().unwrap()
+}
+
 #[test]
-fn ties_break_by_flexfactor_id_in_the_sorts_direction() {
+fn ties_break_by_arrival_in_the_sorts_direction() {
     let m = mirror(120);
-    let rows = m
-        .order_window("acct", &OrderFilter { sort: OrderSort::AmountDesc, limit: 1000, ..Default::default() })
-        .unwrap();
-    for pair in rows.windows(2) {
-        let (a, b) = (&pair[0], &pair[1]);
-        assert!(
-            a.amount_cents > b.amount_cents
-                || (a.amount_cents == b.amount_cents && a.order_session_key > b.order_session_key)
-        );
+    for (sort, desc) in [(OrderSort::AmountDesc, true), (OrderSort::AmountAsc, false)] {
+        let rows = m.order_window("acct", &OrderFilter { sort, limit: 1000, ..Default::default() }).unwrap();
+        let mut ties = 0;
+        for pair in rows.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            if a.amount_cents == b.amount_cents {
+                ties += 1;
+                assert_eq!(arrival(a) > arrival(b), desc, "{sort:?}: {} then {}", arrival(a), arrival(b));
+            } else {
+                assert_eq!(a.amount_cents > b.amount_cents, desc, "{sort:?}");
+            }
+        }
+        // The FlexFactor ids of these orders are not in arrival order: ties sorted by them
+        // would fail the check above.
+        assert!(ties > 100, "{sort:?}: {ties} ties");
     }
 }
 

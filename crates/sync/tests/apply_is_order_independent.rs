@@ -74,9 +74,12 @@ fn apply(m: &mut Mirror, input: &Input) {
 }
 
 /// Everything observable except `changed_state`, which annotates history (which event
-/// happened to move the state) and so depends on order by design.
+/// happened to move the state) and so depends on order by design, and the list order of ties.
 fn fingerprint(m: &Mirror) -> Vec<String> {
-    let (_, rows) = m.list_orders("acct", &OrderFilter { offset: 0, limit: 100, ..Default::default() }).unwrap();
+    let (_, mut rows) = m.list_orders("acct", &OrderFilter { offset: 0, limit: 100, ..Default::default() }).unwrap();
+    // Lists break ties (equal creation times here) by arrival in the mirror, which depends on
+    // the order of events by design: compare the rows themselves, by FlexFactor id.
+    rows.sort_by(|a, b| a.order_session_key.cmp(&b.order_session_key));
     let mut out: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
     for i in 0..4 {
         for t in m.timeline("acct", &order_id(i)).unwrap() {
