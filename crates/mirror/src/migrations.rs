@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn upgrading_to_0008_in_the_middle_of_a_bulk_load_leaves_every_keyset_index_built_once() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let conn = Connection::open_in_memory().unwrap();
         for (_, sql) in &MIGRATIONS[..7] {
             conn.execute_batch(sql).unwrap();
         }
