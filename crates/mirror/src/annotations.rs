@@ -70,7 +70,10 @@ impl Mirror {
         reason: &str,
     ) -> Result<(), MirrorError> {
         let now = Utc::now();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting a review decision")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .op("starting a review decision")?;
         tx.execute(
             "INSERT INTO review_decisions (account_id, order_session_key, at, operator, decision, reason)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -125,7 +125,10 @@ const COLUMNS: &str = "seq, account_id, at, operator, action, target, detail, pr
 impl Mirror {
     /// Appends one entry on its own.
     pub fn append_audit(&mut self, e: &AuditDraft) -> Result<AuditEntry, MirrorError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting an audit append")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .op("starting an audit append")?;
         let entry = append_audit(&tx, e, Utc::now())?;
         tx.commit().op("committing an audit append")?;
         Ok(entry)

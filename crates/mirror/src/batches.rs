@@ -69,7 +69,10 @@ impl Mirror {
         created_at: DateTime<Utc>,
         files: &[NewBatchFile],
     ) -> Result<(), MirrorError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting a batch insert")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .op("starting a batch insert")?;
         tx.execute(
             "INSERT INTO batches (id, account_id, kind, source_name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, account_id, kind, source_name, created_at.to_rfc3339()],
@@ -129,7 +132,10 @@ impl Mirror {
         file_name: &str,
         rows: &[(u32, Option<String>, String, Option<String>)],
     ) -> Result<(), MirrorError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting a response apply")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .op("starting a response apply")?;
         for (seq, key, status, errors) in rows {
             tx.execute(
                 "UPDATE batch_rows SET order_session_key = ?3, status = ?4, errors = ?5 WHERE file_name = ?1 AND sequence_number = ?2",

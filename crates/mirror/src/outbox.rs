@@ -140,7 +140,8 @@ fn read_intent(r: &Row<'_>) -> rusqlite::Result<Intent> {
 impl Mirror {
     /// Writes the intent unless one with its key exists; durable on return.
     pub fn record_intent(&mut self, i: &Intent) -> Result<Recorded, MirrorError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting an intent")?;
+        let tx =
+            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting an intent")?;
         let existing = tx
             .query_row(&format!("SELECT {COLUMNS} FROM outbox WHERE intent_key = ?1"), [&i.intent_key], read_intent)
             .optional()
@@ -203,7 +204,10 @@ impl Mirror {
         event: Option<(&str, &OrderEvent)>,
     ) -> Result<(), MirrorError> {
         let now = Utc::now();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting an intent result")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .op("starting an intent result")?;
         tx.execute(
             "UPDATE outbox SET state = ?2, result_message = ?3, updated_at = ?4 WHERE intent_key = ?1",
             rusqlite::params![intent_key, state.as_str(), message, now.to_rfc3339()],

@@ -67,7 +67,10 @@ impl Mirror {
         e: &OrderEvent,
         cursor: Option<(&str, &str)>,
     ) -> Result<EventApplied, MirrorError> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting an event apply")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .op("starting an event apply")?;
         let mut out = EventApplied::default();
         let seen: Option<i64> = tx
             .query_row(

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flexfactor_wire::webhook::{self, HeaderLookup, SignatureError, WebhookPayload};
@@ -44,6 +44,7 @@ async fn refuse(state: &RelayState, why: RejectReason, status: StatusCode, reaso
 /// Handles one delivery. The answer is 2xx only after the event is committed.
 pub(crate) async fn receive(
     State(state): State<RelayState>,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -61,7 +62,8 @@ pub(crate) async fn receive(
     };
     let host = match state.config.public_host.clone() {
         Some(h) => h,
-        None => match headers.get("host").and_then(|v| v.to_str().ok()) {
+        // HTTP/2 carries the host as the `:authority` pseudo-header, which is the URI's.
+        None => match headers.get("host").and_then(|v| v.to_str().ok()).or(uri.authority().map(|a| a.as_str())) {
             Some(h) => h.to_string(),
             None => {
                 let reason = "the request has no Host header".to_string();

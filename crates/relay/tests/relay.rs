@@ -173,6 +173,23 @@ async fn with_a_certificate_the_relay_serves_https() {
         .unwrap();
     let health = client.get(format!("{}/healthz", r.base_url())).send().await.unwrap();
     assert_eq!(health.status(), 200);
+    // A webhook over HTTPS, once over HTTP/1.1 and once over HTTP/2 (negotiated by ALPN),
+    // where the host the signature covers arrives as `:authority` instead of a Host header.
+    let host = r.local_addr().to_string();
+    for (n, version) in [(1, reqwest::Version::HTTP_11), (2, reqwest::Version::HTTP_2)] {
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap()]);
+        let client = if n == 2 { client.http2_prior_knowledge() } else { client.http1_only() };
+        let b = body("order.completed", &format!("o-{n}"), "ABCD1234");
+        let headers = sign(KEY, &host, "0123456789abcdef0123456789abcdef", &format_date(Utc::now()), b.as_bytes());
+        let mut req = client.build().unwrap().post(format!("{}/webhooks", r.base_url())).body(b);
+        for (name, value) in headers.pairs() {
+            req = req.header(name, value);
+        }
+        let answer = req.send().await.unwrap();
+        assert_eq!(answer.version(), version);
+        assert_eq!(answer.status(), 200, "{version:?}: {}", answer.text().await.unwrap());
+    }
     let plain = reqwest::get(format!("http://{}/healthz", r.local_addr())).await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success(), "plain HTTP must not be served");
     r.shutdown().await;

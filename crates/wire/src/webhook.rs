@@ -115,12 +115,24 @@ pub struct WebhookPayload {
 
 impl WebhookPayload {
     /// The at-least-once dedupe key `(Event, OrderId, ConfirmationId)` (§9, INFERRED policy).
+    /// A delivery with neither id (a payout event may have none) would share one key with
+    /// every other such delivery of its event and be dropped as their duplicate: its third
+    /// part is then a digest of the payload itself (with `IsResent` cleared, so a re-delivery
+    /// of the same event still matches).
     pub fn dedupe_key(&self) -> (String, String, String) {
-        (
-            self.event.as_str().to_string(),
-            self.order_id.clone().unwrap_or_default(),
-            self.confirmation_id.clone().unwrap_or_default(),
-        )
+        let order = self.order_id.clone().unwrap_or_default();
+        let confirmation = self.confirmation_id.clone().unwrap_or_default();
+        let confirmation = if order.is_empty() && confirmation.is_empty() {
+            use sha2::Digest;
+            let first = WebhookPayload { is_resent: false, ..self.clone() };
+            let bytes = serde_json::to_vec(&first).unwrap_or_default();
+            let digest = sha2::Sha256::digest(&bytes);
+            let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            format!("sha256:{hex}")
+        } else {
+            confirmation
+        };
+        (self.event.as_str().to_string(), order, confirmation)
     }
 }
 
@@ -253,6 +265,20 @@ mod tests {
         assert_eq!(out["Event"], "order.refunded");
         assert_eq!(out["newField"], serde_json::json!([1, 2]));
         assert_eq!(p.dedupe_key(), ("order.refunded".into(), "O1".into(), "C1".into()));
+    }
+
+    #[test]
+    fn deliveries_without_ids_dedupe_on_their_content_and_a_resend_still_matches() {
+        let payout = |amount: u32, resent: bool| -> WebhookPayload {
+            serde_json::from_str(&format!(
+                r#"{{"Event":"payout.created","TimeStamp":"2026-11-23T10:00:00.000000Z","EventData":{{"amount":{amount}}},"IsResent":{resent}}}"#
+            ))
+            .unwrap()
+        };
+        let (a, b) = (payout(100, false).dedupe_key(), payout(200, false).dedupe_key());
+        assert_ne!(a, b, "two different payouts are two events");
+        assert_eq!(payout(100, true).dedupe_key(), a, "a re-delivery is the same event");
+        assert!(a.2.starts_with("sha256:"), "{a:?}");
     }
 
     #[test]
