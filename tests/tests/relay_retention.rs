@@ -1,11 +1,11 @@
 //! A dashboard that fell behind the relay's retention (here: its size cap) is told so through
-//! the sync client, jumps its cursor to the relay's latest sequence number (after which the
-//! app runs a full sync from the API), and then follows new events normally.
+//! the sync client, jumps its cursor to the relay's latest sequence number and asks the next
+//! sync to list every order again from the API, and then follows new events normally.
 
 use chrono::Utc;
 use flexdesk_mirror::Mirror;
 use flexdesk_relay::{Relay, RelayConfig};
-use flexdesk_sync::{consume_once, FeedClient, FEED_CURSOR};
+use flexdesk_sync::{consume_once, BackfillCursor, FeedClient, CURSOR_NAME, FEED_CURSOR, RESYNC_CURSOR};
 use flexfactor_wire::webhook::{format_date, sign};
 use std::time::Duration;
 
@@ -53,6 +53,10 @@ async fn a_dashboard_behind_retention_is_told_to_backfill_and_then_follows_new_e
     assert!(behind.cursor_too_old, "the dashboard was not told its cursor is too old");
     assert_eq!(behind.applied, 0);
     assert_eq!(m.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some("101"), "the cursor did not jump to latest");
+    // ... and the next sync lists every order again from page 1 (the events in between are gone).
+    let backfill = BackfillCursor::parse(m.cursor(ACCOUNT, CURSOR_NAME).unwrap().as_deref());
+    assert_eq!((backfill.complete, backfill.next_page), (false, 1));
+    assert!(m.cursor(ACCOUNT, RESYNC_CURSOR).unwrap().is_some(), "no full re-listing was asked for");
 
     deliver(&relay, 101, 0).await;
     let next = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.unwrap();

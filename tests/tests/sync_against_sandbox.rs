@@ -1,10 +1,11 @@
 //! Client + sync + mirror against the sandbox on a loopback port.
 
 use chrono::{TimeZone, Utc};
-use flexdesk_mirror::{Mirror, OrderFilter, OrderRecord};
-use flexdesk_sync::sync_account;
+use flexdesk_mirror::{Mirror, OrderFilter, OrderRecord, OrderState};
+use flexdesk_sync::{request_full_resync, sync_account, RESYNC_CURSOR};
 use flexfactor_client::{ClientConfig, ClientError, FlexFactorClient};
 use flexfactor_sandbox::{Faults, Sandbox, SandboxConfig, SandboxCredentials};
+use flexfactor_wire::Cents;
 use std::collections::HashMap;
 
 const KEY: &str = "test-app-key";
@@ -69,6 +70,37 @@ async fn a_second_sync_fetches_only_what_changed() {
     assert_eq!((again.inserted, again.updated), (0, 0));
     assert!(again.fetched < 1_500, "catch-up re-fetched the whole history: {again:?}");
     assert_eq!(reopened.order_count("acct").unwrap(), 1_500);
+}
+
+#[tokio::test]
+async fn a_requested_full_resync_lists_every_order_again_and_finds_a_refund_a_catch_up_cannot_see() {
+    let sb = sandbox(1_500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    // A refund made elsewhere on an approved (final) order, whose webhook this dashboard never
+    // got (the relay dropped it: its feed cursor fell behind retention).
+    let key = m.order_keys_in_states("acct", &[OrderState::Approved]).unwrap()[0].clone();
+    let before = m.order("acct", &key).unwrap().unwrap().refunded_cents;
+    c.refund(&key, Cents(100), None).await.unwrap();
+    let catch_up = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(!catch_up.backfilled);
+    assert_eq!(
+        m.order("acct", &key).unwrap().unwrap().refunded_cents,
+        before,
+        "a catch-up does not re-list final orders"
+    );
+
+    request_full_resync(&mut m, "acct", None, "test").unwrap();
+    assert!(m.cursor("acct", RESYNC_CURSOR).unwrap().is_some());
+    let full = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(full.backfilled);
+    assert!(full.fetched >= 1_500, "{full:?}");
+    assert_eq!(m.order("acct", &key).unwrap().unwrap().refunded_cents, before + 100);
+    assert_eq!(m.cursor("acct", RESYNC_CURSOR).unwrap(), None, "the request is done");
+    let next = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(!next.backfilled, "one request, one full re-listing");
 }
 
 #[tokio::test]

@@ -20,6 +20,32 @@ impl Mirror {
     pub fn set_cursor(&self, account_id: &str, name: &str, value: &str) -> Result<(), MirrorError> {
         write_cursor(&self.conn, account_id, name, value)
     }
+
+    /// Writes several cursors and removes others, all in one transaction: `clear_if` names a
+    /// cursor and the value it must still have to be removed (one rewritten since it was read
+    /// stays).
+    pub fn update_cursors(
+        &mut self,
+        account_id: &str,
+        set: &[(&str, &str)],
+        clear_if: &[(&str, &str)],
+    ) -> Result<(), MirrorError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .op("starting a cursor update")?;
+        for (name, value) in set {
+            write_cursor(&tx, account_id, name, value)?;
+        }
+        for (name, value) in clear_if {
+            tx.execute(
+                "DELETE FROM sync_cursors WHERE account_id = ?1 AND name = ?2 AND value = ?3",
+                [account_id, name, value],
+            )
+            .op("removing a sync cursor")?;
+        }
+        tx.commit().op("committing a cursor update")
+    }
 }
 
 pub(crate) fn write_cursor(

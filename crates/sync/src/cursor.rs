@@ -1,10 +1,15 @@
 //! The backfill/catch-up cursor, stored as JSON in the mirror's `sync_cursors`.
 
 use chrono::{DateTime, Utc};
+use flexdesk_mirror::Mirror;
 use serde::{Deserialize, Serialize};
 
 /// The cursor's name in `sync_cursors`.
 pub const CURSOR_NAME: &str = "orders";
+/// Set when the relay no longer holds events this mirror never saw (its feed cursor fell
+/// behind retention): the next sync lists every order again, and removes it when done. The
+/// value says when and why, so that a request made during a run outlives that run.
+pub const RESYNC_CURSOR: &str = "full_resync_requested";
 
 /// How far the orders sync got.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -32,6 +37,26 @@ impl BackfillCursor {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// Asks the next sync to list every order again from page 1 (a full backfill; applies are
+/// idempotent, so only what changed is written), and moves the feed cursor to
+/// `feed_cursor`, all in one transaction: a crash leaves either the old state or both.
+pub fn request_full_resync(
+    mirror: &mut Mirror,
+    account_id: &str,
+    feed_cursor: Option<(&str, &str)>,
+    reason: &str,
+) -> Result<(), crate::SyncError> {
+    let mut cursor = BackfillCursor::parse(mirror.cursor(account_id, CURSOR_NAME)?.as_deref());
+    cursor.complete = false;
+    cursor.next_page = 1;
+    let request = format!("{} {reason}", Utc::now().to_rfc3339());
+    let cursor = cursor.to_json();
+    let mut set = vec![(CURSOR_NAME, cursor.as_str()), (RESYNC_CURSOR, request.as_str())];
+    set.extend(feed_cursor);
+    mirror.update_cursors(account_id, &set, &[])?;
+    Ok(())
 }
 
 #[cfg(test)]

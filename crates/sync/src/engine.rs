@@ -6,7 +6,7 @@ use flexfactor_client::{ClientError, FlexFactorClient};
 use flexfactor_wire::{OrderStatus, OrdersQuery, WireOrder};
 use std::collections::HashSet;
 
-use crate::cursor::{BackfillCursor, CURSOR_NAME};
+use crate::cursor::{BackfillCursor, CURSOR_NAME, RESYNC_CURSOR};
 use crate::{SyncError, UNKNOWN_ORDER};
 
 /// Orders per `GET /orders` page.
@@ -71,6 +71,12 @@ pub async fn sync_account(
 ) -> Result<SyncReport, SyncError> {
     let mut cursor = BackfillCursor::parse(mirror.cursor(account_id, CURSOR_NAME)?.as_deref());
     let mut report = SyncReport::default();
+    let resync = mirror.cursor(account_id, RESYNC_CURSOR)?;
+    if resync.is_some() && cursor.complete {
+        // Requested while another run was finishing, which then marked its cursor complete.
+        cursor.complete = false;
+        cursor.next_page = 1;
+    }
 
     // 1 + 2: backfill from the stored page, or catch up from the watermark.
     let backfilling = !cursor.complete;
@@ -126,7 +132,9 @@ pub async fn sync_account(
 
     cursor.complete = true;
     cursor.last_sync_at = Some(Utc::now());
-    mirror.set_cursor(account_id, CURSOR_NAME, &cursor.to_json())?;
+    // A full re-listing asked for before this run began is done; one asked for since stays.
+    let done: Vec<(&str, &str)> = resync.as_deref().map(|r| (RESYNC_CURSOR, r)).into_iter().collect();
+    mirror.update_cursors(account_id, &[(CURSOR_NAME, &cursor.to_json())], &done)?;
     tracing::info!(?report, "sync finished");
     Ok(report)
 }

@@ -162,7 +162,12 @@ pub async fn consume_once(
     let mut report = ConsumeReport::default();
     match feed.poll(after, wait, 500).await? {
         FeedPoll::CursorTooOld { latest_seq } => {
-            mirror.set_cursor(account_id, FEED_CURSOR, &latest_seq.to_string())?;
+            // Events between our cursor and the relay's oldest are gone: the next sync lists
+            // every order again (refunds and chargebacks on final orders included), and the
+            // feed resumes from the relay's newest event.
+            let latest = latest_seq.to_string();
+            let reason = format!("relay feed cursor {after} too old; resuming at {latest}");
+            crate::cursor::request_full_resync(mirror, account_id, Some((FEED_CURSOR, &latest)), &reason)?;
             report.cursor_too_old = true;
         }
         FeedPoll::Events { events, .. } => {

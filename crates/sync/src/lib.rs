@@ -26,7 +26,7 @@ mod error;
 mod feed;
 mod webhooks;
 
-pub use cursor::{BackfillCursor, CURSOR_NAME};
+pub use cursor::{request_full_resync, BackfillCursor, CURSOR_NAME, RESYNC_CURSOR};
 pub use engine::{fill_search_index, sync_account, SyncProgress, SyncReport, BULK_LOAD_MAX_EXISTING, PAGE_SIZE};
 pub use error::SyncError;
 pub use feed::{consume_once, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RejectedDelivery, FEED_CURSOR};
