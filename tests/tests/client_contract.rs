@@ -2,6 +2,7 @@
 //! sandbox on a loopback port, with the outcome checked at the sandbox (its ledgers and
 //! order book), not only in the value the client returns. Also every error shape the
 //! sandbox emits: ProblemDetails validation errors, 401, 404, 409 and the refund `2001`.
+//! One test follows MIT orders the sandbox moves on into a mirror through the sync engine.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -228,6 +229,68 @@ async fn managed_mit_that_cannot_be_rescued_expires_at_its_expiry_date() {
     let order = c.get_order(&id).await.unwrap();
     assert_eq!((order.status, order.decision.as_deref()), (Some(2), Some("EXPIRED")));
     assert!(sb.events().iter().any(|e| e.order_id == id && e.kind.as_str() == "order.expired"));
+}
+
+/// What the sync engine makes of orders FlexFactor moves on: a `poll` entry in each order's
+/// timeline, and, once the grace period is over, `missing_webhook` drift for each order whose
+/// announcing webhook never reached the mirror (this mirror has no relay; one order gets its
+/// webhooks applied by hand, and is not flagged).
+#[tokio::test]
+async fn mit_orders_moved_on_by_flexfactor_are_polled_into_the_timeline_and_flagged_without_their_webhook() {
+    let sb = sandbox(10).await;
+    let c = client(&sb);
+    let rescued = tokenize(&c, &sb, APPROVE).await;
+    let lost = tokenize(&c, &sb, DECLINE).await;
+    let (approved, _) = evaluate(&c, &managed_mit(&sb, &rescued, 1999, "SUB-D-1")).await;
+    let (heard, _) = evaluate(&c, &managed_mit(&sb, &rescued, 2999, "SUB-D-2")).await;
+    let (expired, _) = evaluate(&c, &managed_mit(&sb, &lost, 3999, "SUB-D-3")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = flexdesk_mirror::Mirror::open(&dir.path().join("mirror.sqlite3")).unwrap();
+    m.insert_account(&flexdesk_tests::sandbox_account("acct", "Contract", &sb.base_url(), sb.mid(), KEY)).unwrap();
+    flexdesk_sync::sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+
+    let seen = sb.events().len();
+    sb.advance_clock(Duration::from_secs(25 * 86_400));
+    flexdesk_sync::sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    for (id, state) in [(&approved, "approved"), (&heard, "approved"), (&expired, "expired")] {
+        assert_eq!(m.order("acct", id).unwrap().unwrap().state.as_str(), state);
+        let timeline = m.timeline("acct", id).unwrap();
+        let kinds: Vec<&str> = timeline.iter().map(|t| t.kind.as_str()).collect();
+        assert_eq!(kinds.first(), Some(&"evaluate"), "{timeline:?}");
+        let poll = timeline.iter().find(|t| t.kind == "poll").unwrap_or_else(|| panic!("no poll entry: {timeline:?}"));
+        assert!(poll.summary.starts_with(&format!("Read from the API: pending → {state}")), "{}", poll.summary);
+    }
+    // The sandbox's webhooks for one of them, applied as the relay feed would.
+    for e in sb.events().into_iter().skip(seen).filter(|e| e.order_id == heard) {
+        let payload = flexfactor_wire::webhook::WebhookPayload {
+            event: e.kind.clone(),
+            time_stamp: Some(e.at),
+            event_data: e.data.clone(),
+            external_order_id: e.external_order_id.clone(),
+            order_id: Some(e.order_id.clone()),
+            confirmation_id: Some(e.confirmation_id.clone()),
+            is_test_mode: true,
+            is_resent: false,
+            extra: Default::default(),
+        };
+        let body = serde_json::to_string(&payload).unwrap();
+        flexdesk_sync::apply_webhook(&mut m, "acct", &body, Utc::now(), None).unwrap();
+    }
+    let in_grace = Utc::now() - chrono::Duration::minutes(5);
+    assert_eq!(m.check_webhook_expectations("acct", in_grace, true).unwrap(), 0);
+    let grace_over = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(m.check_webhook_expectations("acct", grace_over, true).unwrap(), 2);
+    let mut flagged: Vec<String> = m
+        .drift("acct")
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.kind == flexdesk_sync::MISSING_WEBHOOK)
+        .map(|d| d.order_session_key)
+        .collect();
+    flagged.sort();
+    let mut want = vec![approved, expired];
+    want.sort();
+    assert_eq!(flagged, want);
 }
 
 #[tokio::test]

@@ -74,7 +74,7 @@ pub(crate) async fn run_sync(
     .await;
     match result {
         Ok(report) => {
-            flag_missing_webhooks(inner, &mut writer, account_id, &report.moved_on);
+            flag_missing_webhooks(inner, &mut writer, account_id);
             inner.update_sync(generation, |s| {
                 s.phase = SyncPhase::Idle;
                 s.last_sync_at = Some(chrono::Utc::now().to_rfc3339());
@@ -218,22 +218,18 @@ pub(crate) async fn feed_loop(
     }
 }
 
-/// Drift: an order the re-check found changed should have had a webhook. With a relay in
-/// use, an order that changed more than five minutes ago and has no webhook is flagged (a
-/// webhook arriving later clears the flag).
-fn flag_missing_webhooks(inner: &Inner, writer: &mut Mirror, account_id: &str, moved_on: &[String]) {
-    if moved_on.is_empty() || !inner.relay_configured() {
-        return;
-    }
-    let grace = chrono::Utc::now() - chrono::Duration::minutes(5);
-    for key in moved_on {
-        let Ok(Some(order)) = writer.order(account_id, key) else { continue };
-        let old_enough = order.modified_at.is_none_or(|m| m < grace);
-        if old_enough && !writer.has_webhook(account_id, key).unwrap_or(true) {
-            let detail = format!("became {} by polling, but no webhook arrived for it", order.state.as_str());
-            if let Err(e) = writer.flag_drift(account_id, key, flexdesk_sync::MISSING_WEBHOOK, &detail) {
-                tracing::warn!(error = %e, "could not flag drift");
-            }
-        }
+/// Drift: an order whose state FlexFactor announces by webhook, seen first by polling, should
+/// have had that webhook. Once [`WEBHOOK_GRACE`] has passed since polling saw the change
+/// (the webhook may simply be on its way), an order with no such webhook is flagged when a
+/// relay is in use (a webhook arriving later clears the flag); without one, nothing is.
+fn flag_missing_webhooks(inner: &Inner, writer: &mut Mirror, account_id: &str) {
+    let seen_before = chrono::Utc::now() - WEBHOOK_GRACE;
+    match writer.check_webhook_expectations(account_id, seen_before, inner.relay_configured()) {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(orders = n, "orders changed by polling without their webhook: flagged as drift"),
+        Err(e) => tracing::warn!(error = %e, "could not check for missing webhooks"),
     }
 }
+
+/// How long after polling saw a change its webhook may still arrive before it counts as missing.
+const WEBHOOK_GRACE: chrono::Duration = chrono::Duration::minutes(5);

@@ -136,6 +136,9 @@ impl Mirror {
     }
 
     /// An order's timeline, oldest first (ties in event-key order, so it is deterministic).
+    /// It opens with the evaluate result: the order's own `decision` as the API reports it
+    /// (FlexDesk never calls `/evaluate`; the merchant's server does), at the time the order
+    /// was placed. It is derived from the order row rather than stored once per order.
     pub fn timeline(&self, account_id: &str, order_session_key: &str) -> Result<Vec<TimelineEntry>, MirrorError> {
         let mut stmt = self
             .conn
@@ -144,6 +147,16 @@ impl Mirror {
                  WHERE account_id = ?1 AND order_session_key = ?2 ORDER BY at, event_key",
             )
             .op("reading a timeline")?;
+        let evaluated: Option<(Option<String>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT decision, coalesce(placed_at, created_at) FROM orders
+                 WHERE account_id = ?1 AND order_session_key = ?2",
+                [account_id, order_session_key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .op("reading an order's evaluate result")?;
         let rows = stmt
             .query_map([account_id, order_session_key], |r| {
                 Ok(TimelineEntry {
@@ -156,7 +169,20 @@ impl Mirror {
                 })
             })
             .op("reading a timeline")?;
-        rows.collect::<Result<Vec<_>, _>>().op("reading a timeline")
+        let mut entries = rows.collect::<Result<Vec<_>, _>>().op("reading a timeline")?;
+        if let Some((Some(decision), Some(at))) = evaluated {
+            let entry = TimelineEntry {
+                at: parse_ts(&at),
+                kind: "evaluate".into(),
+                summary: format!("Evaluate answered {decision}"),
+                payload: None,
+                state_hint: None,
+                changed_state: false,
+            };
+            let position = entries.partition_point(|e| e.at < entry.at);
+            entries.insert(position, entry);
+        }
+        Ok(entries)
     }
 
     /// Flags an order (idempotent per order and kind).
@@ -207,6 +233,50 @@ impl Mirror {
             })
             .op("reading drift")?;
         rows.collect::<Result<Vec<_>, _>>().op("reading drift")
+    }
+
+    /// Settles the webhooks expected since polling saw an order change to a state FlexFactor
+    /// announces by webhook (the `poll` trigger records them): each one seen before
+    /// `seen_before` (the grace period, during which the webhook may still be on its way) is
+    /// removed, and when `flag` is set (a relay is in use) and no webhook with that state hint
+    /// was ever recorded for the order, the order is flagged as `missing_webhook` drift.
+    /// Returns how many orders were flagged.
+    pub fn check_webhook_expectations(
+        &mut self,
+        account_id: &str,
+        seen_before: DateTime<Utc>,
+        flag: bool,
+    ) -> Result<u64, MirrorError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .op("starting a webhook check")?;
+        let before = seen_before.to_rfc3339();
+        let flagged = if flag {
+            tx.execute(
+                "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail)
+                 SELECT e.account_id, e.order_session_key, 'missing_webhook', ?3,
+                        'became ' || e.hint || ' by polling at ' || e.seen_at || ', but no webhook saying so arrived'
+                 FROM webhook_expectations e
+                 WHERE e.account_id = ?1 AND julianday(e.seen_at) <= julianday(?2)
+                   AND NOT EXISTS (SELECT 1 FROM timeline t
+                                   WHERE t.account_id = e.account_id AND t.order_session_key = e.order_session_key
+                                     AND t.kind LIKE 'webhook:%' AND t.state_hint = e.hint)
+                 ON CONFLICT(account_id, order_session_key, kind)
+                 DO UPDATE SET detail = excluded.detail, detected_at = excluded.detected_at, resolved_at = NULL",
+                rusqlite::params![account_id, before, Utc::now().to_rfc3339()],
+            )
+            .op("flagging missing webhooks")? as u64
+        } else {
+            0
+        };
+        tx.execute(
+            "DELETE FROM webhook_expectations WHERE account_id = ?1 AND julianday(seen_at) <= julianday(?2)",
+            [account_id, before.as_str()],
+        )
+        .op("settling webhook expectations")?;
+        tx.commit().op("committing a webhook check")?;
+        Ok(flagged)
     }
 
     /// Whether any webhook was recorded for the order (for drift detection).

@@ -1,0 +1,45 @@
+-- The webhook an order's polled state change should have come with: the state hint of that
+-- webhook (order.refunded hints partiallyRefunded), and when polling saw the change.
+CREATE TABLE webhook_expectations (
+    account_id         TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    order_session_key  TEXT NOT NULL,
+    hint               TEXT NOT NULL,
+    seen_at            TEXT NOT NULL,
+    PRIMARY KEY (account_id, order_session_key, hint)
+);
+
+-- 1. A read from the API that changed an order (its state, captured or refunded amount) goes
+-- into the order's timeline as a `poll` entry. Only real changes fire it: `apply_orders`
+-- updates a row only when the API's record differs, and inserts (a backfill) never fire it.
+CREATE TRIGGER orders_poll_timeline AFTER UPDATE OF api_state, captured_cents, refunded_cents ON orders
+WHEN old.api_state IS NOT new.api_state OR old.captured_cents <> new.captured_cents
+  OR old.refunded_cents <> new.refunded_cents
+BEGIN
+    INSERT OR IGNORE INTO timeline (account_id, order_session_key, event_key, at, kind, summary, payload, state_hint, changed_state)
+    VALUES (
+        new.account_id, new.order_session_key,
+        'poll:' || new.synced_at || ':' || coalesce(new.api_state, '') || ':' || new.captured_cents || ':' || new.refunded_cents,
+        strftime('%Y-%m-%dT%H:%M:%fZ', new.synced_at),
+        'poll',
+        'Read from the API: '
+            || CASE WHEN old.api_state IS NOT new.api_state
+                    THEN coalesce(old.api_state, 'unknown') || ' → ' || coalesce(new.api_state, 'unknown')
+                    ELSE coalesce(new.api_state, 'unknown') END
+            || CASE WHEN old.captured_cents <> new.captured_cents
+                    THEN ', captured ' || printf('%.2f', new.captured_cents / 100.0) || ' ' || new.currency ELSE '' END
+            || CASE WHEN old.refunded_cents <> new.refunded_cents
+                    THEN ', refunded ' || printf('%.2f', new.refunded_cents / 100.0) || ' ' || new.currency ELSE '' END,
+        NULL,
+        new.api_state,
+        old.state IS NOT new.state
+    );
+    -- 2. A state FlexFactor announces by webhook, seen first by polling: the webhook is
+    -- expected. `Mirror::check_webhook_expectations` looks once the grace period is over.
+    INSERT OR IGNORE INTO webhook_expectations (account_id, order_session_key, hint, seen_at)
+    SELECT new.account_id, new.order_session_key,
+           CASE new.api_state WHEN 'refunded' THEN 'partiallyRefunded' ELSE new.api_state END,
+           new.synced_at
+    WHERE old.api_state IS NOT new.api_state
+      AND new.api_state IN ('approved', 'cancelled', 'expired', 'partiallyRefunded', 'refunded', 'captureRequired',
+                            'chargeback', 'challenge');
+END;

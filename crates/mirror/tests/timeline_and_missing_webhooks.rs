@@ -1,0 +1,137 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail by panicking
+
+//! The order timeline opens with the evaluate result and records every read from the API
+//! that changed the order; a state FlexFactor announces by webhook, seen first by polling,
+//! is flagged as drift once its grace period is over if that webhook never came.
+
+use chrono::{TimeZone, Utc};
+use flexdesk_mirror::{Account, Environment, Mirror, OrderEvent, OrderState};
+use flexfactor_wire::{Cents, WireOrder};
+
+fn account() -> Account {
+    Account {
+        id: "acct".into(),
+        name: "Test".into(),
+        environment: Environment::Sandbox,
+        base_url: "http://127.0.0.1:1/v1".into(),
+        mid: "mid".into(),
+        app_key: "key".into(),
+        demo_seed: None,
+        demo_anchor: None,
+        created_at: Utc::now(),
+    }
+}
+
+/// Order `i` as the API reports it at `version` (later versions are newer).
+fn order(i: u32, status: i32, decision: &str, version: u32) -> WireOrder {
+    WireOrder {
+        id: format!("00000000-0000-4000-8000-{i:012}"),
+        status: Some(status),
+        decision: Some(decision.into()),
+        amount: Some(Cents(2500)),
+        captured_amount: Some(Cents(if status == 7 { 2500 } else { 0 })),
+        refunded_amount: Some(Cents(0)),
+        currency_code: Some("USD".into()),
+        order_placed_date: Some(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()),
+        created_on: Some(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 1).unwrap()),
+        modified_on: Some(
+            Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap() + chrono::Duration::minutes(version.into()),
+        ),
+        ..Default::default()
+    }
+}
+
+fn webhook(i: u32, event: &str, hint: OrderState) -> OrderEvent {
+    OrderEvent {
+        event_key: format!("webhook:{event}|{i}"),
+        order_session_key: order(i, 4, "SUBMITTED", 0).id,
+        at: Utc::now(),
+        kind: format!("webhook:{event}"),
+        summary: event.into(),
+        payload: Some("{}".into()),
+        state_hint: Some(hint),
+    }
+}
+
+fn kinds(m: &Mirror, i: u32) -> Vec<String> {
+    m.timeline("acct", &order(i, 4, "SUBMITTED", 0).id).unwrap().into_iter().map(|t| t.kind).collect()
+}
+
+fn flagged(m: &Mirror) -> Vec<String> {
+    let mut keys: Vec<String> = m
+        .drift("acct")
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.kind == "missing_webhook")
+        .map(|d| d.order_session_key)
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn the_timeline_opens_with_the_evaluate_result_and_records_only_reads_that_changed_the_order() {
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account()).unwrap();
+    m.apply_orders("acct", &[order(1, 4, "SUBMITTED", 1)], None).unwrap();
+    let first = m.timeline("acct", &order(1, 4, "SUBMITTED", 0).id).unwrap();
+    assert_eq!(first.len(), 1, "a new order has only its evaluate result: {first:?}");
+    assert_eq!((first[0].kind.as_str(), first[0].summary.as_str()), ("evaluate", "Evaluate answered SUBMITTED"));
+    assert_eq!(first[0].at, Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(), "at the time the order was placed");
+
+    // The same record again, and an older one: nothing changed, nothing recorded.
+    m.apply_orders("acct", &[order(1, 4, "SUBMITTED", 1)], None).unwrap();
+    m.apply_orders("acct", &[order(1, 7, "SUBMITTED", 0)], None).unwrap();
+    assert_eq!(kinds(&m, 1), ["evaluate"]);
+
+    // FlexFactor approved it: one poll entry, saying what changed.
+    m.apply_orders("acct", &[order(1, 7, "SUBMITTED", 2)], None).unwrap();
+    let entries = m.timeline("acct", &order(1, 4, "SUBMITTED", 0).id).unwrap();
+    assert_eq!(kinds(&m, 1), ["evaluate", "poll"]);
+    let poll = &entries[1];
+    assert_eq!(poll.summary, "Read from the API: pending → approved, captured 25.00 USD");
+    assert_eq!(poll.state_hint, Some(OrderState::Approved));
+    assert!(poll.changed_state);
+    m.apply_orders("acct", &[order(1, 7, "SUBMITTED", 2)], None).unwrap();
+    assert_eq!(kinds(&m, 1), ["evaluate", "poll"], "re-reading the same record adds nothing");
+}
+
+#[test]
+fn a_state_seen_first_by_polling_is_flagged_after_the_grace_period_unless_its_own_webhook_came() {
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account()).unwrap();
+    let pending: Vec<WireOrder> = (1..=4).map(|i| order(i, 4, "SUBMITTED", 0)).collect();
+    m.apply_orders("acct", &pending, None).unwrap();
+    // Order 1 gets its order.completed webhook. Order 2 only got challenge.presented: a webhook,
+    // but not the one announcing approval. Order 3 gets none. Order 4 is declined (FlexFactor
+    // sends no webhook for that), so nothing is expected of it.
+    m.apply_event("acct", &webhook(1, "order.completed", OrderState::Approved), None).unwrap();
+    m.apply_event("acct", &webhook(2, "challenge.presented", OrderState::Challenge), None).unwrap();
+    let polled: Vec<WireOrder> = vec![
+        order(1, 7, "SUBMITTED", 1),
+        order(2, 7, "SUBMITTED", 1),
+        order(3, 7, "SUBMITTED", 1),
+        order(4, 2, "DECLINED", 1),
+    ];
+    m.apply_orders("acct", &polled, None).unwrap();
+
+    let grace_start = Utc::now() - chrono::Duration::minutes(5);
+    assert_eq!(m.check_webhook_expectations("acct", grace_start, true).unwrap(), 0, "still inside the grace period");
+    assert!(flagged(&m).is_empty());
+
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    let n = m.check_webhook_expectations("acct", later, true).unwrap();
+    assert_eq!(n, 2, "{:?}", m.drift("acct").unwrap());
+    assert_eq!(flagged(&m), [order(2, 4, "SUBMITTED", 0).id, order(3, 4, "SUBMITTED", 0).id]);
+    let detail = m.drift("acct").unwrap().into_iter().find(|d| d.order_session_key == order(3, 4, "S", 0).id).unwrap();
+    assert!(detail.detail.starts_with("became approved by polling"), "{}", detail.detail);
+    assert_eq!(m.check_webhook_expectations("acct", later, true).unwrap(), 0, "each change is checked once");
+
+    // The late webhook clears nothing by itself here (the sync crate resolves the flag when it
+    // applies one); without a relay, changes are settled without flags.
+    m.apply_orders("acct", &[order(5, 4, "SUBMITTED", 0)], None).unwrap();
+    m.apply_orders("acct", &[order(5, 7, "SUBMITTED", 1)], None).unwrap();
+    assert_eq!(m.check_webhook_expectations("acct", later + chrono::Duration::seconds(1), false).unwrap(), 0);
+    assert_eq!(m.check_webhook_expectations("acct", later + chrono::Duration::seconds(1), true).unwrap(), 0);
+    assert_eq!(flagged(&m).len(), 2);
+}
