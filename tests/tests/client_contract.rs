@@ -262,18 +262,7 @@ async fn mit_orders_moved_on_by_flexfactor_are_polled_into_the_timeline_and_flag
     }
     // The sandbox's webhooks for one of them, applied as the relay feed would.
     for e in sb.events().into_iter().skip(seen).filter(|e| e.order_id == heard) {
-        let payload = flexfactor_wire::webhook::WebhookPayload {
-            event: e.kind.clone(),
-            time_stamp: Some(e.at),
-            event_data: e.data.clone(),
-            external_order_id: e.external_order_id.clone(),
-            order_id: Some(e.order_id.clone()),
-            confirmation_id: Some(e.confirmation_id.clone()),
-            is_test_mode: true,
-            is_resent: false,
-            extra: Default::default(),
-        };
-        let body = serde_json::to_string(&payload).unwrap();
+        let body = serde_json::to_string(&e.payload(true, false)).unwrap();
         flexdesk_sync::apply_webhook(&mut m, "acct", &body, Utc::now(), None).unwrap();
     }
     let in_grace = Utc::now() - chrono::Duration::minutes(5);

@@ -2,7 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use flexdesk_mirror::{Mirror, OrderFilter, OrderRecord, OrderState};
-use flexdesk_sync::{request_full_resync, sync_account, RESYNC_CURSOR};
+use flexdesk_sync::{apply_webhook, refresh_named_orders, request_full_resync, sync_account, RESYNC_CURSOR};
 use flexfactor_client::{ClientConfig, ClientError, FlexFactorClient};
 use flexfactor_sandbox::{Faults, Sandbox, SandboxConfig, SandboxCredentials};
 use flexfactor_wire::Cents;
@@ -101,6 +101,40 @@ async fn a_requested_full_resync_lists_every_order_again_and_finds_a_refund_a_ca
     assert_eq!(m.cursor("acct", RESYNC_CURSOR).unwrap(), None, "the request is done");
     let next = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
     assert!(!next.backfilled, "one request, one full re-listing");
+}
+
+#[tokio::test]
+async fn an_order_a_webhook_names_is_re_read_and_stays_queued_across_a_restart_until_a_read_succeeds() {
+    let sb = sandbox(300).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    let key = m.order_keys_in_states("acct", &[OrderState::Approved]).unwrap()[0].clone();
+    let before = m.order("acct", &key).unwrap().unwrap().refunded_cents;
+    c.refund(&key, Cents(150), None).await.unwrap();
+    let refunded = sb.events().into_iter().rev().find(|e| e.order_id == key && e.kind.as_str() == "order.refunded");
+    let body = serde_json::to_string(&refunded.expect("the refund's event").payload(true, false)).unwrap();
+    apply_webhook(&mut m, "acct", &body, Utc::now(), None).unwrap();
+    assert_eq!(m.queued_refreshes("acct", 10).unwrap().len(), 1, "the webhook queued its order");
+
+    // The API fails for this order: it stays queued, also across a restart.
+    sb.set_faults(Faults { error_rate: 1.0, only_path_suffix: Some(key.clone()), ..Default::default() });
+    let failed = refresh_named_orders(&c, &mut m, "acct").await.unwrap();
+    assert_eq!((failed.refreshed, failed.failed), (0, 1));
+    drop(m);
+    let mut m = mirror(&dir);
+    let queued = m.queued_refreshes("acct", 10).unwrap();
+    assert_eq!((queued.len(), queued[0].attempts), (1, 1));
+    assert_eq!(m.order("acct", &key).unwrap().unwrap().refunded_cents, before, "not re-read yet");
+
+    sb.set_faults(Faults::default());
+    let done = refresh_named_orders(&c, &mut m, "acct").await.unwrap();
+    assert_eq!((done.refreshed, done.failed), (1, 0));
+    assert_eq!(m.order("acct", &key).unwrap().unwrap().refunded_cents, before + 150);
+    assert!(m.queued_refreshes("acct", 10).unwrap().is_empty());
+    apply_webhook(&mut m, "acct", &body, Utc::now(), None).unwrap();
+    assert!(m.queued_refreshes("acct", 10).unwrap().is_empty(), "a duplicate webhook queues nothing");
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 
 use flexdesk_mirror::{Account, Mirror};
 use flexdesk_sync::{
-    consume_once, fill_search_index, sync_account, BackfillCursor, FeedClient, SyncProgress, SyncReport, CURSOR_NAME,
+    consume_once, fill_search_index, refresh_named_orders, sync_account, BackfillCursor, FeedClient, SyncProgress,
+    SyncReport, CURSOR_NAME,
 };
 use flexfactor_client::FlexFactorClient;
 use flexfactor_sandbox::Sandbox;
@@ -74,6 +75,10 @@ pub(crate) async fn run_sync(
     .await;
     match result {
         Ok(report) => {
+            if report.inserted + report.updated > 0 {
+                // The re-check of non-final orders comes after the last page's progress call.
+                inner.notify_changed();
+            }
             flag_missing_webhooks(inner, &mut writer, account_id);
             inner.update_sync(generation, |s| {
                 s.phase = SyncPhase::Idle;
@@ -188,17 +193,12 @@ pub(crate) async fn feed_loop(
                     tracing::warn!("the relay no longer has our cursor; running a full sync");
                     sync_trigger.notify_one();
                 }
-                for order in report.orders_to_refresh {
-                    match client.get_order(&order).await {
-                        Ok(o) => {
-                            if let Err(e) = writer.apply_orders(&account_id, std::slice::from_ref(&o), None) {
-                                tracing::warn!(error = %e, "could not apply a re-read order");
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(order = %order, error = %e, "could not re-read an order after its webhook")
-                        }
-                    }
+                // Every order a webhook named, re-read from the API (queued in the mirror with
+                // the webhook, so a failed read or a crash is retried here next time).
+                match refresh_named_orders(&client, &mut writer, &account_id).await {
+                    Ok(r) if r.refreshed > 0 => inner.notify_changed(),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not re-read the orders webhooks named"),
                 }
                 if !report.new_events.is_empty() {
                     crate::AppCore::from_inner(inner.clone()).notify_webhooks(&account_id, &report.new_events);

@@ -15,10 +15,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_keyset_rollup_search", include_str!("../migrations/0006_keyset_rollup_search.sql")),
     ("0007_drop_email_index", include_str!("../migrations/0007_drop_email_index.sql")),
     ("0008_keyset_rowid_tiebreak", include_str!("../migrations/0008_keyset_rowid_tiebreak.sql")),
-    (
-        "0009_poll_timeline_webhook_expectations",
-        include_str!("../migrations/0009_poll_timeline_webhook_expectations.sql"),
-    ),
+    ("0009_poll_timeline_webhook_checks", include_str!("../migrations/0009_poll_timeline_webhook_checks.sql")),
 ];
 
 /// The schema version this build writes.

@@ -127,6 +127,10 @@ impl Mirror {
                 ],
             )
             .op("adding a timeline entry")?;
+            if e.kind.starts_with("webhook:") {
+                // The webhook says the order changed; its API record says how.
+                Mirror::queue_refresh(&tx, account_id, &e.order_session_key)?;
+            }
         }
         if let Some((name, value)) = cursor {
             write_cursor(&tx, account_id, name, value)?;

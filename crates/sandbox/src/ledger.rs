@@ -2,7 +2,7 @@
 //! events it emitted (each one a webhook to every configured target).
 
 use chrono::{DateTime, Utc};
-use flexfactor_wire::webhook::EventKind;
+use flexfactor_wire::webhook::{EventKind, WebhookPayload};
 use flexfactor_wire::Cents;
 
 /// One accepted refund.
@@ -51,4 +51,21 @@ pub struct SandboxEvent {
     /// Virtual time of the change.
     pub at: DateTime<Utc>,
     pub data: Option<serde_json::Value>,
+}
+
+impl SandboxEvent {
+    /// The webhook body FlexFactor sends for this event (`is_resent` on a re-delivery).
+    pub fn payload(&self, is_test_mode: bool, is_resent: bool) -> WebhookPayload {
+        WebhookPayload {
+            event: self.kind.clone(),
+            time_stamp: Some(self.at),
+            event_data: self.data.clone(),
+            external_order_id: self.external_order_id.clone(),
+            order_id: Some(self.order_id.clone()),
+            confirmation_id: Some(self.confirmation_id.clone()),
+            is_test_mode,
+            is_resent,
+            extra: serde_json::Map::new(),
+        }
+    }
 }

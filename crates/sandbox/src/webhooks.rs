@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{header, Method, Request, Uri};
 use chrono::{DateTime, Utc};
-use flexfactor_wire::webhook::{self, WebhookPayload};
+use flexfactor_wire::webhook;
 use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -225,17 +225,7 @@ async fn deliver(
     nonce: &str,
     settings: &WebhookSettings,
 ) -> bool {
-    let payload = WebhookPayload {
-        event: event.kind.clone(),
-        time_stamp: Some(event.at),
-        event_data: event.data.clone(),
-        external_order_id: event.external_order_id.clone(),
-        order_id: Some(event.order_id.clone()),
-        confirmation_id: Some(event.confirmation_id.clone()),
-        is_test_mode: settings.test_mode,
-        is_resent: attempt.number > 1,
-        extra: serde_json::Map::new(),
-    };
+    let payload = event.payload(settings.test_mode, attempt.number > 1);
     let body = serde_json::to_vec(&payload).unwrap_or_default();
     let now = SystemClock.now();
     let signed = webhook::sign(&target.key, &target.host, nonce, &webhook::format_date(now), &body);

@@ -140,8 +140,6 @@ impl FeedClient {
 pub struct ConsumeReport {
     pub applied: u64,
     pub duplicates: u64,
-    /// Orders whose webhooks were new: re-read them from the API (polling is the truth).
-    pub orders_to_refresh: Vec<String>,
     pub last_received_at: Option<DateTime<Utc>>,
     /// The cursor was too old: the caller must run a full sync.
     pub cursor_too_old: bool,
@@ -178,14 +176,58 @@ pub async fn consume_once(
                     report.duplicates += 1;
                 } else {
                     report.applied += 1;
+                    // The order itself is queued for a re-read in the mirror, with the event
+                    // (see [`refresh_named_orders`]).
                     report.new_events.push((applied.event.clone(), applied.order_session_key.clone()));
-                    if let Some(order) = applied.order_session_key {
-                        if !report.orders_to_refresh.contains(&order) {
-                            report.orders_to_refresh.push(order);
-                        }
-                    }
                 }
                 report.last_received_at = Some(e.received_at);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// What one [`refresh_named_orders`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshReport {
+    /// Orders re-read and applied (their queue entries removed).
+    pub refreshed: u64,
+    /// Orders the API does not know (dropped from the queue; the webhook already flagged them).
+    pub unknown: u64,
+    /// Orders left queued because the read failed (tried again next time).
+    pub failed: u64,
+}
+
+/// Re-reads from the API every order a webhook named (the mirror's refresh queue, filled in
+/// each webhook's own transaction) and applies it: polling is the source of truth, webhooks
+/// make it fast. An order leaves the queue only once its re-read is applied; a failed read
+/// stays queued for the next call (which the feed loop makes after every page), and the
+/// first failure that looks like the API or the network being down ends this call.
+pub async fn refresh_named_orders(
+    client: &flexfactor_client::FlexFactorClient,
+    mirror: &mut Mirror,
+    account_id: &str,
+) -> Result<RefreshReport, SyncError> {
+    let mut report = RefreshReport::default();
+    for queued in mirror.queued_refreshes(account_id, 200)? {
+        match client.get_order(&queued.order_session_key).await {
+            Ok(order) => {
+                mirror.apply_orders(account_id, std::slice::from_ref(&order), None)?;
+                mirror.refresh_done(account_id, &queued)?;
+                report.refreshed += 1;
+            }
+            Err(flexfactor_client::ClientError::NotFound { .. }) => {
+                tracing::warn!(order = %queued.order_session_key, "a webhook named an order the API does not know");
+                mirror.refresh_done(account_id, &queued)?;
+                report.unknown += 1;
+            }
+            Err(e) => {
+                tracing::warn!(order = %queued.order_session_key, error = %e, "could not re-read an order after its webhook");
+                mirror.refresh_failed(account_id, &queued.order_session_key, &e.to_string())?;
+                report.failed += 1;
+                if e.is_transient() {
+                    break;
+                }
             }
         }
     }

@@ -29,7 +29,10 @@ mod webhooks;
 pub use cursor::{request_full_resync, BackfillCursor, CURSOR_NAME, RESYNC_CURSOR};
 pub use engine::{fill_search_index, sync_account, SyncProgress, SyncReport, BULK_LOAD_MAX_EXISTING, PAGE_SIZE};
 pub use error::SyncError;
-pub use feed::{consume_once, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RejectedDelivery, FEED_CURSOR};
+pub use feed::{
+    consume_once, refresh_named_orders, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RefreshReport,
+    RejectedDelivery, FEED_CURSOR,
+};
 /// Drift kind (the mirror's `drift.kind`): an order the API does not know.
 pub const UNKNOWN_ORDER: &str = "unknown_order";
 /// Drift kind: a state change that arrived by polling while its webhook never did.

@@ -43,3 +43,15 @@ BEGIN
       AND new.api_state IN ('approved', 'cancelled', 'expired', 'partiallyRefunded', 'refunded', 'captureRequired',
                             'chargeback', 'challenge');
 END;
+
+-- 3. Orders a webhook named, to re-read from the API (polling is the source of truth; a
+-- webhook says that something changed). Queued in the webhook's own transaction and removed
+-- once the re-read is applied, so a failed read or a crash in between loses nothing.
+CREATE TABLE refresh_queue (
+    account_id         TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    order_session_key  TEXT NOT NULL,
+    queued_at          TEXT NOT NULL,
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    last_error         TEXT,
+    PRIMARY KEY (account_id, order_session_key)
+);
