@@ -101,6 +101,22 @@ pub(crate) async fn feed(
         )
             .into_response();
     }
+    if after > page.latest_seq {
+        // A cursor past every sequence number this relay ever gave: its store was reset or
+        // replaced, and events the dashboard never saw may be gone. Waiting would only serve
+        // nothing until the new numbers pass the old cursor.
+        state.metrics.feed_too_old.fetch_add(1, Ordering::Relaxed);
+        return (
+            StatusCode::GONE,
+            Json(serde_json::json!({
+                "error": "cursor_ahead",
+                "message": format!("this relay has given sequence numbers only up to {} (its store was reset or replaced), not {after}; backfill from the FlexFactor API, then resume from latestSeq", page.latest_seq),
+                "oldestSeq": page.oldest_seq,
+                "latestSeq": page.latest_seq,
+            })),
+        )
+            .into_response();
+    }
     if page.events.is_empty() && !wait.is_zero() && !*state.stopping.borrow() {
         state.metrics.feed_waiting.fetch_add(1, Ordering::Relaxed);
         let _waiting = Waiting(&state.metrics.feed_waiting);

@@ -150,6 +150,22 @@ async fn a_cursor_older_than_retention_is_told_to_backfill() {
 }
 
 #[tokio::test]
+async fn a_cursor_past_every_sequence_number_is_told_to_backfill_at_once() {
+    // A dashboard that read up to 50 from a relay whose store was since reset.
+    let dir = tempfile::tempdir().unwrap();
+    let r = relay(&dir).await;
+    deliver(&r, &body("order.completed", "o-8", "C8"), KEY, Utc::now()).await;
+    let started = std::time::Instant::now();
+    let ahead = feed(&r, 50, 20).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "answered at once, not after the long-poll");
+    assert_eq!(ahead.status(), 410);
+    let body: serde_json::Value = ahead.json().await.unwrap();
+    assert_eq!((body["error"].as_str(), body["latestSeq"].as_i64()), (Some("cursor_ahead"), Some(1)));
+    assert_eq!(feed(&r, 1, 0).await.status(), 200, "the cursor it names works");
+    r.shutdown().await;
+}
+
+#[tokio::test]
 async fn with_a_certificate_the_relay_serves_https() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));

@@ -164,7 +164,7 @@ pub async fn consume_once(
             // every order again (refunds and chargebacks on final orders included), and the
             // feed resumes from the relay's newest event.
             let latest = latest_seq.to_string();
-            let reason = format!("relay feed cursor {after} too old; resuming at {latest}");
+            let reason = format!("the relay no longer serves feed cursor {after}; resuming at {latest}");
             crate::cursor::request_full_resync(mirror, account_id, Some((FEED_CURSOR, &latest)), &reason)?;
             report.cursor_too_old = true;
         }
