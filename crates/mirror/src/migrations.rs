@@ -53,6 +53,32 @@ mod tests {
         assert_eq!(ok, "ok");
     }
 
+    /// SHA-256 of each migration as it shipped. A database that ran a migration never runs
+    /// it again, so editing one would leave older mirrors and new ones with different
+    /// schemas: add a new migration instead (and its digest here).
+    const SHIPPED: &[(&str, &str)] = &[
+        ("0001_initial", "fe1e5e78932a1a344ec3a65b05b287694ba09ca20aa496ccc77ef8b7ca7466c8"),
+        ("0002_event_ledger_timeline", "d86ae4f48dfa7ec324c645dc4bca38ad93d43a14c45ba8d0541e09cc7b55c28c"),
+        ("0003_word_search", "d7d4a75e2af935a65d5d75c8ae671a6a3d4528bf53965c5f5cca33c747e0608e"),
+        ("0004_batches", "389a24049131e236f26ea406ec34c6b8f7c50ab0b380a4008922090a7b0e06f3"),
+        ("0005_actions_audit", "8ade3e0f789ee87856deb66d6baa2c0ee64a4928650bed47350223f8f01aae32"),
+        ("0006_keyset_rollup_search", "36fe40ce10a1e3955132e95fd2c0eb9ee04d7e87d473678c197a44cf8f14304e"),
+        ("0007_drop_email_index", "874a3e91179b3d03419c9ea6ce053ad957687c26c83cf5be4f906b80bb594604"),
+        ("0008_keyset_rowid_tiebreak", "0e856fcccd4b5ee798d6306b07f4f7e661773baf965f3b9921b05734d7ec5365"),
+        ("0009_poll_timeline_webhook_checks", "00b15c0288cd8b086895a5d4b3aeab51a549170bfdb62326517070de99514b1c"),
+    ];
+
+    #[test]
+    fn shipped_migrations_are_never_edited_only_appended() {
+        use sha2::{Digest, Sha256};
+        assert_eq!(MIGRATIONS.len(), SHIPPED.len(), "a new migration needs its digest in SHIPPED");
+        for ((name, sql), (shipped_name, digest)) in MIGRATIONS.iter().zip(SHIPPED) {
+            assert_eq!(name, shipped_name);
+            let found: String = Sha256::digest(sql.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(&found, digest, "{name} was edited after it shipped: add a new migration instead");
+        }
+    }
+
     #[test]
     fn migration_names_are_numbered_uniquely_in_order() {
         for (i, (name, sql)) in MIGRATIONS.iter().enumerate() {

@@ -58,7 +58,8 @@ async fn a_signed_webhook_is_stored_once_and_served_verbatim_on_the_feed() {
 }
 
 #[tokio::test]
-async fn bad_signatures_stale_dates_bad_json_and_huge_bodies_are_refused_without_blocking_good_events() {
+async fn bad_signatures_stale_dates_bad_json_and_huge_bodies_are_refused_and_unknown_events_kept_without_blocking_good_ones(
+) {
     let dir = tempfile::tempdir().unwrap();
     let r = relay(&dir).await;
     let good = body("order.refunded", "o-2", "C2");
@@ -77,11 +78,21 @@ async fn bad_signatures_stale_dates_bad_json_and_huge_bodies_are_refused_without
         .unwrap();
     drop(raw);
 
+    // An event this version does not know, signed by FlexFactor: accepted and kept verbatim
+    // (refusing it would have FlexFactor retry it forever); the dashboard records it in the
+    // order's timeline without moving the order's state.
+    let unknown = body("order.teleported", "o-2", "C9");
+    assert_eq!(deliver(&r, &unknown, KEY, Utc::now()).await.status(), 200);
+
     assert_eq!(deliver(&r, &good, KEY, Utc::now()).await.status(), 200);
     let page: serde_json::Value = feed(&r, 0, 0).await.json().await.unwrap();
     let events = page["events"].as_array().unwrap();
-    assert_eq!(events.len(), 1, "only the good delivery is on the feed");
-    assert_eq!(events[0]["event"], "order.refunded");
+    assert_eq!(events.len(), 2, "only the signed, well-formed deliveries are on the feed");
+    assert_eq!(
+        (events[0]["event"].as_str(), events[0]["body"].as_str()),
+        (Some("order.teleported"), Some(unknown.as_str()))
+    );
+    assert_eq!(events[1]["event"], "order.refunded");
 }
 
 #[tokio::test]

@@ -117,6 +117,39 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_event_goes_into_the_timeline_verbatim_without_moving_the_state() {
+        let mut m = Mirror::open_in_memory().unwrap();
+        m.insert_account(&flexdesk_mirror::Account {
+            id: "acct".into(),
+            name: "t".into(),
+            environment: flexdesk_mirror::Environment::Sandbox,
+            base_url: "http://x/v1".into(),
+            mid: "m".into(),
+            app_key: "k".into(),
+            demo_seed: None,
+            demo_anchor: None,
+            created_at: Utc::now(),
+        })
+        .unwrap();
+        let order = flexfactor_wire::WireOrder {
+            id: "o1".into(),
+            status: Some(4),
+            decision: Some("SUBMITTED".into()),
+            ..Default::default()
+        };
+        m.apply_orders("acct", &[order], None).unwrap();
+        let body = r#"{"Event":"order.teleported","OrderId":"o1","ConfirmationId":"C7","Where":"moon"}"#;
+        let applied = apply_webhook(&mut m, "acct", body, Utc::now(), Some(("relay_feed", "7"))).unwrap();
+        assert_eq!(applied.event, "order.teleported");
+        assert!(!applied.applied.duplicate && !applied.applied.state_changed);
+        let timeline = m.timeline("acct", "o1").unwrap();
+        let entry = timeline.iter().find(|t| t.kind == "webhook:order.teleported").unwrap();
+        assert_eq!((entry.payload.as_deref(), entry.state_hint), (Some(body), None));
+        assert_eq!(m.order("acct", "o1").unwrap().unwrap().state, OrderState::Pending);
+        assert_eq!(m.cursor("acct", "relay_feed").unwrap().as_deref(), Some("7"), "the feed moves past it");
+    }
+
+    #[test]
     fn retries_of_one_webhook_share_the_event_key() {
         let body = r#"{"Event":"order.completed","OrderId":"o1","ConfirmationId":"C1","IsResent":false}"#;
         let resent = r#"{"event":"order.completed","orderId":"o1","confirmationId":"C1","isResent":true}"#;
