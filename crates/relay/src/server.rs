@@ -117,10 +117,17 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Opens the SQLite store, binds (HTTPS when `config.tls` is set), runs maintenance once
-    /// and then every `maintenance_interval`, and serves until [`Relay::shutdown`].
+    /// Opens the SQLite store at `config.db_path`, binds (HTTPS when `config.tls` is set),
+    /// runs maintenance once and then every `maintenance_interval`, and serves until
+    /// [`Relay::shutdown`].
     pub async fn start(config: RelayConfig) -> Result<Relay, RelayError> {
         let store: Arc<dyn EventStore> = Arc::new(SqliteStore::open(&config.db_path)?);
+        Relay::start_with_store(config, store).await
+    }
+
+    /// [`Relay::start`] on another storage backend (`config.db_path` is then not used): any
+    /// [`EventStore`] that commits an event durably before `append` returns.
+    pub async fn start_with_store(config: RelayConfig, store: Arc<dyn EventStore>) -> Result<Relay, RelayError> {
         let bind = config.bind;
         let tls_files = config.tls.clone();
         let state = RelayState::new(config, store)?;
