@@ -58,7 +58,7 @@ async fn main() {
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
     let next = Arc::new(AtomicUsize::new(0));
 
-    println!("relay ingest: {n} signed webhooks, {concurrency} in flight, SQLite WAL (synchronous=NORMAL)");
+    println!("relay ingest: {n} signed webhooks, {concurrency} in flight, SQLite WAL (synchronous=FULL: each append fsynced)");
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
