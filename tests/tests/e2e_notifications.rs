@@ -5,8 +5,9 @@
 //! Demo relay, and the real app sends a notification over D-Bus — the freedesktop.org
 //! `org.freedesktop.Notifications.Notify` call that Tauri's notification plugin makes. The
 //! desktop's notification daemon is played by a recorder this test serves on the session bus.
+//! The same webhook updates the order's row on screen without a reload, and its timeline.
 
-use flexdesk_tests::e2e::{click, launch_demo, wait_for, wait_for_backfill, Sandbox};
+use flexdesk_tests::e2e::{attr, click, count, fill, launch_demo, wait_for, wait_for_backfill, Sandbox};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -76,6 +77,7 @@ async fn an_opted_in_refund_webhook_sends_a_desktop_notification() {
     })
     .await;
     assert!(seen.lock().unwrap().is_empty(), "nothing is notified before an event: {:?}", seen.lock().unwrap());
+    click(client, "button[aria-label='Close About']").await;
 
     // A refund made at FlexFactor, outside FlexDesk: only its webhook tells the app.
     let sandbox = Sandbox::connect(client, app.data_dir.path()).await;
@@ -89,6 +91,13 @@ async fn an_opted_in_refund_webhook_sends_a_desktop_notification() {
         .clone();
     let id = order["id"].as_str().unwrap().to_string();
     let merchant_id = order["externalOrderId"].as_str().map(str::to_string);
+    // The order is on screen (found by its id) before anything happens to it.
+    fill(client, "#search-input", &id).await;
+    let row = format!("#orders-table .order-row[data-order-id='{id}']");
+    wait_for("the order's row", Duration::from_secs(10), || async {
+        attr(client, &row, "data-state").await.filter(|s| s == "approved")
+    })
+    .await;
     let status = sandbox.post(&format!("/orders/{id}/refund"), serde_json::json!({ "amountToRefund": 1.00 })).await;
     assert!((200..300).contains(&status), "the sandbox refused the refund: HTTP {status}");
 
@@ -104,4 +113,26 @@ async fn an_opted_in_refund_webhook_sends_a_desktop_notification() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let all = seen.lock().unwrap().clone();
     assert_eq!(all.iter().filter(|(_, s, _)| s == "Order refunded").count(), 1, "{all:?}");
+
+    // The row on screen changed with the webhook and its re-read, without a reload.
+    wait_for("the visible row to show the refund", Duration::from_secs(15), || async {
+        attr(client, &row, "data-state").await.filter(|s| s == "partiallyRefunded")
+    })
+    .await;
+    // Its timeline: the evaluate result, the webhook, and the read that found the refund.
+    click(client, &format!("{row} [role=gridcell]:nth-child(3)")).await;
+    for kind in ["evaluate", "webhook:order.refunded", "poll"] {
+        wait_for(&format!("a {kind} entry in the timeline"), Duration::from_secs(10), || async {
+            (count(client, &format!("#order-timeline li[data-kind='{kind}']")).await > 0).then_some(())
+        })
+        .await;
+    }
+    let poll = client
+        .find(fantoccini::Locator::Css("#order-timeline li[data-kind='poll'] .text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(poll.contains("refunded 1.00"), "{poll:?}");
 }
