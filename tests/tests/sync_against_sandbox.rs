@@ -70,6 +70,25 @@ async fn a_second_sync_fetches_only_what_changed() {
     assert_eq!((again.inserted, again.updated), (0, 0));
     assert!(again.fetched < 1_500, "catch-up re-fetched the whole history: {again:?}");
     assert_eq!(reopened.order_count("acct").unwrap(), 1_500);
+
+    // After a long time offline, 2,500 new orders: the catch-up's pages are indexed for
+    // search as they come, like a backfill's.
+    let newest = sb.orders_snapshot().iter().filter_map(|o| o.created_on).max().unwrap();
+    let template = sb.orders_snapshot()[0].clone();
+    for i in 0..2_500 {
+        let mut o = template.clone();
+        o.id = format!("00000000-0000-4000-8000-{i:012}");
+        o.external_order_id = Some(format!("LATE-{i:05}"));
+        o.created_on = Some(newest + chrono::Duration::minutes(i + 1));
+        sb.upsert_order(o);
+    }
+    let late = sync_account(&c, &mut reopened, "acct", |_| {}).await.unwrap();
+    assert_eq!(late.inserted, 2_500, "{late:?}");
+    assert_eq!(reopened.search_pending().unwrap(), 0, "the catch-up left orders out of the word index");
+    let found = reopened
+        .count_orders("acct", &OrderFilter { search: Some("LATE-02499".into()), ..Default::default() })
+        .unwrap();
+    assert_eq!(found, 1);
 }
 
 #[tokio::test]

@@ -105,12 +105,11 @@ pub async fn sync_account(
             cursor.complete = true;
         }
         let stats = mirror.apply_orders(account_id, &result.orders, Some((CURSOR_NAME, &cursor.to_json())))?;
-        if backfilling {
-            // The word index keeps up page by page (a few milliseconds per 1,000 orders, beside
-            // a request that takes far longer), so a first backfill ends with every search
-            // answered from the index; `fill_search_index` then only merges its segments.
-            mirror.index_search_step(n.max(1) as u64)?;
-        }
+        // The word index keeps up page by page (a few milliseconds per 1,000 orders, beside a
+        // request that takes far longer), in a first backfill and in a catch-up after a long
+        // time offline alike: a run ends with every search answered from the index (a crash
+        // leaves at most one page past its mark), and `fill_search_index` then only merges.
+        mirror.index_search_step(n.max(1) as u64)?;
         report.add(stats, n);
         fetched_before += n as u64;
         on_progress(SyncProgress { backfilling, fetched: fetched_before, expected: result.total_item_count });
