@@ -115,14 +115,14 @@ fn bare_insert(path: &std::path::Path, data: &[WireOrder]) -> Duration {
         let tx = conn.transaction().unwrap();
         {
             let mut stmt = tx
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "INSERT INTO orders (account_id, order_session_key, merchant_order_id, status_code, decision, state, is_mit,
                        amount_cents, captured_cents, refunded_cents, currency, email, customer_name, card_bin, card_last4,
                        decline_code, created_at, modified_at, synced_at, api_state, status_name, site_id,
                        placed_at, expiry_at)
-                     VALUES ('bench', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?19, ?5,
-                       ?20, ?21, ?22, ?23)",
-                )
+                     VALUES ('{ACCOUNT}', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?19, ?5,
+                       ?20, ?21, ?22, ?23)"
+                ))
                 .unwrap();
             let mut json = tx.prepare_cached("INSERT INTO order_json (order_id, raw_json) VALUES (?1, ?2)").unwrap();
             let now = Utc::now().to_rfc3339();
