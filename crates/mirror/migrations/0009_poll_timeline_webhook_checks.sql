@@ -23,8 +23,9 @@ BEGIN
         'poll',
         'Read from the API: '
             || CASE WHEN old.api_state IS NOT new.api_state
-                    THEN coalesce(old.api_state, 'unknown') || ' → ' || coalesce(new.api_state, 'unknown')
-                    ELSE coalesce(new.api_state, 'unknown') END
+                    THEN CASE old.api_state WHEN 'captureRequired' THEN 'capture required' WHEN 'partiallyRefunded' THEN 'partially refunded' WHEN 'onHold' THEN 'on hold' ELSE coalesce(old.api_state, 'unknown') END
+                         || ' → ' || CASE new.api_state WHEN 'captureRequired' THEN 'capture required' WHEN 'partiallyRefunded' THEN 'partially refunded' WHEN 'onHold' THEN 'on hold' ELSE coalesce(new.api_state, 'unknown') END
+                    ELSE CASE new.api_state WHEN 'captureRequired' THEN 'capture required' WHEN 'partiallyRefunded' THEN 'partially refunded' WHEN 'onHold' THEN 'on hold' ELSE coalesce(new.api_state, 'unknown') END END
             || CASE WHEN old.captured_cents <> new.captured_cents
                     THEN ', captured ' || printf('%.2f', new.captured_cents / 100.0) || ' ' || new.currency ELSE '' END
             || CASE WHEN old.refunded_cents <> new.refunded_cents

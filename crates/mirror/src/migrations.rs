@@ -65,7 +65,7 @@ mod tests {
         ("0006_keyset_rollup_search", "36fe40ce10a1e3955132e95fd2c0eb9ee04d7e87d473678c197a44cf8f14304e"),
         ("0007_drop_email_index", "874a3e91179b3d03419c9ea6ce053ad957687c26c83cf5be4f906b80bb594604"),
         ("0008_keyset_rowid_tiebreak", "0e856fcccd4b5ee798d6306b07f4f7e661773baf965f3b9921b05734d7ec5365"),
-        ("0009_poll_timeline_webhook_checks", "00b15c0288cd8b086895a5d4b3aeab51a549170bfdb62326517070de99514b1c"),
+        ("0009_poll_timeline_webhook_checks", "a1a9473c62191952aef4ba6ac7c139e9bcb35c7a2e578f7793c0e6c49c2786eb"),
     ];
 
     #[test]

@@ -260,7 +260,10 @@ impl Mirror {
             tx.execute(
                 "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail)
                  SELECT e.account_id, e.order_session_key, 'missing_webhook', ?3,
-                        'became ' || e.hint || ' by polling at ' || e.seen_at || ', but no webhook saying so arrived'
+                        'polling saw it become '
+                        || CASE e.hint WHEN 'captureRequired' THEN 'capture required'
+                                       WHEN 'partiallyRefunded' THEN 'partially refunded' ELSE e.hint END
+                        || ' at ' || strftime('%Y-%m-%d %H:%M', e.seen_at) || ' UTC, but no webhook announcing it arrived'
                  FROM webhook_expectations e
                  WHERE e.account_id = ?1 AND julianday(e.seen_at) <= julianday(?2)
                    AND NOT EXISTS (SELECT 1 FROM timeline t

@@ -124,7 +124,8 @@ fn a_state_seen_first_by_polling_is_flagged_after_the_grace_period_unless_its_ow
     assert_eq!(n, 2, "{:?}", m.drift("acct").unwrap());
     assert_eq!(flagged(&m), [order(2, 4, "SUBMITTED", 0).id, order(3, 4, "SUBMITTED", 0).id]);
     let detail = m.drift("acct").unwrap().into_iter().find(|d| d.order_session_key == order(3, 4, "S", 0).id).unwrap();
-    assert!(detail.detail.starts_with("became approved by polling"), "{}", detail.detail);
+    assert!(detail.detail.starts_with("polling saw it become approved at 20"), "{}", detail.detail);
+    assert!(detail.detail.ends_with(" UTC, but no webhook announcing it arrived"), "{}", detail.detail);
     assert_eq!(m.check_webhook_expectations("acct", later, true).unwrap(), 0, "each change is checked once");
 
     // The late webhook clears nothing by itself here (the sync crate resolves the flag when it
