@@ -34,15 +34,5 @@ pub fn cli_binary() -> std::path::PathBuf {
 /// A sandbox-environment account as the mirror stores it (no secret: that is in a keychain),
 /// for tests that write the mirror directly instead of adding the account through the app core.
 pub fn sandbox_account(id: &str, name: &str, base_url: &str, mid: &str, app_key: &str) -> flexdesk_mirror::Account {
-    flexdesk_mirror::Account {
-        id: id.into(),
-        name: name.into(),
-        environment: flexdesk_mirror::Environment::Sandbox,
-        base_url: base_url.into(),
-        mid: mid.into(),
-        app_key: app_key.into(),
-        demo_seed: None,
-        demo_anchor: None,
-        created_at: chrono::Utc::now(),
-    }
+    flexdesk_mirror::Account::new(id, name, flexdesk_mirror::Environment::Sandbox, base_url, mid, app_key)
 }

@@ -91,18 +91,36 @@ async fn a_second_sync_fetches_only_what_changed() {
     assert_eq!(found, 1);
 }
 
-#[tokio::test]
-async fn a_requested_full_resync_lists_every_order_again_and_finds_a_refund_a_catch_up_cannot_see() {
-    let sb = sandbox(1_500).await;
+/// A mirror synced from a sandbox of `orders`, then a refund of `cents` made at FlexFactor
+/// (not through FlexDesk) on one of its approved, final orders.
+struct RefundedElsewhere {
+    sb: Sandbox,
+    dir: tempfile::TempDir,
+    c: FlexFactorClient,
+    m: Mirror,
+    /// The refunded order.
+    key: String,
+    /// Its refunded cents in the mirror before the refund.
+    before: i64,
+}
+
+async fn refunded_elsewhere(orders: usize, cents: i64) -> RefundedElsewhere {
+    let sb = sandbox(orders).await;
     let dir = tempfile::tempdir().unwrap();
     let c = client(&sb, SECRET);
     let mut m = mirror(&dir);
     sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
-    // A refund made elsewhere on an approved (final) order, whose webhook this dashboard never
-    // got (the relay dropped it: its feed cursor fell behind retention).
     let key = m.order_keys_in_states("acct", &[OrderState::Approved]).unwrap()[0].clone();
     let before = m.order("acct", &key).unwrap().unwrap().refunded_cents;
-    c.refund(&key, Cents(100), None).await.unwrap();
+    c.refund(&key, Cents(cents), None).await.unwrap();
+    RefundedElsewhere { sb, dir, c, m, key, before }
+}
+
+#[tokio::test]
+async fn a_requested_full_resync_lists_every_order_again_and_finds_a_refund_a_catch_up_cannot_see() {
+    // The refund's webhook never reached this dashboard (the relay dropped it: its feed
+    // cursor fell behind retention).
+    let RefundedElsewhere { sb: _sb, dir: _dir, c, mut m, key, before } = refunded_elsewhere(1_500, 100).await;
     let catch_up = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
     assert!(!catch_up.backfilled);
     assert_eq!(
@@ -124,14 +142,7 @@ async fn a_requested_full_resync_lists_every_order_again_and_finds_a_refund_a_ca
 
 #[tokio::test]
 async fn an_order_a_webhook_names_is_re_read_and_stays_queued_across_a_restart_until_a_read_succeeds() {
-    let sb = sandbox(300).await;
-    let dir = tempfile::tempdir().unwrap();
-    let c = client(&sb, SECRET);
-    let mut m = mirror(&dir);
-    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
-    let key = m.order_keys_in_states("acct", &[OrderState::Approved]).unwrap()[0].clone();
-    let before = m.order("acct", &key).unwrap().unwrap().refunded_cents;
-    c.refund(&key, Cents(150), None).await.unwrap();
+    let RefundedElsewhere { sb, dir, c, mut m, key, before } = refunded_elsewhere(300, 150).await;
     let refunded = sb.events().into_iter().rev().find(|e| e.order_id == key && e.kind.as_str() == "order.refunded");
     let body = serde_json::to_string(&refunded.expect("the refund's event").payload(true, false)).unwrap();
     apply_webhook(&mut m, "acct", &body, Utc::now(), None).unwrap();

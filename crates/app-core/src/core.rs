@@ -498,17 +498,14 @@ impl AppCore {
             input.app_secret.clone(),
         ))?;
         client.authenticate().await?;
-        let account = Account {
-            id: new_account_id("acct"),
-            name: input.name.trim().to_string(),
-            environment: input.environment.into(),
-            base_url: client.base_url().to_string(),
-            mid: input.mid.trim().to_string(),
-            app_key: input.app_key.trim().to_string(),
-            demo_seed: None,
-            demo_anchor: None,
-            created_at: Utc::now(),
-        };
+        let account = Account::new(
+            new_account_id("acct"),
+            input.name.trim(),
+            input.environment.into(),
+            client.base_url(),
+            input.mid.trim(),
+            input.app_key.trim(),
+        );
         self.inner.config.secrets.set(&account_key(&account.id, APP_SECRET), &Secret::new(input.app_secret))?;
         {
             let reader = self.inner.reader()?;

@@ -55,6 +55,30 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
 }
 
+impl Account {
+    /// An account other than the Demo (no seeded history), created now.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        environment: Environment,
+        base_url: impl Into<String>,
+        mid: impl Into<String>,
+        app_key: impl Into<String>,
+    ) -> Account {
+        Account {
+            id: id.into(),
+            name: name.into(),
+            environment,
+            base_url: base_url.into(),
+            mid: mid.into(),
+            app_key: app_key.into(),
+            demo_seed: None,
+            demo_anchor: None,
+            created_at: Utc::now(),
+        }
+    }
+}
+
 const ACTIVE_ACCOUNT: &str = "active_account";
 const COLUMNS: &str = "id, name, environment, base_url, mid, app_key, demo_seed, demo_anchor, created_at";
 

@@ -9,17 +9,7 @@ use flexdesk_mirror::{Account, Environment, Mirror, OrderEvent, OrderState};
 use flexfactor_wire::{Cents, WireOrder};
 
 fn account() -> Account {
-    Account {
-        id: "acct".into(),
-        name: "Test".into(),
-        environment: Environment::Sandbox,
-        base_url: "http://127.0.0.1:1/v1".into(),
-        mid: "mid".into(),
-        app_key: "key".into(),
-        demo_seed: None,
-        demo_anchor: None,
-        created_at: Utc::now(),
-    }
+    Account::new("acct", "Test", Environment::Sandbox, "http://127.0.0.1:1/v1", "mid", "key")
 }
 
 fn order(i: u32) -> WireOrder {

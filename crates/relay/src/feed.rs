@@ -69,6 +69,19 @@ async fn read(state: &RelayState, after: i64, limit: usize) -> Result<FeedPage, 
     }
 }
 
+/// `410 Gone`: the feed cannot continue from the dashboard's cursor; it must backfill from the
+/// API, then resume from `latestSeq`.
+fn backfill_first(state: &RelayState, error: &str, why: &str, page: &FeedPage) -> Response {
+    state.metrics.feed_too_old.fetch_add(1, Ordering::Relaxed);
+    let body = serde_json::json!({
+        "error": error,
+        "message": format!("{why}; backfill from the FlexFactor API, then resume from latestSeq"),
+        "oldestSeq": page.oldest_seq,
+        "latestSeq": page.latest_seq,
+    });
+    (StatusCode::GONE, Json(body)).into_response()
+}
+
 pub(crate) async fn feed(
     State(state): State<RelayState>,
     headers: HeaderMap,
@@ -89,33 +102,18 @@ pub(crate) async fn feed(
         Err(r) => return r,
     };
     if after + 1 < page.oldest_seq {
-        state.metrics.feed_too_old.fetch_add(1, Ordering::Relaxed);
-        return (
-            StatusCode::GONE,
-            Json(serde_json::json!({
-                "error": "cursor_too_old",
-                "message": format!("events after {after} are no longer kept (oldest is {}); backfill from the FlexFactor API, then resume from latestSeq", page.oldest_seq),
-                "oldestSeq": page.oldest_seq,
-                "latestSeq": page.latest_seq,
-            })),
-        )
-            .into_response();
+        let why = format!("events after {after} are no longer kept (oldest is {})", page.oldest_seq);
+        return backfill_first(&state, "cursor_too_old", &why, &page);
     }
     if after > page.latest_seq {
         // A cursor past every sequence number this relay ever gave: its store was reset or
         // replaced, and events the dashboard never saw may be gone. Waiting would only serve
         // nothing until the new numbers pass the old cursor.
-        state.metrics.feed_too_old.fetch_add(1, Ordering::Relaxed);
-        return (
-            StatusCode::GONE,
-            Json(serde_json::json!({
-                "error": "cursor_ahead",
-                "message": format!("this relay has given sequence numbers only up to {} (its store was reset or replaced), not {after}; backfill from the FlexFactor API, then resume from latestSeq", page.latest_seq),
-                "oldestSeq": page.oldest_seq,
-                "latestSeq": page.latest_seq,
-            })),
-        )
-            .into_response();
+        let why = format!(
+            "this relay has given sequence numbers only up to {} (its store was reset or replaced), not {after}",
+            page.latest_seq
+        );
+        return backfill_first(&state, "cursor_ahead", &why, &page);
     }
     if page.events.is_empty() && !wait.is_zero() && !*state.stopping.borrow() {
         state.metrics.feed_waiting.fetch_add(1, Ordering::Relaxed);

@@ -119,18 +119,9 @@ mod tests {
     #[test]
     fn an_unknown_event_goes_into_the_timeline_verbatim_without_moving_the_state() {
         let mut m = Mirror::open_in_memory().unwrap();
-        m.insert_account(&flexdesk_mirror::Account {
-            id: "acct".into(),
-            name: "t".into(),
-            environment: flexdesk_mirror::Environment::Sandbox,
-            base_url: "http://x/v1".into(),
-            mid: "m".into(),
-            app_key: "k".into(),
-            demo_seed: None,
-            demo_anchor: None,
-            created_at: Utc::now(),
-        })
-        .unwrap();
+        let account =
+            flexdesk_mirror::Account::new("acct", "t", flexdesk_mirror::Environment::Sandbox, "http://x/v1", "m", "k");
+        m.insert_account(&account).unwrap();
         let order = flexfactor_wire::WireOrder {
             id: "o1".into(),
             status: Some(4),
