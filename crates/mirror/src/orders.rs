@@ -414,6 +414,7 @@ struct RowWriter<'t> {
     put_json: rusqlite::CachedStatement<'t>,
     resolve_unknown: rusqlite::CachedStatement<'t>,
     hint: rusqlite::CachedStatement<'t>,
+    stored_state: rusqlite::CachedStatement<'t>,
 }
 
 impl<'t> RowWriter<'t> {
@@ -461,6 +462,12 @@ impl<'t> RowWriter<'t> {
             hint: tx
                 .prepare_cached("SELECT state_rank FROM order_hints WHERE account_id = ?1 AND order_session_key = ?2")
                 .op("preparing the hint lookup")?,
+            stored_state: tx
+                .prepare_cached(
+                    "SELECT api_state FROM orders WHERE account_id = ?1 AND order_session_key = ?2
+                       AND modified_at IS NOT NULL",
+                )
+                .op("preparing the stored-state lookup")?,
         })
     }
 
@@ -549,6 +556,12 @@ impl<'t> RowWriter<'t> {
             if self.mode.any_unknown {
                 self.resolve_unknown.execute([self.account_id, wire.id.as_str(), self.now]).op("resolving drift")?;
             }
+        } else if wire.modified_on.is_none()
+            && moves_backwards(&mut self.stored_state, self.account_id, &wire.id, p.api_state)?
+        {
+            // No `modifiedOn` to order it by, and it would move the order back in its
+            // lifecycle: most likely a stale copy. Kept out, like one with an older time.
+            stats.unchanged += 1;
         } else {
             params[22] = &raw;
             match self.update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")? {
@@ -561,6 +574,22 @@ impl<'t> RowWriter<'t> {
         }
         Ok(())
     }
+}
+
+/// True when the stored row has a `modifiedOn` and an API state later in the lifecycle than
+/// `incoming` (the guard for a record without `modifiedOn`, which the time check cannot order).
+fn moves_backwards(
+    stored_state: &mut rusqlite::CachedStatement<'_>,
+    account_id: &str,
+    order_session_key: &str,
+    incoming: OrderState,
+) -> Result<bool, MirrorError> {
+    let stored: Option<Option<String>> = stored_state
+        .query_row([account_id, order_session_key], |r| r.get(0))
+        .optional()
+        .op("reading an order's stored state")?;
+    let stored = stored.flatten().as_deref().and_then(OrderState::parse);
+    Ok(stored.is_some_and(|s| s.rank() > incoming.rank()))
 }
 
 #[cfg(test)]

@@ -75,6 +75,25 @@ fn a_stale_version_of_an_order_never_overwrites_a_newer_one() {
 }
 
 #[test]
+fn a_copy_without_modified_on_never_moves_an_order_back_but_may_move_it_on() {
+    let mut m = mirror_with(&[order(1, 7, "APPROVED")]);
+    let key = order(1, 0, "").id;
+    // No time to order it by, and an earlier state: kept out.
+    let undated_stale = WireOrder { modified_on: None, ..order(1, 4, "SUBMITTED") };
+    assert_eq!(m.apply_orders("acct", &[undated_stale], None).unwrap().unchanged, 1);
+    assert_eq!(m.order("acct", &key).unwrap().unwrap().state, OrderState::Approved);
+    // No time, but later in the lifecycle (refunded): applied.
+    let undated_refund = WireOrder {
+        modified_on: None,
+        refunded_amount: Some(Cents(1001)),
+        captured_amount: Some(Cents(1001)),
+        ..order(1, 6, "APPROVED")
+    };
+    assert_eq!(m.apply_orders("acct", &[undated_refund], None).unwrap().updated, 1);
+    assert_eq!(m.order("acct", &key).unwrap().unwrap().state, OrderState::Refunded);
+}
+
+#[test]
 fn list_filters_by_state_and_pages_newest_first() {
     let mut orders: Vec<_> = (0..30).map(|i| order(i, 7, "APPROVED")).collect();
     orders.extend((30..40).map(|i| order(i, 4, "SUBMITTED")));
