@@ -1,6 +1,7 @@
 //! A dashboard that fell behind the relay's retention (here: its size cap) is told so through
-//! the sync client, jumps its cursor to the relay's latest sequence number and asks the next
-//! sync to list every order again from the API, and then follows new events normally.
+//! the sync client, moves its cursor past the events the relay dropped and asks the next sync
+//! to list every order again from the API, then applies the events the relay still keeps and
+//! follows new ones normally. A dashboard's very first read only moves its cursor.
 
 use chrono::Utc;
 use flexdesk_mirror::Mirror;
@@ -52,15 +53,29 @@ async fn a_dashboard_behind_retention_is_told_to_backfill_and_then_follows_new_e
     let behind = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.unwrap();
     assert!(behind.cursor_too_old, "the dashboard was not told its cursor is too old");
     assert_eq!(behind.applied, 0);
-    assert_eq!(m.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some("101"), "the cursor did not jump to latest");
+    // The cursor moves to just before the oldest event the relay still keeps ...
+    let resumed: i64 = m.cursor(ACCOUNT, FEED_CURSOR).unwrap().unwrap().parse().unwrap();
+    assert!(resumed > 1 && resumed < 101, "the cursor did not move past the dropped events: {resumed}");
     // ... and the next sync lists every order again from page 1 (the events in between are gone).
     let backfill = BackfillCursor::parse(m.cursor(ACCOUNT, CURSOR_NAME).unwrap().as_deref());
     assert_eq!((backfill.complete, backfill.next_page), (false, 1));
     assert!(m.cursor(ACCOUNT, RESYNC_CURSOR).unwrap().is_some(), "no full re-listing was asked for");
 
+    // ... and the dashboard then applies those kept events and every new one.
     deliver(&relay, 101, 0).await;
     let next = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.unwrap();
-    assert_eq!((next.applied, next.cursor_too_old), (1, false));
+    assert_eq!((next.applied, next.cursor_too_old), (102 - resumed as u64, false));
     assert_eq!(m.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some("102"));
+
+    // A new dashboard (no cursor yet) reading the same relay: its first backfill lists every
+    // order anyway, so no second full listing is asked for.
+    let mut fresh = Mirror::open(&dir.path().join("fresh.sqlite3")).unwrap();
+    fresh
+        .insert_account(&flexdesk_tests::sandbox_account(ACCOUNT, "Fresh", "http://127.0.0.1:1", "mid", "key"))
+        .unwrap();
+    let first_read = consume_once(&feed, &mut fresh, ACCOUNT, Duration::ZERO).await.unwrap();
+    assert!(first_read.cursor_too_old);
+    assert_eq!(fresh.cursor(ACCOUNT, RESYNC_CURSOR).unwrap(), None);
+    assert_eq!(fresh.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some(resumed.to_string().as_str()));
     relay.shutdown().await;
 }

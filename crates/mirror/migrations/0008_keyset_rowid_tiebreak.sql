@@ -1,7 +1,7 @@
 -- Keyset indexes break ties by the row id instead of the FlexFactor id. Every index entry
 -- already ends with the row id, so `ORDER BY created_at DESC, id DESC` is still one index
 -- range scan, and each entry loses the 36-character `order_session_key` (about 37 bytes;
--- over a million orders about 185 MB less to sort and write across the four indexes).
+-- over a million orders about 150 MB less to sort and write across the four indexes).
 -- A list cursor still names the FlexFactor id of its last row; the query looks its row id up.
 DROP INDEX IF EXISTS orders_by_created;
 DROP INDEX IF EXISTS orders_by_state;

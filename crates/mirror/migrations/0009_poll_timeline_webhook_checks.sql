@@ -18,7 +18,8 @@ BEGIN
     INSERT OR IGNORE INTO timeline (account_id, order_session_key, event_key, at, kind, summary, payload, state_hint, changed_state)
     VALUES (
         new.account_id, new.order_session_key,
-        'poll:' || new.synced_at || ':' || coalesce(new.api_state, '') || ':' || new.captured_cents || ':' || new.refunded_cents,
+        'poll:' || new.order_session_key || ':' || new.synced_at || ':' || coalesce(new.api_state, '') || ':'
+            || new.captured_cents || ':' || new.refunded_cents,
         strftime('%Y-%m-%dT%H:%M:%fZ', new.synced_at),
         'poll',
         'Read from the API: '
@@ -56,3 +57,8 @@ CREATE TABLE refresh_queue (
     last_error         TEXT,
     PRIMARY KEY (account_id, order_session_key)
 );
+
+-- 4. The decision the order had when it was first mirrored: the evaluate result when FlexDesk
+-- saw the order soon after it was evaluated (FlexFactor later rewrites `decision`, e.g.
+-- SUBMITTED → APPROVED). Rows mirrored before this migration use their current decision.
+ALTER TABLE orders ADD COLUMN first_decision TEXT;

@@ -64,8 +64,8 @@ mod tests {
         ("0005_actions_audit", "8ade3e0f789ee87856deb66d6baa2c0ee64a4928650bed47350223f8f01aae32"),
         ("0006_keyset_rollup_search", "36fe40ce10a1e3955132e95fd2c0eb9ee04d7e87d473678c197a44cf8f14304e"),
         ("0007_drop_email_index", "874a3e91179b3d03419c9ea6ce053ad957687c26c83cf5be4f906b80bb594604"),
-        ("0008_keyset_rowid_tiebreak", "0e856fcccd4b5ee798d6306b07f4f7e661773baf965f3b9921b05734d7ec5365"),
-        ("0009_poll_timeline_webhook_checks", "a1a9473c62191952aef4ba6ac7c139e9bcb35c7a2e578f7793c0e6c49c2786eb"),
+        ("0008_keyset_rowid_tiebreak", "04afcaf14624ae07501720b226ac425c8196020089ab4281c824c205120be96f"),
+        ("0009_poll_timeline_webhook_checks", "88ca400318df7078edb1131a843ac92346fd3527c27865fc8781b0167fdaf621"),
     ];
 
     #[test]

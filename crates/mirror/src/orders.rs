@@ -434,8 +434,10 @@ impl<'t> RowWriter<'t> {
                 .prepare_cached(
                     "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
                         decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
-                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25)",
+                        card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state,
+                        first_decision)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25,
+                        ?6)",
                 )
                 .op("preparing the order insert")?,
             update: tx
@@ -443,7 +445,8 @@ impl<'t> RowWriter<'t> {
                     "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
                         is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
                         customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
-                        created_at = ?20, modified_at = ?21, expiry_at = ?22, synced_at = ?24, api_state = ?25
+                        created_at = ?20, modified_at = coalesce(?21, modified_at), expiry_at = ?22, synced_at = ?24,
+                        api_state = ?25
                      WHERE account_id = ?1 AND order_session_key = ?2
                        AND (SELECT raw_json FROM order_json WHERE order_id = orders.id) IS NOT ?23
                        AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
@@ -576,8 +579,9 @@ impl<'t> RowWriter<'t> {
     }
 }
 
-/// True when the stored row has a `modifiedOn` and an API state later in the lifecycle than
-/// `incoming` (the guard for a record without `modifiedOn`, which the time check cannot order).
+/// True when the stored row has a `modifiedOn` and a final API state later in the lifecycle
+/// than `incoming` (the guard for a record without `modifiedOn`, which the time check cannot
+/// order). Moves between non-final states (on hold → processing) stay allowed.
 fn moves_backwards(
     stored_state: &mut rusqlite::CachedStatement<'_>,
     account_id: &str,
@@ -589,7 +593,7 @@ fn moves_backwards(
         .optional()
         .op("reading an order's stored state")?;
     let stored = stored.flatten().as_deref().and_then(OrderState::parse);
-    Ok(stored.is_some_and(|s| s.rank() > incoming.rank()))
+    Ok(stored.is_some_and(|s| s.is_final() && s.rank() > incoming.rank()))
 }
 
 #[cfg(test)]

@@ -140,9 +140,12 @@ impl Mirror {
     }
 
     /// An order's timeline, oldest first (ties in event-key order, so it is deterministic).
-    /// It opens with the evaluate result: the order's own `decision` as the API reports it
-    /// (FlexDesk never calls `/evaluate`; the merchant's server does), at the time the order
-    /// was placed. It is derived from the order row rather than stored once per order.
+    /// It opens with the evaluate result, at the time the order was placed: the decision the
+    /// order had when FlexDesk first mirrored it (FlexDesk never calls `/evaluate`; the
+    /// merchant's server does, and FlexFactor later rewrites the decision, e.g. SUBMITTED →
+    /// APPROVED), with the current one beside it when they differ. For an order first mirrored
+    /// long after it was evaluated, that is the earliest decision FlexDesk knows. The entry is
+    /// derived from the order row rather than stored once per order.
     pub fn timeline(&self, account_id: &str, order_session_key: &str) -> Result<Vec<TimelineEntry>, MirrorError> {
         let mut stmt = self
             .conn
@@ -151,13 +154,13 @@ impl Mirror {
                  WHERE account_id = ?1 AND order_session_key = ?2 ORDER BY at, event_key",
             )
             .op("reading a timeline")?;
-        let evaluated: Option<(Option<String>, Option<String>)> = self
+        let evaluated: Option<(Option<String>, Option<String>, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT decision, coalesce(placed_at, created_at) FROM orders
+                "SELECT coalesce(first_decision, decision), decision, coalesce(placed_at, created_at) FROM orders
                  WHERE account_id = ?1 AND order_session_key = ?2",
                 [account_id, order_session_key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .op("reading an order's evaluate result")?;
@@ -174,11 +177,15 @@ impl Mirror {
             })
             .op("reading a timeline")?;
         let mut entries = rows.collect::<Result<Vec<_>, _>>().op("reading a timeline")?;
-        if let Some((Some(decision), Some(at))) = evaluated {
+        if let Some((Some(first), now, Some(at))) = evaluated {
+            let summary = match now {
+                Some(now) if now != first => format!("Evaluate answered {first} (decision now {now})"),
+                _ => format!("Evaluate answered {first}"),
+            };
             let entry = TimelineEntry {
                 at: parse_ts(&at),
                 kind: "evaluate".into(),
-                summary: format!("Evaluate answered {decision}"),
+                summary,
                 payload: None,
                 state_hint: None,
                 changed_state: false,
@@ -243,7 +250,9 @@ impl Mirror {
     /// announces by webhook (the `poll` trigger records them): each one seen before
     /// `seen_before` (the grace period, during which the webhook may still be on its way) is
     /// removed, and when `flag` is set (a relay is in use) and no webhook with that state hint
-    /// was ever recorded for the order, the order is flagged as `missing_webhook` drift.
+    /// was ever recorded for the order, the order is flagged as `missing_webhook` drift. Any
+    /// such webhook counts, whenever it came (webhook times are FlexFactor's clock, polls are
+    /// ours): a second refund whose webhook is missing is not noticed if the first one's came.
     /// Returns how many orders were flagged.
     pub fn check_webhook_expectations(
         &mut self,

@@ -91,6 +91,20 @@ fn a_copy_without_modified_on_never_moves_an_order_back_but_may_move_it_on() {
     };
     assert_eq!(m.apply_orders("acct", &[undated_refund], None).unwrap().updated, 1);
     assert_eq!(m.order("acct", &key).unwrap().unwrap().state, OrderState::Refunded);
+    // It kept the stored modifiedOn, so an older dated copy still cannot undo the refund.
+    let dated_stale =
+        WireOrder { modified_on: Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()), ..order(1, 7, "APPROVED") };
+    assert_eq!(m.apply_orders("acct", &[dated_stale], None).unwrap().unchanged, 1);
+    assert_eq!(m.order("acct", &key).unwrap().unwrap().state, OrderState::Refunded);
+
+    // Between states that are not final, an undated copy may move either way (on hold back
+    // to processing is a real move).
+    m.apply_orders("acct", &[order(2, 1, "SUBMITTED")], None).unwrap();
+    let on_hold = m.order("acct", &order(2, 0, "").id).unwrap().unwrap().state;
+    assert_eq!(on_hold, OrderState::OnHold);
+    let undated_processing = WireOrder { modified_on: None, ..order(2, 4, "SUBMITTED") };
+    assert_eq!(m.apply_orders("acct", &[undated_processing], None).unwrap().updated, 1);
+    assert_eq!(m.order("acct", &order(2, 0, "").id).unwrap().unwrap().state, OrderState::Pending);
 }
 
 #[test]

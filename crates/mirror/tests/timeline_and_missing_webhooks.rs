@@ -71,18 +71,19 @@ fn the_timeline_opens_with_the_evaluate_result_and_records_only_reads_that_chang
 
     // The same record again, and an older one: nothing changed, nothing recorded.
     m.apply_orders("acct", &[order(1, 4, "SUBMITTED", 1)], None).unwrap();
-    m.apply_orders("acct", &[order(1, 7, "SUBMITTED", 0)], None).unwrap();
+    m.apply_orders("acct", &[order(1, 7, "APPROVED", 0)], None).unwrap();
     assert_eq!(kinds(&m, 1), ["evaluate"]);
 
     // FlexFactor approved it: one poll entry, saying what changed.
-    m.apply_orders("acct", &[order(1, 7, "SUBMITTED", 2)], None).unwrap();
+    m.apply_orders("acct", &[order(1, 7, "APPROVED", 2)], None).unwrap();
     let entries = m.timeline("acct", &order(1, 4, "SUBMITTED", 0).id).unwrap();
     assert_eq!(kinds(&m, 1), ["evaluate", "poll"]);
+    assert_eq!(entries[0].summary, "Evaluate answered SUBMITTED (decision now APPROVED)");
     let poll = &entries[1];
     assert_eq!(poll.summary, "Read from the API: pending → approved, captured 25.00 USD");
     assert_eq!(poll.state_hint, Some(OrderState::Approved));
     assert!(poll.changed_state);
-    m.apply_orders("acct", &[order(1, 7, "SUBMITTED", 2)], None).unwrap();
+    m.apply_orders("acct", &[order(1, 7, "APPROVED", 2)], None).unwrap();
     assert_eq!(kinds(&m, 1), ["evaluate", "poll"], "re-reading the same record adds nothing");
 }
 
@@ -98,12 +99,16 @@ fn a_state_seen_first_by_polling_is_flagged_after_the_grace_period_unless_its_ow
     m.apply_event("acct", &webhook(1, "order.completed", OrderState::Approved), None).unwrap();
     m.apply_event("acct", &webhook(2, "challenge.presented", OrderState::Challenge), None).unwrap();
     let polled: Vec<WireOrder> = vec![
-        order(1, 7, "SUBMITTED", 1),
-        order(2, 7, "SUBMITTED", 1),
-        order(3, 7, "SUBMITTED", 1),
+        order(1, 7, "APPROVED", 1),
+        order(2, 7, "APPROVED", 1),
+        order(3, 7, "APPROVED", 1),
         order(4, 2, "DECLINED", 1),
     ];
     m.apply_orders("acct", &polled, None).unwrap();
+    // One read, four orders changed alike: each gets its own poll entry.
+    for i in 1..=4 {
+        assert_eq!(kinds(&m, i).iter().filter(|k| *k == "poll").count(), 1, "order {i}: {:?}", kinds(&m, i));
+    }
 
     let grace_start = Utc::now() - chrono::Duration::minutes(5);
     assert_eq!(m.check_webhook_expectations("acct", grace_start, true).unwrap(), 0, "still inside the grace period");
@@ -121,7 +126,7 @@ fn a_state_seen_first_by_polling_is_flagged_after_the_grace_period_unless_its_ow
     // The late webhook clears nothing by itself here (the sync crate resolves the flag when it
     // applies one); without a relay, changes are settled without flags.
     m.apply_orders("acct", &[order(5, 4, "SUBMITTED", 0)], None).unwrap();
-    m.apply_orders("acct", &[order(5, 7, "SUBMITTED", 1)], None).unwrap();
+    m.apply_orders("acct", &[order(5, 7, "APPROVED", 1)], None).unwrap();
     assert_eq!(m.check_webhook_expectations("acct", later + chrono::Duration::seconds(1), false).unwrap(), 0);
     assert_eq!(m.check_webhook_expectations("acct", later + chrono::Duration::seconds(1), true).unwrap(), 0);
     assert_eq!(flagged(&m).len(), 2);

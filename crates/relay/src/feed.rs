@@ -70,12 +70,12 @@ async fn read(state: &RelayState, after: i64, limit: usize) -> Result<FeedPage, 
 }
 
 /// `410 Gone`: the feed cannot continue from the dashboard's cursor; it must backfill from the
-/// API, then resume from `latestSeq`.
+/// API, then read on from `oldestSeq` (the oldest event still kept).
 fn backfill_first(state: &RelayState, error: &str, why: &str, page: &FeedPage) -> Response {
     state.metrics.feed_too_old.fetch_add(1, Ordering::Relaxed);
     let body = serde_json::json!({
         "error": error,
-        "message": format!("{why}; backfill from the FlexFactor API, then resume from latestSeq"),
+        "message": format!("{why}; backfill from the FlexFactor API, then read on from oldestSeq"),
         "oldestSeq": page.oldest_seq,
         "latestSeq": page.latest_seq,
     });

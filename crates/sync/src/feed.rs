@@ -36,9 +36,11 @@ pub enum FeedPoll {
         events: Vec<FeedEvent>,
         latest_seq: i64,
     },
-    /// The relay no longer keeps events after our cursor: backfill from the API, then
-    /// continue from `latest_seq`.
+    /// The relay cannot continue from our cursor (events after it are no longer kept, or its
+    /// store was reset and the cursor is past everything it has): backfill from the API,
+    /// then continue with the events it still keeps, from `oldest_seq`.
     CursorTooOld {
+        oldest_seq: i64,
         latest_seq: i64,
     },
 }
@@ -92,7 +94,9 @@ impl FeedClient {
             }
             410 => {
                 let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                Ok(FeedPoll::CursorTooOld { latest_seq: body["latestSeq"].as_i64().unwrap_or(0) })
+                let latest_seq = body["latestSeq"].as_i64().unwrap_or(0);
+                let oldest_seq = body["oldestSeq"].as_i64().unwrap_or(latest_seq + 1);
+                Ok(FeedPoll::CursorTooOld { oldest_seq, latest_seq })
             }
             401 | 403 => Err(err("the relay refused the feed token; check it in Settings".into(), false)),
             s => Err(err(format!("HTTP {s}: {}", text.chars().take(200).collect::<String>()), s >= 500 || s == 429)),
@@ -159,13 +163,19 @@ pub async fn consume_once(
     let after: i64 = mirror.cursor(account_id, FEED_CURSOR)?.and_then(|c| c.parse().ok()).unwrap_or(0);
     let mut report = ConsumeReport::default();
     match feed.poll(after, wait, 500).await? {
-        FeedPoll::CursorTooOld { latest_seq } => {
-            // Events between our cursor and the relay's oldest are gone: the next sync lists
-            // every order again (refunds and chargebacks on final orders included), and the
-            // feed resumes from the relay's newest event.
-            let latest = latest_seq.to_string();
-            let reason = format!("the relay no longer serves feed cursor {after}; resuming at {latest}");
-            crate::cursor::request_full_resync(mirror, account_id, Some((FEED_CURSOR, &latest)), &reason)?;
+        FeedPoll::CursorTooOld { oldest_seq, latest_seq } => {
+            // The feed resumes with the events the relay still keeps (applying them is
+            // harmless and keeps their orders' timelines whole).
+            let resume = (oldest_seq - 1).clamp(0, latest_seq.max(0)).to_string();
+            if mirror.cursor(account_id, FEED_CURSOR)?.is_none() {
+                // A dashboard's first read: its first sync lists every order anyway.
+                mirror.set_cursor(account_id, FEED_CURSOR, &resume)?;
+            } else {
+                // Events this mirror never saw are gone: the next sync lists every order again
+                // (refunds and chargebacks on final orders included).
+                let reason = format!("the relay no longer serves feed cursor {after}; resuming after {resume}");
+                crate::cursor::request_full_resync(mirror, account_id, Some((FEED_CURSOR, &resume)), &reason)?;
+            }
             report.cursor_too_old = true;
         }
         FeedPoll::Events { events, .. } => {
@@ -200,9 +210,9 @@ pub struct RefreshReport {
 
 /// Re-reads from the API every order a webhook named (the mirror's refresh queue, filled in
 /// each webhook's own transaction) and applies it: polling is the source of truth, webhooks
-/// make it fast. An order leaves the queue only once its re-read is applied; a failed read
-/// stays queued for the next call (which the feed loop makes after every page), and the
-/// first failure that looks like the API or the network being down ends this call.
+/// make it fast. An order leaves the queue only once its re-read is applied (or the API
+/// answers 404); a failed read stays queued for the next call (which the feed loop makes
+/// after every page, at most every 25 s when idle), and ends this call.
 pub async fn refresh_named_orders(
     client: &flexfactor_client::FlexFactorClient,
     mirror: &mut Mirror,
@@ -222,12 +232,13 @@ pub async fn refresh_named_orders(
                 report.unknown += 1;
             }
             Err(e) => {
+                // The API, the network or the credentials are in trouble (or this order's read
+                // is refused): one failed request per call, not one per queued order. Orders
+                // tried least often go first, so one that keeps failing does not hold up others.
                 tracing::warn!(order = %queued.order_session_key, error = %e, "could not re-read an order after its webhook");
                 mirror.refresh_failed(account_id, &queued.order_session_key, &e.to_string())?;
                 report.failed += 1;
-                if e.is_transient() {
-                    break;
-                }
+                break;
             }
         }
     }
