@@ -295,19 +295,6 @@ impl Mirror {
         Ok(flagged)
     }
 
-    /// Whether any webhook was recorded for the order (for drift detection).
-    pub fn has_webhook(&self, account_id: &str, order_session_key: &str) -> Result<bool, MirrorError> {
-        let n: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM timeline WHERE account_id = ?1 AND order_session_key = ?2 AND kind LIKE 'webhook:%'",
-                [account_id, order_session_key],
-                |r| r.get(0),
-            )
-            .op("looking for webhooks")?;
-        Ok(n > 0)
-    }
-
     /// `PRAGMA data_version`: changes whenever another connection commits (the UI's cue to
     /// refresh visible rows).
     pub fn data_version(&self) -> Result<i64, MirrorError> {
