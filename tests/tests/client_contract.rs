@@ -258,9 +258,9 @@ async fn mit_orders_moved_on_by_flexfactor_are_polled_into_the_timeline_and_flag
         let kinds: Vec<&str> = timeline.iter().map(|t| t.kind.as_str()).collect();
         assert_eq!(kinds.first(), Some(&"evaluate"), "{timeline:?}");
         let now = if state == "approved" { "APPROVED" } else { "EXPIRED" };
-        assert_eq!(timeline[0].summary, format!("Evaluate answered SUBMITTED (decision now {now})"));
+        assert_eq!(timeline[0].summary, format!("Answered SUBMITTED (decision now {now})"));
         let poll = timeline.iter().find(|t| t.kind == "poll").unwrap_or_else(|| panic!("no poll entry: {timeline:?}"));
-        assert!(poll.summary.starts_with(&format!("Read from the API: pending → {state}")), "{}", poll.summary);
+        assert!(poll.summary.starts_with(&format!("pending → {state}")), "{}", poll.summary);
     }
     // The sandbox's webhooks for one of them, applied as the relay feed would.
     for e in sb.events().into_iter().skip(seen).filter(|e| e.order_id == heard) {

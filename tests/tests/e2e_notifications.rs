@@ -7,7 +7,7 @@
 //! desktop's notification daemon is played by a recorder this test serves on the session bus.
 //! The same webhook updates the order's row on screen without a reload, and its timeline.
 
-use flexdesk_tests::e2e::{attr, click, count, fill, launch_demo, wait_for, wait_for_backfill, Sandbox};
+use flexdesk_tests::e2e::{attr, click, count, fill, launch_demo, screenshot, wait_for, wait_for_backfill, Sandbox};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -135,4 +135,9 @@ async fn an_opted_in_refund_webhook_sends_a_desktop_notification() {
         .await
         .unwrap();
     assert!(poll.contains("refunded 1.00"), "{poll:?}");
+    client
+        .execute("document.getElementById('order-timeline').scrollIntoView({ block: 'center' })", vec![])
+        .await
+        .unwrap();
+    screenshot(client, "order-timeline-after-a-refund-made-at-flexfactor.png").await;
 }

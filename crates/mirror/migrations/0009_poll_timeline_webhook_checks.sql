@@ -22,8 +22,7 @@ BEGIN
             || new.captured_cents || ':' || new.refunded_cents,
         strftime('%Y-%m-%dT%H:%M:%fZ', new.synced_at),
         'poll',
-        'Read from the API: '
-            || CASE WHEN old.api_state IS NOT new.api_state
+        CASE WHEN old.api_state IS NOT new.api_state
                     THEN CASE old.api_state WHEN 'captureRequired' THEN 'capture required' WHEN 'partiallyRefunded' THEN 'partially refunded' WHEN 'onHold' THEN 'on hold' ELSE coalesce(old.api_state, 'unknown') END
                          || ' → ' || CASE new.api_state WHEN 'captureRequired' THEN 'capture required' WHEN 'partiallyRefunded' THEN 'partially refunded' WHEN 'onHold' THEN 'on hold' ELSE coalesce(new.api_state, 'unknown') END
                     ELSE CASE new.api_state WHEN 'captureRequired' THEN 'capture required' WHEN 'partiallyRefunded' THEN 'partially refunded' WHEN 'onHold' THEN 'on hold' ELSE coalesce(new.api_state, 'unknown') END END

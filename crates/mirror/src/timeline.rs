@@ -179,8 +179,8 @@ impl Mirror {
         let mut entries = rows.collect::<Result<Vec<_>, _>>().op("reading a timeline")?;
         if let Some((Some(first), now, Some(at))) = evaluated {
             let summary = match now {
-                Some(now) if now != first => format!("Evaluate answered {first} (decision now {now})"),
-                _ => format!("Evaluate answered {first}"),
+                Some(now) if now != first => format!("Answered {first} (decision now {now})"),
+                _ => format!("Answered {first}"),
             };
             let entry = TimelineEntry {
                 at: parse_ts(&at),

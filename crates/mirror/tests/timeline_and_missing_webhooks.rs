@@ -66,7 +66,7 @@ fn the_timeline_opens_with_the_evaluate_result_and_records_only_reads_that_chang
     m.apply_orders("acct", &[order(1, 4, "SUBMITTED", 1)], None).unwrap();
     let first = m.timeline("acct", &order(1, 4, "SUBMITTED", 0).id).unwrap();
     assert_eq!(first.len(), 1, "a new order has only its evaluate result: {first:?}");
-    assert_eq!((first[0].kind.as_str(), first[0].summary.as_str()), ("evaluate", "Evaluate answered SUBMITTED"));
+    assert_eq!((first[0].kind.as_str(), first[0].summary.as_str()), ("evaluate", "Answered SUBMITTED"));
     assert_eq!(first[0].at, Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(), "at the time the order was placed");
 
     // The same record again, and an older one: nothing changed, nothing recorded.
@@ -78,9 +78,9 @@ fn the_timeline_opens_with_the_evaluate_result_and_records_only_reads_that_chang
     m.apply_orders("acct", &[order(1, 7, "APPROVED", 2)], None).unwrap();
     let entries = m.timeline("acct", &order(1, 4, "SUBMITTED", 0).id).unwrap();
     assert_eq!(kinds(&m, 1), ["evaluate", "poll"]);
-    assert_eq!(entries[0].summary, "Evaluate answered SUBMITTED (decision now APPROVED)");
+    assert_eq!(entries[0].summary, "Answered SUBMITTED (decision now APPROVED)");
     let poll = &entries[1];
-    assert_eq!(poll.summary, "Read from the API: pending → approved, captured 25.00 USD");
+    assert_eq!(poll.summary, "pending → approved, captured 25.00 USD");
     assert_eq!(poll.state_hint, Some(OrderState::Approved));
     assert!(poll.changed_state);
     m.apply_orders("acct", &[order(1, 7, "APPROVED", 2)], None).unwrap();

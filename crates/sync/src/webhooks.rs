@@ -36,9 +36,11 @@ pub fn state_hint(kind: &EventKind) -> Option<OrderState> {
 pub fn webhook_event(payload: &WebhookPayload, raw_body: &str, received_at: DateTime<Utc>) -> Option<OrderEvent> {
     let order = payload.order_id.clone().filter(|o| !o.is_empty())?;
     let (event, order_id, confirmation) = payload.dedupe_key();
+    // The timeline labels the entry with the event's name already.
+    let resent = if payload.is_resent { ", resent" } else { "" };
     let summary = match &payload.external_order_id {
-        Some(ext) => format!("{event} (merchant order {ext}){}", if payload.is_resent { ", resent" } else { "" }),
-        None => format!("{event}{}", if payload.is_resent { " (resent)" } else { "" }),
+        Some(ext) => format!("Merchant order {ext}{resent}"),
+        None => format!("{event}{resent}"),
     };
     Some(OrderEvent {
         event_key: format!("webhook:{event}|{order_id}|{confirmation}"),

@@ -10,7 +10,7 @@ export const COLUMNS: readonly ColumnDef[] = [
   { id: "merchantOrderId", label: "Merchant order id", width: "minmax(150px, 1fr)" },
   { id: "customer", label: "Customer", width: "minmax(200px, 2fr)" },
   { id: "type", label: "Type", width: "56px" },
-  { id: "state", label: "State", width: "150px" },
+  { id: "state", label: "State", width: "170px" },
   { id: "amount", label: "Amount", width: "110px", sort: "amount" },
   { id: "card", label: "Card", width: "100px" },
 ];
