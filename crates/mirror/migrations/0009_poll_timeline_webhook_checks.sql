@@ -1,11 +1,18 @@
--- The webhook an order's polled state change should have come with: the state hint of that
--- webhook (order.refunded hints partiallyRefunded), and when polling saw the change.
+-- The webhook a change seen by polling should have come with, one row per change: the state
+-- hint of that webhook (order.refunded hints partiallyRefunded), and when polling saw it.
 CREATE TABLE webhook_expectations (
+    id                 INTEGER PRIMARY KEY,
     account_id         TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     order_session_key  TEXT NOT NULL,
     hint               TEXT NOT NULL,
-    seen_at            TEXT NOT NULL,
-    PRIMARY KEY (account_id, order_session_key, hint)
+    seen_at            TEXT NOT NULL
+);
+CREATE INDEX webhook_expectations_by_time ON webhook_expectations (account_id, seen_at);
+
+-- Webhooks already matched to a change: each webhook answers for one change only (a second
+-- refund needs a second order.refunded).
+CREATE TABLE webhook_matches (
+    timeline_id  INTEGER PRIMARY KEY REFERENCES timeline(id) ON DELETE CASCADE
 );
 
 -- 1. A read from the API that changed an order (its state, captured or refunded amount) goes
@@ -34,15 +41,18 @@ BEGIN
         new.api_state,
         old.state IS NOT new.state
     );
-    -- 2. A state FlexFactor announces by webhook, seen first by polling: the webhook is
-    -- expected. `Mirror::check_webhook_expectations` looks once the grace period is over.
-    INSERT OR IGNORE INTO webhook_expectations (account_id, order_session_key, hint, seen_at)
+    -- 2. A state FlexFactor announces by webhook, or a further refund, seen first by polling:
+    -- the webhook is expected. `Mirror::check_webhook_expectations` looks once the grace
+    -- period is over.
+    INSERT INTO webhook_expectations (account_id, order_session_key, hint, seen_at)
     SELECT new.account_id, new.order_session_key,
-           CASE new.api_state WHEN 'refunded' THEN 'partiallyRefunded' ELSE new.api_state END,
+           CASE WHEN new.refunded_cents > old.refunded_cents OR new.api_state = 'refunded' THEN 'partiallyRefunded'
+                ELSE new.api_state END,
            new.synced_at
-    WHERE old.api_state IS NOT new.api_state
-      AND new.api_state IN ('approved', 'cancelled', 'expired', 'partiallyRefunded', 'refunded', 'captureRequired',
-                            'chargeback', 'challenge');
+    WHERE (old.api_state IS NOT new.api_state
+           AND new.api_state IN ('approved', 'cancelled', 'expired', 'partiallyRefunded', 'refunded', 'captureRequired',
+                                 'chargeback', 'challenge'))
+       OR new.refunded_cents > old.refunded_cents;
 END;
 
 -- 3. Orders a webhook named, to re-read from the API (polling is the source of truth; a

@@ -65,7 +65,7 @@ mod tests {
         ("0006_keyset_rollup_search", "36fe40ce10a1e3955132e95fd2c0eb9ee04d7e87d473678c197a44cf8f14304e"),
         ("0007_drop_email_index", "874a3e91179b3d03419c9ea6ce053ad957687c26c83cf5be4f906b80bb594604"),
         ("0008_keyset_rowid_tiebreak", "04afcaf14624ae07501720b226ac425c8196020089ab4281c824c205120be96f"),
-        ("0009_poll_timeline_webhook_checks", "641d2c8096d57a14be4d976753b29ae9cb33be733d28522ab3debed70044bd81"),
+        ("0009_poll_timeline_webhook_checks", "76afaea28efaa8baec23c0f0e04e554c536ad6099550389a2ae2b4eda1fd9100"),
     ];
 
     #[test]

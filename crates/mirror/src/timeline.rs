@@ -54,6 +54,16 @@ pub struct DriftEntry {
     pub detail: String,
 }
 
+/// A state as words ("partially refunded"), for texts the user reads.
+fn state_words(state: &str) -> String {
+    match state {
+        "captureRequired" => "capture required".into(),
+        "partiallyRefunded" => "partially refunded".into(),
+        "onHold" => "on hold".into(),
+        other => other.into(),
+    }
+}
+
 fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
 }
@@ -246,14 +256,15 @@ impl Mirror {
         rows.collect::<Result<Vec<_>, _>>().op("reading drift")
     }
 
-    /// Settles the webhooks expected since polling saw an order change to a state FlexFactor
-    /// announces by webhook (the `poll` trigger records them): each one seen before
-    /// `seen_before` (the grace period, during which the webhook may still be on its way) is
-    /// removed, and when `flag` is set (a relay is in use) and no webhook with that state hint
-    /// was ever recorded for the order, the order is flagged as `missing_webhook` drift. Any
-    /// such webhook counts, whenever it came (webhook times are FlexFactor's clock, polls are
-    /// ours): a second refund whose webhook is missing is not noticed if the first one's came.
-    /// Returns how many orders were flagged.
+    /// Settles the webhooks expected since polling saw an order change (to a state FlexFactor
+    /// announces by webhook, or by a further refund; the `poll` trigger records one expectation
+    /// per change). Each one seen before `seen_before` (the grace period, during which the
+    /// webhook may still be on its way) is removed; when `flag` is set (a relay is in use) it
+    /// is matched to a webhook of the order with that state hint that no earlier change was
+    /// matched to, and without one the order is flagged as `missing_webhook` drift. Webhook
+    /// times are FlexFactor's clock and polls are ours, so matching is by hint and count, not
+    /// time: two refunds seen by polling need two order.refunded webhooks. Returns how many
+    /// orders were flagged.
     pub fn check_webhook_expectations(
         &mut self,
         account_id: &str,
@@ -265,34 +276,59 @@ impl Mirror {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .op("starting a webhook check")?;
         let before = seen_before.to_rfc3339();
-        let flagged = if flag {
-            tx.execute(
-                "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail)
-                 SELECT e.account_id, e.order_session_key, 'missing_webhook', ?3,
-                        'polling saw it become '
-                        || CASE e.hint WHEN 'captureRequired' THEN 'capture required'
-                                       WHEN 'partiallyRefunded' THEN 'partially refunded' ELSE e.hint END
-                        || ' at ' || strftime('%Y-%m-%d %H:%M', e.seen_at) || ' UTC, but no webhook announcing it arrived'
-                 FROM webhook_expectations e
-                 WHERE e.account_id = ?1 AND julianday(e.seen_at) <= julianday(?2)
-                   AND NOT EXISTS (SELECT 1 FROM timeline t
-                                   WHERE t.account_id = e.account_id AND t.order_session_key = e.order_session_key
-                                     AND t.kind LIKE 'webhook:%' AND t.state_hint = e.hint)
-                 ON CONFLICT(account_id, order_session_key, kind)
-                 DO UPDATE SET detail = excluded.detail, detected_at = excluded.detected_at, resolved_at = NULL",
-                rusqlite::params![account_id, before, Utc::now().to_rfc3339()],
-            )
-            .op("flagging missing webhooks")? as u64
-        } else {
-            0
+        let due: Vec<(i64, String, String, String)> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT id, order_session_key, hint, seen_at FROM webhook_expectations
+                     WHERE account_id = ?1 AND julianday(seen_at) <= julianday(?2) ORDER BY id",
+                )
+                .op("reading webhook expectations")?;
+            let rows = stmt
+                .query_map([account_id, before.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .op("reading webhook expectations")?;
+            rows.collect::<Result<_, _>>().op("reading webhook expectations")?
         };
-        tx.execute(
-            "DELETE FROM webhook_expectations WHERE account_id = ?1 AND julianday(seen_at) <= julianday(?2)",
-            [account_id, before.as_str()],
-        )
-        .op("settling webhook expectations")?;
+        let mut flagged = std::collections::HashSet::new();
+        for (id, order, hint, seen_at) in due {
+            if flag {
+                let matched: Option<i64> = tx
+                    .query_row(
+                        "SELECT t.id FROM timeline t
+                         WHERE t.account_id = ?1 AND t.order_session_key = ?2 AND t.kind LIKE 'webhook:%'
+                           AND t.state_hint = ?3 AND t.id NOT IN (SELECT timeline_id FROM webhook_matches)
+                         ORDER BY t.id LIMIT 1",
+                        [account_id, order.as_str(), hint.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .op("matching a webhook")?;
+                match matched {
+                    Some(webhook) => {
+                        tx.execute("INSERT INTO webhook_matches (timeline_id) VALUES (?1)", [webhook])
+                            .op("matching a webhook")?;
+                    }
+                    None => {
+                        let detail = format!(
+                            "polling saw it become {} at {} UTC, but no webhook announcing it arrived",
+                            state_words(&hint),
+                            seen_at.get(..16).unwrap_or(&seen_at).replace('T', " ")
+                        );
+                        tx.execute(
+                            "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail)
+                             VALUES (?1, ?2, 'missing_webhook', ?3, ?4)
+                             ON CONFLICT(account_id, order_session_key, kind)
+                             DO UPDATE SET detail = excluded.detail, detected_at = excluded.detected_at, resolved_at = NULL",
+                            [account_id, order.as_str(), &Utc::now().to_rfc3339(), &detail],
+                        )
+                        .op("flagging a missing webhook")?;
+                        flagged.insert(order);
+                    }
+                }
+            }
+            tx.execute("DELETE FROM webhook_expectations WHERE id = ?1", [id]).op("settling a webhook expectation")?;
+        }
         tx.commit().op("committing a webhook check")?;
-        Ok(flagged)
+        Ok(flagged.len() as u64)
     }
 
     /// `PRAGMA data_version`: changes whenever another connection commits (the UI's cue to

@@ -131,3 +131,33 @@ fn a_state_seen_first_by_polling_is_flagged_after_the_grace_period_unless_its_ow
     assert_eq!(m.check_webhook_expectations("acct", later + chrono::Duration::seconds(1), true).unwrap(), 0);
     assert_eq!(flagged(&m).len(), 2);
 }
+
+#[test]
+fn each_refund_seen_by_polling_needs_its_own_webhook() {
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account()).unwrap();
+    let refunded = |i: u32, cents: i64, version: u32| WireOrder {
+        refunded_amount: Some(Cents(cents)),
+        ..order(i, if cents > 0 { 6 } else { 7 }, "APPROVED", version)
+    };
+    m.apply_orders("acct", &[refunded(1, 0, 1), refunded(2, 0, 1)], None).unwrap();
+    // Two partial refunds each, seen by two polls. Order 1 got one order.refunded webhook,
+    // order 2 got both.
+    m.apply_orders("acct", &[refunded(1, 500, 2), refunded(2, 500, 2)], None).unwrap();
+    m.apply_event("acct", &webhook(1, "order.refunded", OrderState::PartiallyRefunded), None).unwrap();
+    m.apply_event("acct", &webhook(2, "order.refunded", OrderState::PartiallyRefunded), None).unwrap();
+    m.apply_orders("acct", &[refunded(1, 1000, 3), refunded(2, 1000, 3)], None).unwrap();
+    let second = OrderEvent {
+        event_key: "webhook:order.refunded|2|second".into(),
+        ..webhook(2, "order.refunded", OrderState::PartiallyRefunded)
+    };
+    m.apply_event("acct", &second, None).unwrap();
+    for i in [1, 2] {
+        let polls = kinds(&m, i).iter().filter(|k| *k == "poll").count();
+        assert_eq!(polls, 2, "order {i}: {:?}", kinds(&m, i));
+    }
+
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(m.check_webhook_expectations("acct", later, true).unwrap(), 1);
+    assert_eq!(flagged(&m), [order(1, 4, "SUBMITTED", 0).id], "one webhook cannot answer for two refunds");
+}
