@@ -2,8 +2,9 @@
 //!
 //! Each sort has an index (migrations 0006 and 0008) holding `account_id` and the sort key;
 //! like every SQLite index entry it ends with the row id, which breaks ties in the sort's
-//! direction, so the page after an [`OrderCursor`] is one index range scan whatever the depth. Offsets stay for far jumps (a
-//! scrollbar drag to row 700,000): they walk the index from the start.
+//! direction, so the page after an [`OrderCursor`] is one index range scan whatever the
+//! depth. Offsets stay for far jumps (a scrollbar drag to row 700,000): they walk the index
+//! from the start.
 //!
 //! Search narrows by the word index (`orders_search`, FTS5) for rows up to the
 //! `search_indexed_upto` mark and checks the rows past it directly (see `bulk.rs`).

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 /// The cursor's name in `sync_cursors`.
 pub const CURSOR_NAME: &str = "orders";
 /// Set when the relay no longer holds events this mirror never saw (its feed cursor fell
-/// behind retention): the next sync lists every order again, and removes it when done. The
+/// behind retention, or the relay's store was reset): the next sync lists every order again,
+/// and removes it when done. The
 /// value says when and why, so that a request made during a run outlives that run.
 pub const RESYNC_CURSOR: &str = "full_resync_requested";
 
