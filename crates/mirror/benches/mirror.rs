@@ -18,8 +18,8 @@
 
 use chrono::{TimeZone, Utc};
 use flexdesk_mirror::{
-    Account, Environment, Mirror, OrderCursor, OrderFilter, OrderRecord, OrderSort, OrderState, SEARCH_INDEX_CHUNK,
-    SEARCH_INDEX_PAUSE, SEARCH_MERGE_PAGES,
+    json_skeleton, pack_json, Account, Environment, Mirror, OrderCursor, OrderFilter, OrderRecord, OrderSort,
+    OrderState, SEARCH_INDEX_CHUNK, SEARCH_INDEX_PAUSE, SEARCH_MERGE_PAGES,
 };
 use flexfactor_wire::{Cents, WireOrder};
 use std::time::{Duration, Instant};
@@ -33,8 +33,15 @@ fn orders(n: usize) -> Vec<WireOrder> {
     (0..n).map(order).collect()
 }
 
-/// Order `i` of the generated history (one every 7 s from 2026-08-01).
+/// Order `i` of the generated history (one every 7 s from 2026-08-01), as the API client
+/// hands it over: parsed from the API's JSON text, which it keeps (the sandbox's text is this
+/// serialization). MIT orders (2 in 5) carry the expiry date FlexFactor gives rebills.
 fn order(i: usize) -> WireOrder {
+    let o = order_fields(i);
+    WireOrder::from_api_json(&serde_json::to_string(&o).unwrap()).unwrap()
+}
+
+fn order_fields(i: usize) -> WireOrder {
     let base = Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap();
     let statuses = [(7, "APPROVED"), (2, "DECLINED"), (4, "SUBMITTED"), (6, "APPROVED"), (5, "CAPTUREREQUIRED")];
     let (status, decision) = statuses[(i * 7919) % statuses.len()];
@@ -58,6 +65,7 @@ fn order(i: usize) -> WireOrder {
         created_on: Some(created),
         order_placed_date: Some(created),
         modified_on: Some(created),
+        expiry_date: (i % 5 < 2).then(|| created + chrono::Duration::days(30)),
         ..Default::default()
     }
 }
@@ -101,8 +109,11 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 fn bare_insert(path: &std::path::Path, data: &[WireOrder]) -> Duration {
     let mut m = Mirror::open(path).unwrap();
     m.insert_account(&account()).unwrap();
-    let rows: Vec<(OrderRecord, String)> =
-        data.iter().map(|o| (OrderRecord::from_wire(o), serde_json::to_string(o).unwrap())).collect();
+    // The JSON as the mirror stores it: packed against the skeleton of the first order's text.
+    let text = |o: &WireOrder| o.raw.get().map(str::to_string).unwrap_or_else(|| serde_json::to_string(o).unwrap());
+    let dict = json_skeleton(&text(&data[0]));
+    let rows: Vec<(OrderRecord, Vec<u8>)> =
+        data.iter().map(|o| (OrderRecord::from_wire(o), pack_json(&text(o), &dict))).collect();
     let mut conn = rusqlite::Connection::open(path).unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
     conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
@@ -111,6 +122,7 @@ fn bare_insert(path: &std::path::Path, data: &[WireOrder]) -> Duration {
     conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
     let start = Instant::now();
     assert!(m.begin_bulk_load(0).unwrap());
+    conn.execute("INSERT INTO json_dicts (id, dict) VALUES (1, ?1)", [&dict]).unwrap();
     for chunk in rows.chunks(BATCH) {
         let tx = conn.transaction().unwrap();
         {
@@ -124,7 +136,8 @@ fn bare_insert(path: &std::path::Path, data: &[WireOrder]) -> Duration {
                        ?20, ?21, ?22, ?23)"
                 ))
                 .unwrap();
-            let mut json = tx.prepare_cached("INSERT INTO order_json (order_id, raw_json) VALUES (?1, ?2)").unwrap();
+            let mut json =
+                tx.prepare_cached("INSERT INTO order_json (order_id, raw_json, dict_id) VALUES (?1, ?2, 1)").unwrap();
             let now = Utc::now().to_rfc3339();
             for (o, raw) in chunk {
                 stmt.execute(rusqlite::params![
@@ -145,7 +158,7 @@ fn bare_insert(path: &std::path::Path, data: &[WireOrder]) -> Duration {
                     o.decline_code,
                     o.created_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
                     o.modified_at.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-                    raw,
+                    rusqlite::types::Null, // ?18 is not in the statement
                     now,
                     o.status_name,
                     o.site_id,

@@ -138,12 +138,16 @@ const DEFAULT_AUTOCHECKPOINT: i64 = 1000;
 /// WAL size kept after a checkpoint resets it (a bulk load grows it).
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
-/// Checkpoints the WAL on its own connection and thread while a bulk load's writer inserts,
-/// so the copying of committed pages into the database and its `fsync`s run beside the
-/// inserts instead of inside each commit (the writer's auto-checkpoint is off meanwhile).
-/// Checkpoints are always safe to run; a failed one is simply tried again.
+/// Checkpoints the WAL on its own connection and thread while a bulk load's writer inserts
+/// and rebuilds the indexes, so the copying of committed pages into the database and its
+/// `fsync`s run beside that work instead of inside each commit (the writer's auto-checkpoint
+/// is off meanwhile). Once the load is finished it is told to [`Checkpointer::drain`]: it
+/// copies what is left (the rebuilt indexes) and exits, so the load's last commit does not
+/// wait for that copy either. Checkpoints are always safe to run; a failed one is simply
+/// tried again, and a checkpoint cut short (the app quits) resumes at the next one.
 pub(crate) struct Checkpointer {
     stop: Arc<AtomicBool>,
+    drain: Arc<AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -153,21 +157,43 @@ impl Checkpointer {
         let path = conn.path().filter(|p| !p.is_empty())?.to_string();
         let own = rusqlite::Connection::open(path).ok()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let drain = Arc::new(AtomicBool::new(false));
+        let (flag, draining) = (stop.clone(), drain.clone());
         let handle = std::thread::Builder::new()
             .name("mirror-checkpoint".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
+                    // Read before checkpointing: everything committed before `drain` was set
+                    // is in the WAL by then, so a checkpoint that catches up copies it all.
+                    let last = draining.load(Ordering::Acquire);
                     let caught_up = own
                         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                             Ok(r.get::<_, i64>(2)? >= r.get::<_, i64>(1)?)
                         })
                         .unwrap_or(true);
+                    if last && caught_up {
+                        break;
+                    }
                     std::thread::sleep(Duration::from_millis(if caught_up { 20 } else { 2 }));
                 }
             })
             .ok()?;
-        Some(Checkpointer { stop, handle: Some(handle) })
+        Some(Checkpointer { stop, drain, handle: Some(handle) })
+    }
+
+    /// Copies what is left of the WAL into the database, then stops (without waiting here).
+    fn drain(&self) {
+        self.drain.store(true, Ordering::Release);
+    }
+
+    fn draining(&self) -> bool {
+        self.drain.load(Ordering::Acquire)
+    }
+
+    /// True once the thread has stopped (after draining, or never started).
+    #[cfg(test)]
+    fn is_done(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
     }
 }
 
@@ -358,17 +384,21 @@ impl Mirror {
         if !self.bulk_loading()? {
             return Ok(());
         }
-        self.stop_checkpointer()?;
+        // A load resumed by a new process has no checkpointer yet: the index builds get one.
+        self.start_checkpointer()?;
         self.set_cache_kib(BUILD_CACHE_KIB)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY").op("keeping sort runs in memory")?;
         let result = self.finish_bulk_load_inner();
         self.conn.pragma_update(None, "temp_store", "DEFAULT").op("restoring temp_store")?;
         self.set_cache_kib(DEFAULT_CACHE_KIB)?;
+        self.drain_checkpointer()?;
         result
     }
 
     fn start_checkpointer(&mut self) -> Result<(), MirrorError> {
-        if self.checkpointer.is_none() {
+        if self.checkpointer.as_ref().is_none_or(Checkpointer::draining) {
+            // One still draining a previous load stops first (its work resumes in the new one).
+            self.checkpointer = None;
             self.checkpointer = Checkpointer::start(&self.conn);
             if self.checkpointer.is_some() {
                 self.conn.pragma_update(None, "wal_autocheckpoint", 0).op("leaving checkpoints to the checkpointer")?;
@@ -377,8 +407,12 @@ impl Mirror {
         Ok(())
     }
 
-    fn stop_checkpointer(&mut self) -> Result<(), MirrorError> {
-        if self.checkpointer.take().is_some() {
+    /// Hands the rest of the WAL to the checkpointer (which then stops by itself) and gives
+    /// the writer its own checkpoints back: a later commit that finds the checkpointer still
+    /// at work skips its checkpoint (SQLite allows one at a time) instead of waiting.
+    fn drain_checkpointer(&mut self) -> Result<(), MirrorError> {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.drain();
             self.conn.pragma_update(None, "wal_autocheckpoint", DEFAULT_AUTOCHECKPOINT).op("restoring checkpoints")?;
             // The WAL grew during the load: keep at most this much once a checkpoint resets it.
             self.conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT).op("limiting the WAL size")?;
@@ -431,5 +465,55 @@ impl Mirror {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting a rollup rebuild")?;
         tx.execute_batch(ROLLUP_FILL).op("recomputing the rollups")?;
         tx.commit().op("committing a rollup rebuild")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Account, Environment};
+
+    fn orders(from: usize, n: usize) -> Vec<flexfactor_wire::WireOrder> {
+        (from..from + n)
+            .map(|i| flexfactor_wire::WireOrder {
+                id: format!("00000000-0000-4000-8000-{i:012}"),
+                email: Some(format!("buyer{i}@example.test")),
+                amount: Some(flexfactor_wire::Cents(100 + i as i64)),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn after_a_bulk_load_the_checkpointer_copies_the_rest_of_the_wal_then_stops_by_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite3");
+        let mut m = Mirror::open(&path).unwrap();
+        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
+        assert!(m.begin_bulk_load(0).unwrap());
+        m.apply_orders("acct", &orders(0, 3000), None).unwrap();
+        m.finish_bulk_load().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !m.checkpointer.as_ref().is_none_or(Checkpointer::is_done) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(m.checkpointer.as_ref().is_some_and(Checkpointer::is_done), "the checkpointer stopped by itself");
+        // Every page of the database, indexes included, is in the database file itself.
+        let (pages, page_size): (i64, i64) = m
+            .conn
+            .query_row("SELECT page_count, page_size FROM pragma_page_count, pragma_page_size", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len() as i64, pages * page_size);
+        // The writer checkpoints on its own again, and a later load gets a working checkpointer.
+        let auto: i64 = m.conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)).unwrap();
+        assert_eq!(auto, DEFAULT_AUTOCHECKPOINT);
+        assert!(m.begin_bulk_load(10_000).unwrap());
+        assert!(m.checkpointer.as_ref().is_some_and(|c| !c.draining() && !c.is_done()));
+        m.apply_orders("acct", &orders(3000, 600), None).unwrap();
+        m.finish_bulk_load().unwrap();
+        assert_eq!(m.order_count("acct").unwrap(), 3600);
+        assert!(m.quick_check().unwrap());
     }
 }

@@ -29,6 +29,7 @@ mod migrations;
 mod order_list;
 mod orders;
 mod outbox;
+mod packed_json;
 mod refresh;
 mod rollups;
 mod state;
@@ -47,6 +48,9 @@ pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use order_list::{OrderCursor, OrderFilter, OrderSort};
 pub use orders::{ApplyStats, OrderRecord};
 pub use outbox::{Intent, IntentKind, IntentState, Recorded};
+/// The stored form of an order's JSON (for tools that write mirror rows themselves, such as
+/// the mirror benchmark's bare insert).
+pub use packed_json::{pack as pack_json, skeleton as json_skeleton};
 pub use refresh::QueuedRefresh;
 pub use state::OrderState;
 pub use timeline::{DriftEntry, EventApplied, OrderEvent, TimelineEntry, WebhookRecord};

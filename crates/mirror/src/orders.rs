@@ -160,15 +160,17 @@ const PIPELINE_CHUNK: usize = 256;
 #[derive(Clone, Copy)]
 struct Span(u32, u32);
 
-/// What an order needs besides SQLite: its flattened fields, and its JSON and timestamp text
-/// (in the batch's one buffer, so a batch is one allocation to hand between threads).
+/// What an order needs besides SQLite: its flattened fields, its packed JSON (see
+/// `packed_json.rs`) and its timestamp text (in the batch's buffers, so a batch is a few
+/// allocations to hand between threads, reused from batch to batch).
 struct Prepared<'a> {
     wire: &'a WireOrder,
     api_state: OrderState,
     amount: i64,
     captured: i64,
     refunded: i64,
-    raw: Span,
+    /// In [`Batch::packed`].
+    json: Span,
     name: Option<Span>,
     placed_at: Option<Span>,
     created_at: Option<Span>,
@@ -182,6 +184,9 @@ struct Prepared<'a> {
 #[derive(Default)]
 struct Batch<'a> {
     text: String,
+    packed: Vec<u8>,
+    /// An order's JSON text when it has none of its own (see `refill_batch`).
+    scratch: Vec<u8>,
     rows: Vec<Prepared<'a>>,
 }
 
@@ -190,22 +195,42 @@ impl Batch<'_> {
         self.text.get(span.0 as usize..span.1 as usize).unwrap_or_default()
     }
 
+    fn packed_json(&self, span: Span) -> &[u8] {
+        self.packed.get(span.0 as usize..span.1 as usize).unwrap_or_default()
+    }
+
     fn opt(&self, span: Option<Span>) -> Option<&str> {
         span.map(|s| self.get(s))
     }
 }
 
-fn prepare_batch(orders: &[WireOrder]) -> Result<Batch<'_>, MirrorError> {
+fn prepare_batch<'a>(orders: &'a [WireOrder], dict: &[u8]) -> Result<Batch<'a>, MirrorError> {
     let mut batch = Batch::default();
-    refill_batch(orders, &mut batch)?;
+    refill_batch(orders, dict, &mut batch)?;
     Ok(batch)
 }
 
-/// Empties `batch` (keeping its buffers) and prepares `orders` into it.
-fn refill_batch<'a>(orders: &'a [WireOrder], batch: &mut Batch<'a>) -> Result<(), MirrorError> {
+/// The JSON text stored for an order: the API's own text when the order came from it
+/// (nothing it sent is lost), else its serialization (written into `scratch`).
+fn json_text<'b>(wire: &'b WireOrder, scratch: &'b mut Vec<u8>) -> Result<&'b [u8], MirrorError> {
+    match wire.raw.get() {
+        Some(json) => Ok(json.as_bytes()),
+        None => {
+            scratch.clear();
+            serde_json::to_writer(&mut *scratch, wire)
+                .map_err(|e| MirrorError::Data { op: "serializing an order", message: e.to_string() })?;
+            Ok(scratch.as_slice())
+        }
+    }
+}
+
+/// Empties `batch` (keeping its buffers) and prepares `orders` into it, their JSON packed
+/// against `dict`.
+fn refill_batch<'a>(orders: &'a [WireOrder], dict: &[u8], batch: &mut Batch<'a>) -> Result<(), MirrorError> {
     let mut text = std::mem::take(&mut batch.text).into_bytes();
     text.clear();
-    text.reserve(orders.len() * 1024);
+    text.reserve(orders.len() * 128);
+    batch.packed.clear();
     let rows = &mut batch.rows;
     rows.clear();
     rows.reserve(orders.len());
@@ -217,19 +242,9 @@ fn refill_batch<'a>(orders: &'a [WireOrder], batch: &mut Batch<'a>) -> Result<()
         };
         let captured = wire.captured_amount.map(|c| c.0).unwrap_or(0);
         let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
-        let mut failed = None;
-        // The API's own text when the order came from it (nothing it sent is lost), else ours.
-        let raw = span(&mut text, &mut |t| match wire.raw.get() {
-            Some(json) => t.extend_from_slice(json.as_bytes()),
-            None => {
-                if let Err(e) = serde_json::to_writer(&mut *t, wire) {
-                    failed = Some(e);
-                }
-            }
-        });
-        if let Some(e) = failed {
-            return Err(MirrorError::Data { op: "serializing an order", message: e.to_string() });
-        }
+        let start = batch.packed.len() as u32;
+        crate::packed_json::pack_into(json_text(wire, &mut batch.scratch)?, dict, &mut batch.packed)?;
+        let json = Span(start, batch.packed.len() as u32);
         let name = match (wire.first_name.as_deref(), wire.last_name.as_deref()) {
             (Some(f), Some(l)) => Some(span(&mut text, &mut |t| {
                 t.extend_from_slice(f.as_bytes());
@@ -256,7 +271,7 @@ fn refill_batch<'a>(orders: &'a [WireOrder], batch: &mut Batch<'a>) -> Result<()
             amount: wire.amount.map(|c| c.0).unwrap_or(0),
             captured,
             refunded,
-            raw,
+            json,
             name,
             placed_at,
             created_at,
@@ -284,7 +299,7 @@ impl Mirror {
     ///
     /// During a bulk load (rollup triggers off) the rollup contributions of the inserted rows
     /// are added up here and written in the same transaction (see `rollups.rs`). For large
-    /// batches the JSON and timestamp text are prepared on a helper thread meanwhile.
+    /// batches the JSON is packed and the timestamp text prepared on a helper thread meanwhile.
     #[tracing::instrument(skip_all, err, fields(n = orders.len()))]
     pub fn apply_orders(
         &mut self,
@@ -322,10 +337,12 @@ impl Mirror {
         let mode = ApplyMode { any_hints, any_unknown, rollups_here };
         let mut stats = ApplyStats::default();
         let mut delta = RollupDelta::default();
-        {
-            let mut writer = RowWriter::new(&tx, account_id, &now, mode)?;
+        if let Some(first) = orders.first() {
+            let (dict_id, dict) = json_dict(&tx, first)?;
+            let dict = dict.as_slice();
+            let mut writer = RowWriter::new(&tx, account_id, &now, dict_id, mode)?;
             if orders.len() < PIPELINE_MIN {
-                writer.write_batch(&prepare_batch(orders)?, &mut stats, &mut delta)?;
+                writer.write_batch(&prepare_batch(orders, dict)?, &mut stats, &mut delta)?;
             } else {
                 std::thread::scope(|scope| -> Result<(), MirrorError> {
                     let (send, receive) = std::sync::mpsc::sync_channel::<Result<Batch<'_>, MirrorError>>(4);
@@ -333,7 +350,7 @@ impl Mirror {
                     scope.spawn(move || {
                         for chunk in orders.chunks(PIPELINE_CHUNK) {
                             let mut batch = written.try_recv().unwrap_or_default();
-                            let batch = refill_batch(chunk, &mut batch).map(|()| batch);
+                            let batch = refill_batch(chunk, dict, &mut batch).map(|()| batch);
                             let failed = batch.is_err();
                             if send.send(batch).is_err() || failed {
                                 return;
@@ -378,17 +395,31 @@ impl Mirror {
             .op("reading an order")
     }
 
-    /// The order's API JSON as last applied.
+    /// The order's API JSON as last applied, byte for byte.
     pub fn order_json(&self, account_id: &str, order_session_key: &str) -> Result<Option<String>, MirrorError> {
-        self.conn
+        let stored: Option<(Value, Option<Vec<u8>>)> = self
+            .conn
             .query_row(
-                "SELECT j.raw_json FROM orders o JOIN order_json j ON j.order_id = o.id
+                "SELECT j.raw_json, d.dict FROM orders o JOIN order_json j ON j.order_id = o.id
+                   LEFT JOIN json_dicts d ON d.id = j.dict_id
                  WHERE o.account_id = ?1 AND o.order_session_key = ?2",
                 [account_id, order_session_key],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
-            .op("reading an order's JSON")
+            .op("reading an order's JSON")?;
+        let damaged =
+            |message: &str| MirrorError::Data { op: "reading an order's stored JSON", message: message.into() };
+        match stored {
+            None => Ok(None),
+            // Written before migration 0010: plain text.
+            Some((Value::Text(text), None)) => Ok(Some(text)),
+            Some((Value::Blob(packed), Some(dict))) => crate::packed_json::unpack(&packed, &dict).map(Some),
+            Some((Value::Blob(_), None)) => {
+                Err(damaged("the record's dictionary is missing; re-sync the order to store it again"))
+            }
+            Some(_) => Err(damaged("the stored record has an unexpected type; re-sync the order to store it again")),
+        }
     }
 
     /// The ids of orders in the given states (e.g. the non-final ones to re-check).
@@ -403,11 +434,30 @@ impl Mirror {
     }
 }
 
+/// The dictionary new JSON is packed with: the newest in `json_dicts`, or, in a mirror that
+/// has none yet, a new one made from `first`'s text (see `packed_json.rs`).
+fn json_dict(tx: &rusqlite::Transaction<'_>, first: &WireOrder) -> Result<(i64, Vec<u8>), MirrorError> {
+    let newest: Option<(i64, Vec<u8>)> = tx
+        .query_row("SELECT id, dict FROM json_dicts ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .op("reading the JSON dictionary")?;
+    if let Some(found) = newest {
+        return Ok(found);
+    }
+    let dict = crate::packed_json::skeleton(&String::from_utf8_lossy(json_text(first, &mut Vec::new())?));
+    tx.execute("INSERT INTO json_dicts (dict) VALUES (?1)", [&dict]).op("storing the JSON dictionary")?;
+    Ok((tx.last_insert_rowid(), dict))
+}
+
+/// Parameters of the insert and update statements (`?1` … `?27`).
+const PARAMS: usize = 27;
+
 /// The prepared statements of one apply.
 struct RowWriter<'t> {
     tx: &'t rusqlite::Transaction<'t>,
     account_id: &'t str,
     now: &'t str,
+    dict_id: i64,
     mode: ApplyMode,
     insert: rusqlite::CachedStatement<'t>,
     update: rusqlite::CachedStatement<'t>,
@@ -422,12 +472,14 @@ impl<'t> RowWriter<'t> {
         tx: &'t rusqlite::Transaction<'t>,
         account_id: &'t str,
         now: &'t str,
+        dict_id: i64,
         mode: ApplyMode,
     ) -> Result<RowWriter<'t>, MirrorError> {
         Ok(RowWriter {
             tx,
             account_id,
             now,
+            dict_id,
             mode,
             // No RETURNING: SQLite would buffer each row's result in a temporary table.
             insert: tx
@@ -448,13 +500,14 @@ impl<'t> RowWriter<'t> {
                         created_at = ?20, modified_at = coalesce(?21, modified_at), expiry_at = ?22, synced_at = ?24,
                         api_state = ?25
                      WHERE account_id = ?1 AND order_session_key = ?2
-                       AND (SELECT raw_json FROM order_json WHERE order_id = orders.id) IS NOT ?23
+                       AND NOT EXISTS (SELECT 1 FROM order_json WHERE order_id = orders.id
+                                         AND ((dict_id IS ?26 AND raw_json IS ?23) OR (dict_id IS NULL AND raw_json IS ?27)))
                        AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
                      RETURNING id",
                 )
                 .op("preparing the order update")?,
             put_json: tx
-                .prepare_cached("INSERT OR REPLACE INTO order_json (order_id, raw_json) VALUES (?1, ?2)")
+                .prepare_cached("INSERT OR REPLACE INTO order_json (order_id, raw_json, dict_id) VALUES (?1, ?2, ?3)")
                 .op("preparing the raw JSON write")?,
             resolve_unknown: tx
                 .prepare_cached(
@@ -495,7 +548,7 @@ impl<'t> RowWriter<'t> {
         delta: &mut RollupDelta<'a>,
     ) -> Result<(), MirrorError> {
         let wire = p.wire;
-        let raw = batch.get(p.raw);
+        let json = batch.packed_json(p.json);
         let created_at = batch.opt(p.created_at);
         let expiry_at = batch.opt(p.expiry_at);
         let hint_rank: Option<i64> = if self.mode.any_hints {
@@ -509,7 +562,7 @@ impl<'t> RowWriter<'t> {
         };
         let is_mit = wire.is_mit.unwrap_or(false);
         let currency = wire.currency_code.as_deref().unwrap_or("USD");
-        let mut params: [&dyn rusqlite::ToSql; 25] = [
+        let mut params: [&dyn rusqlite::ToSql; PARAMS] = [
             &self.account_id,
             &wire.id,
             &wire.external_order_id,
@@ -532,14 +585,20 @@ impl<'t> RowWriter<'t> {
             &created_at,
             &batch.opt(p.modified_at),
             &expiry_at,
-            // ?23, the JSON, only serves the update's unchanged-row test: the insert does not
-            // read it, so it gets NULL instead of a copy of ~1 KB per row (SQLite copies bound text).
+            // ?23, ?26 and ?27 (the packed JSON, its dictionary, the JSON's text) only serve
+            // the update's unchanged-row test: the insert does not read them, so they stay NULL
+            // (SQLite copies bound values).
             &rusqlite::types::Null,
             &self.now,
             &p.api_state.as_str(),
+            &rusqlite::types::Null,
+            &rusqlite::types::Null,
         ];
-        if self.insert.execute(params).op("inserting an order")? == 1 {
-            self.put_json.execute(rusqlite::params![self.tx.last_insert_rowid(), raw]).op("storing an order's JSON")?;
+        // The insert names ?1 … ?25.
+        if self.insert.execute(&params[..25]).op("inserting an order")? == 1 {
+            self.put_json
+                .execute(rusqlite::params![self.tx.last_insert_rowid(), json, self.dict_id])
+                .op("storing an order's JSON")?;
             stats.inserted += 1;
             if self.mode.rollups_here {
                 delta.add(&RollupRow {
@@ -566,10 +625,15 @@ impl<'t> RowWriter<'t> {
             // lifecycle: most likely a stale copy. Kept out, like one with an older time.
             stats.unchanged += 1;
         } else {
-            params[22] = &raw;
+            // A row stored before JSON was packed is unchanged when its text is the same.
+            let mut scratch = Vec::new();
+            let text = std::str::from_utf8(json_text(wire, &mut scratch)?).ok();
+            params[22] = &json;
+            params[25] = &self.dict_id;
+            params[26] = &text;
             match self.update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")? {
                 Some(id) => {
-                    self.put_json.execute(rusqlite::params![id, raw]).op("storing an order's JSON")?;
+                    self.put_json.execute(rusqlite::params![id, json, self.dict_id]).op("storing an order's JSON")?;
                     stats.updated += 1;
                 }
                 None => stats.unchanged += 1,

@@ -265,7 +265,7 @@ fn a_large_apply_prepared_on_a_helper_thread_stores_what_small_applies_store() {
                 "SELECT o.order_session_key || '|' || coalesce(o.merchant_order_id, '') || '|' || o.state || '|' ||
                         coalesce(o.created_at, '') || '|' || coalesce(o.placed_at, '') || '|' || coalesce(o.modified_at, '')
                         || '|' || coalesce(o.expiry_at, '') || '|' || coalesce(o.customer_name, '') || '|' || o.currency
-                        || '|' || o.amount_cents || '|' || j.raw_json
+                        || '|' || o.amount_cents || '|' || hex(j.raw_json) || '|' || coalesce(j.dict_id, 'text')
                  FROM orders o JOIN order_json j ON j.order_id = o.id ORDER BY o.id",
             )
             .unwrap();

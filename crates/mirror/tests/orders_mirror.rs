@@ -180,3 +180,83 @@ fn every_filter_narrows_the_list_and_the_count_agrees() {
     assert_eq!(by_amount[0].amount_cents, 1079);
     assert!(by_amount.windows(2).all(|w| w[0].amount_cents >= w[1].amount_cents));
 }
+
+#[test]
+fn the_api_text_of_an_order_reads_back_byte_for_byte_from_its_packed_form() {
+    // Keys out of the usual order, spacing, an unknown field and non-ASCII text: the API's
+    // own bytes are what the mirror keeps, not a re-serialization.
+    let text = r#"{ "externalOrderId":"WEB-9", "id":"00000000-0000-4000-8000-000000000009", "status":7,
+        "decision":"APPROVED", "amount":1250, "capturedAmount":1250, "email":"zoë@example.test",
+        "createdOn":"2026-01-01T00:09:00Z", "modifiedOn":"2026-01-02T00:00:00Z", "newField":{"x":[1,2]} }"#;
+    let wire = WireOrder::from_api_json(text).unwrap();
+    let others: Vec<_> = (0..700).map(|i| order(i, 7, "APPROVED")).chain([wire]).collect();
+    // Large enough for the helper thread, and a small apply after it.
+    let mut m = mirror_with(&others);
+    assert_eq!(m.order_json("acct", "00000000-0000-4000-8000-000000000009").unwrap().as_deref(), Some(text));
+    let late = r#"{"id":"00000000-0000-4000-8000-000000099999","status":2,"decision":"DECLINED","amount":1}"#;
+    m.apply_orders("acct", &[WireOrder::from_api_json(late).unwrap()], None).unwrap();
+    assert_eq!(m.order_json("acct", "00000000-0000-4000-8000-000000099999").unwrap().as_deref(), Some(late));
+    assert_eq!(m.order_json("acct", "no-such-order").unwrap(), None);
+}
+
+#[test]
+fn a_record_stored_as_text_before_packing_stays_unchanged_until_its_order_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite3");
+    let o = order(1, 7, "APPROVED");
+    let text = serde_json::to_string(&o).unwrap();
+    {
+        let mut m = Mirror::open(&path).unwrap();
+        m.insert_account(&account()).unwrap();
+        m.apply_orders("acct", std::slice::from_ref(&o), None).unwrap();
+    }
+    // As a mirror written before migration 0010 holds it: plain text, no dictionary.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE order_json SET raw_json = ?1, dict_id = NULL", [&text]).unwrap();
+    drop(conn);
+    let mut m = Mirror::open(&path).unwrap();
+    assert_eq!(m.order_json("acct", &o.id).unwrap(), Some(text.clone()));
+    let same = m.apply_orders("acct", std::slice::from_ref(&o), None).unwrap();
+    assert_eq!((same.updated, same.unchanged), (0, 1), "the same record as text is no change");
+    let mut refunded = o.clone();
+    refunded.refunded_amount = Some(Cents(100));
+    refunded.modified_on = Some(Utc.with_ymd_and_hms(2026, 1, 3, 0, 0, 0).unwrap());
+    assert_eq!(m.apply_orders("acct", std::slice::from_ref(&refunded), None).unwrap().updated, 1);
+    assert_eq!(m.order_json("acct", &o.id).unwrap(), Some(serde_json::to_string(&refunded).unwrap()));
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let packed: bool = conn
+        .query_row("SELECT typeof(raw_json) = 'blob' AND dict_id IS NOT NULL FROM order_json", [], |r| r.get(0))
+        .unwrap();
+    assert!(packed, "a changed record is stored packed");
+}
+
+#[test]
+fn every_row_of_a_large_apply_holds_its_own_values_where_neighbours_repeat_or_lack_them() {
+    // Rows prepared on the helper thread in reused buffers: a value missing in one row must
+    // never be taken from the row before it.
+    let orders: Vec<WireOrder> = (0..1200u32)
+        .map(|i| {
+            let mut o = order(i, if i % 3 == 0 { 7 } else { 2 }, if i % 3 == 0 { "APPROVED" } else { "DECLINED" });
+            if i % 4 == 1 {
+                o.email = None;
+                o.external_order_id = None;
+                o.first_name = None;
+                o.last_name = None;
+                o.card_last4 = None;
+                o.created_on = None;
+            }
+            if i % 5 == 2 {
+                o.currency_code = Some("EUR".into());
+                o.site_id = Some(format!("site-{}", i % 2));
+                o.expiry_date = Some(Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap());
+                o.status_name = Some("Declined".into());
+            }
+            o
+        })
+        .collect();
+    let m = mirror_with(&orders);
+    for o in &orders {
+        let stored = m.order("acct", &o.id).unwrap().unwrap();
+        assert_eq!(stored, flexdesk_mirror::OrderRecord::from_wire(o), "order {}", o.id);
+    }
+}
