@@ -252,3 +252,22 @@ async fn an_edited_audit_entry_is_detected() {
     assert!(!v.ok);
     assert!(v.problem.unwrap().contains("changed"));
 }
+
+#[tokio::test]
+async fn an_order_whose_stored_record_is_damaged_still_opens_without_the_record() {
+    let s = setup().await;
+    let order = first_in_state(&s.app, OrderStateDto::Approved, None);
+    assert!(s.app.order_detail(&order.order_session_key).unwrap().record.is_some());
+    let conn = rusqlite::Connection::open(s.app.data_dir().join("mirror.sqlite3")).unwrap();
+    let damaged = conn
+        .execute(
+            "UPDATE order_json SET raw_json = substr(raw_json, 1, length(raw_json) / 2)
+             WHERE order_id = (SELECT id FROM orders WHERE order_session_key = ?1)",
+            [&order.order_session_key],
+        )
+        .unwrap();
+    assert_eq!(damaged, 1);
+    let detail = s.app.order_detail(&order.order_session_key).unwrap();
+    assert_eq!(detail.record, None);
+    assert_eq!(detail.row.order_session_key, order.order_session_key);
+}

@@ -85,7 +85,12 @@ impl AppCore {
                 .map(|n| NoteDto { at: rfc(n.at), operator: n.operator, text: n.text })
                 .collect();
             let can_refund = refundable(o.state);
-            let record = r.order_json(&account, order_session_key)?;
+            // A damaged stored record must not keep the rest of the order from opening; the
+            // next read of the order from the API stores it again.
+            let record = r.order_json(&account, order_session_key).unwrap_or_else(|e| {
+                tracing::warn!(order = order_session_key, error = %e, "the order's stored record could not be read");
+                None
+            });
             Ok(OrderDetail {
                 status_name: o.status_name.clone(),
                 placed_at: o.placed_at.map(rfc),

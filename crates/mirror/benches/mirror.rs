@@ -113,7 +113,7 @@ fn bare_insert(path: &std::path::Path, data: &[WireOrder]) -> Duration {
     let text = |o: &WireOrder| o.raw.get().map(str::to_string).unwrap_or_else(|| serde_json::to_string(o).unwrap());
     let dict = json_skeleton(&text(&data[0]));
     let rows: Vec<(OrderRecord, Vec<u8>)> =
-        data.iter().map(|o| (OrderRecord::from_wire(o), pack_json(&text(o), &dict))).collect();
+        data.iter().map(|o| (OrderRecord::from_wire(o), pack_json(&text(o), &dict).unwrap())).collect();
     let mut conn = rusqlite::Connection::open(path).unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
     conn.pragma_update(None, "synchronous", "NORMAL").unwrap();

@@ -16,13 +16,14 @@
 //!   triggers mark the rollups stale if a row is changed or deleted during the load.
 //!   [`Mirror::finish_bulk_load`] rebuilds the indexes (a sorted build, much faster than a
 //!   million B-tree inserts), restores the triggers and, only if marked stale, recomputes
-//!   the rollups set-based, in one transaction. While the load is open, a [`Checkpointer`]
-//!   thread with its own connection copies committed WAL pages into the database beside the
-//!   writer (whose auto-checkpoint is off), so commits do not wait for that copy and its
-//!   `fsync`s; the WAL grows during the load and is cut back to 64 MB once a later checkpoint
-//!   resets it. Crash safety: each step is one transaction,
-//!   and a crash in between leaves a mirror that answers every query correctly (lists scan,
-//!   charts group the orders directly) until the next backfill run finishes the load.
+//!   the rollups set-based, in one transaction. While the load is open, and until the pages
+//!   of its last commit are copied, a [`Checkpointer`] thread with its own connection copies
+//!   committed WAL pages into the database beside the writer (whose auto-checkpoint is off
+//!   until the load ends), so commits do not wait for that copy and its `fsync`s; the WAL
+//!   grows during the load and is cut back to 64 MB once a later checkpoint resets it.
+//!   Crash safety: each step is one transaction, and a crash in between leaves a mirror that
+//!   answers every query correctly (lists scan, charts group the orders directly) until the
+//!   next backfill run finishes the load.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -133,6 +134,8 @@ SELECT account_id, coalesce(substr(created_at, 1, 10), ''), currency, state, coa
 FROM orders WHERE is_mit = 1 GROUP BY 1, 2, 3, 4, 5;
 ";
 
+/// Longest a checkpointer drains after a bulk load before leaving the rest to the writer.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// SQLite's default `wal_autocheckpoint` (pages), restored after a bulk load.
 const DEFAULT_AUTOCHECKPOINT: i64 = 1000;
 /// WAL size kept after a checkpoint resets it (a bulk load grows it).
@@ -162,19 +165,32 @@ impl Checkpointer {
         let handle = std::thread::Builder::new()
             .name("mirror-checkpoint".into())
             .spawn(move || {
+                let mut drain_began: Option<std::time::Instant> = None;
+                let mut copied_before = -1;
                 while !flag.load(Ordering::Relaxed) {
                     // Read before checkpointing: everything committed before `drain` was set
                     // is in the WAL by then, so a checkpoint that catches up copies it all.
                     let last = draining.load(Ordering::Acquire);
-                    let caught_up = own
+                    // (busy, frames in the WAL, frames copied). Busy (another connection is
+                    // checkpointing) or an error is not "caught up".
+                    let (caught_up, copied) = own
                         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                            Ok(r.get::<_, i64>(2)? >= r.get::<_, i64>(1)?)
+                            let (busy, log, copied): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                            Ok((busy == 0 && copied >= log, copied))
                         })
-                        .unwrap_or(true);
-                    if last && caught_up {
-                        break;
+                        .unwrap_or((false, copied_before));
+                    if last {
+                        let began = *drain_began.get_or_insert_with(std::time::Instant::now);
+                        // A reader on an old snapshot can hold the copy back; the writer's own
+                        // checkpoints (back on by then) finish it later.
+                        if caught_up || began.elapsed() > DRAIN_LIMIT {
+                            break;
+                        }
                     }
-                    std::thread::sleep(Duration::from_millis(if caught_up { 20 } else { 2 }));
+                    // Quickly while pages are being copied, slowly when waiting.
+                    let progressing = !caught_up && copied != copied_before;
+                    copied_before = copied;
+                    std::thread::park_timeout(Duration::from_millis(if progressing { 2 } else { 20 }));
                 }
             })
             .ok()?;
@@ -184,6 +200,10 @@ impl Checkpointer {
     /// Copies what is left of the WAL into the database, then stops (without waiting here).
     fn drain(&self) {
         self.drain.store(true, Ordering::Release);
+        if let Some(handle) = &self.handle {
+            // Now rather than after its pause, so that it, not the writer's next commit, copies.
+            handle.thread().unpark();
+        }
     }
 
     fn draining(&self) -> bool {
@@ -201,6 +221,7 @@ impl Drop for Checkpointer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(handle) = self.handle.take() {
+            handle.thread().unpark();
             let _ = handle.join();
         }
     }
@@ -386,13 +407,18 @@ impl Mirror {
         }
         // A load resumed by a new process has no checkpointer yet: the index builds get one.
         self.start_checkpointer()?;
-        self.set_cache_kib(BUILD_CACHE_KIB)?;
-        self.conn.pragma_update(None, "temp_store", "MEMORY").op("keeping sort runs in memory")?;
-        let result = self.finish_bulk_load_inner();
-        self.conn.pragma_update(None, "temp_store", "DEFAULT").op("restoring temp_store")?;
-        self.set_cache_kib(DEFAULT_CACHE_KIB)?;
-        self.drain_checkpointer()?;
-        result
+        let result = self
+            .set_cache_kib(BUILD_CACHE_KIB)
+            .and_then(|()| self.conn.pragma_update(None, "temp_store", "MEMORY").op("keeping sort runs in memory"))
+            .and_then(|()| self.finish_bulk_load_inner());
+        // Whatever happened: the usual settings back, and the checkpointer drains and stops.
+        let restored = self
+            .conn
+            .pragma_update(None, "temp_store", "DEFAULT")
+            .op("restoring temp_store")
+            .and(self.set_cache_kib(DEFAULT_CACHE_KIB))
+            .and(self.drain_checkpointer());
+        result.and(restored)
     }
 
     fn start_checkpointer(&mut self) -> Result<(), MirrorError> {

@@ -67,7 +67,7 @@ mod tests {
         ("0007_drop_email_index", "874a3e91179b3d03419c9ea6ce053ad957687c26c83cf5be4f906b80bb594604"),
         ("0008_keyset_rowid_tiebreak", "04afcaf14624ae07501720b226ac425c8196020089ab4281c824c205120be96f"),
         ("0009_poll_timeline_webhook_checks", "76afaea28efaa8baec23c0f0e04e554c536ad6099550389a2ae2b4eda1fd9100"),
-        ("0010_packed_order_json", "4ab367e1c95b9a7b9b75b8a201044a1f6351db2b7d5ba676cb9ca2526c195c81"),
+        ("0010_packed_order_json", "a18716fb61da44c7be4c0921bd1f6bb6975397c297967adce6052490e47b03e4"),
     ];
 
     #[test]

@@ -156,7 +156,7 @@ const PIPELINE_MIN: usize = 512;
 /// Orders per hand-over from the preparing thread.
 const PIPELINE_CHUNK: usize = 256;
 
-/// A piece of a [`Batch`]'s text.
+/// A piece of one of a [`Batch`]'s buffers (`text` or `packed`).
 #[derive(Clone, Copy)]
 struct Span(u32, u32);
 
@@ -434,19 +434,32 @@ impl Mirror {
     }
 }
 
-/// The dictionary new JSON is packed with: the newest in `json_dicts`, or, in a mirror that
-/// has none yet, a new one made from `first`'s text (see `packed_json.rs`).
+/// A dictionary shorter than this came from an order with next to nothing in it: the next
+/// apply whose first order gives a longer one adds that one.
+const MIN_DICT: usize = 64;
+
+/// The dictionary new JSON is packed with: the newest in `json_dicts`; a new one made from
+/// `first`'s text (see `packed_json.rs`) when there is none yet, or when the newest is too
+/// short to help and `first` gives a better one.
 fn json_dict(tx: &rusqlite::Transaction<'_>, first: &WireOrder) -> Result<(i64, Vec<u8>), MirrorError> {
     let newest: Option<(i64, Vec<u8>)> = tx
         .query_row("SELECT id, dict FROM json_dicts ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .op("reading the JSON dictionary")?;
-    if let Some(found) = newest {
-        return Ok(found);
+    match newest {
+        Some(found) if found.1.len() >= MIN_DICT => Ok(found),
+        newest => {
+            let dict = crate::packed_json::skeleton(&String::from_utf8_lossy(json_text(first, &mut Vec::new())?));
+            match newest {
+                Some(found) if dict.len() < MIN_DICT => Ok(found),
+                _ => {
+                    tx.execute("INSERT INTO json_dicts (dict) VALUES (?1)", [&dict])
+                        .op("storing the JSON dictionary")?;
+                    Ok((tx.last_insert_rowid(), dict))
+                }
+            }
+        }
     }
-    let dict = crate::packed_json::skeleton(&String::from_utf8_lossy(json_text(first, &mut Vec::new())?));
-    tx.execute("INSERT INTO json_dicts (dict) VALUES (?1)", [&dict]).op("storing the JSON dictionary")?;
-    Ok((tx.last_insert_rowid(), dict))
 }
 
 /// Parameters of the insert and update statements (`?1` … `?27`).

@@ -260,3 +260,29 @@ fn every_row_of_a_large_apply_holds_its_own_values_where_neighbours_repeat_or_la
         assert_eq!(stored, flexdesk_mirror::OrderRecord::from_wire(o), "order {}", o.id);
     }
 }
+
+#[test]
+fn a_dictionary_made_from_a_near_empty_first_order_is_replaced_once_a_real_order_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite3");
+    let mut m = Mirror::open(&path).unwrap();
+    m.insert_account(&account()).unwrap();
+    let bare = r#"{"id":"00000000-0000-4000-8000-00000000b001"}"#;
+    m.apply_orders("acct", &[WireOrder::from_api_json(bare).unwrap()], None).unwrap();
+    let full = serde_json::to_string(&order(7, 7, "APPROVED")).unwrap();
+    for _ in 0..2 {
+        m.apply_orders("acct", &[WireOrder::from_api_json(&full).unwrap()], None).unwrap();
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let sizes: Vec<i64> = conn
+        .prepare("SELECT length(dict) FROM json_dicts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(sizes.len(), 2, "one near-empty dictionary, then one real one: {sizes:?}");
+    assert!(sizes[0] < 64 && sizes[1] > 200, "{sizes:?}");
+    assert_eq!(m.order_json("acct", "00000000-0000-4000-8000-00000000b001").unwrap().as_deref(), Some(bare));
+    assert_eq!(m.order_json("acct", &order(7, 7, "APPROVED").id).unwrap(), Some(full));
+}
