@@ -58,6 +58,11 @@ fn ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
 }
 
+/// An order of the account by merchant order id: a lookup in `orders_by_merchant_id`
+/// (merchant order id only, migration 0011), the account checked on the row.
+const ORDER_BY_MERCHANT_ID: &str =
+    "SELECT order_session_key FROM orders WHERE +account_id = ?1 AND merchant_order_id = ?2 LIMIT 1";
+
 impl Mirror {
     /// Records a built batch and its files and rows in one transaction.
     pub fn insert_batch(
@@ -244,12 +249,7 @@ impl Mirror {
         order_ids: &[String],
     ) -> Result<HashMap<String, String>, MirrorError> {
         let mut out = HashMap::new();
-        let mut by_order = self
-            .conn
-            .prepare_cached(
-                "SELECT order_session_key FROM orders WHERE account_id = ?1 AND merchant_order_id = ?2 LIMIT 1",
-            )
-            .op("checking submitted orders")?;
+        let mut by_order = self.conn.prepare_cached(ORDER_BY_MERCHANT_ID).op("checking submitted orders")?;
         let mut by_batch = self
             .conn
             .prepare_cached(
@@ -293,5 +293,24 @@ impl Mirror {
             )
             .optional()
             .op("reading a column mapping")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_is_found_by_merchant_id_through_its_index_not_by_scanning_the_account() {
+        let m = Mirror::open_in_memory().unwrap();
+        let plan: Vec<String> = m
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {ORDER_BY_MERCHANT_ID}"))
+            .unwrap()
+            .query_map(["acct", "WEB-1"], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(plan, ["SEARCH orders USING INDEX orders_by_merchant_id (merchant_order_id=?)"]);
     }
 }

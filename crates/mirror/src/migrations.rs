@@ -17,6 +17,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_keyset_rowid_tiebreak", include_str!("../migrations/0008_keyset_rowid_tiebreak.sql")),
     ("0009_poll_timeline_webhook_checks", include_str!("../migrations/0009_poll_timeline_webhook_checks.sql")),
     ("0010_packed_order_json", include_str!("../migrations/0010_packed_order_json.sql")),
+    (
+        "0011_merchant_id_index_without_account",
+        include_str!("../migrations/0011_merchant_id_index_without_account.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -68,6 +72,7 @@ mod tests {
         ("0008_keyset_rowid_tiebreak", "04afcaf14624ae07501720b226ac425c8196020089ab4281c824c205120be96f"),
         ("0009_poll_timeline_webhook_checks", "76afaea28efaa8baec23c0f0e04e554c536ad6099550389a2ae2b4eda1fd9100"),
         ("0010_packed_order_json", "a18716fb61da44c7be4c0921bd1f6bb6975397c297967adce6052490e47b03e4"),
+        ("0011_merchant_id_index_without_account", "7b8a643c0470f4b58c6c61bd10c9bab4adc8d09b5a14c979f978007c7266faa9"),
     ];
 
     #[test]
@@ -163,6 +168,8 @@ mod tests {
         for (name, sql) in &defs {
             assert!(!sql.contains("order_session_key"), "{name}: {sql}");
         }
+        let merchant = &defs[3].1;
+        assert!(merchant.ends_with("(merchant_order_id)"), "0011's shape: {merchant}");
         assert!(!m.bulk_loading().unwrap());
         assert!(m.quick_check().unwrap());
     }
