@@ -446,20 +446,15 @@ fn json_dict(tx: &rusqlite::Transaction<'_>, first: &WireOrder) -> Result<(i64, 
         .query_row("SELECT id, dict FROM json_dicts ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .op("reading the JSON dictionary")?;
-    match newest {
-        Some(found) if found.1.len() >= MIN_DICT => Ok(found),
-        newest => {
-            let dict = crate::packed_json::skeleton(&String::from_utf8_lossy(json_text(first, &mut Vec::new())?));
-            match newest {
-                Some(found) if dict.len() < MIN_DICT => Ok(found),
-                _ => {
-                    tx.execute("INSERT INTO json_dicts (dict) VALUES (?1)", [&dict])
-                        .op("storing the JSON dictionary")?;
-                    Ok((tx.last_insert_rowid(), dict))
-                }
-            }
-        }
+    if let Some(found) = newest.as_ref().filter(|(_, dict)| dict.len() >= MIN_DICT) {
+        return Ok(found.clone());
     }
+    let dict = crate::packed_json::skeleton(&String::from_utf8_lossy(json_text(first, &mut Vec::new())?));
+    if let Some(found) = newest.filter(|_| dict.len() < MIN_DICT) {
+        return Ok(found);
+    }
+    tx.execute("INSERT INTO json_dicts (dict) VALUES (?1)", [&dict]).op("storing the JSON dictionary")?;
+    Ok((tx.last_insert_rowid(), dict))
 }
 
 /// Parameters of the insert and update statements (`?1` … `?27`).
