@@ -8,6 +8,20 @@ bash scripts/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
+# A one-off build (CI's clean clone) gains nothing from rustc's incremental caches, and they
+# were the largest part of the target directory.
+export CARGO_INCREMENTAL=0
+
+# The builds below (lints, debug tests, app, release .deb) need about NEED_GB of disk when
+# the target directory starts empty; running out shows up as a linker "Bus error" or
+# "No space left on device" half-way through, so say it up front.
+NEED_GB=14
+free_gb=$(df -Pk . | awk 'NR==2 {print int($4 / 1048576)}')
+if [ ! -d target ] && [ "${free_gb:-0}" -lt "$NEED_GB" ]; then
+  echo "warning: ${free_gb} GB free here; a build from a clean checkout needs about ${NEED_GB} GB." >&2
+  echo "warning: free disk space (old target/ directories, large files in /tmp) if the build fails." >&2
+fi
+
 step "UI: type check, unit tests, build"
 (cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
 
