@@ -21,6 +21,8 @@ pub enum ErrorCode {
     NoAccount,
     /// The local database was written by a newer FlexDesk.
     DataFromNewerVersion,
+    /// The disk holding the local database is full; nothing stored was lost.
+    DiskFull,
     Internal,
 }
 
@@ -83,6 +85,7 @@ impl CoreError {
             CoreError::Client(ClientError::NotFound { .. }) => ErrorCode::NotFound,
             CoreError::Client(ClientError::Config(_)) => ErrorCode::InvalidInput,
             CoreError::Client(_) => ErrorCode::Api,
+            CoreError::Mirror(m) if m.is_disk_full() => ErrorCode::DiskFull,
             CoreError::Mirror(_) => ErrorCode::Storage,
             CoreError::InvalidInput(_) => ErrorCode::InvalidInput,
             CoreError::Relay(_) => ErrorCode::Network,
@@ -141,6 +144,17 @@ mod tests {
         let e = CoreError::Secret(SecretError::Unavailable { detail: "no bus".into() });
         assert_eq!(e.to_ipc().code, ErrorCode::KeychainUnavailable);
         assert!(e.to_ipc().message.contains("nothing was saved"));
+    }
+
+    #[test]
+    fn a_full_disk_has_its_own_code_and_says_to_free_space() {
+        let e = CoreError::Mirror(MirrorError::DiskFull { op: "inserting an order" });
+        let ipc = e.to_ipc();
+        assert_eq!(ipc.code, ErrorCode::DiskFull);
+        assert!(ipc.message.contains("Free some disk space"), "{}", ipc.message);
+        assert!(ipc.message.contains("nothing already stored was lost"), "{}", ipc.message);
+        let other = CoreError::Mirror(MirrorError::Data { op: "reading", message: "bad".into() });
+        assert_eq!(other.code(), ErrorCode::Storage);
     }
 
     #[test]

@@ -671,7 +671,93 @@ fn moves_backwards(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Account, Environment};
     use chrono::TimeZone;
+
+    fn orders(from: usize, n: usize) -> Vec<WireOrder> {
+        (from..from + n)
+            .map(|i| WireOrder {
+                id: format!("00000000-0000-4000-8000-{i:012}"),
+                email: Some(format!("buyer{i}@example.test")),
+                amount: Some(flexfactor_wire::Cents(100 + i as i64)),
+                created_on: Utc.timestamp_millis_opt(1_780_000_000_000 + i as i64 * 60_000).single(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    fn page_count(m: &Mirror) -> i64 {
+        m.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap()
+    }
+
+    /// SQLite refuses to grow the file past `pages` pages: the same `SQLITE_FULL` a full
+    /// disk (or quota) gives when the database or its WAL cannot grow.
+    fn fill_the_disk_at(m: &Mirror, pages: i64) {
+        let set: i64 = m.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0)).unwrap();
+        assert_eq!(set, pages);
+    }
+
+    fn free_the_disk(m: &Mirror) {
+        fill_the_disk_at(m, 1 << 30);
+    }
+
+    fn mirror_with_ten_orders(dir: &std::path::Path) -> Mirror {
+        let mut m = Mirror::open(&dir.join("m.sqlite3")).unwrap();
+        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
+        m.apply_orders("acct", &orders(0, 10), Some(("backfill", "page-1"))).unwrap();
+        m
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_apply_whole_with_a_disk_full_error_and_loses_nothing() {
+        for n in [400, 5000] {
+            // 400 orders take the small path, 5,000 the helper thread.
+            let dir = tempfile::tempdir().unwrap();
+            let mut m = mirror_with_ten_orders(dir.path());
+            fill_the_disk_at(&m, page_count(&m));
+            let err = m.apply_orders("acct", &orders(10, n), Some(("backfill", "page-2"))).unwrap_err();
+            assert!(matches!(err, MirrorError::DiskFull { .. }), "{n}: {err:?}");
+            assert!(err.is_disk_full());
+            assert!(err.to_string().contains("Free some disk space"), "{err}");
+            // Neither the rows nor the cursor of the failed page went in; the earlier ones stay.
+            assert_eq!(m.order_count("acct").unwrap(), 10);
+            assert_eq!(m.cursor("acct", "backfill").unwrap().as_deref(), Some("page-1"));
+            assert!(m.order_json("acct", &orders(3, 1)[0].id).unwrap().is_some());
+            assert!(m.quick_check().unwrap());
+            // With space again, the same page goes in whole.
+            free_the_disk(&m);
+            m.apply_orders("acct", &orders(10, n), Some(("backfill", "page-2"))).unwrap();
+            assert_eq!(m.order_count("acct").unwrap(), 10 + n as u64);
+            assert_eq!(m.cursor("acct", "backfill").unwrap().as_deref(), Some("page-2"));
+        }
+    }
+
+    #[test]
+    fn a_full_disk_while_a_bulk_load_builds_its_indexes_leaves_the_load_open_to_finish_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = mirror_with_ten_orders(dir.path());
+        assert!(m.begin_bulk_load(10).unwrap());
+        m.apply_orders("acct", &orders(10, 20_000), Some(("backfill", "page-2"))).unwrap();
+        fill_the_disk_at(&m, page_count(&m));
+        let err = m.finish_bulk_load().unwrap_err();
+        assert!(matches!(err, MirrorError::DiskFull { op: "restoring an index or trigger" }), "{err:?}");
+        assert!(m.bulk_loading().unwrap(), "the load stays open");
+        assert_eq!(m.order_count("acct").unwrap(), 20_010);
+        assert!(m.quick_check().unwrap());
+        free_the_disk(&m);
+        m.finish_bulk_load().unwrap();
+        assert!(!m.bulk_loading().unwrap());
+        let indexes: i64 = m
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'orders' AND name LIKE 'orders_by_%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 5, "every secondary index is back");
+        assert_eq!(m.order_count("acct").unwrap(), 20_010);
+    }
 
     #[test]
     fn the_fast_timestamp_text_equals_chronos_rfc3339_with_milliseconds() {

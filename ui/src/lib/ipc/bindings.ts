@@ -8,7 +8,7 @@ export type AccountView = { id: string, name: string, environment: Environment,
  * The API root in use (for the Demo account: the live loopback sandbox URL).
  */
 baseUrl: string, mid: string, };
-export type ErrorCode = "keychain_unavailable" | "credentials_rejected" | "network" | "api" | "storage" | "invalid_input" | "not_found" | "no_account" | "data_from_newer_version" | "internal";
+export type ErrorCode = "keychain_unavailable" | "credentials_rejected" | "network" | "api" | "storage" | "invalid_input" | "not_found" | "no_account" | "data_from_newer_version" | "disk_full" | "internal";
 export type IpcError = { code: ErrorCode, message: string, };
 export type SyncPhase = "idle" | "backfilling" | "syncing" | "error";
 export type SyncStatus = { phase: SyncPhase, fetched: number, expected: number | null, 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toIpcError } from "./errors";
+import { errorHeadline, toIpcError } from "./errors";
 
 describe("toIpcError", () => {
   it("keeps a well-formed IpcError", () => {
@@ -14,6 +14,12 @@ describe("toIpcError", () => {
       code: "internal",
       message: "command list_orders not found",
     });
+  });
+
+  it("keeps the disk-full code (it has its own headline)", () => {
+    const e = toIpcError({ code: "disk_full", message: "Free some disk space" });
+    expect(e.code).toBe("disk_full");
+    expect(errorHeadline(e.code)).toBe("The disk is full");
   });
 
   it("falls back to internal for an unknown code", () => {
