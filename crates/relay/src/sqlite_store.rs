@@ -387,4 +387,59 @@ mod tests {
         assert_eq!(page.oldest_seq, 2);
         assert_eq!(s.append(&event("third", Utc::now())).unwrap().seq, 3);
     }
+
+    /// Signs and posts `body` to the relay's webhook endpoint; the answer's status.
+    async fn deliver(relay: &crate::Relay, key: &[u8], body: &str) -> u16 {
+        use flexfactor_wire::webhook::{format_date, sign};
+        let headers = sign(
+            key,
+            &relay.local_addr().to_string(),
+            "0123456789abcdef0123456789abcdef",
+            &format_date(Utc::now()),
+            body.as_bytes(),
+        );
+        let mut req = reqwest::Client::new().post(format!("{}/webhooks", relay.base_url())).body(body.to_string());
+        for (name, value) in headers.pairs() {
+            req = req.header(name, value);
+        }
+        req.send().await.unwrap().status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_is_answered_503_so_the_sender_retries_and_the_retry_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let key = b"full-disk-subscriber-key-0123456789abcdef0123456789abcdef";
+        let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+        let relay = crate::Relay::start_with_store(
+            crate::RelayConfig::new(path, key.to_vec(), "full-disk-feed-token"),
+            store.clone(),
+        )
+        .await
+        .unwrap();
+        // A body that needs new pages (overflow pages past the page size) to be stored.
+        let body = format!(
+            r#"{{"Event":"order.completed","TimeStamp":"2026-12-07T10:00:00.000000Z","OrderId":"o-1","ConfirmationId":"C1","IsTestMode":true,"IsResent":false,"Note":"{}"}}"#,
+            "x".repeat(100_000)
+        );
+        // SQLite refuses to grow the file: the same SQLITE_FULL a full disk gives.
+        let limit = |pages: Option<i64>| {
+            let conn = store.conn();
+            let pages = pages.unwrap_or_else(|| conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap());
+            let set: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0)).unwrap();
+            assert_eq!(set, pages);
+        };
+        limit(None);
+        assert_eq!(deliver(&relay, key, &body).await, 503, "not acknowledged: FlexFactor sends it again");
+        assert_eq!(relay.state().metrics().store_errors.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert!(store.read_after(0, 10).unwrap().events.is_empty());
+
+        limit(Some(1 << 30));
+        assert_eq!(deliver(&relay, key, &body).await, 200, "the retry, once space is back");
+        assert_eq!(deliver(&relay, key, &body).await, 200, "and a duplicate retry");
+        let page = store.read_after(0, 10).unwrap();
+        assert_eq!(page.events.len(), 1, "stored exactly once");
+        assert_eq!(page.events[0].body, body);
+        relay.shutdown().await;
+    }
 }
