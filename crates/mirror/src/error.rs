@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {
-    #[error("could not open the mirror database at {path}: {source}")]
+    #[error("could not open the mirror database at {path}: {}", open_advice(source))]
     Open { path: PathBuf, source: rusqlite::Error },
     #[error("mirror database error while {op}: {source}")]
     Sql { op: &'static str, source: rusqlite::Error },
@@ -32,6 +32,16 @@ impl MirrorError {
     }
 }
 
+/// The reason an open failed, with what to do when the reason is a full disk.
+fn open_advice(e: &rusqlite::Error) -> String {
+    if is_full(e) {
+        "the disk holding it is full. Free some disk space, then start FlexDesk again; nothing stored in it was lost."
+            .to_string()
+    } else {
+        e.to_string()
+    }
+}
+
 fn is_full(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
 }
@@ -46,5 +56,34 @@ impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
         self.map_err(
             |source| if is_full(&source) { MirrorError::DiskFull { op } } else { MirrorError::Sql { op, source } },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite_error(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_mirror_that_cannot_open_on_a_full_disk_says_to_free_space() {
+        let e =
+            MirrorError::Open { path: "/data/mirror.sqlite3".into(), source: sqlite_error(rusqlite::ffi::SQLITE_FULL) };
+        assert!(e.is_disk_full());
+        let text = e.to_string();
+        assert!(text.contains("/data/mirror.sqlite3") && text.contains("Free some disk space"), "{text}");
+        let other = MirrorError::Open { path: "/x".into(), source: sqlite_error(rusqlite::ffi::SQLITE_CANTOPEN) };
+        assert!(!other.is_disk_full());
+        assert!(!other.to_string().contains("disk"), "{other}");
+    }
+
+    #[test]
+    fn only_sqlite_full_becomes_a_disk_full_error() {
+        let full: Result<(), _> = Err(sqlite_error(rusqlite::ffi::SQLITE_FULL));
+        assert!(matches!(full.op("writing"), Err(MirrorError::DiskFull { op: "writing" })));
+        let busy: Result<(), _> = Err(sqlite_error(rusqlite::ffi::SQLITE_BUSY));
+        assert!(matches!(busy.op("writing"), Err(MirrorError::Sql { op: "writing", .. })));
     }
 }
