@@ -4,24 +4,25 @@
 # end-to-end tests through the real window (Xvfb + tauri-driver + WebKitWebDriver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# A one-off build (CI's clean clone) gains nothing from rustc's incremental caches, and they
+# were the largest part of the target directory. (A developer's own setting wins.)
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+# The builds below (lints, debug tests, app, release .deb) need disk: from a clean clone the
+# target directory peaked at 11 GiB (2026-12-07, CARGO_INCREMENTAL=0, measured with `du`
+# every 20 s). Running out shows up as a linker "Bus error" or "No space left on device"
+# half-way through, so say it up front (with some margin), before anything is installed.
+NEED_GIB=14
+free_gib=$(df -Pk . 2>/dev/null | awk 'NR==2 {print int($4 / 1048576)}') || free_gib=""
+if [ ! -d "${CARGO_TARGET_DIR:-target}" ] && [ -n "$free_gib" ] && [ "$free_gib" -lt "$NEED_GIB" ]; then
+  echo "warning: ${free_gib} GiB free here; a build from a clean checkout needs about ${NEED_GIB} GiB." >&2
+  echo "warning: free disk space (old target/ directories, large files in /tmp) if the build fails." >&2
+fi
+
 bash scripts/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }
-
-# A one-off build (CI's clean clone) gains nothing from rustc's incremental caches, and they
-# were the largest part of the target directory.
-export CARGO_INCREMENTAL=0
-
-# The builds below (lints, debug tests, app, release .deb) need disk: from a clean clone the
-# target directory peaked at 11 GB (2026-12-07, measured with `du` every 20 s). Running out
-# shows up as a linker "Bus error" or "No space left on device" half-way through, so say it
-# up front (with some margin).
-NEED_GB=14
-free_gb=$(df -Pk . | awk 'NR==2 {print int($4 / 1048576)}')
-if [ ! -d target ] && [ "${free_gb:-0}" -lt "$NEED_GB" ]; then
-  echo "warning: ${free_gb} GB free here; a build from a clean checkout needs about ${NEED_GB} GB." >&2
-  echo "warning: free disk space (old target/ directories, large files in /tmp) if the build fails." >&2
-fi
 
 step "UI: type check, unit tests, build"
 (cd ui && npm run --silent check && npm run --silent test && npm run --silent build)

@@ -1,5 +1,6 @@
 //! Data safety at start, through the app core on real SQLite files with the Demo sandbox on
-//! loopback: a database from a newer FlexDesk is refused untouched; a damaged one is set
+//! loopback: a database from a newer FlexDesk is refused untouched, and so is one another
+//! program has locked (not taken for damage); a damaged one is set
 //! aside, rebuilt from the API (converging to the sandbox's orders) and keeps what only
 //! this machine knew; a backup is a consistent copy; a diagnostics bundle holds no secret.
 
@@ -66,6 +67,36 @@ async fn a_database_from_a_newer_version_is_refused_and_left_byte_for_byte_uncha
     let aside =
         std::fs::read_dir(dir.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("damaged"));
     assert!(!aside, "a newer database must not be treated as damaged");
+}
+
+#[tokio::test]
+async fn a_database_locked_by_another_program_is_not_taken_for_damage_and_is_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    synced_demo(dir.path(), secrets.clone()).await;
+    let db = dir.path().join("mirror.sqlite3");
+    // Another program holds the file exclusively (SQLite's exclusive locking mode keeps the
+    // lock after its first write) for longer than FlexDesk's 5 s busy timeout.
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN IMMEDIATE; COMMIT;").unwrap();
+    holder.execute("INSERT INTO settings (key, value) VALUES ('held', 'yes')", []).unwrap();
+
+    let Err(err) = AppCore::open(config(dir.path(), secrets.clone())) else { panic!("a locked database was opened") };
+    assert_eq!(err.code(), ErrorCode::Storage);
+    let message = err.user_message();
+    assert!(message.contains("left untouched") && message.contains("locked"), "{message}");
+    assert!(message.contains("start FlexDesk again"), "{message}");
+    let aside =
+        std::fs::read_dir(dir.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("damaged"));
+    assert!(!aside, "a locked database must not be set aside as damaged");
+
+    // Once the other program lets go, FlexDesk opens it with everything in it.
+    drop(holder);
+    let app = AppCore::open(config(dir.path(), secrets)).unwrap();
+    assert!(app.startup_notice().is_none());
+    assert_eq!(app.operator(), "Dana Ortiz");
+    assert_eq!(count(&db, "SELECT count(*) FROM orders"), ORDERS as i64);
+    assert_eq!(count(&db, "SELECT count(*) FROM settings WHERE key = 'held'"), 1);
 }
 
 #[tokio::test]

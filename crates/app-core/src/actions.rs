@@ -202,6 +202,7 @@ impl AppCore {
                     intent.reason,
                     intent.operator
                 );
+                let done = format!("The refund of {} went through at FlexFactor", money(amount, &currency));
                 m.finish_intent(
                     &intent.intent_key,
                     IntentState::Confirmed,
@@ -213,7 +214,8 @@ impl AppCore {
                         format!("{}: {}", money(amount, &currency), intent.reason),
                     )),
                     Some((&account, &Self::event(&intent, &order, summary))),
-                )?;
+                )
+                .map_err(|source| CoreError::NotRecorded { done, source })?;
                 self.changed();
                 Ok(outcome(&intent, ActionStatus::Confirmed, message, remaining))
             }
@@ -536,13 +538,18 @@ impl AppCore {
                     .order_session_key
                     .clone()
                     .map(|o| Self::event(&intent, &o, format!("{message} ({}; {})", intent.reason, intent.operator)));
+                let done = format!(
+                    "The {} of {target} went through at FlexFactor",
+                    if verb == "cancel" { "cancellation" } else { "capture" }
+                );
                 m.finish_intent(
                     &intent.intent_key,
                     IntentState::Confirmed,
                     &message,
                     Some(&self.audit(&account, verb, &target, intent.reason.clone())),
                     event.as_ref().map(|e| (account.as_str(), e)),
-                )?;
+                )
+                .map_err(|source| CoreError::NotRecorded { done, source })?;
                 self.changed();
                 Ok(outcome(&intent, ActionStatus::Confirmed, message, None))
             }

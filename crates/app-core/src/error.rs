@@ -59,6 +59,17 @@ pub enum CoreError {
          but the audit log, notes and batches in it stay only in the moved file."
     )]
     NewerData { path: std::path::PathBuf, found: i64, supported: i64 },
+    /// A money action went through at FlexFactor but could not be recorded locally. Its
+    /// intent stays open, and the next start settles it from FlexFactor (never resends it).
+    #[error(
+        "{done}, but FlexDesk could not record it ({source}). Do not send it again: FlexDesk settles it from \
+         FlexFactor the next time it starts."
+    )]
+    NotRecorded { done: String, source: MirrorError },
+    /// The mirror file could not be read for a reason outside it (locked, full disk,
+    /// permissions); it is left as it is, not treated as damaged.
+    #[error("FlexDesk could not read its local database {path} ({detail}). It was left untouched. {advice}")]
+    MirrorUnavailable { path: std::path::PathBuf, disk_full: bool, advice: &'static str, detail: String },
     #[error("{0}")]
     Internal(String),
 }
@@ -91,6 +102,10 @@ impl CoreError {
             CoreError::Relay(_) => ErrorCode::Network,
             CoreError::NoAccount => ErrorCode::NoAccount,
             CoreError::NewerData { .. } => ErrorCode::DataFromNewerVersion,
+            CoreError::NotRecorded { source, .. } if source.is_disk_full() => ErrorCode::DiskFull,
+            CoreError::NotRecorded { .. } => ErrorCode::Storage,
+            CoreError::MirrorUnavailable { disk_full: true, .. } => ErrorCode::DiskFull,
+            CoreError::MirrorUnavailable { .. } => ErrorCode::Storage,
             CoreError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -152,9 +167,21 @@ mod tests {
         let ipc = e.to_ipc();
         assert_eq!(ipc.code, ErrorCode::DiskFull);
         assert!(ipc.message.contains("Free some disk space"), "{}", ipc.message);
-        assert!(ipc.message.contains("nothing already stored was lost"), "{}", ipc.message);
+        assert!(ipc.message.contains("what was stored before is unchanged"), "{}", ipc.message);
         let other = CoreError::Mirror(MirrorError::Data { op: "reading", message: "bad".into() });
         assert_eq!(other.code(), ErrorCode::Storage);
+    }
+
+    #[test]
+    fn a_confirmed_refund_that_cannot_be_recorded_says_it_went_through_and_not_to_resend() {
+        let e = CoreError::NotRecorded {
+            done: "The refund of 12.00 USD went through at FlexFactor".into(),
+            source: MirrorError::DiskFull { op: "recording an action's result" },
+        };
+        let ipc = e.to_ipc();
+        assert_eq!(ipc.code, ErrorCode::DiskFull);
+        assert!(ipc.message.starts_with("The refund of 12.00 USD went through"), "{}", ipc.message);
+        assert!(ipc.message.contains("Do not send it again"), "{}", ipc.message);
     }
 
     #[test]

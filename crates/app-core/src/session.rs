@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::core::Inner;
 use crate::demo::DemoRelay;
 use crate::dto::{SyncPhase, SyncStatus};
-use crate::CoreError;
+use crate::{CoreError, ErrorCode};
 
 /// What runs for the active account. Dropping it stops the sync task; the sandbox shuts
 /// down with it.
@@ -100,7 +100,10 @@ pub(crate) async fn run_sync(
         Err(e) => {
             let e = CoreError::from(e);
             tracing::warn!(error = %e, "sync failed");
-            let ipc = e.to_ipc();
+            let mut ipc = e.to_ipc();
+            if ipc.code == ErrorCode::DiskFull {
+                ipc.message.push_str(" Syncing carries on by itself, from where it stopped, once there is space.");
+            }
             inner.update_sync(generation, |s| {
                 s.phase = SyncPhase::Error;
                 s.last_error = Some(ipc.clone());

@@ -3,7 +3,7 @@
 //! notifications.
 
 use chrono::Utc;
-use flexdesk_mirror::{inspect_file, inspect_file_scoped, CheckScope, FileHealth, Mirror, SCHEMA_VERSION};
+use flexdesk_mirror::{inspect_file, inspect_file_scoped, CheckScope, FileHealth, Mirror, Unavailable, SCHEMA_VERSION};
 use flexdesk_secrets::account_key;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,6 +73,30 @@ pub(crate) fn open_mirror_checked(db_path: &Path, whole_check_max_bytes: u64) ->
             Err(CoreError::NewerData { path: db_path.to_path_buf(), found, supported })
         }
         FileHealth::Damaged { detail } => recover_damaged(db_path, &detail),
+        FileHealth::Unavailable { cause, detail } => {
+            tracing::error!(?cause, detail, path = %db_path.display(), "the mirror cannot be read now; leaving it as it is");
+            Err(CoreError::MirrorUnavailable {
+                path: db_path.to_path_buf(),
+                disk_full: cause == Unavailable::DiskFull,
+                advice: unavailable_advice(cause),
+                detail,
+            })
+        }
+    }
+}
+
+/// What to do when the mirror cannot be read for a reason outside the file.
+fn unavailable_advice(cause: Unavailable) -> &'static str {
+    match cause {
+        Unavailable::InUse => {
+            "Another program has it locked: close any other FlexDesk window or `flexdesk` command using this \
+             data folder, then start FlexDesk again."
+        }
+        Unavailable::DiskFull => "The disk is full: free some disk space, then start FlexDesk again.",
+        Unavailable::Access => {
+            "Check that you can read and write the file and its folder and that the disk is working, then start \
+             FlexDesk again."
+        }
     }
 }
 

@@ -9,13 +9,23 @@
 #   both      both
 #   nounique  today's schema with the unique key built after the rows (as a sorted build)
 #   cache256  today's schema with a 256 MB page cache instead of 64 MB
-# Usage: bash crates/mirror/benches/schema_variants.sh [rounds=2] [variants...]
+# Usage: bash crates/mirror/benches/schema_variants.sh [rounds (default 2)] [variants...]
 # Needs the sqlite3 shell (apt: sqlite3) and about 2 GB in $TMPDIR.
 set -euo pipefail
-rounds=${1:-2}
-shift || true
+rounds=2
+if [[ ${1-} =~ ^[0-9]+$ ]]; then
+  rounds=$1
+  shift
+fi
 variants=("$@")
 [ ${#variants[@]} -gt 0 ] || variants=(text acct ts both nounique cache256)
+for v in "${variants[@]}"; do
+  case $v in text | acct | ts | both | nounique | cache256) ;; *)
+    echo "unknown variant: $v (text, acct, ts, both, nounique or cache256)" >&2
+    exit 2
+    ;;
+  esac
+done
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 

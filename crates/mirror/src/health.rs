@@ -24,6 +24,43 @@ pub enum FileHealth {
     NewerSchema { found: i64, supported: i64 },
     /// Not a database any more, or SQLite's quick check reports damage.
     Damaged { detail: String },
+    /// Could not be read now for a reason outside the file (locked by another program, a
+    /// full disk, no permission, an I/O error): nothing says it is damaged, so it must be
+    /// left as it is, not set aside.
+    Unavailable { cause: Unavailable, detail: String },
+}
+
+/// Why a file could not be checked (see [`FileHealth::Unavailable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Another connection holds a lock longer than the busy timeout.
+    InUse,
+    /// SQLite could not write what even reading needs (the WAL index, a recovery).
+    DiskFull,
+    /// Permissions, a read-only file system, an I/O error, memory.
+    Access,
+}
+
+/// A failure to read the file: damage only when SQLite says the file itself is bad (or
+/// gives an error it gives for nothing else); trouble around the file otherwise.
+fn unreadable(what: &str, e: &rusqlite::Error) -> FileHealth {
+    use rusqlite::ErrorCode as C;
+    let detail = format!("{what}: {e}");
+    let cause = match e.sqlite_error_code() {
+        Some(C::DatabaseBusy | C::DatabaseLocked) => Unavailable::InUse,
+        Some(C::DiskFull) => Unavailable::DiskFull,
+        Some(
+            C::CannotOpen
+            | C::PermissionDenied
+            | C::ReadOnly
+            | C::SystemIoFailure
+            | C::OutOfMemory
+            | C::FileLockingProtocolFailed
+            | C::AuthorizationForStatementDenied,
+        ) => Unavailable::Access,
+        _ => return FileHealth::Damaged { detail },
+    };
+    FileHealth::Unavailable { cause, detail }
 }
 
 /// Tables that only exist on this machine, in the order they must be copied (parents
@@ -66,12 +103,12 @@ pub fn inspect_file_scoped(path: &Path, scope: CheckScope) -> FileHealth {
     let conn =
         match Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX) {
             Ok(c) => c,
-            Err(e) => return FileHealth::Damaged { detail: format!("it cannot be opened: {e}") },
+            Err(e) => return unreadable("it cannot be opened", &e),
         };
     let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
     let version: i64 = match conn.query_row("PRAGMA user_version", [], |r| r.get(0)) {
         Ok(v) => v,
-        Err(e) => return FileHealth::Damaged { detail: format!("its header cannot be read: {e}") },
+        Err(e) => return unreadable("its header cannot be read", &e),
     };
     if version > SCHEMA_VERSION {
         return FileHealth::NewerSchema { found: version, supported: SCHEMA_VERSION };
@@ -83,7 +120,7 @@ pub fn inspect_file_scoped(path: &Path, scope: CheckScope) -> FileHealth {
                 .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
                 .and_then(|mut stmt| stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>());
             match existing {
-                Err(e) => return FileHealth::Damaged { detail: format!("its schema cannot be read: {e}") },
+                Err(e) => return unreadable("its schema cannot be read", &e),
                 Ok(tables) => IRREPLACEABLE_TABLES
                     .iter()
                     .filter(|t| tables.iter().any(|x| x == *t))
@@ -105,7 +142,7 @@ pub fn inspect_file_scoped(path: &Path, scope: CheckScope) -> FileHealth {
             Ok(())
         });
         if let Err(e) = checked {
-            return FileHealth::Damaged { detail: format!("the integrity check could not run: {e}") };
+            return unreadable("the integrity check could not run", &e);
         }
     }
     if problems.is_empty() {
@@ -267,6 +304,47 @@ mod tests {
             FileHealth::NewerSchema { found: SCHEMA_VERSION + 3, supported: SCHEMA_VERSION }
         );
         assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn a_file_locked_by_another_program_is_in_use_not_damaged_and_is_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite3");
+        mirror_with_settings(&path);
+        // Another program holding the file exclusively (SQLite's exclusive locking mode
+        // keeps the lock after its first write).
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN IMMEDIATE; COMMIT;").unwrap();
+        holder.execute("INSERT INTO settings (key, value) VALUES ('held', 'yes')", []).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        match inspect_file(&path) {
+            FileHealth::Unavailable { cause: Unavailable::InUse, detail } => {
+                assert!(detail.contains("locked"), "{detail}")
+            }
+            other => panic!("expected in use, got {other:?}"),
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the file was not touched");
+        drop(holder);
+        assert_eq!(inspect_file(&path), FileHealth::Sound { schema_version: SCHEMA_VERSION });
+    }
+
+    #[test]
+    fn only_errors_about_the_file_itself_count_as_damage() {
+        use rusqlite::ffi;
+        let health = |code| unreadable("x", &rusqlite::Error::SqliteFailure(ffi::Error::new(code), None));
+        let cause = |code| match health(code) {
+            FileHealth::Unavailable { cause, .. } => Some(cause),
+            _ => None,
+        };
+        assert_eq!(cause(ffi::SQLITE_BUSY), Some(Unavailable::InUse));
+        assert_eq!(cause(ffi::SQLITE_LOCKED), Some(Unavailable::InUse));
+        assert_eq!(cause(ffi::SQLITE_FULL), Some(Unavailable::DiskFull));
+        assert_eq!(cause(ffi::SQLITE_IOERR_SHMSIZE), Some(Unavailable::Access));
+        assert_eq!(cause(ffi::SQLITE_CANTOPEN), Some(Unavailable::Access));
+        assert_eq!(cause(ffi::SQLITE_READONLY), Some(Unavailable::Access));
+        for damage in [ffi::SQLITE_CORRUPT, ffi::SQLITE_NOTADB, ffi::SQLITE_ERROR] {
+            assert!(matches!(health(damage), FileHealth::Damaged { .. }), "{damage}");
+        }
     }
 
     #[test]

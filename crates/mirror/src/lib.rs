@@ -43,7 +43,9 @@ pub use batches::{BatchFileRecord, BatchRecord, BatchRowRecord, NewBatchFile};
 pub use bulk::{SEARCH_INDEX_CHUNK, SEARCH_INDEX_PAUSE, SEARCH_MERGE_PAGES};
 pub use db::Mirror;
 pub use error::MirrorError;
-pub use health::{inspect_file, inspect_file_scoped, CheckScope, FileHealth, SalvageReport, IRREPLACEABLE_TABLES};
+pub use health::{
+    inspect_file, inspect_file_scoped, CheckScope, FileHealth, SalvageReport, Unavailable, IRREPLACEABLE_TABLES,
+};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use order_list::{OrderCursor, OrderFilter, OrderSort};
 pub use orders::{ApplyStats, OrderRecord};
