@@ -232,7 +232,23 @@ impl Mirror {
             });
         }
         let target = dest.to_string_lossy().to_string();
-        self.conn.execute("VACUUM INTO ?1", [&target]).op("writing the backup (VACUUM INTO)")?;
+        if let Err(e) = self.conn.execute("VACUUM INTO ?1", [&target]) {
+            // `dest` did not exist: whatever is there now is a partial copy.
+            let _ = std::fs::remove_file(dest);
+            let full = e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+            return Err(MirrorError::Data {
+                op: "writing the backup",
+                message: if full {
+                    format!(
+                        "the disk holding {} is full; the partial copy was removed. Free some space there or \
+                         choose another place",
+                        dest.display()
+                    )
+                } else {
+                    format!("{} could not be written ({e}); nothing was left there", dest.display())
+                },
+            });
+        }
         match inspect_file(dest) {
             FileHealth::Sound { .. } => {}
             other => {
@@ -427,5 +443,50 @@ mod tests {
         assert!(bytes > 0);
         assert_eq!(Mirror::open(&dest).unwrap().setting("theme").unwrap().as_deref(), Some("dark"));
         assert!(m.backup_to(&dest).is_err());
+    }
+
+    /// A 64 KiB tmpfs (needs root, as CI runs; skipped with a note otherwise).
+    struct SmallDisk(std::path::PathBuf);
+
+    impl SmallDisk {
+        fn mount(at: &Path) -> Option<SmallDisk> {
+            std::fs::create_dir_all(at).unwrap();
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+                .arg(at)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then(|| SmallDisk(at.to_path_buf()))
+        }
+    }
+
+    impl Drop for SmallDisk {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+
+    #[test]
+    fn a_backup_onto_a_full_disk_says_so_and_leaves_no_partial_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite3");
+        {
+            let m = Mirror::open(&path).unwrap();
+            for i in 0..500 {
+                m.set_setting(&format!("key-{i}"), &"x".repeat(500)).unwrap();
+            }
+        }
+        let Some(disk) = SmallDisk::mount(&dir.path().join("small")) else {
+            eprintln!("SKIPPED: mounting a small tmpfs needs root");
+            return;
+        };
+        let m = Mirror::open(&path).unwrap();
+        let dest = disk.0.join("backup.sqlite3");
+        let err = m.backup_to(&dest).unwrap_err().to_string();
+        assert!(err.contains("is full") && err.contains("partial copy was removed"), "{err}");
+        assert!(!dest.exists(), "no partial copy is left");
+        // The mirror itself is unharmed.
+        assert_eq!(m.setting("key-7").unwrap().map(|v| v.len()), Some(500));
     }
 }
