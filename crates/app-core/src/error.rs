@@ -21,7 +21,7 @@ pub enum ErrorCode {
     NoAccount,
     /// The local database was written by a newer FlexDesk.
     DataFromNewerVersion,
-    /// The disk holding the local database is full; nothing stored was lost.
+    /// The disk holding the local database (or SQLite's temporary space) is full.
     DiskFull,
     Internal,
 }
@@ -62,8 +62,9 @@ pub enum CoreError {
     /// A money action went through at FlexFactor but could not be recorded locally. Its
     /// intent stays open, and the next start settles it from FlexFactor (never resends it).
     #[error(
-        "{done}, but FlexDesk could not record it ({source}). Do not send it again: FlexDesk settles it from \
-         FlexFactor the next time it starts."
+        "{done}, but FlexDesk could not record it ({}). Do not send it again: FlexDesk settles it from FlexFactor \
+         the next time it starts.",
+        not_recorded_reason(source)
     )]
     NotRecorded { done: String, source: MirrorError },
     /// The mirror file could not be read for a reason outside it (locked, full disk,
@@ -72,6 +73,16 @@ pub enum CoreError {
     MirrorUnavailable { path: std::path::PathBuf, disk_full: bool, advice: &'static str, detail: String },
     #[error("{0}")]
     Internal(String),
+}
+
+/// Why a confirmed action could not be recorded, without the generic "try again" advice
+/// (which must not be read as "send it again").
+fn not_recorded_reason(source: &MirrorError) -> String {
+    if source.is_disk_full() {
+        "the disk is full; free some disk space".to_string()
+    } else {
+        source.to_string()
+    }
 }
 
 impl From<SyncError> for CoreError {
@@ -182,6 +193,7 @@ mod tests {
         assert_eq!(ipc.code, ErrorCode::DiskFull);
         assert!(ipc.message.starts_with("The refund of 12.00 USD went through"), "{}", ipc.message);
         assert!(ipc.message.contains("Do not send it again"), "{}", ipc.message);
+        assert!(!ipc.message.contains("try again"), "{}", ipc.message);
     }
 
     #[test]
