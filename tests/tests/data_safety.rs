@@ -84,7 +84,7 @@ async fn a_database_locked_by_another_program_is_not_taken_for_damage_and_is_lef
     let Err(err) = AppCore::open(config(dir.path(), secrets.clone())) else { panic!("a locked database was opened") };
     assert_eq!(err.code(), ErrorCode::Storage);
     let message = err.user_message();
-    assert!(message.contains("left untouched") && message.contains("locked"), "{message}");
+    assert!(message.contains("left untouched") && message.contains("Another program has it open"), "{message}");
     assert!(message.contains("start FlexDesk again"), "{message}");
     let aside =
         std::fs::read_dir(dir.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("damaged"));

@@ -221,7 +221,14 @@ impl AppCore {
             }
             Err(e) if is_unclear(&e) => {
                 tracing::warn!(error = %e, "refund outcome unclear; re-reading the order");
-                m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &e.to_string(), None, None)?;
+                m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &e.to_string(), None, None)
+                    .map_err(|source| CoreError::NotRecorded {
+                        done: format!(
+                            "FlexFactor's answer to the refund of {} was unclear, so it may have gone through",
+                            money(amount, &currency)
+                        ),
+                        source,
+                    })?;
                 let intent = m.intent(&intent.intent_key)?.unwrap_or(intent);
                 self.resolve_refund(client, m, intent, resends_left).await
             }
@@ -300,7 +307,11 @@ impl AppCore {
                         format!("Refund of {} confirmed on re-read", money(amount, &currency)),
                     ),
                 )),
-            )?;
+            )
+            .map_err(|source| CoreError::NotRecorded {
+                done: format!("The refund of {} went through at FlexFactor", money(amount, &currency)),
+                source,
+            })?;
             self.changed();
             return Ok(outcome(&intent, ActionStatus::Confirmed, message, Some(remaining)));
         }
@@ -554,7 +565,13 @@ impl AppCore {
                 Ok(outcome(&intent, ActionStatus::Confirmed, message, None))
             }
             Err(e) if is_unclear(&e) => {
-                m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &e.to_string(), None, None)?;
+                m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &e.to_string(), None, None)
+                    .map_err(|source| CoreError::NotRecorded {
+                        done: format!(
+                            "FlexFactor's answer to the {verb} of {target} was unclear, so it may have gone through"
+                        ),
+                        source,
+                    })?;
                 Ok(outcome(
                     &intent,
                     ActionStatus::AwaitingConfirmation,

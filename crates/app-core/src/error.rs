@@ -59,11 +59,14 @@ pub enum CoreError {
          but the audit log, notes and batches in it stay only in the moved file."
     )]
     NewerData { path: std::path::PathBuf, found: i64, supported: i64 },
-    /// A money action went through at FlexFactor but could not be recorded locally. Its
-    /// intent stays open, and the next start settles it from FlexFactor (never resends it).
+    /// A money action went through at FlexFactor (or may have) but could not be recorded
+    /// locally. Its intent stays open and is settled at the next start or the next check
+    /// (after the minute a refund counts as possibly still in flight): a refund is re-read
+    /// (and resent only when provably absent), a cancel or capture resent under its
+    /// idempotency key.
     #[error(
         "{done}, but FlexDesk could not record it ({}). Do not send it again: FlexDesk settles it from FlexFactor \
-         the next time it starts.",
+         when it next starts, or when you check this action again after a minute.",
         not_recorded_reason(source)
     )]
     NotRecorded { done: String, source: MirrorError },

@@ -89,13 +89,15 @@ pub(crate) fn open_mirror_checked(db_path: &Path, whole_check_max_bytes: u64) ->
 fn unavailable_advice(cause: Unavailable) -> &'static str {
     match cause {
         Unavailable::InUse => {
-            "Another program has it locked: close any other FlexDesk window or `flexdesk` command using this \
-             data folder, then start FlexDesk again."
+            "Another program has it open exclusively (for example an SQLite database tool): close that program, \
+             then start FlexDesk again."
         }
         Unavailable::DiskFull => "The disk is full: free some disk space, then start FlexDesk again.",
         Unavailable::Access => {
-            "Check that you can read and write the file and its folder and that the disk is working, then start \
-             FlexDesk again."
+            "Check that you can read and write the file and its folder, that the disk has free space and is \
+             working, then start FlexDesk again. If this keeps happening, quit and move that file elsewhere: \
+             FlexDesk then downloads the orders again from FlexFactor, but the audit log, notes and batches in it \
+             stay only in the moved file."
         }
     }
 }
@@ -187,6 +189,13 @@ pub(crate) fn check_whole_file_later(core: AppCore) {
                     set_aside: None,
                 });
                 core.inner().notify_changed();
+            }
+            FileHealth::Unavailable { cause, detail } => {
+                tracing::warn!(
+                    ?cause,
+                    detail,
+                    "the background integrity check could not run; the file was left as it is"
+                )
             }
             other => tracing::info!(result = ?other, ms = started.elapsed().as_millis() as u64, "integrity check done"),
         }

@@ -23,6 +23,9 @@ pub enum MirrorError {
          disk space and try again."
     )]
     DiskFull { op: &'static str },
+    /// A backup could not be written (the mirror itself is unchanged).
+    #[error("the backup could not be written: {message}")]
+    Backup { message: String },
 }
 
 impl MirrorError {

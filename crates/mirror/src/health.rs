@@ -46,6 +46,19 @@ pub enum Unavailable {
 fn unreadable(what: &str, e: &rusqlite::Error) -> FileHealth {
     use rusqlite::ErrorCode as C;
     let detail = format!("{what}: {e}");
+    let extended = match e {
+        rusqlite::Error::SqliteFailure(f, _) => f.extended_code,
+        _ => 0,
+    };
+    // A read the OS failed (EIO: a bad sector) is damage, as SQLite itself counts it.
+    if extended == rusqlite::ffi::SQLITE_IOERR_CORRUPTFS {
+        return FileHealth::Damaged { detail };
+    }
+    // Growing the WAL index (`-shm`, recreated by the first connection after a clean
+    // close) fails this way when the disk is full.
+    if extended == rusqlite::ffi::SQLITE_IOERR_SHMSIZE {
+        return FileHealth::Unavailable { cause: Unavailable::DiskFull, detail };
+    }
     let cause = match e.sqlite_error_code() {
         Some(C::DatabaseBusy | C::DatabaseLocked) => Unavailable::InUse,
         Some(C::DiskFull) => Unavailable::DiskFull,
@@ -235,17 +248,17 @@ impl Mirror {
         if let Err(e) = self.conn.execute("VACUUM INTO ?1", [&target]) {
             // `dest` did not exist: whatever is there now is a partial copy.
             let _ = std::fs::remove_file(dest);
+            let _ = std::fs::remove_file(format!("{}-journal", dest.display()));
             let full = e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
-            return Err(MirrorError::Data {
-                op: "writing the backup",
+            return Err(MirrorError::Backup {
                 message: if full {
                     format!(
-                        "the disk holding {} is full; the partial copy was removed. Free some space there or \
-                         choose another place",
+                        "the disk holding {} (or SQLite's temporary space) is full; the partial copy was removed. \
+                         Free some space there or choose another place",
                         dest.display()
                     )
                 } else {
-                    format!("{} could not be written ({e}); nothing was left there", dest.display())
+                    format!("{} could not be written ({e}); the partial copy was removed", dest.display())
                 },
             });
         }
@@ -355,10 +368,11 @@ mod tests {
         assert_eq!(cause(ffi::SQLITE_BUSY), Some(Unavailable::InUse));
         assert_eq!(cause(ffi::SQLITE_LOCKED), Some(Unavailable::InUse));
         assert_eq!(cause(ffi::SQLITE_FULL), Some(Unavailable::DiskFull));
-        assert_eq!(cause(ffi::SQLITE_IOERR_SHMSIZE), Some(Unavailable::Access));
+        assert_eq!(cause(ffi::SQLITE_IOERR_SHMSIZE), Some(Unavailable::DiskFull));
+        assert_eq!(cause(ffi::SQLITE_IOERR_READ), Some(Unavailable::Access));
         assert_eq!(cause(ffi::SQLITE_CANTOPEN), Some(Unavailable::Access));
         assert_eq!(cause(ffi::SQLITE_READONLY), Some(Unavailable::Access));
-        for damage in [ffi::SQLITE_CORRUPT, ffi::SQLITE_NOTADB, ffi::SQLITE_ERROR] {
+        for damage in [ffi::SQLITE_CORRUPT, ffi::SQLITE_NOTADB, ffi::SQLITE_ERROR, ffi::SQLITE_IOERR_CORRUPTFS] {
             assert!(matches!(health(damage), FileHealth::Damaged { .. }), "{damage}");
         }
     }
