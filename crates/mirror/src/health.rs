@@ -477,7 +477,11 @@ mod tests {
 
     impl Drop for SmallDisk {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
+            let unmounted = std::process::Command::new("umount").arg(&self.0).status().is_ok_and(|s| s.success());
+            if !unmounted {
+                // Still busy: detach it now, the kernel frees it when the last file closes.
+                let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+            }
         }
     }
 
