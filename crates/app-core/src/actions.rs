@@ -18,6 +18,7 @@ use flexfactor_wire::{CaptureRequest, Cents, WireOrder};
 
 use crate::action_dto::{ActionOutcome, ActionStatus, CancelInput, CancelPreviewRow, ExternalCancelInput, RefundInput};
 use crate::dto::OrderRow;
+use crate::error::not_recorded;
 use crate::{AppCore, CoreError};
 
 /// How many proven-absent resends one user action may make (a later "check again" gets a
@@ -50,6 +51,11 @@ fn outcome(intent: &Intent, status: ActionStatus, message: impl Into<String>, re
         message: message.into(),
         remaining_refundable_cents: remaining,
     }
+}
+
+/// What a confirmed refund did, for [`not_recorded`].
+fn refund_done(amount: i64, currency: &str) -> String {
+    format!("The refund of {} went through at FlexFactor", money(amount, currency))
 }
 
 pub(crate) fn money(cents: i64, currency: &str) -> String {
@@ -202,7 +208,6 @@ impl AppCore {
                     intent.reason,
                     intent.operator
                 );
-                let done = format!("The refund of {} went through at FlexFactor", money(amount, &currency));
                 m.finish_intent(
                     &intent.intent_key,
                     IntentState::Confirmed,
@@ -215,20 +220,17 @@ impl AppCore {
                     )),
                     Some((&account, &Self::event(&intent, &order, summary))),
                 )
-                .map_err(|source| CoreError::NotRecorded { done, source })?;
+                .map_err(not_recorded(refund_done(amount, &currency)))?;
                 self.changed();
                 Ok(outcome(&intent, ActionStatus::Confirmed, message, remaining))
             }
             Err(e) if is_unclear(&e) => {
                 tracing::warn!(error = %e, "refund outcome unclear; re-reading the order");
                 m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &e.to_string(), None, None)
-                    .map_err(|source| CoreError::NotRecorded {
-                        done: format!(
-                            "FlexFactor's answer to the refund of {} was unclear, so it may have gone through",
-                            money(amount, &currency)
-                        ),
-                        source,
-                    })?;
+                    .map_err(not_recorded(format!(
+                        "FlexFactor's answer to the refund of {} was unclear, so it may have gone through",
+                        money(amount, &currency)
+                    )))?;
                 let intent = m.intent(&intent.intent_key)?.unwrap_or(intent);
                 self.resolve_refund(client, m, intent, resends_left).await
             }
@@ -308,10 +310,7 @@ impl AppCore {
                     ),
                 )),
             )
-            .map_err(|source| CoreError::NotRecorded {
-                done: format!("The refund of {} went through at FlexFactor", money(amount, &currency)),
-                source,
-            })?;
+            .map_err(not_recorded(refund_done(amount, &currency)))?;
             self.changed();
             return Ok(outcome(&intent, ActionStatus::Confirmed, message, Some(remaining)));
         }
@@ -560,18 +559,15 @@ impl AppCore {
                     Some(&self.audit(&account, verb, &target, intent.reason.clone())),
                     event.as_ref().map(|e| (account.as_str(), e)),
                 )
-                .map_err(|source| CoreError::NotRecorded { done, source })?;
+                .map_err(not_recorded(done))?;
                 self.changed();
                 Ok(outcome(&intent, ActionStatus::Confirmed, message, None))
             }
             Err(e) if is_unclear(&e) => {
                 m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &e.to_string(), None, None)
-                    .map_err(|source| CoreError::NotRecorded {
-                        done: format!(
-                            "FlexFactor's answer to the {verb} of {target} was unclear, so it may have gone through"
-                        ),
-                        source,
-                    })?;
+                    .map_err(not_recorded(format!(
+                        "FlexFactor's answer to the {verb} of {target} was unclear, so it may have gone through"
+                    )))?;
                 Ok(outcome(
                     &intent,
                     ActionStatus::AwaitingConfirmation,

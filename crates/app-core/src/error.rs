@@ -1,6 +1,6 @@
 //! Errors of the app core, and their `{code, message}` form for the UI.
 
-use flexdesk_mirror::MirrorError;
+use flexdesk_mirror::{MirrorError, Unavailable};
 use flexdesk_secrets::SecretError;
 use flexdesk_sync::SyncError;
 use flexfactor_client::ClientError;
@@ -72,8 +72,11 @@ pub enum CoreError {
     NotRecorded { done: String, source: MirrorError },
     /// The mirror file could not be read for a reason outside it (locked, full disk,
     /// permissions); it is left as it is, not treated as damaged.
-    #[error("FlexDesk could not read its local database {path} ({detail}). It was left untouched. {advice}")]
-    MirrorUnavailable { path: std::path::PathBuf, disk_full: bool, advice: &'static str, detail: String },
+    #[error(
+        "FlexDesk could not read its local database {path} ({detail}). It was left untouched. {}",
+        unavailable_advice(*cause)
+    )]
+    MirrorUnavailable { path: std::path::PathBuf, cause: Unavailable, detail: String },
     #[error("{0}")]
     Internal(String),
 }
@@ -86,6 +89,29 @@ fn not_recorded_reason(source: &MirrorError) -> String {
     } else {
         source.to_string()
     }
+}
+
+/// What to do when the mirror cannot be read for a reason outside the file.
+fn unavailable_advice(cause: Unavailable) -> &'static str {
+    match cause {
+        Unavailable::InUse => {
+            "Another program has it open exclusively (for example an SQLite database tool): close that program, \
+             then start FlexDesk again."
+        }
+        Unavailable::DiskFull => "The disk is full: free some disk space, then start FlexDesk again.",
+        Unavailable::Access => {
+            "Check that you can read and write the file and its folder, that the disk has free space and is \
+             working, then start FlexDesk again. If this keeps happening, quit and move that file elsewhere: \
+             FlexDesk then downloads the orders again from FlexFactor, but the audit log, notes and batches in it \
+             stay only in the moved file."
+        }
+    }
+}
+
+/// The error for a money action whose result FlexFactor gave (`done` says what it was)
+/// but the mirror could not record.
+pub(crate) fn not_recorded(done: String) -> impl FnOnce(MirrorError) -> CoreError {
+    move |source| CoreError::NotRecorded { done, source }
 }
 
 impl From<SyncError> for CoreError {
@@ -118,7 +144,7 @@ impl CoreError {
             CoreError::NewerData { .. } => ErrorCode::DataFromNewerVersion,
             CoreError::NotRecorded { source, .. } if source.is_disk_full() => ErrorCode::DiskFull,
             CoreError::NotRecorded { .. } => ErrorCode::Storage,
-            CoreError::MirrorUnavailable { disk_full: true, .. } => ErrorCode::DiskFull,
+            CoreError::MirrorUnavailable { cause: Unavailable::DiskFull, .. } => ErrorCode::DiskFull,
             CoreError::MirrorUnavailable { .. } => ErrorCode::Storage,
             CoreError::Internal(_) => ErrorCode::Internal,
         }

@@ -3,7 +3,7 @@
 //! notifications.
 
 use chrono::Utc;
-use flexdesk_mirror::{inspect_file, inspect_file_scoped, CheckScope, FileHealth, Mirror, Unavailable, SCHEMA_VERSION};
+use flexdesk_mirror::{inspect_file, inspect_file_scoped, CheckScope, FileHealth, Mirror, SCHEMA_VERSION};
 use flexdesk_secrets::account_key;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -75,29 +75,7 @@ pub(crate) fn open_mirror_checked(db_path: &Path, whole_check_max_bytes: u64) ->
         FileHealth::Damaged { detail } => recover_damaged(db_path, &detail),
         FileHealth::Unavailable { cause, detail } => {
             tracing::error!(?cause, detail, path = %db_path.display(), "the mirror cannot be read now; leaving it as it is");
-            Err(CoreError::MirrorUnavailable {
-                path: db_path.to_path_buf(),
-                disk_full: cause == Unavailable::DiskFull,
-                advice: unavailable_advice(cause),
-                detail,
-            })
-        }
-    }
-}
-
-/// What to do when the mirror cannot be read for a reason outside the file.
-fn unavailable_advice(cause: Unavailable) -> &'static str {
-    match cause {
-        Unavailable::InUse => {
-            "Another program has it open exclusively (for example an SQLite database tool): close that program, \
-             then start FlexDesk again."
-        }
-        Unavailable::DiskFull => "The disk is full: free some disk space, then start FlexDesk again.",
-        Unavailable::Access => {
-            "Check that you can read and write the file and its folder, that the disk has free space and is \
-             working, then start FlexDesk again. If this keeps happening, quit and move that file elsewhere: \
-             FlexDesk then downloads the orders again from FlexFactor, but the audit log, notes and batches in it \
-             stay only in the moved file."
+            Err(CoreError::MirrorUnavailable { path: db_path.to_path_buf(), cause, detail })
         }
     }
 }

@@ -430,6 +430,16 @@ mod tests {
             assert_eq!(set, pages);
         };
         limit(None);
+        // The store itself fails with SQLite's "full" code (not some other storage error) ...
+        let mut big = event("direct", Utc::now());
+        big.body = body.clone();
+        match store.append(&big) {
+            Err(RelayError::Storage { source, .. }) => {
+                assert_eq!(source.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull), "{source}")
+            }
+            other => panic!("expected a full store, got {other:?}"),
+        }
+        // ... and the relay does not acknowledge the webhook.
         assert_eq!(deliver(&relay, key, &body).await, 503, "not acknowledged: FlexFactor sends it again");
         assert_eq!(relay.state().metrics().store_errors.load(std::sync::atomic::Ordering::Relaxed), 1);
         assert!(store.read_after(0, 10).unwrap().events.is_empty());
