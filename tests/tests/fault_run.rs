@@ -18,6 +18,9 @@
 //! Repeatable: the plan (which operations, amounts, cards) comes from a fixed seed, and so
 //! does the sandbox's fault stream; which request draws which fault depends on how the 12
 //! concurrent workers interleave, so the exact fault counts vary slightly between runs.
+//! What must happen at least once regardless of the draw (both re-read verdicts after an
+//! unclear refund) is then forced on one more order with faults that hit only the next
+//! refund request.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -528,6 +531,7 @@ async fn a_thousand_operations_under_faults_end_in_their_final_state_without_dup
         drop_response_after_commit_rate: 0.03,
         processing_delay: Duration::ZERO,
         only_path_suffix: None,
+        max_hits: None,
     };
     sb.set_faults(faults(SEED, Duration::ZERO));
     let state = sb.state();
@@ -635,6 +639,23 @@ async fn a_thousand_operations_under_faults_end_in_their_final_state_without_dup
         evaluations.len(),
     );
     assert!(load(&s.outcome_unknown) > 0, "the run must exercise the outcome-unknown protocol");
-    assert!(load(&s.unknown_committed) > 0 && load(&s.unknown_absent) > 0, "both re-read verdicts must occur");
     assert!(revocations.load(Ordering::Relaxed) >= 2, "tokens must expire during the run");
+
+    // Both re-read verdicts, on purpose: the random run above usually draws several of each,
+    // but not always (one CI run drew no committed-then-dropped refund among ~320 sends).
+    let (id, status) = driver.evaluate(driver.evaluate_request("FR-DIRECTED", Card::Approve, 1_000)).await;
+    assert_eq!(status, "APPROVED");
+    let verdicts = || (load(&s.unknown_committed), load(&s.unknown_absent));
+    let before = verdicts();
+    let next_refund_fails = |faults: Faults| {
+        sb.set_faults(Faults { only_path_suffix: Some("/refund".into()), max_hits: Some(1), ..faults })
+    };
+    next_refund_fails(Faults { drop_response_after_commit_rate: 1.0, ..Faults::default() });
+    assert!(driver.refund(&id, 0, 300, true).await);
+    assert_eq!(verdicts(), (before.0 + 1, before.1), "a refund whose answer was lost after it committed is confirmed");
+    next_refund_fails(Faults { drop_connection_rate: 1.0, ..Faults::default() });
+    assert!(driver.refund(&id, 300, 200, true).await);
+    assert_eq!(verdicts(), (before.0 + 1, before.1 + 1), "a refund lost before it ran is proven absent and resent");
+    let ledger: Vec<i64> = sb.refunds(&id).iter().map(|r| r.amount.0).collect();
+    assert_eq!(ledger, [300, 200], "each directed refund is in the ledger exactly once");
 }

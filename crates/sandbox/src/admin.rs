@@ -24,6 +24,8 @@ pub struct FaultsBody {
     pub drop_connection_rate: f64,
     pub drop_response_after_commit_rate: f64,
     pub only_path_suffix: Option<String>,
+    /// Fault only this many requests, then none.
+    pub max_hits: Option<u64>,
 }
 
 /// Replaces the faults; `{}` clears them.
@@ -43,6 +45,7 @@ pub async fn set_faults(State(state): State<SandboxState>, Json(body): Json<Faul
         drop_connection_rate: body.drop_connection_rate,
         drop_response_after_commit_rate: body.drop_response_after_commit_rate,
         only_path_suffix: body.only_path_suffix.filter(|s| !s.is_empty()),
+        max_hits: body.max_hits,
         ..Faults::default()
     };
     tracing::info!(?faults, "sandbox: faults set over HTTP");

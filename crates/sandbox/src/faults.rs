@@ -40,6 +40,9 @@ pub struct Faults {
     /// When set, faults hit only requests whose path ends with this (e.g. `/refund`), so a
     /// test can break one endpoint while reads keep working.
     pub only_path_suffix: Option<String>,
+    /// When set, only this many requests draw a fault; every later one goes through
+    /// untouched, so a test can break exactly the next request (`rate 1.0, max_hits 1`).
+    pub max_hits: Option<u64>,
 }
 
 impl Default for Faults {
@@ -54,6 +57,7 @@ impl Default for Faults {
             drop_response_after_commit_rate: 0.0,
             processing_delay: Duration::ZERO,
             only_path_suffix: None,
+            max_hits: None,
         }
     }
 }
@@ -73,15 +77,27 @@ pub enum Fault {
 pub struct FaultState {
     pub faults: Faults,
     rng: ChaCha8Rng,
+    hits: u64,
 }
 
 impl FaultState {
     pub fn new(faults: Faults) -> FaultState {
-        FaultState { rng: ChaCha8Rng::seed_from_u64(faults.seed), faults }
+        FaultState { rng: ChaCha8Rng::seed_from_u64(faults.seed), faults, hits: 0 }
     }
 
     /// Draws the fault for one request: drop, then 5xx, then 429, then drop-after-commit.
     pub fn draw(&mut self) -> Fault {
+        if self.faults.max_hits.is_some_and(|max| self.hits >= max) {
+            return Fault::None;
+        }
+        let fault = self.draw_unlimited();
+        if fault != Fault::None {
+            self.hits += 1;
+        }
+        fault
+    }
+
+    fn draw_unlimited(&mut self) -> Fault {
         let f = &self.faults;
         let (drop, error, limit, commit) =
             (f.drop_connection_rate, f.error_rate, f.rate_limit_rate, f.drop_response_after_commit_rate);
@@ -190,6 +206,13 @@ mod tests {
         assert_eq!(a, b);
         assert!(a.contains(&Fault::None));
         assert!(a.contains(&Fault::RateLimited(1)));
+    }
+
+    #[test]
+    fn a_hit_limit_faults_exactly_that_many_requests_then_none() {
+        let mut s = FaultState::new(Faults { drop_connection_rate: 1.0, max_hits: Some(2), ..Faults::default() });
+        let drawn: Vec<Fault> = (0..5).map(|_| s.draw()).collect();
+        assert_eq!(drawn, [Fault::DropConnection, Fault::DropConnection, Fault::None, Fault::None, Fault::None]);
     }
 
     #[test]

@@ -113,7 +113,8 @@
 //!   and duplicates). Retries: exponential backoff from `retry_base`, `IsResent: true`.
 //! * Faults ([`Faults`]) apply to `/v1/*` only, drawn from a seeded stream: 500/503
 //!   ProblemDetails, latency, 429 + `Retry-After`, dropped connection (socket closed, no
-//!   bytes), commit-then-drop. `processing_delay` widens the in-flight window.
+//!   bytes), commit-then-drop. `processing_delay` widens the in-flight window; `max_hits`
+//!   faults only the next N requests.
 //! * Demo checkout: `GET /checkout`, `GET /widget.js`, `POST /checkout/session` (sandbox
 //!   only: a bearer token for the first configured credentials + MID + tokenization key).
 //!
