@@ -680,15 +680,16 @@ async fn a_second_request_while_the_first_is_in_flight_is_a_conflict() {
     let c = client(&sb);
     let token = tokenize(&c, &sb, APPROVE).await;
     let (id, _) = evaluate(&c, &authorization(&sb, &token, 4999, "WEB-FLIGHT")).await;
-    sb.set_faults(Faults { processing_delay: Duration::from_millis(600), ..Faults::default() });
+    sb.set_faults(Faults { processing_delay: Duration::from_secs(3), ..Faults::default() });
     let request = CaptureRequest {
         idempotency_key: "flight-1".into(),
         order_id: id.clone(),
         amount: Cents(4999),
         currency: "USD".into(),
     };
+    // The first request holds its key for 3 s; the second starts 1 s in, well inside that.
     let (a, b) = tokio::join!(c.capture(&request), async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
         c.capture(&request).await
     });
     assert_eq!(a.unwrap().response.outcome(), Some("SUCCESS"));

@@ -79,7 +79,7 @@ async fn manager_changes_the_range_clicks_a_bar_and_sees_exactly_its_orders() {
     let recovered_90: u64 = attr(&client, "#kpi-recovered", "data-count").await.unwrap().parse().unwrap();
     let range = client.find(Locator::Css("#range-preset")).await.unwrap();
     range.select_by_value("30").await.unwrap();
-    let from_30 = (today - Days::days(29)).to_string();
+    let from_30 = (Utc::now().date_naive() - Days::days(29)).to_string();
     charts_drawn_for(&client, &from_30).await;
     let recovered_30: u64 = wait_for("the Recovered KPI for 30 days", Duration::from_secs(30), || async {
         let n: u64 = attr(&client, "#kpi-recovered", "data-count").await?.parse().ok()?;

@@ -138,11 +138,14 @@ async fn the_window_reopens_at_its_saved_size_and_the_about_panel_backs_up_and_e
 
     // Notification opt-ins persist.
     click(&client, "input[data-notify='chargeback']").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let conn = rusqlite::Connection::open(data_dir.path().join("mirror.sqlite3")).unwrap();
-    let on: String =
-        conn.query_row("SELECT value FROM settings WHERE key = 'notify:chargeback'", [], |r| r.get(0)).unwrap();
-    assert_eq!(on, "on");
+    let db = data_dir.path().join("mirror.sqlite3");
+    wait_for("the chargeback opt-in to be saved as on", Duration::from_secs(10), || async {
+        let conn = rusqlite::Connection::open(&db).ok()?;
+        conn.query_row("SELECT value FROM settings WHERE key = 'notify:chargeback'", [], |r| r.get::<_, String>(0))
+            .ok()
+            .filter(|v| v == "on")
+    })
+    .await;
 }
 
 #[tokio::test]

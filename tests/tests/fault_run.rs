@@ -572,6 +572,7 @@ async fn a_thousand_operations_under_faults_end_in_their_final_state_without_dup
     }
     let elapsed = started.elapsed();
     background.abort();
+    let _ = background.await; // so that its last `set_faults` cannot land after the one below
     sb.set_faults(Faults::default());
 
     let s = &driver.stats;

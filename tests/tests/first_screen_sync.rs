@@ -14,16 +14,20 @@ fn last_sync(app: &AppCore) -> Option<String> {
     app.app_status().unwrap().sync.last_sync_at
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_first_sync_of_a_start_waits_for_the_first_rows_on_screen() {
+/// A sandbox account mirrored by a previous run (300 orders), its data directory and keychain.
+struct Mirrored {
+    _sandbox: Sandbox,
+    dir: tempfile::TempDir,
+    secrets: Arc<MemoryStore>,
+}
+
+async fn mirrored_by_a_previous_run() -> Mirrored {
     let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
     let mut config = SandboxConfig::demo(5, anchor, SandboxCredentials::new("key", "secret"));
     config.order_count = 300;
     let sandbox = Sandbox::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemoryStore::new());
-
-    // A previous run mirrored the account.
     let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets.clone());
     cc.background_sync = false;
     let first = AppCore::open(cc).unwrap();
@@ -43,25 +47,50 @@ async fn the_first_sync_of_a_start_waits_for_the_first_rows_on_screen() {
     drop(first);
     // The cursor's time has a resolution of milliseconds or coarser: make a new sync visible.
     tokio::time::sleep(Duration::from_millis(20)).await;
+    Mirrored { _sandbox: sandbox, dir, secrets }
+}
 
-    // This start: background sync on, as in the app.
-    let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets);
-    cc.first_screen_gate = true; // as the desktop app sets it
+/// This start, background sync on and the first-screen gate as the desktop app sets it.
+async fn start_gated(m: &Mirrored, grace: Duration) -> (AppCore, Option<String>) {
+    let mut cc = CoreConfig::new(m.dir.path().to_path_buf(), m.secrets.clone());
+    cc.first_screen_gate = true;
+    cc.first_screen_grace = grace;
     let app = AppCore::open(cc).unwrap();
     app.start().await.unwrap();
     let before = last_sync(&app);
     assert!(before.is_some(), "the previous sync is remembered");
     assert_eq!(app.app_status().unwrap().total_rows, 300, "the mirror answers at once");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(last_sync(&app), before, "no sync before the first rows are drawn (or the grace runs out)");
+    (app, before)
+}
 
-    // The UI reports its first rows: the sync follows.
-    let drawn = Instant::now();
-    app.first_rows_shown(30).unwrap();
-    while last_sync(&app) == before {
-        assert!(drawn.elapsed() < Duration::from_secs(30), "the first sync never ran after the first screen");
+async fn wait_for_a_new_sync(app: &AppCore, before: &Option<String>, what: &str) {
+    let since = Instant::now();
+    while last_sync(app) == *before {
+        assert!(since.elapsed() < Duration::from_secs(30), "{what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_sync_of_a_start_waits_for_the_first_rows_on_screen() {
+    let m = mirrored_by_a_previous_run().await;
+    // A grace far longer than the test: only the first rows can release the sync.
+    let (app, before) = start_gated(&m, Duration::from_secs(120)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(last_sync(&app), before, "no sync before the first rows are drawn");
+
+    // The UI reports its first rows: the sync follows.
+    app.first_rows_shown(30).unwrap();
+    wait_for_a_new_sync(&app, &before, "the first sync never ran after the first screen").await;
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_first_rows_the_first_sync_runs_once_the_grace_is_over() {
+    let m = mirrored_by_a_previous_run().await;
+    let (app, before) = start_gated(&m, Duration::from_millis(300)).await;
+    // No window ever reports its first rows (it failed to draw, or there is none).
+    wait_for_a_new_sync(&app, &before, "the first sync never ran after the grace").await;
     app.shutdown().await;
 }
 
@@ -75,6 +104,7 @@ async fn the_demo_sandbox_of_a_start_comes_up_after_the_first_rows_on_screen() {
         cc.background_sync = false;
         cc.demo_traffic_per_minute = 0;
         cc.first_screen_gate = gate;
+        cc.first_screen_grace = Duration::from_secs(120); // only the first rows release it
         cc
     };
     // A previous run mirrored the Demo account.

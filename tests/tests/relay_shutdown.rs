@@ -31,6 +31,21 @@ fn free_port() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
+/// Waits until the relay has taken every connection opened before this call: the kernel
+/// hands connections over in the order they arrived, so once a new one is answered the
+/// earlier ones are the relay's (and a stop signal then counts them as in flight).
+async fn accepted_so_far(addr: SocketAddr) {
+    let mut probe = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    probe.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(30), probe.read_to_string(&mut answer))
+        .await
+        .expect("the relay did not answer /healthz within 30 s")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+}
+
 async fn start_relay(addr: SocketAddr, db: &Path, log: &Path) -> Child {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
     let mut child = Command::new(flexdesk_bin())
@@ -138,6 +153,7 @@ async fn sigterm_mid_burst_exits_cleanly_and_loses_no_acknowledged_webhook() {
     let (first_half, second_half) = slow_body.split_at(slow_body.len() / 2);
     slow.write_all(head.as_bytes()).await.unwrap();
     slow.write_all(first_half.as_bytes()).await.unwrap();
+    accepted_so_far(addr).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     signalled.store(true, Ordering::SeqCst);
@@ -236,6 +252,7 @@ async fn a_second_signal_during_the_drain_exits_at_once() {
         .write_all(format!("POST /webhooks HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\n{{").as_bytes())
         .await
         .unwrap();
+    accepted_so_far(addr).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -43,6 +43,8 @@ pub struct CoreConfig {
     /// A window will report its first rows (`first_rows_shown`): at start-up, background
     /// work waits for them, at most a few seconds (the desktop app; off for the CLI).
     pub first_screen_gate: bool,
+    /// How long that wait lasts at most when no first rows are reported.
+    pub first_screen_grace: Duration,
 }
 
 impl CoreConfig {
@@ -56,6 +58,7 @@ impl CoreConfig {
             demo_traffic_per_minute: 6,
             whole_check_max_bytes: crate::system::WHOLE_CHECK_MAX_BYTES,
             first_screen_gate: false,
+            first_screen_grace: crate::session::FIRST_SCREEN_GRACE,
         }
     }
 }

@@ -113,11 +113,12 @@ pub(crate) async fn run_sync(
     }
 }
 
-/// How long start-up work waits for the UI to draw the mirror's first rows.
-const FIRST_SCREEN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long start-up work waits for the UI to draw the mirror's first rows (the default of
+/// [`crate::CoreConfig::first_screen_grace`]).
+pub(crate) const FIRST_SCREEN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// At start-up, when the mirror already holds the account's orders, waits until the UI has
-/// drawn them (at most [`FIRST_SCREEN_GRACE`]; at once when they were drawn before, e.g. on
+/// drawn them (at most `first_screen_grace`; at once when they were drawn before, e.g. on
 /// an account switch): the first screen comes from the mirror, and background work (the
 /// first sync, the Demo's sandbox) does not compete with it for the CPU and the disk.
 pub(crate) async fn after_first_screen(inner: &Inner, account_id: &str) {
@@ -130,7 +131,7 @@ pub(crate) async fn after_first_screen(inner: &Inner, account_id: &str) {
     }
     let mut shown = inner.first_screen.subscribe();
     let waited = std::time::Instant::now();
-    let drawn = tokio::time::timeout(FIRST_SCREEN_GRACE, shown.wait_for(|drawn| *drawn)).await.is_ok();
+    let drawn = tokio::time::timeout(inner.config.first_screen_grace, shown.wait_for(|drawn| *drawn)).await.is_ok();
     tracing::debug!(drawn, waited_ms = waited.elapsed().as_millis() as u64, "start-up work after the first screen");
 }
 

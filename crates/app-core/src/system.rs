@@ -2,7 +2,7 @@
 //! damaged one set aside and rebuilt), About, backups, diagnostics bundles and desktop
 //! notifications.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use flexdesk_mirror::{inspect_file, inspect_file_scoped, CheckScope, FileHealth, Mirror, SCHEMA_VERSION};
 use flexdesk_secrets::account_key;
 use std::io::Write;
@@ -218,6 +218,28 @@ fn mask_long_digit_runs(text: &str) -> String {
     out
 }
 
+/// The log file being written: today's (UTC, as the rolling appender names them), or, until
+/// something is logged today, the newest one there is.
+fn current_log_file(logs: &Path, now: DateTime<Utc>) -> PathBuf {
+    let today = logs.join(format!("{LOG_FILE_PREFIX}.{}.{LOG_FILE_SUFFIX}", now.format("%Y-%m-%d")));
+    if today.is_file() {
+        return today;
+    }
+    let newest = std::fs::read_dir(logs).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                        n.starts_with(&format!("{LOG_FILE_PREFIX}.")) && n.ends_with(&format!(".{LOG_FILE_SUFFIX}"))
+                    })
+            })
+            .max()
+    });
+    newest.unwrap_or(today)
+}
+
 /// Setting keys that are never exported (secrets live in the keychain; this is a guard).
 fn is_sensitive_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
@@ -229,14 +251,13 @@ impl AppCore {
     pub fn about(&self) -> AboutInfo {
         let data_dir = self.data_dir().to_path_buf();
         let logs = log_dir(&data_dir);
-        let today = Utc::now().format("%Y-%m-%d");
         AboutInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
             build: if cfg!(debug_assertions) { "debug" } else { "release" }.to_string(),
             data_dir: data_dir.display().to_string(),
             database: self.inner().db_path.display().to_string(),
             schema_version: SCHEMA_VERSION,
-            log_file: logs.join(format!("{LOG_FILE_PREFIX}.{today}.{LOG_FILE_SUFFIX}")).display().to_string(),
+            log_file: current_log_file(&logs, Utc::now()).display().to_string(),
             log_dir: logs.display().to_string(),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         }
@@ -487,5 +508,20 @@ mod tests {
         assert!(is_sensitive_key("sftp_passphrase"));
         assert!(!is_sensitive_key("relay_url:acct-1"));
         assert!(!is_sensitive_key("poll_interval_secs"));
+    }
+
+    #[test]
+    fn about_names_todays_log_once_it_exists_and_until_then_the_newest() {
+        use chrono::TimeZone;
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 7, 0, 0, 5).unwrap();
+        let today = dir.path().join("flexdesk.2026-12-07.log");
+        assert_eq!(current_log_file(dir.path(), now), today, "no logs yet: the file about to be written");
+        for name in ["flexdesk.2026-12-05.log", "flexdesk.2026-12-06.log", "other.2026-12-09.log"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        assert_eq!(current_log_file(dir.path(), now), dir.path().join("flexdesk.2026-12-06.log"));
+        std::fs::write(&today, "x").unwrap();
+        assert_eq!(current_log_file(dir.path(), now), today);
     }
 }

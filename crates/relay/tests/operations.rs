@@ -236,7 +236,11 @@ async fn shutdown_answers_waiting_long_polls_at_once_and_then_refuses_connection
     let base = r.base_url();
     let url = format!("{base}/feed?after=0&wait=60");
     let waiting = tokio::spawn(async move { reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sample(&metrics(&r).await, "flexdesk_relay_feed_waiting") < 1.0 {
+        assert!(Instant::now() < deadline, "the long-poll never showed as waiting");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let started = Instant::now();
     r.shutdown().await;
     assert!(started.elapsed() < Duration::from_secs(5), "shutdown sat out the long-poll ({:?})", started.elapsed());

@@ -198,9 +198,10 @@ async fn a_key_still_in_flight_gets_409() -> TestResult {
     let api = Api::new(&sandbox).await?;
     let token = api.tokenize("4000002760003184").await?;
     let body = api.cit(&token, 4999, "IDEM-2");
-    sandbox.set_faults(Faults { processing_delay: Duration::from_millis(400), ..Faults::default() });
+    // The first request holds its key for 3 s; the second starts 1 s in, well inside that.
+    sandbox.set_faults(Faults { processing_delay: Duration::from_secs(3), ..Faults::default() });
     let (a, b) = tokio::join!(api.post("/evaluate", &body), async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
         api.post("/evaluate", &body).await
     });
     let mut statuses = [a?.status, b?.status];

@@ -1,7 +1,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Instant;
 
 use chrono::Duration;
 use common::TestResult;
@@ -163,21 +162,11 @@ fn recent_days_are_busier_than_old_ones() {
 }
 
 #[test]
-fn seeding_twenty_thousand_orders_is_fast() {
-    let started = Instant::now();
-    let orders = seed_history(&common::config(11, 20_000));
-    let elapsed = started.elapsed();
-    assert_eq!(orders.len(), 20_000);
-    // About 0.2 s unoptimised; generous for a busy 2-core machine.
-    assert!(elapsed.as_millis() < 1_000, "took {elapsed:?}");
-}
-
-#[test]
-fn seeding_two_hundred_thousand_orders_takes_seconds_not_minutes() {
-    let started = Instant::now();
+fn two_hundred_thousand_orders_seed_in_full_with_distinct_ids() {
+    // How fast seeding is belongs to the benchmarks (the Demo start-up); here only that a
+    // crash-test-sized history comes out whole.
     let orders = seed_history(&common::config(12, 200_000));
-    let elapsed = started.elapsed();
     assert_eq!(orders.len(), 200_000);
-    // About 2 s unoptimised.
-    assert!(elapsed.as_secs() < 10, "took {elapsed:?}");
+    let ids: std::collections::HashSet<&str> = orders.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids.len(), 200_000);
 }
