@@ -271,3 +271,58 @@ async fn an_order_whose_stored_record_is_damaged_still_opens_without_the_record(
     assert_eq!(detail.record, None);
     assert_eq!(detail.row.order_session_key, order.order_session_key);
 }
+
+#[tokio::test]
+async fn a_capture_whose_answer_was_lost_is_settled_from_the_order_a_day_later_not_refused() {
+    let s = setup().await;
+    let order = first_in_state(&s.app, OrderStateDto::CaptureRequired, None);
+    s.sandbox.set_faults(Faults {
+        drop_response_after_commit_rate: 1.0,
+        only_path_suffix: Some("/capture".into()),
+        ..Default::default()
+    });
+    let first = s.app.capture(&order.order_session_key, "customer confirmed", "cap-lost").await.unwrap();
+    assert_eq!(first.status, ActionStatus::AwaitingConfirmation, "{}", first.message);
+    assert_eq!(
+        s.sandbox.order(&order.order_session_key).unwrap().captured_amount.map(|c| c.0),
+        Some(order.amount_cents)
+    );
+    s.sandbox.set_faults(Faults::default());
+
+    // A day later FlexFactor no longer knows the idempotency key: a resend would be refused
+    // because the order is captured already. The order itself settles it.
+    s.sandbox.advance_clock(std::time::Duration::from_secs(25 * 3600));
+    let settled = s.app.capture(&order.order_session_key, "customer confirmed", "cap-lost").await.unwrap();
+    assert_eq!(settled.status, ActionStatus::Confirmed, "{}", settled.message);
+    assert!(settled.message.contains("re-reading"), "{}", settled.message);
+    assert_eq!(s.app.order_detail(&order.order_session_key).unwrap().row.state, OrderStateDto::Approved);
+    assert_eq!(s.app.audit_log(100, 0).unwrap().iter().filter(|e| e.action == "capture").count(), 1);
+    assert!(s.app.resolve_open_actions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_cancel_whose_answer_was_lost_is_settled_from_the_order_a_day_later_not_refused() {
+    let s = setup().await;
+    let rescue = s.app.pending_rescues().unwrap().into_iter().next().expect("a pending MIT rescue").row;
+    s.sandbox.set_faults(Faults {
+        drop_response_after_commit_rate: 1.0,
+        only_path_suffix: Some("/cancel".into()),
+        ..Default::default()
+    });
+    let cancel = || CancelInput {
+        order_session_keys: vec![rescue.order_session_key.clone()],
+        reason: "customer left".into(),
+        intent_key: "cancel-lost".into(),
+    };
+    let first = s.app.cancel_orders(cancel()).await.unwrap();
+    assert_eq!(first[0].status, ActionStatus::AwaitingConfirmation, "{}", first[0].message);
+    assert_eq!(s.sandbox.order(&rescue.order_session_key).unwrap().status, Some(2), "cancelled at the sandbox");
+    s.sandbox.set_faults(Faults::default());
+
+    s.sandbox.advance_clock(std::time::Duration::from_secs(25 * 3600));
+    let settled = s.app.cancel_orders(cancel()).await.unwrap();
+    assert_eq!(settled[0].status, ActionStatus::Confirmed, "{}", settled[0].message);
+    assert!(settled[0].message.contains("re-reading"), "{}", settled[0].message);
+    assert_eq!(s.app.order_detail(&rescue.order_session_key).unwrap().row.state, OrderStateDto::Cancelled);
+    assert_eq!(s.app.audit_log(100, 0).unwrap().iter().filter(|e| e.action == "cancel").count(), 1);
+}

@@ -53,6 +53,18 @@ fn outcome(intent: &Intent, status: ActionStatus, message: impl Into<String>, re
     }
 }
 
+/// Whether the order already shows what a cancel or capture intent asked for.
+fn keyed_effect_visible(intent: &Intent, order: &OrderRecord) -> bool {
+    match intent.kind {
+        IntentKind::Cancel | IntentKind::ExternalCancel => order.state == OrderState::Cancelled,
+        IntentKind::Capture => {
+            order.state != OrderState::CaptureRequired
+                && intent.amount_cents.is_some_and(|amount| order.captured_cents >= amount)
+        }
+        IntentKind::Refund => false,
+    }
+}
+
 /// What a confirmed refund did, for [`not_recorded`].
 fn refund_done(amount: i64, currency: &str) -> String {
     format!("The refund of {} went through at FlexFactor", money(amount, currency))
@@ -510,9 +522,28 @@ impl AppCore {
         m: &mut Mirror,
         mut intent: Intent,
     ) -> Result<ActionOutcome, CoreError> {
+        let account = intent.account_id.clone();
+        // Sent before (its answer was lost or unclear): look at the order first. FlexFactor
+        // forgets idempotency keys after a day, and a resend it no longer recognises is
+        // refused ("already cancelled", "nothing to capture") although the first one went
+        // through; what the order shows now settles it without sending anything.
+        if intent.attempts > 0 && intent.kind != IntentKind::Refund {
+            if let Some(order_id) = intent.order_session_key.clone() {
+                match self.reread(client, m, &account, &order_id).await {
+                    Ok(order) if keyed_effect_visible(&intent, &order) => {
+                        let message = format!(
+                            "{} confirmed by re-reading the order.",
+                            if intent.kind == IntentKind::Capture { "Capture" } else { "Cancellation" }
+                        );
+                        return self.confirm_keyed(m, &intent, message);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not re-read the order before resending; resending"),
+                }
+            }
+        }
         m.mark_intent_sending(&intent.intent_key)?;
         intent.attempts += 1;
-        let account = intent.account_id.clone();
         let key = Some(intent.idempotency_key.as_str());
         let (verb, result) = match intent.kind {
             IntentKind::Cancel => (
@@ -544,24 +575,7 @@ impl AppCore {
                 }
                 let message =
                     format!("{} confirmed by FlexFactor.", if verb == "cancel" { "Cancellation" } else { "Capture" });
-                let event = intent
-                    .order_session_key
-                    .clone()
-                    .map(|o| Self::event(&intent, &o, format!("{message} ({}; {})", intent.reason, intent.operator)));
-                let done = format!(
-                    "The {} of {target} went through at FlexFactor",
-                    if verb == "cancel" { "cancellation" } else { "capture" }
-                );
-                m.finish_intent(
-                    &intent.intent_key,
-                    IntentState::Confirmed,
-                    &message,
-                    Some(&self.audit(&account, verb, &target, intent.reason.clone())),
-                    event.as_ref().map(|e| (account.as_str(), e)),
-                )
-                .map_err(not_recorded(done))?;
-                self.changed();
-                Ok(outcome(&intent, ActionStatus::Confirmed, message, None))
+                self.confirm_keyed(m, &intent, message)
             }
             Err(e) if is_unclear(&e) => {
                 m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &e.to_string(), None, None)
@@ -595,6 +609,32 @@ impl AppCore {
                 Ok(outcome(&intent, ActionStatus::Rejected, message, None))
             }
         }
+    }
+
+    /// Records a cancel, external-cancel or capture as confirmed, with its audit and timeline
+    /// entries.
+    fn confirm_keyed(&self, m: &mut Mirror, intent: &Intent, message: String) -> Result<ActionOutcome, CoreError> {
+        let account = intent.account_id.as_str();
+        let verb = if intent.kind == IntentKind::Capture { "capture" } else { "cancel" };
+        let target = intent.order_session_key.clone().or_else(|| intent.merchant_order_id.clone()).unwrap_or_default();
+        let event = intent
+            .order_session_key
+            .clone()
+            .map(|o| Self::event(intent, &o, format!("{message} ({}; {})", intent.reason, intent.operator)));
+        let done = format!(
+            "The {} of {target} went through at FlexFactor",
+            if verb == "cancel" { "cancellation" } else { "capture" }
+        );
+        m.finish_intent(
+            &intent.intent_key,
+            IntentState::Confirmed,
+            &message,
+            Some(&self.audit(account, verb, &target, intent.reason.clone())),
+            event.as_ref().map(|e| (account, e)),
+        )
+        .map_err(not_recorded(done))?;
+        self.changed();
+        Ok(outcome(intent, ActionStatus::Confirmed, message, None))
     }
 
     /// Settles every open intent of the active account (at start and on demand).
