@@ -100,6 +100,11 @@ pub async fn pending_rescues(core: State<'_, AppCore>) -> Result<Vec<PendingResc
 }
 
 #[tauri::command]
+pub async fn check_action(core: State<'_, AppCore>, intent_key: String) -> Result<ActionOutcome, IpcError> {
+    core.check_action(&intent_key).await.map_err(Into::into)
+}
+
+#[tauri::command]
 pub async fn resolve_open_actions(core: State<'_, AppCore>) -> Result<Vec<ActionOutcome>, IpcError> {
     core.resolve_open_actions().await.map_err(Into::into)
 }

@@ -515,3 +515,47 @@ async fn a_refund_whose_response_is_dropped_ends_with_exactly_one_refund() {
     screenshot(&app.client, "dropped-response-refund.png").await;
     app.client.clone().close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs Xvfb, tauri-driver, a keyring and the built app: run scripts/test.sh"]
+async fn a_refund_lost_before_it_ran_stays_unsettled_and_nothing_is_sent_twice() {
+    let app = App::start().await;
+    app.select("#state-filter", "approved").await;
+    let rows = app.wait_table("SELECT COUNT(*) FROM orders WHERE state = 'approved'", |r| r.1 == "approved").await;
+    let order_id = rows[3].0.clone();
+    app.open_order(&order_id).await;
+    let before = app.sandbox.order(&order_id).await["refundedAmount"].as_i64().unwrap_or(0);
+    let amount = 100.min(app.remaining_cents().await);
+
+    // The connection drops before FlexFactor runs the refund: FlexDesk cannot know that.
+    app.sandbox.set_faults(serde_json::json!({"dropConnectionRate": 1.0, "onlyPathSuffix": "/refund"})).await;
+    app.click("#refund-open").await;
+    app.set_value("#refund-amount", &major(amount)).await;
+    app.type_into("#refund-reason", "Lost on the way").await;
+    app.click("#refund-submit").await;
+    app.wait_attr("#refund-status", "data-status", "awaitingConfirmation").await;
+    app.sandbox.set_faults(serde_json::json!({})).await;
+    app.click("#refund-dialog button[aria-label='Close']").await;
+    app.wait_gone("#refund-dialog", "the refund dialog to close").await;
+
+    // The order's actions list it as unsettled, with "Check again". Right after the lost
+    // request an unchanged total proves nothing, so checking sends nothing.
+    app.wait_attr("#order-actions li[data-kind='refund']", "data-status", "awaitingConfirmation").await;
+    app.click("#order-actions li[data-kind='refund'] .check-action").await;
+    let told = wait_for("the check's answer", Duration::from_secs(60), || async {
+        let toast = app.client.find(Locator::Css(".toast[data-kind='info']")).await.ok()?;
+        Some(toast.text().await.ok()?).filter(|t| t.contains("Not settled yet"))
+    })
+    .await;
+    assert!(told.contains("waits before"), "{told}");
+    // No second refund of the order is offered while the first is unsettled (the core
+    // refuses one too: `money_actions`), and the detail says why.
+    let note = app.client.wait().for_element(Locator::Css("#refund-unsettled")).await.unwrap().text().await.unwrap();
+    assert!(note.contains("not settled yet"), "{note}");
+    assert!(!app.exists("#refund-open").await, "a second refund is offered while the first is unsettled");
+    screenshot(&app.client, "refund-unsettled.png").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = app.sandbox.order(&order_id).await["refundedAmount"].as_i64().unwrap_or(0);
+    assert_eq!(after, before, "no refund reached the sandbox");
+    app.client.clone().close().await.unwrap();
+}

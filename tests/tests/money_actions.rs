@@ -6,6 +6,7 @@ use chrono::{TimeZone, Utc};
 use flexdesk_core::action_dto::{ActionStatus, CancelInput, ExternalCancelInput, RefundInput};
 use flexdesk_core::dto::{EnvironmentDto, NewAccount, OrderQuery, OrderStateDto};
 use flexdesk_core::{AppCore, CoreConfig, ErrorCode};
+use flexdesk_mirror::{Intent, IntentKind, IntentState};
 use flexdesk_secrets::MemoryStore;
 use flexfactor_sandbox::{Faults, Sandbox, SandboxConfig, SandboxCredentials};
 use std::sync::Arc;
@@ -17,6 +18,10 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(|_| {}).await
+}
+
+async fn setup_with(tweak: impl FnOnce(&mut CoreConfig)) -> Setup {
     let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
     let mut config = SandboxConfig::demo(11, anchor, SandboxCredentials::new("key", "secret"));
     config.order_count = 400;
@@ -24,6 +29,7 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let mut cc = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
     cc.background_sync = false;
+    tweak(&mut cc);
     let app = AppCore::open(cc).unwrap();
     app.add_account(NewAccount {
         name: "Sandbox".into(),
@@ -149,31 +155,45 @@ async fn a_dropped_refund_response_awaits_confirmation_and_is_never_resent_blind
 }
 
 #[tokio::test]
-async fn a_refund_lost_before_it_committed_is_resent_once_after_proving_it_absent() {
-    let s = setup().await;
+async fn a_refund_lost_before_it_ran_is_resent_once_but_only_after_the_quiet_period() {
+    let s = setup_with(|cc| cc.refund_quiet_period = std::time::Duration::from_secs(2)).await;
     let order = first_in_state(&s.app, OrderStateDto::Approved, None);
+    let key = order.order_session_key.as_str();
     s.sandbox.set_faults(Faults {
         drop_connection_rate: 1.0,
         only_path_suffix: Some("/refund".into()),
         ..Default::default()
     });
-    let first = s.app.refund(refund(&order.order_session_key, 120, "lost")).await;
-    // Nothing reached the handler: either a clear "not sent" refusal or awaiting confirmation.
-    assert!(s.sandbox.refunds(&order.order_session_key).is_empty());
+    let first = s.app.refund(refund(key, 120, "lost")).await.unwrap();
+    assert_eq!(first.status, ActionStatus::AwaitingConfirmation, "{}", first.message);
+    assert!(s.sandbox.refunds(key).is_empty(), "nothing reached the handler");
     s.sandbox.set_faults(Faults::default());
-    let settled = s.app.refund(refund(&order.order_session_key, 120, "lost")).await.unwrap();
-    match first {
-        Ok(o) if o.status == ActionStatus::AwaitingConfirmation => {
-            assert_eq!(settled.status, ActionStatus::Confirmed, "{}", settled.message);
-            assert_eq!(s.sandbox.refunds(&order.order_session_key).len(), 1);
-        }
-        other => {
-            // Reported as not sent: the same intent stays refused (a new dialog must be opened).
-            let o = other.unwrap();
-            assert_eq!(o.status, ActionStatus::Rejected, "{}", o.message);
-            assert!(s.sandbox.refunds(&order.order_session_key).is_empty());
-        }
-    }
+
+    // Within the quiet period an unchanged total proves nothing (FlexFactor may still be
+    // processing the lost request): nothing is sent.
+    let early = s.app.check_action("lost").await.unwrap();
+    assert_eq!(early.status, ActionStatus::AwaitingConfirmation, "{}", early.message);
+    assert!(early.message.contains("waits before"), "{}", early.message);
+    assert!(s.sandbox.refunds(key).is_empty());
+    // Nor can another dialog refund the order while this refund is unsettled: the detail
+    // offers none, and a refund asked for anyway is refused.
+    assert!(!s.app.order_detail(key).unwrap().refundable);
+    let other = s.app.refund(refund(key, 50, "another-dialog")).await.unwrap_err();
+    assert_eq!(other.code(), ErrorCode::InvalidInput, "{other}");
+    assert!(other.user_message().contains("not settled yet"), "{}", other.user_message());
+    // The same dialog edited to another amount does not settle (or report) the first refund.
+    let edited = s.app.refund(refund(key, 60, "lost")).await.unwrap_err();
+    assert!(edited.user_message().contains("already sent another action"), "{}", edited.user_message());
+
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let settled = s.app.check_action("lost").await.unwrap();
+    assert_eq!(settled.status, ActionStatus::Confirmed, "{}", settled.message);
+    assert_eq!(s.sandbox.refunds(key).iter().map(|r| r.amount.0).collect::<Vec<_>>(), [120], "sent once");
+    assert!(s.app.order_detail(key).unwrap().refundable);
+    let next = s.app.refund(refund(key, 50, "another-dialog")).await.unwrap();
+    assert_eq!(next.status, ActionStatus::Confirmed, "{}", next.message);
+    assert_eq!(s.sandbox.refunds(key).len(), 2);
+    assert!(s.app.verify_audit().unwrap().ok);
 }
 
 #[tokio::test]
@@ -237,6 +257,48 @@ async fn an_order_can_be_cancelled_by_the_merchant_order_id() {
         .unwrap();
     assert_eq!(out.status, ActionStatus::Confirmed, "{}", out.message);
     assert_eq!(s.sandbox.order(&rescue.row.order_session_key).unwrap().status, Some(2));
+    // The mirror knew the order: the cancel is listed among that order's actions.
+    let detail = s.app.order_detail(&rescue.row.order_session_key).unwrap();
+    assert!(
+        detail.actions.iter().any(|a| a.intent_key == "ext-1" && a.kind == "external_cancel"),
+        "{:?}",
+        detail.actions
+    );
+}
+
+#[tokio::test]
+async fn an_unclear_cancel_by_merchant_order_id_from_a_day_ago_is_not_sent_again() {
+    let s = setup().await;
+    let rescue = s.app.pending_rescues().unwrap().remove(0).row;
+    let merchant_id = rescue.merchant_order_id.clone().unwrap();
+    // As a crash or a lost answer left it a day ago (before FlexDesk noted the order it meant).
+    let mut m = flexdesk_mirror::Mirror::open(&s._dir.path().join("mirror.sqlite3")).unwrap();
+    let account = m.active_account().unwrap().unwrap().id;
+    let at = Utc::now() - chrono::Duration::hours(25);
+    m.record_intent(&Intent {
+        intent_key: "ext-old".into(),
+        account_id: account,
+        kind: IntentKind::ExternalCancel,
+        order_session_key: None,
+        merchant_order_id: Some(merchant_id.clone()),
+        amount_cents: None,
+        currency: None,
+        reason: "by phone".into(),
+        operator: "tester".into(),
+        idempotency_key: flexfactor_client::new_idempotency_key(),
+        baseline_refunded_cents: None,
+        state: IntentState::AwaitingConfirmation,
+        attempts: 1,
+        result_message: Some("no answer".into()),
+        created_at: at,
+        updated_at: at,
+    })
+    .unwrap();
+    let checked = s.app.check_action("ext-old").await.unwrap();
+    assert_eq!(checked.status, ActionStatus::AwaitingConfirmation, "{}", checked.message);
+    assert!(checked.message.starts_with("Not sent again"), "{}", checked.message);
+    assert!(checked.message.contains(&merchant_id), "{}", checked.message);
+    assert_eq!(s.sandbox.order(&rescue.order_session_key).unwrap().status, rescue.status_code, "nothing was cancelled");
 }
 
 #[tokio::test]

@@ -57,9 +57,13 @@ fn outcome(intent: &Intent, status: ActionStatus, message: impl Into<String>, re
 fn keyed_effect_visible(intent: &Intent, order: &OrderRecord) -> bool {
     match intent.kind {
         IntentKind::Cancel | IntentKind::ExternalCancel => order.state == OrderState::Cancelled,
+        // Captured money shows only on a completed order (later refunds or a chargeback
+        // keep it captured); a voided or held authorization is not a capture.
         IntentKind::Capture => {
-            order.state != OrderState::CaptureRequired
-                && intent.amount_cents.is_some_and(|amount| order.captured_cents >= amount)
+            matches!(
+                order.state,
+                OrderState::Approved | OrderState::PartiallyRefunded | OrderState::Refunded | OrderState::Chargeback
+            ) && intent.amount_cents.is_some_and(|amount| order.captured_cents >= amount)
         }
         IntentKind::Refund => false,
     }
@@ -91,8 +95,47 @@ fn refusal_message(e: &ClientError) -> String {
     }
 }
 
+/// Answers that do not say whether the action happened. A 409 on a keyed call means a
+/// request with the same key is still being processed (or was, with another payload): not a
+/// refusal, since that request may yet go through.
 fn is_unclear(e: &ClientError) -> bool {
-    matches!(e, ClientError::OutcomeUnknown { .. }) || e.is_transient()
+    matches!(e, ClientError::OutcomeUnknown { .. } | ClientError::Conflict { .. }) || e.is_transient()
+}
+
+/// An intent found under the dialog's key must be the action this dialog asks for: a dialog
+/// whose fields were edited after a send must not settle (and report) the earlier action.
+fn same_action(
+    existing: &Intent,
+    kind: IntentKind,
+    order: Option<&str>,
+    merchant_order_id: Option<&str>,
+    amount: Option<i64>,
+) -> Result<(), CoreError> {
+    let same = existing.kind == kind
+        && order.is_none_or(|o| existing.order_session_key.as_deref() == Some(o))
+        && merchant_order_id.is_none_or(|id| existing.merchant_order_id.as_deref() == Some(id))
+        && amount.is_none_or(|a| existing.amount_cents == Some(a));
+    if same {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidInput(format!(
+            "This dialog already sent another action ({} of {}). Nothing new was sent: close the dialog and open a \
+             new one for this action.",
+            existing.kind.as_str().replace('_', " "),
+            existing.order_session_key.as_deref().or(existing.merchant_order_id.as_deref()).unwrap_or("an order")
+        )))
+    }
+}
+
+/// The outcome when another continuation of the same intent is sending it right now.
+fn being_settled(intent: &Intent) -> ActionOutcome {
+    outcome(
+        intent,
+        ActionStatus::InProgress,
+        "This action is being sent or checked already (from another window, or by FlexDesk's own check at start). \
+         Check again in a moment.",
+        None,
+    )
 }
 
 impl AppCore {
@@ -146,7 +189,24 @@ impl AppCore {
         let (account, client) = self.session_parts().await?;
         let mut m = self.writer()?;
         if let Some(existing) = m.intent(&input.intent_key)? {
+            same_action(&existing, IntentKind::Refund, Some(&input.order_session_key), None, Some(input.amount_cents))?;
             return self.continue_intent(&client, &mut m, existing).await;
+        }
+        // One unsettled refund per order: while an earlier one may still go through, a new
+        // one could refund the customer twice.
+        let open_refund = m
+            .intents_for_order(&account, &input.order_session_key)?
+            .into_iter()
+            .find(|i| i.kind == IntentKind::Refund && i.state.is_open());
+        if let Some(open) = open_refund {
+            return Err(CoreError::InvalidInput(format!(
+                "A refund of {} on this order, started {} by {}, is not settled yet: FlexFactor's answer was unclear. \
+                 Nothing new was sent. Use \"Check again\" on it under Actions in the order's detail; a new refund can \
+                 be made once it is settled.",
+                money(open.amount_cents.unwrap_or(0), open.currency.as_deref().unwrap_or("USD")),
+                open.created_at.format("%Y-%m-%d %H:%M UTC"),
+                open.operator
+            )));
         }
         // Re-read first: the amount is checked against what FlexFactor holds now, and an
         // offline FlexDesk records nothing.
@@ -200,7 +260,9 @@ impl AppCore {
         let order = intent.order_session_key.clone().unwrap_or_default();
         let amount = intent.amount_cents.unwrap_or(0);
         let currency = intent.currency.clone().unwrap_or_else(|| "USD".into());
-        m.mark_intent_sending(&intent.intent_key)?;
+        if !m.mark_intent_sending(&intent.intent_key, intent.attempts)? {
+            return Ok(being_settled(&intent));
+        }
         intent.attempts += 1;
         let result = client.refund(&order, Cents(amount), Some(&intent.reason)).await;
         let account = intent.account_id.clone();
@@ -326,6 +388,26 @@ impl AppCore {
             self.changed();
             return Ok(outcome(&intent, ActionStatus::Confirmed, message, Some(remaining)));
         }
+        // A request FlexFactor did not answer may still be processed for a while: only once
+        // the last attempt has been quiet for `refund_quiet_period` does an unchanged total
+        // prove the refund absent.
+        let quiet =
+            chrono::Duration::from_std(self.inner().config.refund_quiet_period).unwrap_or(chrono::Duration::MAX);
+        let quiet_since = Utc::now() - intent.updated_at;
+        if order.refunded_cents == baseline && intent.attempts > 0 && quiet_since < quiet {
+            let wait = (quiet - quiet_since).num_seconds().max(1);
+            return Ok(outcome(
+                &intent,
+                ActionStatus::AwaitingConfirmation,
+                format!(
+                    "Awaiting confirmation: FlexFactor did not answer clearly and the refund has not shown up yet ({} \
+                     refunded, as before). A request left unanswered may still be processed, so FlexDesk waits before \
+                     it counts the refund as not made. Use \"Check again\" in {wait} s or later; nothing is sent twice.",
+                    money(order.refunded_cents, &currency)
+                ),
+                Some(remaining),
+            ));
+        }
         if order.refunded_cents == baseline && resends_left > 0 {
             tracing::info!(intent = %intent.intent_key, "refund provably absent; sending it again");
             return Box::pin(self.send_refund(client, m, intent, resends_left - 1)).await;
@@ -437,14 +519,22 @@ impl AppCore {
         if input.reason.trim().is_empty() || input.merchant_order_id.trim().is_empty() {
             return Err(CoreError::InvalidInput("Please give the merchant order id and a reason.".into()));
         }
+        if input.intent_key.trim().is_empty() {
+            return Err(CoreError::InvalidInput("The cancellation has no intent key.".into()));
+        }
+        let merchant_order_id = input.merchant_order_id.trim();
         let (account, client) = self.session_parts().await?;
         let mut m = self.writer()?;
         if let Some(existing) = m.intent(&input.intent_key)? {
+            same_action(&existing, IntentKind::ExternalCancel, None, Some(merchant_order_id), None)?;
             return self.continue_intent(&client, &mut m, existing).await;
         }
         let mut intent =
             self.new_intent(&account, input.intent_key.clone(), IntentKind::ExternalCancel, None, None, &input.reason);
-        intent.merchant_order_id = Some(input.merchant_order_id.trim().to_string());
+        intent.merchant_order_id = Some(merchant_order_id.to_string());
+        // The order it addresses, when the mirror has it: the cancel then shows in that order's
+        // actions, and a resend is settled from that order first.
+        intent.order_session_key = m.newest_order_key_by_merchant_id(&account, merchant_order_id)?;
         match m.record_intent(&intent)? {
             Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await,
             Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await,
@@ -458,9 +548,13 @@ impl AppCore {
         reason: &str,
         intent_key: &str,
     ) -> Result<ActionOutcome, CoreError> {
+        if intent_key.trim().is_empty() {
+            return Err(CoreError::InvalidInput("The capture has no intent key.".into()));
+        }
         let (account, client) = self.session_parts().await?;
         let mut m = self.writer()?;
         if let Some(existing) = m.intent(intent_key)? {
+            same_action(&existing, IntentKind::Capture, Some(order_session_key), None, None)?;
             return self.continue_intent(&client, &mut m, existing).await;
         }
         let order = self.reread(&client, &mut m, &account, order_session_key).await?;
@@ -541,8 +635,28 @@ impl AppCore {
                     Err(e) => tracing::warn!(error = %e, "could not re-read the order before resending; resending"),
                 }
             }
+            // By merchant order id, a day after the first send: FlexFactor has forgotten the
+            // key, and a resend would cancel whichever order has that id now (a newer rebill
+            // of the same subscription, say). Not sent again.
+            if intent.kind == IntentKind::ExternalCancel && Utc::now() - intent.created_at > chrono::Duration::hours(23)
+            {
+                return Ok(outcome(
+                    &intent,
+                    ActionStatus::AwaitingConfirmation,
+                    format!(
+                        "Not sent again: this cancellation of merchant order id {} was first sent more than a day ago and \
+                         its answer was unclear. Sent again now it could cancel a newer order with the same merchant \
+                         order id. Look the order up in FlexDesk's order list (or the FlexFactor portal) and, if it is \
+                         still pending, cancel it from its own detail.",
+                        intent.merchant_order_id.as_deref().unwrap_or("?")
+                    ),
+                    None,
+                ));
+            }
         }
-        m.mark_intent_sending(&intent.intent_key)?;
+        if !m.mark_intent_sending(&intent.intent_key, intent.attempts)? {
+            return Ok(being_settled(&intent));
+        }
         intent.attempts += 1;
         let key = Some(intent.idempotency_key.as_str());
         let (verb, result) = match intent.kind {
@@ -614,6 +728,11 @@ impl AppCore {
     /// Records a cancel, external-cancel or capture as confirmed, with its audit and timeline
     /// entries.
     fn confirm_keyed(&self, m: &mut Mirror, intent: &Intent, message: String) -> Result<ActionOutcome, CoreError> {
+        let detail = if message.contains("re-reading") {
+            format!("{} (confirmed on re-read)", intent.reason)
+        } else {
+            intent.reason.clone()
+        };
         let account = intent.account_id.as_str();
         let verb = if intent.kind == IntentKind::Capture { "capture" } else { "cancel" };
         let target = intent.order_session_key.clone().or_else(|| intent.merchant_order_id.clone()).unwrap_or_default();
@@ -629,12 +748,25 @@ impl AppCore {
             &intent.intent_key,
             IntentState::Confirmed,
             &message,
-            Some(&self.audit(account, verb, &target, intent.reason.clone())),
+            Some(&self.audit(account, verb, &target, detail)),
             event.as_ref().map(|e| (account, e)),
         )
         .map_err(not_recorded(done))?;
         self.changed();
         Ok(outcome(intent, ActionStatus::Confirmed, message, None))
+    }
+
+    /// Checks one action again (the order detail's "Check again" on an unsettled action): a
+    /// finished one reports its result; an open one is settled like at start (re-read first).
+    #[tracing::instrument(skip_all, err, fields(intent = %intent_key))]
+    pub async fn check_action(&self, intent_key: &str) -> Result<ActionOutcome, CoreError> {
+        let (account, client) = self.session_parts().await?;
+        let mut m = self.writer()?;
+        let intent = m
+            .intent(intent_key)?
+            .filter(|i| i.account_id == account)
+            .ok_or_else(|| CoreError::InvalidInput(format!("There is no action {intent_key} in this account.")))?;
+        self.continue_intent(&client, &mut m, intent).await
     }
 
     /// Settles every open intent of the active account (at start and on demand).
@@ -646,5 +778,26 @@ impl AppCore {
             out.push(self.continue_intent(&client, &mut m, intent).await?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flexfactor_client::ApiErrorDetail;
+
+    #[test]
+    fn a_409_on_a_keyed_call_is_unclear_not_a_refusal() {
+        // The client's own retry of a capture can meet its first request still in flight.
+        let conflict = ClientError::Conflict {
+            path: "/capture".into(),
+            idempotency_key: Some("k".into()),
+            after_retry: true,
+            detail: Box::default(),
+        };
+        assert!(is_unclear(&conflict));
+        let refused =
+            ClientError::Api { status: 400, path: "/capture".into(), detail: Box::new(ApiErrorDetail::default()) };
+        assert!(!is_unclear(&refused));
     }
 }

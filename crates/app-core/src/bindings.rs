@@ -97,6 +97,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec { name: "pending_rescues", ts_name: "pendingRescues", args: &[], returns: "Array<PendingRescue>" },
     CommandSpec {
+        name: "check_action",
+        ts_name: "checkAction",
+        args: &[("intentKey", "string")],
+        returns: "ActionOutcome",
+    },
+    CommandSpec {
         name: "resolve_open_actions",
         ts_name: "resolveOpenActions",
         args: &[],

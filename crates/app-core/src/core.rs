@@ -45,7 +45,15 @@ pub struct CoreConfig {
     pub first_screen_gate: bool,
     /// How long that wait lasts at most when no first rows are reported.
     pub first_screen_grace: Duration,
+    /// How long after an unanswered refund request FlexDesk waits before an unchanged
+    /// refunded total counts as proof that the refund was not made (and it may be resent):
+    /// FlexFactor may still be processing a request whose answer was lost.
+    pub refund_quiet_period: Duration,
 }
+
+/// The default [`CoreConfig::refund_quiet_period`]: longer than the API client's request
+/// timeout, with a margin.
+pub const REFUND_QUIET_PERIOD: Duration = Duration::from_secs(90);
 
 impl CoreConfig {
     pub fn new(data_dir: PathBuf, secrets: Arc<dyn SecretStore>) -> CoreConfig {
@@ -59,6 +67,7 @@ impl CoreConfig {
             whole_check_max_bytes: crate::system::WHOLE_CHECK_MAX_BYTES,
             first_screen_gate: false,
             first_screen_grace: crate::session::FIRST_SCREEN_GRACE,
+            refund_quiet_period: REFUND_QUIET_PERIOD,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! audit log, saved views, operator settings.
 
 use chrono::{DateTime, Utc};
-use flexdesk_mirror::{IntentState, OrderFilter, OrderSort, OrderState};
+use flexdesk_mirror::{IntentKind, IntentState, OrderFilter, OrderSort, OrderState};
 
 use crate::action_dto::{
     ActionEntryDto, ActionOutcome, ActionStatus, AuditEntryDto, AuditVerificationDto, ExpiryBucket, NoteDto,
@@ -65,7 +65,7 @@ impl AppCore {
                     changed_state: t.changed_state,
                 })
                 .collect();
-            let actions = r
+            let actions: Vec<ActionEntryDto> = r
                 .intents_for_order(&account, order_session_key)?
                 .into_iter()
                 .map(|i| ActionEntryDto {
@@ -85,6 +85,12 @@ impl AppCore {
                 .map(|n| NoteDto { at: rfc(n.at), operator: n.operator, text: n.text })
                 .collect();
             let can_refund = refundable(o.state);
+            // While a refund's answer is unclear, a new one could refund twice: the detail
+            // offers "Check again" on it instead (and `refund` refuses one anyway).
+            let unsettled_refund = actions.iter().any(|a| {
+                a.kind == IntentKind::Refund.as_str()
+                    && matches!(a.status, ActionStatus::AwaitingConfirmation | ActionStatus::InProgress)
+            });
             // A damaged stored record must not keep the rest of the order from opening; the
             // next read of the order from the API stores it again.
             let record = r.order_json(&account, order_session_key).unwrap_or_else(|e| {
@@ -102,7 +108,7 @@ impl AppCore {
                 captured_cents: o.captured_cents,
                 refunded_cents: o.refunded_cents,
                 remaining_refundable_cents: if can_refund { o.captured_cents - o.refunded_cents } else { 0 },
-                refundable: can_refund,
+                refundable: can_refund && !unsettled_refund,
                 cancellable: cancellable(&o).is_ok(),
                 capturable: o.state == OrderState::CaptureRequired,
                 timeline,

@@ -432,6 +432,24 @@ impl Mirror {
         let rows = stmt.query_map(params_from_iter(args), |r| r.get(0)).op("listing orders by state")?;
         rows.collect::<Result<Vec<String>, _>>().op("reading order ids")
     }
+
+    /// The newest order with this merchant order id (the one FlexFactor's `external-cancel`
+    /// addresses when several share it, e.g. rebills of one subscription).
+    pub fn newest_order_key_by_merchant_id(
+        &self,
+        account_id: &str,
+        merchant_order_id: &str,
+    ) -> Result<Option<String>, MirrorError> {
+        self.conn
+            .query_row(
+                "SELECT order_session_key FROM orders WHERE merchant_order_id = ?2 AND account_id = ?1
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+                [account_id, merchant_order_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .op("looking an order up by its merchant order id")
+    }
 }
 
 /// A dictionary shorter than this came from an order with next to nothing in it: the next

@@ -182,19 +182,25 @@ impl Mirror {
             .op("reading an intent")
     }
 
-    /// Marks a send attempt (before the request goes out).
-    pub fn mark_intent_sending(&mut self, intent_key: &str) -> Result<(), MirrorError> {
-        self.conn
+    /// Marks a send attempt (before the request goes out), only if nobody else has since the
+    /// intent was read: `seen_attempts` is the count read with it. Returns false when another
+    /// continuation of the same intent (a second window, the start-up check) got there first;
+    /// the caller must then not send.
+    pub fn mark_intent_sending(&mut self, intent_key: &str, seen_attempts: i64) -> Result<bool, MirrorError> {
+        let changed = self
+            .conn
             .execute(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE intent_key = ?1",
-                rusqlite::params![intent_key, Utc::now().to_rfc3339()],
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?3
+                 WHERE intent_key = ?1 AND attempts = ?2 AND state IN ('pending', 'sending', 'awaiting_confirmation')",
+                rusqlite::params![intent_key, seen_attempts, Utc::now().to_rfc3339()],
             )
             .op("marking an intent as sending")?;
-        Ok(())
+        Ok(changed == 1)
     }
 
     /// Records an intent's result, its audit entry and its timeline entry in ONE
-    /// transaction, so none of them can exist without the others.
+    /// transaction, so none of them can exist without the others. Returns false (and writes
+    /// nothing) when the intent is finished already.
     pub fn finish_intent(
         &mut self,
         intent_key: &str,
@@ -202,17 +208,24 @@ impl Mirror {
         message: &str,
         audit: Option<&AuditDraft>,
         event: Option<(&str, &OrderEvent)>,
-    ) -> Result<(), MirrorError> {
+    ) -> Result<bool, MirrorError> {
         let now = Utc::now();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .op("starting an intent result")?;
-        tx.execute(
-            "UPDATE outbox SET state = ?2, result_message = ?3, updated_at = ?4 WHERE intent_key = ?1",
-            rusqlite::params![intent_key, state.as_str(), message, now.to_rfc3339()],
-        )
-        .op("recording an intent result")?;
+        // Only an open intent takes a result: a second continuation that reaches the same
+        // end writes no second audit or timeline entry.
+        let changed = tx
+            .execute(
+                "UPDATE outbox SET state = ?2, result_message = ?3, updated_at = ?4
+                 WHERE intent_key = ?1 AND state IN ('pending', 'sending', 'awaiting_confirmation')",
+                rusqlite::params![intent_key, state.as_str(), message, now.to_rfc3339()],
+            )
+            .op("recording an intent result")?;
+        if changed == 0 {
+            return Ok(false);
+        }
         if let Some(a) = audit {
             append_audit(&tx, a, now)?;
         }
@@ -233,7 +246,7 @@ impl Mirror {
             .op("adding an action to the timeline")?;
         }
         tx.commit().op("committing an intent result")?;
-        Ok(())
+        Ok(true)
     }
 
     /// Intents not finished (pending, sending or awaiting confirmation), oldest first.
@@ -259,5 +272,66 @@ impl Mirror {
             .op("listing an order's intents")?;
         let rows = stmt.query_map([account_id, order_session_key], read_intent).op("listing an order's intents")?;
         rows.collect::<Result<Vec<_>, _>>().op("listing an order's intents")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Account, AuditDraft, Environment};
+
+    fn mirror_with_intent() -> Mirror {
+        let mut m = Mirror::open_in_memory().unwrap();
+        m.insert_account(&Account::new("acct", "Test", Environment::Sandbox, "http://127.0.0.1:1/v1", "mid", "key"))
+            .unwrap();
+        let now = Utc::now();
+        let intent = Intent {
+            intent_key: "i-1".into(),
+            account_id: "acct".into(),
+            kind: IntentKind::Refund,
+            order_session_key: Some("o-1".into()),
+            merchant_order_id: None,
+            amount_cents: Some(100),
+            currency: Some("USD".into()),
+            reason: "r".into(),
+            operator: "op".into(),
+            idempotency_key: "k".into(),
+            baseline_refunded_cents: Some(0),
+            state: IntentState::Pending,
+            attempts: 0,
+            result_message: None,
+            created_at: now,
+            updated_at: now,
+        };
+        assert_eq!(m.record_intent(&intent).unwrap(), Recorded::Inserted);
+        m
+    }
+
+    #[test]
+    fn only_one_of_two_continuations_that_read_the_same_intent_may_send_it() {
+        let mut m = mirror_with_intent();
+        assert!(m.mark_intent_sending("i-1", 0).unwrap(), "the first continuation sends");
+        assert!(!m.mark_intent_sending("i-1", 0).unwrap(), "the second read the intent before that send");
+        assert_eq!(m.intent("i-1").unwrap().unwrap().attempts, 1);
+        m.finish_intent("i-1", IntentState::AwaitingConfirmation, "unclear", None, None).unwrap();
+        assert!(m.mark_intent_sending("i-1", 1).unwrap(), "a later check that read attempt 1 may resend");
+    }
+
+    #[test]
+    fn a_finished_intent_takes_no_second_result_and_no_second_audit_entry() {
+        let mut m = mirror_with_intent();
+        let audit = AuditDraft {
+            account_id: Some("acct".into()),
+            operator: "op".into(),
+            action: "refund".into(),
+            target: Some("o-1".into()),
+            detail: "1.00 USD".into(),
+        };
+        assert!(m.finish_intent("i-1", IntentState::Confirmed, "Refunded", Some(&audit), None).unwrap());
+        assert!(!m.finish_intent("i-1", IntentState::Confirmed, "Refunded", Some(&audit), None).unwrap());
+        assert!(!m.finish_intent("i-1", IntentState::Rejected, "refused", None, None).unwrap());
+        assert!(!m.mark_intent_sending("i-1", 0).unwrap(), "a finished intent is never sent again");
+        assert_eq!(m.intent("i-1").unwrap().unwrap().state, IntentState::Confirmed);
+        assert_eq!(m.audit_entries(10, 0).unwrap().len(), 1);
     }
 }

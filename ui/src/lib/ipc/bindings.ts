@@ -361,6 +361,7 @@ export const commands = {
   reviewQueue: (): Promise<Array<ReviewItem>> => invoke<Array<ReviewItem>>("review_queue"),
   reviewDecide: (input: ReviewInput): Promise<ActionOutcome | null> => invoke<ActionOutcome | null>("review_decide", { input }),
   pendingRescues: (): Promise<Array<PendingRescue>> => invoke<Array<PendingRescue>>("pending_rescues"),
+  checkAction: (intentKey: string): Promise<ActionOutcome> => invoke<ActionOutcome>("check_action", { intentKey }),
   resolveOpenActions: (): Promise<Array<ActionOutcome>> => invoke<Array<ActionOutcome>>("resolve_open_actions"),
   auditLog: (limit: number, offset: number): Promise<Array<AuditEntryDto>> => invoke<Array<AuditEntryDto>>("audit_log", { limit, offset }),
   verifyAudit: (): Promise<AuditVerificationDto> => invoke<AuditVerificationDto>("verify_audit"),
