@@ -102,6 +102,19 @@ async fn good_rows_become_sandbox_orders_and_a_second_upload_sends_nothing() -> 
     let view = app.batch_drop_rows(vec![email_line, token_line])?;
     assert_eq!((view.valid, view.invalid, view.dropped), (8, 0, 2));
 
+    // An upload that fails before the batch is recorded (here: another program holds the
+    // database's write lock past the busy timeout) keeps the draft with its fix and drops.
+    {
+        let locker = rusqlite::Connection::open(dir.path().join("mirror.sqlite3"))?;
+        locker.execute_batch("BEGIN EXCLUSIVE")?;
+        let err = app.batch_upload().await.err().ok_or("uploaded while the database was locked")?;
+        assert_eq!(err.code(), ErrorCode::Storage, "{err}");
+        locker.execute_batch("ROLLBACK")?;
+    }
+    assert!(app.list_batches()?.is_empty());
+    let kept = app.batch_draft()?.ok_or("the failed upload lost the draft")?;
+    assert_eq!((kept.valid, kept.invalid, kept.dropped), (8, 0, 2));
+
     let before = api.order_count().await?;
     let batch = app.batch_upload().await?;
     assert_eq!(batch.row_count, 8);

@@ -309,45 +309,30 @@ impl AppCore {
 
     /// Builds the batch files from a clean draft, records them (the ledger), and uploads
     /// them in the background; the returned view shows progress via [`AppCore::list_batches`].
+    /// Until the batch is recorded, any failure (offline, a refused sign-in, a full disk)
+    /// leaves the draft as it was, with every fix and dropped row, to upload again.
     pub async fn batch_upload(&self) -> Result<BatchView, CoreError> {
         let (account_id, client) = self.session_parts().await?;
         let st = {
             let mut slot = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?;
             slot.take().ok_or_else(|| CoreError::InvalidInput("Import a CSV or JSON batch first.".into()))?
         };
-        let ctx = self.validation_context(&st)?;
-        let report = st.draft.validate(&ctx);
-        if !report.is_clean() {
-            let n = report.invalid_count();
-            *self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))? = Some(st);
-            return Err(CoreError::InvalidInput(format!(
-                "{n} row(s) still have problems: fix or drop them first. Nothing was uploaded."
-            )));
-        }
-        if report.valid_rows().next().is_none() {
-            *self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))? = Some(st);
-            return Err(CoreError::InvalidInput("No rows left to upload.".into()));
-        }
-        let account = self.with_reader(|m| Ok(m.account(&account_id)?))?.ok_or(CoreError::NoAccount)?;
-        let token = client.access_token().await?;
-        let header = BatchHeader {
-            mid: account.mid.clone(),
-            authorization_token: token,
-            expiry_date_utc: ctx.default_expiry.clone(),
+        let recorded = match self.build_batch_files(&account_id, &client, &st).await {
+            Ok((id, files)) => self
+                .writer()
+                .and_then(|mut w| {
+                    Ok(w.insert_batch(&account_id, &id, kind_name(st.kind), &st.source_name, Utc::now(), &files)?)
+                })
+                .map(|()| id),
+            Err(e) => Err(e),
         };
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let rows: Vec<_> = report.valid_rows().collect();
-        let files = plan_files(st.kind, FileFormat::Json, &header, &rows, Utc::now(), &id[..8]).map_err(batch_err)?;
-        let new_files: Vec<NewBatchFile> = files
-            .iter()
-            .map(|f| NewBatchFile {
-                name: f.name.clone(),
-                sha256: f.sha256.clone(),
-                bytes: f.bytes.clone(),
-                rows: f.rows.iter().map(|r| (r.sequence_number, r.line, r.order_id.clone())).collect(),
-            })
-            .collect();
-        self.writer()?.insert_batch(&account_id, &id, kind_name(st.kind), &st.source_name, Utc::now(), &new_files)?;
+        let id = match recorded {
+            Ok(id) => id,
+            Err(e) => {
+                *self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))? = Some(st);
+                return Err(e);
+            }
+        };
         self.changed();
         let core = self.clone();
         let batch_id = id.clone();
@@ -357,6 +342,46 @@ impl AppCore {
             }
         });
         self.batch_view(&id)
+    }
+
+    /// The batch id and files for a clean draft (nothing recorded yet).
+    async fn build_batch_files(
+        &self,
+        account_id: &str,
+        client: &flexfactor_client::FlexFactorClient,
+        st: &DraftState,
+    ) -> Result<(String, Vec<NewBatchFile>), CoreError> {
+        let ctx = self.validation_context(st)?;
+        let report = st.draft.validate(&ctx);
+        if !report.is_clean() {
+            let n = report.invalid_count();
+            return Err(CoreError::InvalidInput(format!(
+                "{n} row(s) still have problems: fix or drop them first. Nothing was uploaded."
+            )));
+        }
+        if report.valid_rows().next().is_none() {
+            return Err(CoreError::InvalidInput("No rows left to upload.".into()));
+        }
+        let account = self.with_reader(|m| Ok(m.account(account_id)?))?.ok_or(CoreError::NoAccount)?;
+        let token = client.access_token().await?;
+        let header = BatchHeader {
+            mid: account.mid.clone(),
+            authorization_token: token,
+            expiry_date_utc: ctx.default_expiry.clone(),
+        };
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let rows: Vec<_> = report.valid_rows().collect();
+        let files = plan_files(st.kind, FileFormat::Json, &header, &rows, Utc::now(), &id[..8]).map_err(batch_err)?;
+        let new_files = files
+            .iter()
+            .map(|f| NewBatchFile {
+                name: f.name.clone(),
+                sha256: f.sha256.clone(),
+                bytes: f.bytes.clone(),
+                rows: f.rows.iter().map(|r| (r.sequence_number, r.line, r.order_id.clone())).collect(),
+            })
+            .collect();
+        Ok((id, new_files))
     }
 
     /// Writes the draft's batch files into `dir` without uploading or recording them
