@@ -101,6 +101,35 @@ async fn good_rows_become_sandbox_orders_and_a_second_upload_sends_nothing() -> 
     assert_eq!(bad_csv.lines().count(), 3, "header plus two bad rows:\n{bad_csv}");
     let view = app.batch_drop_rows(vec![email_line, token_line])?;
     assert_eq!((view.valid, view.invalid, view.dropped), (8, 0, 2));
+    // What will be charged, in the unit the column was read in.
+    let amounts = view.amounts.clone().ok_or("no amounts summary")?;
+    assert_eq!((amounts.header.as_str(), amounts.unit.as_str(), amounts.rows), ("amount_cents", "cents", 8));
+    assert!(amounts.smallest_cents >= 999 && amounts.largest_cents <= 4899, "{amounts:?}");
+
+    // The same export with its amounts in dollars ("19.99") under a plain "amount" header is
+    // read in major units: the same cents go out.
+    let in_dollars: String = csv
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+            cells[2] = if i == 0 {
+                "amount".into()
+            } else {
+                cells[2].parse::<i64>().map(|c| format!("{}.{:02}", c / 100, c % 100)).unwrap_or_default()
+            };
+            cells.join(",") + "\n"
+        })
+        .collect();
+    let dollars = app.batch_compose(input(&in_dollars))?;
+    let read = dollars.amounts.clone().ok_or("no amounts summary")?;
+    assert_eq!((read.header.as_str(), read.unit.as_str()), ("amount", "major"), "{read:?}");
+    assert!(dollars.mapping.iter().any(|m| m.header == "amount" && m.field == "transaction.amountMajor"));
+    // Back to the draft being fixed (composing replaced it): the same fix and drops again.
+    app.batch_compose(input(&csv))?;
+    app.batch_fix_row(amount_line, "transaction.amount", "1500")?;
+    let view = app.batch_drop_rows(vec![email_line, token_line])?;
+    assert_eq!((view.valid, view.invalid, view.dropped), (8, 0, 2));
 
     // An upload that fails before the batch is recorded (here: another program holds the
     // database's write lock past the busy timeout) keeps the draft with its fix and drops.

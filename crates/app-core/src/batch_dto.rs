@@ -72,6 +72,28 @@ pub struct BatchDraftView {
     pub dropped: u32,
     /// Files the valid rows need (2000 rows per file).
     pub files_needed: u32,
+    /// How the valid rows' amounts were read, so a wrong unit (dollars read as cents, or
+    /// the other way) shows before anything is uploaded. None without valid rows.
+    pub amounts: Option<AmountsRead>,
+}
+
+/// The amounts of a draft's valid rows, as they will be sent (in cents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AmountsRead {
+    /// The column they come from ("" when every amount was typed in as a fix).
+    pub header: String,
+    /// `cents` (1999 = 19.99) or `major` (19.99).
+    pub unit: String,
+    pub rows: u32,
+    #[ts(type = "number")]
+    pub smallest_cents: i64,
+    #[ts(type = "number")]
+    pub largest_cents: i64,
+    #[ts(type = "number")]
+    pub total_cents: i64,
+    /// The currencies among them (totals are only meaningful for one).
+    pub currencies: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

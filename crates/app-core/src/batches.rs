@@ -65,6 +65,35 @@ fn batch_err(e: flexdesk_batch::BatchError) -> CoreError {
     }
 }
 
+/// The valid rows' amounts as they will be sent, and the column and unit they were read in.
+fn amounts_read(st: &DraftState, report: &ValidationReport) -> Option<AmountsRead> {
+    let mut amounts = Vec::new();
+    let mut currencies: Vec<String> = Vec::new();
+    for row in report.valid_rows() {
+        let tx = &row.value["transaction"];
+        amounts.push(tx["amount"].as_i64()?);
+        if let Some(c) = tx["currency"].as_str() {
+            if !currencies.iter().any(|k| k == c) {
+                currencies.push(c.to_string());
+            }
+        }
+    }
+    let mapping = &st.draft.mapping;
+    let (header, unit) = match mapping.header_for("transaction.amountMajor") {
+        Some(h) => (h, "major"),
+        None => (mapping.header_for("transaction.amount").unwrap_or_default(), "cents"),
+    };
+    Some(AmountsRead {
+        header: header.to_string(),
+        unit: unit.to_string(),
+        rows: amounts.len() as u32,
+        smallest_cents: *amounts.iter().min()?,
+        largest_cents: *amounts.iter().max()?,
+        total_cents: amounts.iter().sum(),
+        currencies,
+    })
+}
+
 fn draft_view(st: &DraftState, report: &ValidationReport) -> BatchDraftView {
     let valid = report.valid_rows().count() as u32;
     let values_of = |line: u64| {
@@ -117,6 +146,7 @@ fn draft_view(st: &DraftState, report: &ValidationReport) -> BatchDraftView {
         invalid: report.invalid_count() as u32,
         dropped: st.draft.dropped.len() as u32,
         files_needed: (valid as usize).div_ceil(MAX_ROWS_PER_FILE) as u32,
+        amounts: amounts_read(st, report),
     }
 }
 
@@ -186,7 +216,8 @@ impl AppCore {
         let table = read_any(&input.text).map_err(batch_err)?;
         let saved = self.with_reader(|m| Ok(m.column_mapping(&account_id, kind_name(kind))?))?;
         let saved: ColumnMapping = saved.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
-        let mapping = ColumnMapping::merge_saved(&saved, &table.headers);
+        let mut mapping = ColumnMapping::merge_saved(&saved, &table.headers);
+        mapping.read_decimal_amounts_as_major_units(&table, &saved);
         let days = i64::from(input.default_expiry_days.unwrap_or(21));
         let default_expiry = table
             .json_header

@@ -13,8 +13,8 @@ use crate::action_dto::{
     WebhookLog,
 };
 use crate::batch_dto::{
-    BatchDraftRow, BatchDraftView, BatchFileView, BatchInput, BatchIssueView, BatchKindDto, BatchRowView, BatchView,
-    FieldOption, MappingEntry, SftpSettingsInput, SftpSettingsView, SftpTestOutcome, SftpTestResult,
+    AmountsRead, BatchDraftRow, BatchDraftView, BatchFileView, BatchInput, BatchIssueView, BatchKindDto, BatchRowView,
+    BatchView, FieldOption, MappingEntry, SftpSettingsInput, SftpSettingsView, SftpTestOutcome, SftpTestResult,
 };
 use crate::chart_dto::{
     ChartFormatDto, ChartKindDto, ChartPointDto, ChartQuery, ChartSeriesDto, ChartThemeDto, ChartView, DrillDto,
@@ -342,6 +342,7 @@ pub fn typescript_bindings() -> String {
         decl::<BatchDraftRow>(&cfg),
         decl::<MappingEntry>(&cfg),
         decl::<FieldOption>(&cfg),
+        decl::<AmountsRead>(&cfg),
         decl::<BatchDraftView>(&cfg),
         decl::<BatchFileView>(&cfg),
         decl::<BatchView>(&cfg),

@@ -31,7 +31,7 @@ pub use files::{
     ResponseRow, MAX_ROWS_PER_FILE,
 };
 pub use input::{read_any, read_csv, read_json, write_csv, SourceRow, SourceTable};
-pub use mapping::{field, field_type, ColumnMapping, FieldSpec, FieldType, FIELDS};
+pub use mapping::{field, field_type, major_units_to_cents, ColumnMapping, FieldSpec, FieldType, FIELDS};
 pub use probe::{probe, ProbeOutcome, ProbeReport};
 pub use sftp::{fingerprint, pinned_fingerprint, SftpClient, SftpSettings, UploadOutcome};
 pub use validate::{

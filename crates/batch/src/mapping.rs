@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::input::SourceTable;
+
 /// How a field's text is turned into JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
@@ -17,6 +19,9 @@ pub enum FieldType {
     /// A whole number (cents, months, years).
     Integer,
     Bool,
+    /// Money in major units as billing exports write it (`19.99`, `$49`): converted exactly to
+    /// the cents of the field named without the `Major` suffix.
+    MajorUnits,
 }
 
 /// A field a CSV column can be mapped to.
@@ -33,7 +38,7 @@ const fn f(path: &'static str, label: &'static str, ty: FieldType, aliases: &'st
     FieldSpec { path, label, ty, aliases }
 }
 
-use FieldType::{Bool, Integer, Text};
+use FieldType::{Bool, Integer, MajorUnits, Text};
 
 /// Every field the mapper offers, in display order.
 pub const FIELDS: &[FieldSpec] = &[
@@ -50,7 +55,18 @@ pub const FIELDS: &[FieldSpec] = &[
         Text,
         &["transactionid", "pspid", "psptransactionid", "chargeid", "txnid", "psptxnid"],
     ),
-    f("transaction.amount", "Amount (cents)", Integer, &["transactionamount", "amount", "amountcents", "cents"]),
+    f(
+        "transaction.amount",
+        "Amount in cents (1999 = 19.99)",
+        Integer,
+        &["transactionamount", "amount", "amountcents", "amountincents", "cents"],
+    ),
+    f(
+        "transaction.amountMajor",
+        "Amount in major units (19.99)",
+        MajorUnits,
+        &["amountmajor", "amountdollars", "amountusd", "amounteur", "total", "chargeamount"],
+    ),
     f("transaction.currency", "Currency", Text, &["transactioncurrency", "currency", "ccy"]),
     f(
         "transaction.timestampUtc",
@@ -127,6 +143,36 @@ pub fn field(path: &str) -> Option<&'static FieldSpec> {
     FIELDS.iter().find(|s| s.path.eq_ignore_ascii_case(path))
 }
 
+/// Exact cents of an amount written in major units: `19.99`, `49`, `12.5`, `$1234.56`,
+/// `€ 9.90`. Refuses what could be misread: thousands separators or a decimal comma
+/// (`1,234.56`, `12,50`), more than two decimals, signs and anything else.
+///
+/// # Errors
+/// A sentence saying what is wrong and how to write it instead.
+pub fn major_units_to_cents(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let t = t.strip_prefix(['$', '€', '£']).unwrap_or(t).trim_start();
+    let example = "write it like 1234.56: a point before the cents, no thousands separators";
+    if t.contains(',') {
+        return Err(format!("{text:?} has a comma; {example}"));
+    }
+    let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if !digits(whole) || !(fraction.is_empty() || digits(fraction)) || (t.contains('.') && fraction.is_empty()) {
+        return Err(format!("{text:?} is not an amount; {example}"));
+    }
+    if fraction.len() > 2 {
+        return Err(format!("{text:?} has more than two decimals; amounts are whole cents"));
+    }
+    let cents = format!("{fraction:0<2}");
+    whole
+        .parse::<i64>()
+        .ok()
+        .and_then(|w| w.checked_mul(100))
+        .and_then(|w| w.checked_add(cents.parse::<i64>().ok()?))
+        .ok_or_else(|| format!("{text:?} is too large an amount"))
+}
+
 /// The JSON type of a path (unknown paths are text).
 pub fn field_type(path: &str) -> FieldType {
     match path {
@@ -185,6 +231,26 @@ impl ColumnMapping {
         guessed
     }
 
+    /// Amount columns guessed as cents from their header alone (`amount`, say) whose cells
+    /// are written with a decimal point (`19.99`) are read as major units instead. Columns
+    /// the header calls cents, and columns the account's saved mapping placed, are left as
+    /// they are.
+    pub fn read_decimal_amounts_as_major_units(&mut self, table: &SourceTable, saved: &ColumnMapping) {
+        for (header, path) in self.columns.iter_mut() {
+            let Some(major) = FIELDS.iter().find(|s| s.ty == MajorUnits && s.path.strip_suffix("Major") == Some(path))
+            else {
+                continue;
+            };
+            if normalize(header).contains("cent") || saved.columns.contains_key(header) {
+                continue;
+            }
+            let decimal = table.rows.iter().any(|r| table.cell(r, header).is_some_and(|c| c.trim().contains('.')));
+            if decimal {
+                *path = major.path.to_string();
+            }
+        }
+    }
+
     /// The header feeding `path`, if any.
     pub fn header_for(&self, path: &str) -> Option<&str> {
         self.columns.iter().find(|(_, p)| p.as_str() == path).map(|(h, _)| h.as_str())
@@ -208,6 +274,39 @@ mod tests {
         assert_eq!(m.columns.get("card_token").map(String::as_str), Some("paymentMethod.cardNumber"));
         assert_eq!(m.columns.get("transaction.id").map(String::as_str), Some("transaction.id"));
         assert!(!m.columns.contains_key("notes"));
+    }
+
+    #[test]
+    fn amounts_in_major_units_convert_exactly_and_ambiguous_ones_are_refused() {
+        for (text, cents) in [("19.99", 1999), ("49", 4900), ("12.5", 1250), ("$1234.56", 123_456), ("€ 9.90", 990)] {
+            assert_eq!(major_units_to_cents(text), Ok(cents), "{text}");
+        }
+        for text in ["1,234.56", "12,50", "19.999", "-5", "12.", ".5", "abc", "", "1e3"] {
+            assert!(major_units_to_cents(text).is_err(), "{text} was accepted");
+        }
+        assert!(major_units_to_cents("12,50").unwrap_err().contains("point before the cents"));
+    }
+
+    #[test]
+    fn an_amount_column_with_decimal_points_is_read_as_major_units_unless_the_header_or_saved_mapping_says_cents() {
+        let table = crate::input::read_csv("ref,amount,amount_cents,total\nA,19.99,1999,5\nB,20,2000,7\n").unwrap();
+        let mut m = ColumnMapping::guess(&table.headers);
+        assert_eq!(m.header_for("transaction.amount"), Some("amount"), "the header alone says nothing of the unit");
+        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amountMajor"));
+        assert_eq!(m.columns.get("amount_cents"), None, "taken by `amount` first");
+
+        let table = crate::input::read_csv("ref,amount\nA,1999\n").unwrap();
+        let mut m = ColumnMapping::guess(&table.headers);
+        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"), "whole numbers stay cents");
+
+        let table = crate::input::read_csv("ref,amount\nA,19.99\n").unwrap();
+        let mut saved = ColumnMapping::default();
+        saved.columns.insert("amount".into(), "transaction.amount".into());
+        let mut m = ColumnMapping::merge_saved(&saved, &table.headers);
+        m.read_decimal_amounts_as_major_units(&table, &saved);
+        assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"), "the saved choice stays");
     }
 
     #[test]

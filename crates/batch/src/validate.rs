@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::input::{write_csv, SourceRow, SourceTable};
-use crate::mapping::{field_type, ColumnMapping, FieldType};
+use crate::mapping::{field_type, major_units_to_cents, ColumnMapping, FieldType};
 
 /// Exclusive amount bounds in cents (flexfactor-api.md §4.3, the sandbox bound).
 pub const MIN_AMOUNT_EXCLUSIVE: i64 = 10;
@@ -39,6 +39,8 @@ pub enum IssueKind {
     MissingField,
     NotANumber,
     AmountNotWholeCents,
+    /// An amount in major units that cannot be read exactly (`1,234.56`, `19.999`).
+    AmountNotMajorUnits,
     AmountTooSmall,
     AmountTooLarge,
     BadCurrency,
@@ -249,12 +251,37 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
 }
 
+/// The row's fields with every amount given in major units turned into the cents field it
+/// stands for (a cents column mapped as well wins). An amount that cannot be read exactly is
+/// an issue on the major-units field, where the user fixes it.
+fn in_cents(fields: &BTreeMap<String, String>, line: u64, issues: &mut Vec<Issue>) -> BTreeMap<String, String> {
+    let mut out = fields.clone();
+    for (path, text) in fields {
+        if field_type(path) != FieldType::MajorUnits {
+            continue;
+        }
+        out.remove(path);
+        let (Some(cents_path), text) = (path.strip_suffix("Major"), text.trim()) else { continue };
+        if text.is_empty() {
+            continue;
+        }
+        match major_units_to_cents(text) {
+            Ok(cents) => {
+                out.entry(cents_path.to_string()).or_insert_with(|| cents.to_string());
+            }
+            Err(reason) => issues.push(issue(line, path, IssueKind::AmountNotMajorUnits, reason)),
+        }
+    }
+    out
+}
+
 fn validate_row(row: &SourceRow, fields: &BTreeMap<String, String>, ctx: &ValidationContext) -> RowResult {
     let line = row.line;
     let mut issues = Vec::new();
     if let Some(p) = &row.problem {
         issues.push(issue(line, "row", IssueKind::RowUnreadable, p.clone()));
     }
+    let fields = &in_cents(fields, line, &mut issues);
     let get = |path: &str| fields.get(path).map(|s| s.trim()).filter(|s| !s.is_empty());
     let mut obj = Map::new();
     let evaluate = ctx.kind == BatchKind::Evaluate;
@@ -277,7 +304,18 @@ fn validate_row(row: &SourceRow, fields: &BTreeMap<String, String>, ctx: &Valida
                 Ok(n) => Value::from(n),
                 Err(_) => {
                     let (kind, reason) = if path.ends_with("amount") && text.parse::<f64>().is_ok() {
-                        (IssueKind::AmountNotWholeCents, format!("{text:?} is not whole cents (write 1999 for $19.99)"))
+                        (
+                            IssueKind::AmountNotWholeCents,
+                            format!(
+                                "{text:?} is not whole cents (write 1999 for 19.99), or map the column to \
+                                 \"Amount in major units\" if it holds amounts like 19.99"
+                            ),
+                        )
+                    } else if path.ends_with("amount") || path.ends_with("price") {
+                        (
+                            IssueKind::NotANumber,
+                            format!("{text:?} is not a whole number of cents (write 1999 for 19.99)"),
+                        )
                     } else {
                         (IssueKind::NotANumber, format!("{text:?} is not a whole number"))
                     };
@@ -285,6 +323,8 @@ fn validate_row(row: &SourceRow, fields: &BTreeMap<String, String>, ctx: &Valida
                     continue;
                 }
             },
+            // Converted to cents by `in_cents` before this loop.
+            FieldType::MajorUnits => continue,
             FieldType::Bool => match parse_bool(text) {
                 Some(b) => Value::Bool(b),
                 None => {
@@ -312,7 +352,7 @@ fn validate_row(row: &SourceRow, fields: &BTreeMap<String, String>, ctx: &Valida
         required.push(("payer.email", "the customer's email"));
     }
     for (path, what) in required {
-        let bad_number = issues.iter().any(|i| i.field == path);
+        let bad_number = issues.iter().any(|i| i.field == path || i.field.strip_suffix("Major") == Some(path));
         if get(path).is_none() && !bad_number {
             issues.push(issue(line, path, IssueKind::MissingField, format!("{what} ({path}) is required")));
         }

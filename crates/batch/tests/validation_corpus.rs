@@ -256,3 +256,28 @@ fn a_default_expiry_in_the_header_serves_rows_without_one() {
     let report = draft.validate(&c);
     assert_eq!(report.issues().next().map(|i| i.kind), Some(IssueKind::ExpiryTooSoon));
 }
+
+#[test]
+fn an_amount_column_in_major_units_goes_out_as_exact_cents_and_unreadable_amounts_are_reported_once() {
+    let text = "invoice_id,psp_txn_id,amount,currency,declined_at,email,card_token,retry_until,exp_month,is_mit\n\
+        INV-1,psp-1,19.99,USD,2026-04-30T10:00:00Z,a@example.com,tok-1,2026-06-01T00:00:00Z,9,true\n\
+        INV-2,psp-2,49,USD,2026-04-30T10:00:00Z,b@example.com,tok-2,2026-06-01T00:00:00Z,9,true\n\
+        INV-3,psp-3,\"1,234.50\",USD,2026-04-30T10:00:00Z,c@example.com,tok-3,2026-06-01T00:00:00Z,9,true\n";
+    let table = read_csv(text).unwrap();
+    let mut mapping = ColumnMapping::guess(&table.headers);
+    mapping.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+    assert_eq!(mapping.columns.get("amount").map(String::as_str), Some("transaction.amountMajor"));
+    let mut draft = Draft::new(table, mapping);
+    let report = draft.validate(&ctx());
+    let amounts: Vec<_> = report.valid_rows().map(|r| r.value["transaction"]["amount"].clone()).collect();
+    assert_eq!(amounts, [serde_json::json!(1999), serde_json::json!(4900)], "19.99 and 49 (dollars) in cents");
+    let issues: Vec<_> = report.issues().collect();
+    assert_eq!(issues.len(), 1, "one issue for the unreadable amount, not also a missing one: {issues:?}");
+    assert_eq!((issues[0].line, issues[0].kind), (4, IssueKind::AmountNotMajorUnits));
+    assert_eq!(issues[0].field, "transaction.amountMajor");
+    assert!(issues[0].reason.contains("comma"), "{}", issues[0].reason);
+    // Fixed inline in the field the issue names.
+    draft.fix(4, "transaction.amountMajor", "123.50");
+    let report = draft.validate(&ctx());
+    assert!(report.is_clean(), "{:?}", report.issues().collect::<Vec<_>>());
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BatchDraftView, BatchView } from "../ipc/bindings";
-import { badRowIssues, inFlight, outcomeCounts, outcomeTone, stepState, uploadBlocker, uploadFraction } from "./batches";
+import { amountsSentence, badRowIssues, inFlight, outcomeCounts, outcomeTone, stepState, uploadBlocker, uploadFraction } from "./batches";
 
 function draft(over: Partial<BatchDraftView> = {}): BatchDraftView {
   return {
@@ -14,6 +14,7 @@ function draft(over: Partial<BatchDraftView> = {}): BatchDraftView {
     invalid: 0,
     dropped: 0,
     filesNeeded: 1,
+    amounts: null,
     ...over,
   };
 }
@@ -108,3 +109,18 @@ describe("outcomes", () => {
     ]);
   });
 });
+
+describe("amounts read", () => {
+  it("names the column and unit and shows what will be charged", () => {
+    const cents = { header: "amount", unit: "cents", rows: 3, smallestCents: 49, largestCents: 149, totalCents: 297, currencies: ["USD"] };
+    expect(amountsSentence(cents)).toBe("Amounts from column “amount” read in cents (1999 is 19.99): $0.49 to $1.49 per row, $2.97 in all.");
+    const major = { ...cents, unit: "major", smallestCents: 1999, largestCents: 1999, totalCents: 5997 };
+    expect(amountsSentence(major)).toBe("Amounts from column “amount” read in major units (19.99 is 19.99): $19.99 per row, $59.97 in all.");
+  });
+
+  it("does not add up amounts in different currencies", () => {
+    const mixed = { header: "", unit: "cents", rows: 2, smallestCents: 1000, largestCents: 2000, totalCents: 3000, currencies: ["USD", "EUR"] };
+    expect(amountsSentence(mixed)).toBe("Amounts read in cents (1999 is 19.99): 10.00 to 20.00 per row (USD, EUR).");
+  });
+});
+

@@ -1,6 +1,7 @@
 // Pure helpers of the Batches screen: bad-row listing, upload gating, progress steps and
 // outcome tones. No IPC here, so vitest covers them directly.
-import type { BatchDraftView, BatchRowView, BatchView } from "../ipc/bindings";
+import type { AmountsRead, BatchDraftView, BatchRowView, BatchView } from "../ipc/bindings";
+import { formatAmount } from "../format";
 
 /** One problem of one row, as the bad-rows table lists it. */
 export type BadRowIssue = {
@@ -103,3 +104,18 @@ export function outcomeCounts(rows: BatchRowView[]): Array<[string, number]> {
   }
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
+
+/**
+ * How a draft's amounts were read, in one sentence: the column, the unit, the range and the
+ * total as they will be charged. Dollars read as cents (49 → 0.49) show here before upload.
+ */
+export function amountsSentence(a: AmountsRead): string {
+  const one = a.currencies.length === 1 ? a.currencies[0] : null;
+  const money = (cents: number) => (one ? formatAmount(cents, one) : (cents / 100).toFixed(2));
+  const from = a.header ? `from column “${a.header}” ` : "";
+  const unit = a.unit === "major" ? "in major units (19.99 is 19.99)" : "in cents (1999 is 19.99)";
+  const range = a.smallestCents === a.largestCents ? money(a.smallestCents) : `${money(a.smallestCents)} to ${money(a.largestCents)}`;
+  const total = one ? `, ${money(a.totalCents)} in all` : ` (${a.currencies.join(", ")})`;
+  return `Amounts ${from}read ${unit}: ${range} per row${total}.`;
+}
+

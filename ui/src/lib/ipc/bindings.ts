@@ -236,6 +236,19 @@ export type MappingEntry = { header: string,
  */
 field: string, };
 export type FieldOption = { path: string, label: string, };
+export type AmountsRead = { 
+/**
+ * The column they come from ("" when every amount was typed in as a fix).
+ */
+header: string, 
+/**
+ * `cents` (1999 = 19.99) or `major` (19.99).
+ */
+unit: string, rows: number, smallestCents: number, largestCents: number, totalCents: number, 
+/**
+ * The currencies among them (totals are only meaningful for one).
+ */
+currencies: Array<string>, };
 export type BatchDraftView = { sourceName: string, kind: BatchKindDto, mapping: Array<MappingEntry>, fields: Array<FieldOption>, 
 /**
  * Every live row (valid ones have no issues).
@@ -244,7 +257,12 @@ rows: Array<BatchDraftRow>, total: number, valid: number, invalid: number, dropp
 /**
  * Files the valid rows need (2000 rows per file).
  */
-filesNeeded: number, };
+filesNeeded: number, 
+/**
+ * How the valid rows' amounts were read, so a wrong unit (dollars read as cents, or
+ * the other way) shows before anything is uploaded. None without valid rows.
+ */
+amounts: AmountsRead | null, };
 export type BatchFileView = { name: string, 
 /**
  * built, uploading, uploaded, answered.
