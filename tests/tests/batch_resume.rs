@@ -144,3 +144,66 @@ async fn batches_unfinished_when_the_core_stopped_are_resumed_at_start_and_sent_
     assert!(app.resume_unfinished_batches().unwrap().is_empty());
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_refusing_part_of_a_file_or_naming_another_order_is_recorded_as_such() {
+    // Nobody processes the upload (poll: 1 h): the test writes FlexFactor's response itself.
+    let merchant = Merchant::start(Duration::from_secs(3600)).await;
+    let server = merchant.sftp.root().to_path_buf();
+    let csv = merchant.rebills_csv("RR", 3).await;
+    let data = tempfile::tempdir().unwrap();
+    let app = core(data.path(), Arc::new(MemoryStore::new()));
+    app.add_account(merchant.account()).await.unwrap();
+    app.configure_sftp(SftpSettingsInput {
+        host: "127.0.0.1".into(),
+        port: merchant.sftp.local_addr().port(),
+        user: "merchant".into(),
+        key_path: merchant.key_path().display().to_string(),
+        host_key: merchant.sftp.host_key().to_string(),
+        inbound_dir: merchant.sftp.inbound_dir().into(),
+        outbound_dir: merchant.sftp.outbound_dir().into(),
+        passphrase: Some(KEY_PASSPHRASE.into()),
+    })
+    .unwrap();
+    assert_eq!(app.batch_compose(evaluate(csv, "r.csv")).unwrap().valid, 3);
+    let batch = app.batch_upload().await.unwrap();
+    let name = batch.files[0].name.clone();
+    let sent = server.join("inbound").join(&name);
+    let start = Instant::now();
+    while !sent.exists() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the batch was not uploaded: {:?}", names_in(&server));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let body: serde_json::Value = serde_json::from_slice(&std::fs::read(&sent).unwrap()).unwrap();
+    let first_order = body["body"][0]["orderId"].as_str().unwrap().to_string();
+
+    // Row 1 answered; row 2 answered for an order that is not the one sent under that
+    // number; row 3 not answered by itself, but the file carries an error of its own.
+    let response = serde_json::json!({"sourceFile": name, "rows": [
+        {"sequenceNumber": 1, "orderId": first_order, "orderSessionKey": "k-1", "status": "SUBMITTED", "errors": []},
+        {"sequenceNumber": "2", "orderId": "SOMEONE-ELSE", "orderSessionKey": "k-2", "status": "SUBMITTED"},
+        {"sequenceNumber": "", "status": "ERROR", "errors": ["line 3 could not be read"]}
+    ]});
+    let outbound = server.join("outbound");
+    std::fs::create_dir_all(&outbound).unwrap();
+    std::fs::write(outbound.join(flexdesk_batch::response_name(&name)), response.to_string()).unwrap();
+
+    let start = Instant::now();
+    let view = loop {
+        let view = app.list_batches().unwrap().into_iter().find(|b| b.id == batch.id).unwrap();
+        if view.status == "answered" && view.last_error.is_some() {
+            break view;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "the response was not recorded: {view:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let note = view.last_error.unwrap();
+    assert!(note.contains("could not process") && note.contains("line 3 could not be read"), "{note}");
+    let rows = app.batch_rows(&batch.id).unwrap();
+    assert_eq!((rows[0].status.as_deref(), rows[0].order_session_key.as_deref()), (Some("SUBMITTED"), Some("k-1")));
+    assert_eq!(rows[1].order_session_key, None, "an answer naming another order is not linked to this row");
+    assert!(rows[1].errors.as_deref().unwrap_or_default().contains("SOMEONE-ELSE"), "{:?}", rows[1].errors);
+    assert_eq!(rows[2].status.as_deref(), Some("ERROR"));
+    assert_eq!(rows[2].errors.as_deref(), Some("line 3 could not be read"));
+    app.shutdown().await;
+}

@@ -514,6 +514,7 @@ impl AppCore {
             self.changed();
         }
         let started = std::time::Instant::now();
+        let mut last_notes: Vec<String> = Vec::new();
         loop {
             let pending: Vec<String> = self
                 .with_reader(|m| Ok(m.batch(id)?))?
@@ -522,22 +523,51 @@ impl AppCore {
             if pending.is_empty() {
                 break;
             }
+            // What the operator must know after this round (cleared when nothing is wrong).
+            let mut notes: Vec<String> = Vec::new();
             for name in pending {
-                if let Some(bytes) = client
-                    .fetch_response(&settings.outbound_dir, &name)
-                    .await
-                    .map_err(|e| CoreError::Internal(e.to_string()))?
-                {
-                    let response =
-                        ResponseFile::parse(&name, &bytes).map_err(|e| CoreError::Internal(e.to_string()))?;
-                    self.apply_response(&account_id, id, &name, &response)?;
+                let fetched = match client.fetch_response(&settings.outbound_dir, &name).await {
+                    Ok(fetched) => fetched,
+                    Err(e) => {
+                        let message = format!(
+                            "The files are uploaded, but checking for FlexFactor's response failed: {e}. Use Retry to \
+                             check again."
+                        );
+                        writer.set_batch_error(id, Some(&message))?;
+                        self.changed();
+                        client.close().await;
+                        return Err(CoreError::Internal(message));
+                    }
+                };
+                let Some(bytes) = fetched else { continue };
+                match ResponseFile::parse(&name, &bytes) {
+                    Ok(response) => notes.extend(self.apply_response(&account_id, id, &name, &response)?),
+                    // Possibly still being written: read again next round; said meanwhile.
+                    Err(e) => notes.push(format!(
+                        "FlexFactor's response file for {name} could not be read yet ({e}); FlexDesk reads it again."
+                    )),
                 }
             }
+            last_notes = notes;
             if started.elapsed() > RESPONSE_WAIT {
+                // Given up for now: said, with Retry to look again (FlexFactor may answer a
+                // batch only once a day).
+                if last_notes.is_empty() {
+                    last_notes.push(format!(
+                        "No response from FlexFactor yet after {} minutes; FlexFactor may process batches once a day. \
+                         Use Retry to check again later.",
+                        RESPONSE_WAIT.as_secs() / 60
+                    ));
+                }
                 break;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+        // A file refused as a whole, rows still without an outcome, an unreadable response:
+        // kept on the batch for the operator (cleared when everything was answered cleanly).
+        let note = (!last_notes.is_empty()).then(|| last_notes.join(" "));
+        writer.set_batch_error(id, note.as_deref())?;
+        self.changed();
         client.close().await;
         let view = self.batch_view(id)?;
         if view.status == "answered" {
@@ -557,27 +587,52 @@ impl AppCore {
         self.notify_desktop(crate::system_dto::NoticeKind::BatchFinished, title, body);
     }
 
-    fn apply_response(&self, account_id: &str, batch_id: &str, name: &str, r: &ResponseFile) -> Result<(), CoreError> {
+    /// Records a response file. Rows are matched by sequence number and checked against the
+    /// order id sent under it; rows without a sequence number are FlexFactor's verdict on
+    /// the whole file. Returns what the operator must know (a refused file, rows without an
+    /// outcome yet), if anything.
+    fn apply_response(
+        &self,
+        account_id: &str,
+        batch_id: &str,
+        name: &str,
+        r: &ResponseFile,
+    ) -> Result<Option<String>, CoreError> {
         let mut writer = self.writer()?;
-        let rows: Vec<_> = r
-            .rows
-            .iter()
-            .filter_map(|row| {
-                let seq = row.sequence_number.trim().parse::<u32>().ok()?;
-                let errors = (!row.errors.is_empty()).then(|| row.errors.join("; "));
-                Some((seq, row.order_session_key.clone(), row.status.clone(), errors))
-            })
-            .collect();
-        writer.apply_batch_response(name, &rows)?;
-        let lines: HashMap<u32, u64> = writer
+        let ledger: HashMap<u32, (u64, String)> = writer
             .batch_rows(batch_id)?
             .into_iter()
             .filter(|x| x.file_name == name)
-            .map(|x| (x.sequence_number, x.line))
+            .map(|x| (x.sequence_number, (x.line, x.order_id)))
             .collect();
+        let mut file_errors: Vec<String> = Vec::new();
+        let mut rows = Vec::new();
+        for row in &r.rows {
+            let Ok(seq) = row.sequence_number.trim().parse::<u32>() else {
+                let why = if row.errors.is_empty() { row.status.clone() } else { row.errors.join("; ") };
+                file_errors.push(why);
+                continue;
+            };
+            let mut errors = row.errors.clone();
+            let mut key = row.order_session_key.clone();
+            if let (Some(said), Some((_, sent))) = (&row.order_id, ledger.get(&seq)) {
+                if said.trim() != sent.trim() {
+                    // Not linked to an order: the answer may belong to another row.
+                    key = None;
+                    errors.push(format!(
+                        "FlexFactor's response names order {said} for this row, but it was sent as {sent}: check \
+                         this row with FlexFactor before sending it again"
+                    ));
+                }
+            }
+            let status = if row.status.trim().is_empty() { "UNKNOWN".to_string() } else { row.status.clone() };
+            rows.push((seq, key, status, (!errors.is_empty()).then(|| errors.join("; "))));
+        }
+        let file_error = (!file_errors.is_empty()).then(|| file_errors.join("; "));
+        let missing = writer.apply_batch_response(name, &rows, file_error.as_deref())?;
         for (seq, key, status, _) in &rows {
             if let Some(key) = key {
-                let line = lines.get(seq).copied().unwrap_or_default();
+                let line = ledger.get(seq).map(|(l, _)| *l).unwrap_or_default();
                 writer.apply_event(
                     account_id,
                     &OrderEvent {
@@ -594,7 +649,24 @@ impl AppCore {
             }
         }
         self.changed();
-        Ok(())
+        let mut notes = Vec::new();
+        if let Some(e) = &file_error {
+            notes.push(format!(
+                "FlexFactor could not process {name} as a whole ({e}); its rows without an outcome are marked as \
+                 failed. Fix them and upload them in a new batch."
+            ));
+        }
+        if !missing.is_empty() {
+            let shown: Vec<String> = missing.iter().take(10).map(u32::to_string).collect();
+            notes.push(format!(
+                "FlexFactor's response to {name} has no outcome yet for {} of its rows (sequence numbers {}{}). \
+                 FlexDesk keeps checking; use Retry to check again later.",
+                missing.len(),
+                shown.join(", "),
+                if missing.len() > shown.len() { ", …" } else { "" }
+            ));
+        }
+        Ok((!notes.is_empty()).then(|| notes.join(" ")))
     }
 
     /// The draft being composed, if any (the screen shows it again after navigating away).

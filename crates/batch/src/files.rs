@@ -217,10 +217,42 @@ fn transmit_csv(body: Vec<Map<String, Value>>) -> Vec<u8> {
 pub struct ResponseRow {
     #[serde(deserialize_with = "string_or_number")]
     pub sequence_number: String,
+    #[serde(deserialize_with = "optional_text")]
     pub order_id: Option<String>,
+    #[serde(deserialize_with = "optional_text")]
     pub order_session_key: Option<String>,
+    #[serde(deserialize_with = "string_or_number")]
     pub status: String,
+    /// The row's errors, whichever shape they came in (a list of texts, one text, objects
+    /// with a message, or null).
+    #[serde(deserialize_with = "error_texts")]
     pub errors: Vec<String>,
+}
+
+fn optional_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = string_or_number(d)?;
+    Ok((!s.trim().is_empty()).then_some(s))
+}
+
+fn error_texts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    fn text(v: Value) -> Option<String> {
+        match v {
+            Value::Null => None,
+            Value::String(s) => Some(s),
+            Value::Object(o) => {
+                let pick = ["message", "description", "error", "code"].iter().find_map(|k| o.get(*k).cloned());
+                Some(match pick {
+                    Some(Value::String(s)) => s,
+                    _ => Value::Object(o).to_string(),
+                })
+            }
+            other => Some(other.to_string()),
+        }
+    }
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items.into_iter().filter_map(text).collect(),
+        other => text(other).into_iter().collect(),
+    })
 }
 
 fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -248,6 +280,7 @@ impl ResponseFile {
     /// [`BatchError::Response`] when it is neither.
     pub fn parse(name: &str, bytes: &[u8]) -> Result<ResponseFile, BatchError> {
         let err = |e: serde_json::Error| BatchError::Response { name: name.to_string(), message: e.to_string() };
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let v: Value = serde_json::from_slice(bytes).map_err(err)?;
         if v.is_array() {
             let rows = serde_json::from_value(v).map_err(err)?;

@@ -118,3 +118,21 @@ fn response_files_parse_in_object_and_array_form() {
     assert_eq!(ResponseFile::parse("y", arr).unwrap().rows[0].status, "APPROVED");
     assert!(ResponseFile::parse("z", b"not json").is_err());
 }
+
+#[test]
+fn odd_but_readable_response_files_are_read_not_refused() {
+    // A BOM, null status and errors, one error as a plain text, errors as objects, a
+    // numeric order id: each is read rather than failing the whole file.
+    let odd = "\u{feff}{\"rows\":[\
+        {\"sequenceNumber\":1,\"orderId\":12345,\"orderSessionKey\":\"k1\",\"status\":null,\"errors\":null},\
+        {\"sequenceNumber\":\"2\",\"orderId\":\"B\",\"status\":\"ERROR\",\"errors\":\"the card token is unknown\"},\
+        {\"sequenceNumber\":\"3\",\"orderId\":\"C\",\"status\":\"ERROR\",\"errors\":[{\"code\":\"2001\",\"message\":\"bad amount\"}]},\
+        {\"sequenceNumber\":\"\",\"status\":\"ERROR\",\"errors\":[\"the batch has no body array\"]}]}";
+    let r = ResponseFile::parse("x", odd.as_bytes()).unwrap();
+    assert_eq!(r.rows.len(), 4);
+    assert_eq!((r.rows[0].order_id.as_deref(), r.rows[0].status.as_str()), (Some("12345"), ""));
+    assert!(r.rows[0].errors.is_empty());
+    assert_eq!(r.rows[1].errors, ["the card token is unknown"]);
+    assert_eq!(r.rows[2].errors, ["bad amount"]);
+    assert_eq!(r.rows[3].sequence_number, "");
+}

@@ -131,12 +131,15 @@ impl Mirror {
     }
 
     /// Records a response file's rows (`(sequence number, orderSessionKey, status, errors)`)
-    /// and marks the file answered, in one transaction.
+    /// and, for a file refused as a whole (`file_error`), that error on every row left
+    /// without an outcome, in one transaction. The file counts as answered only once every
+    /// row it carried has an outcome; returns the sequence numbers still without one.
     pub fn apply_batch_response(
         &mut self,
         file_name: &str,
         rows: &[(u32, Option<String>, String, Option<String>)],
-    ) -> Result<(), MirrorError> {
+        file_error: Option<&str>,
+    ) -> Result<Vec<u32>, MirrorError> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -148,12 +151,32 @@ impl Mirror {
             )
             .op("recording a row outcome")?;
         }
-        tx.execute(
-            "UPDATE batch_files SET status = 'answered', answered_at = ?2 WHERE name = ?1",
-            params![file_name, Utc::now().to_rfc3339()],
-        )
-        .op("marking a file answered")?;
-        tx.commit().op("committing a response apply")
+        if let Some(error) = file_error {
+            // The file as a whole was refused: every row without its own outcome failed.
+            tx.execute(
+                "UPDATE batch_rows SET status = 'ERROR', errors = ?2 WHERE file_name = ?1 AND status IS NULL",
+                params![file_name, error],
+            )
+            .op("recording a file's refusal")?;
+        }
+        let missing: Vec<u32> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT sequence_number FROM batch_rows WHERE file_name = ?1 AND status IS NULL ORDER BY sequence_number",
+                )
+                .op("finding rows without an outcome")?;
+            let seqs = stmt.query_map([file_name], |r| r.get(0)).op("finding rows without an outcome")?;
+            seqs.collect::<Result<_, _>>().op("finding rows without an outcome")?
+        };
+        if missing.is_empty() {
+            tx.execute(
+                "UPDATE batch_files SET status = 'answered', answered_at = ?2 WHERE name = ?1",
+                params![file_name, Utc::now().to_rfc3339()],
+            )
+            .op("marking a file answered")?;
+        }
+        tx.commit().op("committing a response apply")?;
+        Ok(missing)
     }
 
     /// The account's batches, newest first.
@@ -312,5 +335,56 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(plan, ["SEARCH orders USING INDEX orders_by_merchant_id (merchant_order_id=?)"]);
+    }
+
+    use crate::{Account, Environment};
+
+    fn mirror_with_a_three_row_file() -> Mirror {
+        let mut m = Mirror::open_in_memory().unwrap();
+        m.insert_account(&Account::new("acct", "Test", Environment::Sandbox, "http://127.0.0.1:1/v1", "mid", "key"))
+            .unwrap();
+        let file = NewBatchFile {
+            name: "evaluate_1.json".into(),
+            sha256: "00".into(),
+            bytes: b"{}".to_vec(),
+            rows: vec![(1, 2, "A".into()), (2, 3, "B".into()), (3, 4, "C".into())],
+        };
+        m.insert_batch("acct", "b1", "evaluate", "x.csv", Utc::now(), &[file]).unwrap();
+        m
+    }
+
+    fn statuses(m: &Mirror) -> Vec<Option<String>> {
+        m.batch_rows("b1").unwrap().into_iter().map(|r| r.status).collect()
+    }
+
+    #[test]
+    fn a_response_missing_rows_leaves_the_file_unanswered_and_names_them() {
+        let mut m = mirror_with_a_three_row_file();
+        let missing = m
+            .apply_batch_response("evaluate_1.json", &[(1, Some("k1".into()), "SUBMITTED".into(), None)], None)
+            .unwrap();
+        assert_eq!(missing, [2, 3]);
+        assert_eq!(m.batch("b1").unwrap().unwrap().files[0].status, "built", "not answered");
+        let rest =
+            [(2, None, "ERROR".to_string(), Some("bad".to_string())), (3, Some("k3".into()), "SUBMITTED".into(), None)];
+        assert!(m.apply_batch_response("evaluate_1.json", &rest, None).unwrap().is_empty());
+        assert_eq!(m.batch("b1").unwrap().unwrap().files[0].status, "answered");
+    }
+
+    #[test]
+    fn a_file_refused_as_a_whole_fails_every_row_without_an_outcome_and_is_answered() {
+        let mut m = mirror_with_a_three_row_file();
+        let missing = m
+            .apply_batch_response(
+                "evaluate_1.json",
+                &[(1, Some("k1".into()), "SUBMITTED".into(), None)],
+                Some("the batch has no body array"),
+            )
+            .unwrap();
+        assert!(missing.is_empty());
+        assert_eq!(statuses(&m), [Some("SUBMITTED".into()), Some("ERROR".into()), Some("ERROR".into())]);
+        let rows = m.batch_rows("b1").unwrap();
+        assert_eq!(rows[2].errors.as_deref(), Some("the batch has no body array"));
+        assert_eq!(m.batch("b1").unwrap().unwrap().files[0].status, "answered");
     }
 }
