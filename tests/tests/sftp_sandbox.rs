@@ -71,6 +71,7 @@ async fn an_uploaded_batch_becomes_orders_and_a_response_file() {
         now: anchor(),
         default_expiry: Some(expiry.clone()),
         submitted: Default::default(),
+        sandbox_amount_limits: true,
     };
     let report = draft.validate(&ctx);
     assert!(report.is_clean(), "{:?}", report.issues().collect::<Vec<_>>());

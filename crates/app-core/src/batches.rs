@@ -187,12 +187,15 @@ fn batch_view(b: &flexdesk_mirror::BatchRecord) -> BatchView {
 impl AppCore {
     fn validation_context(&self, st: &DraftState) -> Result<ValidationContext, CoreError> {
         let ids: Vec<String> = st.draft.live_rows().filter_map(|r| st.draft.fields_of(r).remove("orderId")).collect();
-        let submitted = self.with_reader(|m| Ok(m.submitted_order_ids(&st.account_id, &ids)?))?;
+        let (submitted, account) =
+            self.with_reader(|m| Ok((m.submitted_order_ids(&st.account_id, &ids)?, m.account(&st.account_id)?)))?;
+        let production = account.is_some_and(|a| a.environment == flexdesk_mirror::Environment::Production);
         Ok(ValidationContext {
             kind: st.kind,
             now: Utc::now(),
             default_expiry: (st.kind == BatchKind::Evaluate).then(|| st.default_expiry.clone()),
             submitted,
+            sandbox_amount_limits: !production,
         })
     }
 

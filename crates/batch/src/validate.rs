@@ -79,6 +79,10 @@ pub struct ValidationContext {
     pub default_expiry: Option<String>,
     /// Merchant order ids already submitted, with where (an order in the mirror, a batch).
     pub submitted: HashMap<String, String>,
+    /// The sandbox's amount bounds (more than 10 and less than 20000 cents) apply; for a
+    /// production account an amount only has to be more than zero (flexfactor-api.md: the
+    /// bounds are documented for test calls).
+    pub sandbox_amount_limits: bool,
 }
 
 /// The validation result of one row.
@@ -358,19 +362,22 @@ fn validate_row(row: &SourceRow, fields: &BTreeMap<String, String>, ctx: &Valida
         }
     }
     if let Some(n) = get("transaction.amount").and_then(|s| s.parse::<i64>().ok()) {
-        if n <= MIN_AMOUNT_EXCLUSIVE {
+        let sandbox = ctx.sandbox_amount_limits;
+        if n <= 0 || (sandbox && n <= MIN_AMOUNT_EXCLUSIVE) {
+            let bound = if sandbox { MIN_AMOUNT_EXCLUSIVE } else { 0 };
+            let place = if sandbox { " (the sandbox's limit)" } else { "" };
             issues.push(issue(
                 line,
                 "transaction.amount",
                 IssueKind::AmountTooSmall,
-                format!("amount {n} cents must be more than {MIN_AMOUNT_EXCLUSIVE} cents"),
+                format!("amount {n} cents must be more than {bound} cents{place}"),
             ));
-        } else if n >= MAX_AMOUNT_EXCLUSIVE {
+        } else if sandbox && n >= MAX_AMOUNT_EXCLUSIVE {
             issues.push(issue(
                 line,
                 "transaction.amount",
                 IssueKind::AmountTooLarge,
-                format!("amount {n} cents must be less than {MAX_AMOUNT_EXCLUSIVE} cents"),
+                format!("amount {n} cents must be less than {MAX_AMOUNT_EXCLUSIVE} cents (the sandbox's limit)"),
             ));
         }
     }

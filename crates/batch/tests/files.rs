@@ -32,7 +32,13 @@ fn header() -> BatchHeader {
 }
 
 fn ctx(kind: BatchKind) -> ValidationContext {
-    ValidationContext { kind, now: now(), default_expiry: header().expiry_date_utc, submitted: Default::default() }
+    ValidationContext {
+        kind,
+        now: now(),
+        default_expiry: header().expiry_date_utc,
+        submitted: Default::default(),
+        sandbox_amount_limits: true,
+    }
 }
 
 #[test]

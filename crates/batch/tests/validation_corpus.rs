@@ -24,7 +24,13 @@ fn good(i: usize) -> String {
 fn ctx() -> ValidationContext {
     let mut submitted = HashMap::new();
     submitted.insert("INV-OLD".to_string(), "order 1234 in the mirror".to_string());
-    ValidationContext { kind: BatchKind::Evaluate, now: now(), default_expiry: None, submitted }
+    ValidationContext {
+        kind: BatchKind::Evaluate,
+        now: now(),
+        default_expiry: None,
+        submitted,
+        sandbox_amount_limits: true,
+    }
 }
 
 /// (row text, kind, field, a word the reason must contain)
@@ -280,4 +286,24 @@ fn an_amount_column_in_major_units_goes_out_as_exact_cents_and_unreadable_amount
     draft.fix(4, "transaction.amountMajor", "123.50");
     let report = draft.validate(&ctx());
     assert!(report.is_clean(), "{:?}", report.issues().collect::<Vec<_>>());
+}
+
+#[test]
+fn the_sandbox_amount_bounds_apply_to_test_accounts_only() {
+    let row = |amount: &str| {
+        format!(
+            "{HEADER}\nINV-1,psp-1,{amount},USD,2026-04-30T10:00:00Z,a@example.com,tok-1,2026-06-01T00:00:00Z,9,true\n"
+        )
+    };
+    let kinds = |text: String, sandbox: bool| -> Vec<IssueKind> {
+        let table = read_csv(&text).unwrap();
+        let draft = Draft::new(table.clone(), ColumnMapping::guess(&table.headers));
+        let ctx = ValidationContext { sandbox_amount_limits: sandbox, ..ctx() };
+        draft.validate(&ctx).issues().map(|i| i.kind).collect()
+    };
+    assert_eq!(kinds(row("24900"), true), [IssueKind::AmountTooLarge], "a 249.00 rebill in the sandbox");
+    assert!(kinds(row("24900"), false).is_empty(), "a 249.00 rebill in production");
+    assert!(kinds(row("5"), false).is_empty());
+    assert_eq!(kinds(row("0"), false), [IssueKind::AmountTooSmall]);
+    assert_eq!(kinds(row("5"), true), [IssueKind::AmountTooSmall]);
 }
