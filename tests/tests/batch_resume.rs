@@ -207,3 +207,48 @@ async fn a_response_refusing_part_of_a_file_or_naming_another_order_is_recorded_
     assert_eq!(rows[2].errors.as_deref(), Some("line 3 could not be read"));
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_retried_long_after_it_was_built_is_sent_with_a_current_sign_in() {
+    let merchant = Merchant::start(Duration::from_millis(200)).await;
+    let csv = merchant.rebills_csv("RT", 3).await;
+    let data = tempfile::tempdir().unwrap();
+    let app = core(data.path(), Arc::new(MemoryStore::new()));
+    app.add_account(merchant.account()).await.unwrap();
+    let settings = |host_key: String| SftpSettingsInput {
+        host: "127.0.0.1".into(),
+        port: merchant.sftp.local_addr().port(),
+        user: "merchant".into(),
+        key_path: merchant.key_path().display().to_string(),
+        host_key,
+        inbound_dir: merchant.sftp.inbound_dir().into(),
+        outbound_dir: merchant.sftp.outbound_dir().into(),
+        passphrase: Some(KEY_PASSPHRASE.into()),
+    };
+    // The first attempt fails: the pinned host key is not the server's.
+    let not_the_server = std::fs::read_to_string(merchant.key_path().with_extension("pub")).unwrap();
+    app.configure_sftp(settings(not_the_server)).unwrap();
+    app.batch_compose(evaluate(csv, "t.csv")).unwrap();
+    let batch = app.batch_upload().await.unwrap();
+    let start = Instant::now();
+    while app.list_batches().unwrap()[0].status != "failed" {
+        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Fixed twenty minutes later: the sign-in in the built file has expired meanwhile (the
+    // sandbox revokes it; the app's own sign-in is renewed by its next call).
+    let db = rusqlite::Connection::open(data.path().join("mirror.sqlite3")).unwrap();
+    let old = (chrono::Utc::now() - chrono::Duration::minutes(20)).to_rfc3339();
+    db.execute("UPDATE batches SET created_at = ?1", [&old]).unwrap();
+    merchant.sandbox.force_token_expiry();
+    app.sync_once().await.unwrap();
+    app.configure_sftp(settings(merchant.sftp.host_key().to_string())).unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(90), app.run_batch(&batch.id)).await.unwrap().unwrap();
+    assert_eq!(done.status, "answered", "{done:?}");
+    let rows = app.batch_rows(&batch.id).unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_ne!(r.status.as_deref(), Some("ERROR"), "row {} refused: {:?}", r.line, r.errors);
+    }
+    app.shutdown().await;
+}

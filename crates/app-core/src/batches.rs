@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use flexdesk_batch::{
-    plan_files, read_any, BatchHeader, BatchKind, ColumnMapping, Draft, FileFormat, ResponseFile, SftpClient,
-    SftpSettings, ValidationContext, ValidationReport, FIELDS, MAX_ROWS_PER_FILE,
+    plan_files, read_any, sha256_hex, with_fresh_token, BatchHeader, BatchKind, ColumnMapping, Draft, FileFormat,
+    ResponseFile, SftpClient, SftpSettings, ValidationContext, ValidationReport, FIELDS, MAX_ROWS_PER_FILE,
 };
 use flexdesk_mirror::{NewBatchFile, OrderEvent};
 use flexdesk_secrets::account_key;
@@ -26,6 +26,9 @@ use crate::{AppCore, CoreError};
 
 pub(crate) const SFTP_PASSPHRASE: &str = "sftp-key-passphrase";
 const RESPONSE_WAIT: Duration = Duration::from_secs(30 * 60);
+/// Files older than this get a fresh access token before they are sent (FlexFactor's tokens
+/// last ten minutes).
+const TOKEN_REFRESH_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 struct DraftState {
     account_id: String,
@@ -92,6 +95,21 @@ fn amounts_read(st: &DraftState, report: &ValidationReport) -> Option<AmountsRea
         total_cents: amounts.iter().sum(),
         currencies,
     })
+}
+
+/// Puts `token` into every file not fully sent yet (see [`with_fresh_token`]).
+fn put_fresh_token(
+    writer: &flexdesk_mirror::Mirror,
+    files: &[&flexdesk_mirror::BatchFileRecord],
+    token: &str,
+) -> Result<(), CoreError> {
+    for f in files {
+        let bytes = writer.batch_file_bytes(&f.name)?.unwrap_or_default();
+        if let Some(fresh) = with_fresh_token(&bytes, token).map_err(batch_err)? {
+            writer.replace_batch_file_bytes(&f.name, &fresh, &sha256_hex(&fresh))?;
+        }
+    }
+    Ok(())
 }
 
 fn draft_view(st: &DraftState, report: &ValidationReport) -> BatchDraftView {
@@ -492,7 +510,24 @@ impl AppCore {
             }
         };
         writer.set_batch_error(id, None)?;
-        for f in record.files.iter().filter(|f| f.status == "built" || f.status == "uploading") {
+        let unsent: Vec<_> = record.files.iter().filter(|f| f.status == "built" || f.status == "uploading").collect();
+        if !unsent.is_empty() && Utc::now() - record.created_at > TOKEN_REFRESH_AFTER {
+            // Built a while ago (an upload retried after fixing the SFTP settings): the access
+            // token in the files has expired and FlexFactor would refuse every row.
+            let token = match self.session_parts().await {
+                Ok((_, api)) => api.access_token().await.map_err(CoreError::from),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = token.and_then(|token| put_fresh_token(&writer, &unsent, &token)) {
+                let message =
+                    format!("The batch files need a fresh FlexFactor sign-in before they are sent, which failed: {e}");
+                writer.set_batch_error(id, Some(&message))?;
+                self.changed();
+                client.close().await;
+                return Err(CoreError::Internal(message));
+            }
+        }
+        for f in unsent {
             let bytes = writer.batch_file_bytes(&f.name)?.unwrap_or_default();
             let mut last = std::time::Instant::now();
             let progress_writer = self.writer()?;

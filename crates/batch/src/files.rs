@@ -155,6 +155,30 @@ pub fn plan_files(
         .collect()
 }
 
+/// The same JSON batch file with a fresh access token in its header: rows, sequence
+/// numbers and idempotency keys unchanged. The token FlexDesk puts in a file is valid for
+/// minutes; a file first built long before it is sent (an upload retried after fixing the
+/// SFTP settings) needs a current one. `None` for a file without a token (a CSV file).
+///
+/// # Errors
+/// [`BatchError::Input`] when the bytes are not a JSON batch object.
+pub fn with_fresh_token(bytes: &[u8], token: &str) -> Result<Option<Vec<u8>>, BatchError> {
+    let Ok(mut doc) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(None);
+    };
+    let Some(header) = doc.get_mut("header").and_then(Value::as_object_mut) else {
+        return Err(BatchError::Input("the batch file has no header object".into()));
+    };
+    if header.contains_key("authorizationToken") {
+        header.insert("authorizationToken".into(), Value::String(token.to_string()));
+    } else if header.contains_key("authorization") {
+        header.insert("authorization".into(), Value::String(format!("bearer {token}")));
+    } else {
+        return Ok(None);
+    }
+    serde_json::to_vec_pretty(&doc).map(Some).map_err(|e| BatchError::Input(e.to_string()))
+}
+
 fn evaluate_json(header: &BatchHeader, body: Vec<Map<String, Value>>) -> Result<Vec<u8>, BatchError> {
     let doc = serde_json::json!({ "header": header, "body": body });
     serde_json::to_vec_pretty(&doc).map_err(|e| BatchError::Input(e.to_string()))

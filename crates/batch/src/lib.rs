@@ -27,8 +27,8 @@ mod validate;
 
 pub use error::BatchError;
 pub use files::{
-    plan_files, response_name, sha256_hex, temp_name, BatchHeader, FileFormat, PlannedFile, PlannedRow, ResponseFile,
-    ResponseRow, MAX_ROWS_PER_FILE,
+    plan_files, response_name, sha256_hex, temp_name, with_fresh_token, BatchHeader, FileFormat, PlannedFile,
+    PlannedRow, ResponseFile, ResponseRow, MAX_ROWS_PER_FILE,
 };
 pub use input::{read_any, read_csv, read_json, write_csv, SourceRow, SourceTable};
 pub use mapping::{field, field_type, major_units_to_cents, ColumnMapping, FieldSpec, FieldType, FIELDS};

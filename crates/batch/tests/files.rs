@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use flexdesk_batch::{
-    plan_files, read_csv, read_json, response_name, BatchHeader, BatchKind, ColumnMapping, Draft, FileFormat,
-    ResponseFile, ValidationContext, MAX_ROWS_PER_FILE,
+    plan_files, read_csv, read_json, response_name, with_fresh_token, BatchHeader, BatchKind, ColumnMapping, Draft,
+    FileFormat, ResponseFile, ValidationContext, MAX_ROWS_PER_FILE,
 };
 
 fn now() -> DateTime<Utc> {
@@ -141,4 +141,20 @@ fn odd_but_readable_response_files_are_read_not_refused() {
     assert_eq!(r.rows[1].errors, ["the card token is unknown"]);
     assert_eq!(r.rows[2].errors, ["bad amount"]);
     assert_eq!(r.rows[3].sequence_number, "");
+}
+
+#[test]
+fn a_fresh_token_replaces_only_the_sign_in_of_a_built_file() {
+    let table = read_csv(&csv_of(1)).unwrap();
+    let d = Draft::new(table.clone(), ColumnMapping::guess(&table.headers));
+    let report = d.validate(&ctx(BatchKind::Evaluate));
+    let rows: Vec<_> = report.valid_rows().collect();
+    let file = &plan_files(BatchKind::Evaluate, FileFormat::Json, &header(), &rows, now(), "abc").unwrap()[0];
+    let fresh = with_fresh_token(&file.bytes, "new-token").unwrap().expect("a JSON batch has a token");
+    let (before, after): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_slice(&file.bytes).unwrap(), serde_json::from_slice(&fresh).unwrap());
+    assert_eq!(after["header"]["authorizationToken"], "new-token");
+    assert_eq!(after["body"], before["body"], "rows, sequence numbers and idempotency keys unchanged");
+    assert_eq!(after["header"]["mid"], before["header"]["mid"]);
+    assert_eq!(with_fresh_token(b"sequenceNumber,orderId\n1,A\n", "t").unwrap(), None, "a CSV file has none");
 }
