@@ -235,6 +235,10 @@ async fn a_batch_retried_long_after_it_was_built_is_sent_with_a_current_sign_in(
         assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Retrying before the settings are fixed says what to fix, as the person's to fix.
+    let err = app.run_batch(&batch.id).await.unwrap_err();
+    assert_eq!(err.code(), flexdesk_core::ErrorCode::InvalidInput, "{err}");
+    assert!(err.to_string().contains("pin the new key"), "{err}");
     // Fixed twenty minutes later: the sign-in in the built file has expired meanwhile (the
     // sandbox revokes it; the app's own sign-in is renewed by its next call).
     let db = rusqlite::Connection::open(data.path().join("mirror.sqlite3")).unwrap();

@@ -62,8 +62,14 @@ fn kind_name(k: BatchKind) -> &'static str {
 }
 
 fn batch_err(e: flexdesk_batch::BatchError) -> CoreError {
+    use flexdesk_batch::BatchError as B;
     match e {
-        flexdesk_batch::BatchError::Input(m) => CoreError::InvalidInput(m),
+        B::Input(m) => CoreError::InvalidInput(m),
+        // What the settings must change: the person's to fix, not an internal fault.
+        e @ (B::Settings(_) | B::Key { .. } | B::HostKeyMismatch { .. } | B::AuthRejected { .. }) => {
+            CoreError::InvalidInput(e.to_string())
+        }
+        e @ (B::Transport { .. } | B::Verify { .. }) => CoreError::Transfer(e.to_string()),
         other => CoreError::Internal(other.to_string()),
     }
 }
@@ -505,7 +511,7 @@ impl AppCore {
                     writer.set_batch_error(id, Some(&e.to_string()))?;
                     self.changed();
                     self.notify_batch(&record.source_name, Some(&e.to_string()), 0, 0);
-                    return Err(CoreError::Internal(e.to_string()));
+                    return Err(batch_err(e));
                 }
             }
         };
@@ -546,7 +552,7 @@ impl AppCore {
                     writer.set_batch_error(id, Some(&e.to_string()))?;
                     self.changed();
                     self.notify_batch(&record.source_name, Some(&e.to_string()), 0, 0);
-                    return Err(CoreError::Internal(e.to_string()));
+                    return Err(batch_err(e));
                 }
             }
             self.changed();

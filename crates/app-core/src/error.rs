@@ -77,6 +77,9 @@ pub enum CoreError {
         unavailable_advice(*cause)
     )]
     MirrorUnavailable { path: std::path::PathBuf, cause: Unavailable, detail: String },
+    /// An SFTP transfer failed on the way (network, server): retrying resumes it.
+    #[error("{0}")]
+    Transfer(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -139,7 +142,7 @@ impl CoreError {
             CoreError::Mirror(m) if m.is_disk_full() => ErrorCode::DiskFull,
             CoreError::Mirror(_) => ErrorCode::Storage,
             CoreError::InvalidInput(_) => ErrorCode::InvalidInput,
-            CoreError::Relay(_) => ErrorCode::Network,
+            CoreError::Relay(_) | CoreError::Transfer(_) => ErrorCode::Network,
             CoreError::NoAccount => ErrorCode::NoAccount,
             CoreError::NewerData { .. } => ErrorCode::DataFromNewerVersion,
             CoreError::NotRecorded { source, .. } if source.is_disk_full() => ErrorCode::DiskFull,
