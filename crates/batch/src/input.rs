@@ -37,14 +37,19 @@ impl SourceTable {
     }
 }
 
-/// Reads CSV text (UTF-8, header row first; a UTF-8 BOM is ignored). Rows whose cell
-/// count differs from the header's are kept with a `problem`, so they are reported, not lost.
+/// Reads CSV text (UTF-8, header row first; a UTF-8 BOM is ignored). The separator is the
+/// header row's: a comma, a semicolon (European spreadsheets) or a tab. Rows whose cell
+/// count differs from the header's are kept with a `problem`, so they are reported, not lost;
+/// a quote left open, which swallows the lines after it, is reported on its row with the
+/// lines it took.
 ///
 /// # Errors
 /// [`BatchError::Input`] when there is no header row.
 pub fn read_csv(text: &str) -> Result<SourceTable, BatchError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(text.as_bytes());
+    let delimiter = header_separator(text);
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).has_headers(true).delimiter(delimiter).from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| BatchError::Input(format!("the CSV header row could not be read: {e}")))?
@@ -65,8 +70,17 @@ pub fn read_csv(text: &str) -> Result<SourceTable, BatchError> {
                     continue; // blank lines are not rows
                 }
                 let mut cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
-                let problem = (cells.len() != headers.len())
-                    .then(|| format!("the row has {} cells but the header has {} columns", cells.len(), headers.len()));
+                let swallowed = open_quote_lines(&record, delimiter, headers.len());
+                let problem = match swallowed {
+                    Some(last) => Some(format!(
+                        "line {line} opens a quote (\") that is never closed, so lines {}–{last} were read into this row; \
+                         close the quote in the file and import it again",
+                        line + 1
+                    )),
+                    None => (cells.len() != headers.len()).then(|| {
+                        format!("the row has {} cells but the header has {} columns", cells.len(), headers.len())
+                    }),
+                };
                 cells.resize(headers.len(), String::new());
                 rows.push(SourceRow { line, cells, problem });
             }
@@ -81,6 +95,36 @@ pub fn read_csv(text: &str) -> Result<SourceTable, BatchError> {
         }
     }
     Ok(SourceTable { headers, rows, json_header: None })
+}
+
+/// The separator of the header row (outside quotes): the most frequent of comma, semicolon
+/// and tab; a comma when there is none.
+fn header_separator(text: &str) -> u8 {
+    let mut quoted = false;
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    for c in text.bytes() {
+        if !quoted && (c == b'\n' || c == b'\r') {
+            break;
+        }
+        if c == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(slot) = counts.iter_mut().find(|(d, _)| *d == c) {
+                slot.1 += 1;
+            }
+        }
+    }
+    counts.iter().filter(|(_, n)| *n > 0).max_by_key(|(_, n)| *n).map_or(b',', |(d, _)| *d)
+}
+
+/// When a cell holds whole further rows after a line break (a quote opened and never
+/// closed reads the rest of the file into one cell): the last physical line it took.
+fn open_quote_lines(record: &csv::StringRecord, delimiter: u8, columns: usize) -> Option<u64> {
+    let start = record.position()?.line();
+    let looks_like_a_row = |l: &str| columns > 1 && l.matches(char::from(delimiter)).count() + 1 >= columns;
+    let swallowed = record.iter().any(|c| c.lines().skip(1).any(looks_like_a_row));
+    let breaks = |c: &str| c.trim_end_matches(['\n', '\r']).matches('\n').count() as u64;
+    swallowed.then(|| start + record.iter().map(breaks).sum::<u64>())
 }
 
 /// Reads a ready JSON batch: `{"header": {...}, "body": [ {...}, ... ]}` (the shape

@@ -307,3 +307,37 @@ fn the_sandbox_amount_bounds_apply_to_test_accounts_only() {
     assert_eq!(kinds(row("0"), false), [IssueKind::AmountTooSmall]);
     assert_eq!(kinds(row("5"), true), [IssueKind::AmountTooSmall]);
 }
+
+#[test]
+fn semicolon_and_tab_separated_exports_read_like_comma_separated_ones() {
+    let comma = format!("{HEADER}\n{}\n{}\n", good(1), good(2));
+    for sep in [";", "\t"] {
+        let text = comma.replace(',', sep);
+        let table = read_csv(&text).unwrap();
+        assert_eq!(table.headers.len(), 10, "{sep:?}: {:?}", table.headers);
+        let draft = Draft::new(table.clone(), ColumnMapping::guess(&table.headers));
+        let report = draft.validate(&ctx());
+        assert!(report.is_clean(), "{sep:?}: {:?}", report.issues().collect::<Vec<_>>());
+        assert_eq!(report.valid_rows().count(), 2);
+    }
+    // A comma inside a quoted header does not make it the separator.
+    let table = read_csv("\"name, full\";amount\nA;1\n").unwrap();
+    assert_eq!(table.headers, ["name, full", "amount"]);
+}
+
+#[test]
+fn a_quote_never_closed_is_reported_with_the_lines_it_swallowed() {
+    let text = format!(
+        "{HEADER}\n{}\nINV-X,psp-x,\"1999,USD,2026-04-30T10:00:00Z,x@example.com,tok-x,2026-06-01T00:00:00Z,9,true\n{}\n{}\n",
+        good(1),
+        good(2),
+        good(3)
+    );
+    let table = read_csv(&text).unwrap();
+    let bad = table.rows.iter().find(|r| r.line == 3).expect("the row with the open quote");
+    let problem = bad.problem.as_deref().unwrap_or_default();
+    assert!(problem.contains("never closed") && problem.contains("lines 4–5"), "{problem}");
+    let draft = Draft::new(table.clone(), ColumnMapping::guess(&table.headers));
+    let issues: Vec<_> = draft.validate(&ctx()).issues().filter(|i| i.line == 3).map(|i| i.kind).collect();
+    assert!(issues.contains(&IssueKind::RowUnreadable), "{issues:?}");
+}
