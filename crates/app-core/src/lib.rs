@@ -37,4 +37,7 @@ mod workflows;
 pub use crate::core::{AppCore, CoreConfig};
 pub use demo::{DEMO_ORDER_COUNT, DEMO_SEED};
 pub use error::{CoreError, ErrorCode, IpcError};
+/// The text of a batch export file's bytes (UTF-8, UTF-16 by BOM, else Windows-1252 with a
+/// note), for callers that read files themselves (the CLI).
+pub use flexdesk_batch::decode_export;
 pub use system::{log_dir, LOG_FILES_KEPT, LOG_FILE_PREFIX, LOG_FILE_SUFFIX};

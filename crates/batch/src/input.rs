@@ -173,6 +173,46 @@ pub fn read_json(text: &str) -> Result<SourceTable, BatchError> {
     Ok(SourceTable { headers, rows, json_header: header })
 }
 
+/// The text of an export file's bytes without losing a character silently: UTF-8 (with or
+/// without a BOM) as is, UTF-16 by its BOM (Excel's "Unicode text"), and anything else that
+/// is not valid UTF-8 as Windows-1252 (Excel's "CSV" on Western systems), with a note for
+/// the person to check accented names. (The desktop UI does the same in `decode.ts`.)
+pub fn decode_export(bytes: &[u8]) -> (String, Option<String>) {
+    let utf16 = |be: bool| {
+        let units: Vec<u16> = bytes[2..]
+            .chunks_exact(2)
+            .map(|p| if be { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    match bytes {
+        [0xFF, 0xFE, ..] => return (utf16(false), None),
+        [0xFE, 0xFF, ..] => return (utf16(true), None),
+        _ => {}
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.to_string(), None),
+        Err(_) => {
+            let text = bytes.iter().map(|&b| windows_1252(b)).collect();
+            let note = "the file is not UTF-8 text, so it was read as Windows-1252 (Western European): check names \
+                        and addresses with accents before uploading, or save the export as \"CSV UTF-8\""
+                .to_string();
+            (text, Some(note))
+        }
+    }
+}
+
+/// Windows-1252 differs from Latin-1 only in 0x80–0x9F.
+fn windows_1252(b: u8) -> char {
+    const HIGH: [u32; 32] = [
+        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D,
+        0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+        0x0153, 0x9D, 0x017E, 0x0178,
+    ];
+    let code = if (0x80..0xA0).contains(&b) { HIGH[usize::from(b - 0x80)] } else { u32::from(b) };
+    char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
 /// Reads CSV or JSON, by the first non-blank character (`{`/`[` = JSON).
 pub fn read_any(text: &str) -> Result<SourceTable, BatchError> {
     match text.trim_start_matches('\u{feff}').trim_start().chars().next() {

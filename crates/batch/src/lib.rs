@@ -30,7 +30,7 @@ pub use files::{
     plan_files, response_name, sha256_hex, temp_name, with_fresh_token, BatchHeader, FileFormat, PlannedFile,
     PlannedRow, ResponseFile, ResponseRow, MAX_ROWS_PER_FILE,
 };
-pub use input::{read_any, read_csv, read_json, write_csv, SourceRow, SourceTable};
+pub use input::{decode_export, read_any, read_csv, read_json, write_csv, SourceRow, SourceTable};
 pub use mapping::{field, field_type, major_units_to_cents, ColumnMapping, FieldSpec, FieldType, FIELDS};
 pub use probe::{probe, ProbeOutcome, ProbeReport};
 pub use sftp::{fingerprint, pinned_fingerprint, SftpClient, SftpSettings, UploadOutcome};

@@ -158,3 +158,13 @@ fn a_fresh_token_replaces_only_the_sign_in_of_a_built_file() {
     assert_eq!(after["header"]["mid"], before["header"]["mid"]);
     assert_eq!(with_fresh_token(b"sequenceNumber,orderId\n1,A\n", "t").unwrap(), None, "a CSV file has none");
 }
+
+#[test]
+fn exports_in_utf16_or_windows_1252_are_read_without_losing_characters() {
+    assert_eq!(flexdesk_batch::decode_export("name\nMüller\n".as_bytes()), ("name\nMüller\n".to_string(), None));
+    assert_eq!(flexdesk_batch::decode_export(&[0xFF, 0xFE, 0x41, 0x00, 0xFC, 0x00]), ("Aü".to_string(), None));
+    assert_eq!(flexdesk_batch::decode_export(&[0xFE, 0xFF, 0x00, 0x41, 0x00, 0xFC]), ("Aü".to_string(), None));
+    let (text, note) = flexdesk_batch::decode_export(&[0x4D, 0xFC, 0x6C, 0x6C, 0x65, 0x72, 0x2C, 0x80]);
+    assert_eq!(text, "Müller,€");
+    assert!(note.unwrap().contains("Windows-1252"));
+}

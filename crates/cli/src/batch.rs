@@ -130,7 +130,11 @@ pub struct InputArgs {
 }
 
 async fn compose(core: &AppCore, a: &InputArgs) -> Result<bool> {
-    let text = std::fs::read_to_string(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let bytes = std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let (text, note) = flexdesk_core::decode_export(&bytes);
+    if let Some(note) = note {
+        eprintln!("note: {}: {note}", a.file.display());
+    }
     let kind = match a.kind.as_str() {
         "evaluate" => BatchKindDto::Evaluate,
         "transmit" => BatchKindDto::Transmit,
