@@ -177,10 +177,11 @@ async fn a_response_refusing_part_of_a_file_or_naming_another_order_is_recorded_
     let body: serde_json::Value = serde_json::from_slice(&std::fs::read(&sent).unwrap()).unwrap();
     let first_order = body["body"][0]["orderId"].as_str().unwrap().to_string();
 
-    // Row 1 answered; row 2 answered for an order that is not the one sent under that
-    // number; row 3 not answered by itself, but the file carries an error of its own.
+    // Row 1 answered without its number (matched by its order id); row 2 answered for an
+    // order that is not the one sent under that number; row 3 not answered by itself, but
+    // the file carries an error of its own.
     let response = serde_json::json!({"sourceFile": name, "rows": [
-        {"sequenceNumber": 1, "orderId": first_order, "orderSessionKey": "k-1", "status": "SUBMITTED", "errors": []},
+        {"orderId": first_order, "orderSessionKey": "k-1", "status": "SUBMITTED", "errors": []},
         {"sequenceNumber": "2", "orderId": "SOMEONE-ELSE", "orderSessionKey": "k-2", "status": "SUBMITTED"},
         {"sequenceNumber": "", "status": "ERROR", "errors": ["line 3 could not be read"]}
     ]});

@@ -156,7 +156,7 @@ async fn a_dropped_refund_response_awaits_confirmation_and_is_never_resent_blind
 
 #[tokio::test]
 async fn a_refund_lost_before_it_ran_is_resent_once_but_only_after_the_quiet_period() {
-    let s = setup_with(|cc| cc.refund_quiet_period = std::time::Duration::from_secs(2)).await;
+    let s = setup_with(|cc| cc.refund_quiet_period = std::time::Duration::from_secs(5)).await;
     let order = first_in_state(&s.app, OrderStateDto::Approved, None);
     let key = order.order_session_key.as_str();
     s.sandbox.set_faults(Faults {
@@ -185,7 +185,7 @@ async fn a_refund_lost_before_it_ran_is_resent_once_but_only_after_the_quiet_per
     let edited = s.app.refund(refund(key, 60, "lost")).await.unwrap_err();
     assert!(edited.user_message().contains("already sent another action"), "{}", edited.user_message());
 
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5_100)).await;
     let settled = s.app.check_action("lost").await.unwrap();
     assert_eq!(settled.status, ActionStatus::Confirmed, "{}", settled.message);
     assert_eq!(s.sandbox.refunds(key).iter().map(|r| r.amount.0).collect::<Vec<_>>(), [120], "sent once");

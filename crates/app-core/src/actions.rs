@@ -127,6 +127,22 @@ fn same_action(
     }
 }
 
+/// Why a new refund is refused while another refund of the order is unsettled.
+fn open_refund_refusal(open: &Intent) -> CoreError {
+    let why = match open.state {
+        IntentState::Sending => "it is being sent right now",
+        IntentState::Pending => "it was recorded but not sent yet",
+        _ => "FlexFactor's answer to it was unclear",
+    };
+    CoreError::InvalidInput(format!(
+        "A refund of {} on this order, started {} by {}, is not settled yet: {why}. Nothing new was sent. Use \
+         \"Check again\" on it under Actions in the order's detail; a new refund can be made once it is settled.",
+        money(open.amount_cents.unwrap_or(0), open.currency.as_deref().unwrap_or("USD")),
+        open.created_at.format("%Y-%m-%d %H:%M UTC"),
+        open.operator
+    ))
+}
+
 /// The outcome when another continuation of the same intent is sending it right now.
 fn being_settled(intent: &Intent) -> ActionOutcome {
     outcome(
@@ -199,14 +215,7 @@ impl AppCore {
             .into_iter()
             .find(|i| i.kind == IntentKind::Refund && i.state.is_open());
         if let Some(open) = open_refund {
-            return Err(CoreError::InvalidInput(format!(
-                "A refund of {} on this order, started {} by {}, is not settled yet: FlexFactor's answer was unclear. \
-                 Nothing new was sent. Use \"Check again\" on it under Actions in the order's detail; a new refund can \
-                 be made once it is settled.",
-                money(open.amount_cents.unwrap_or(0), open.currency.as_deref().unwrap_or("USD")),
-                open.created_at.format("%Y-%m-%d %H:%M UTC"),
-                open.operator
-            )));
+            return Err(open_refund_refusal(&open));
         }
         // Re-read first: the amount is checked against what FlexFactor holds now, and an
         // offline FlexDesk records nothing.
@@ -247,6 +256,7 @@ impl AppCore {
         match m.record_intent(&intent)? {
             Recorded::Existing(existing) => self.continue_intent(&client, &mut m, *existing).await,
             Recorded::Inserted => self.send_refund(&client, &mut m, intent, RESEND_BUDGET).await,
+            Recorded::OpenRefund(open) => Err(open_refund_refusal(&open)),
         }
     }
 
@@ -509,6 +519,7 @@ impl AppCore {
             out.push(match m.record_intent(&intent)? {
                 Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await?,
                 Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await?,
+                Recorded::OpenRefund(open) => return Err(open_refund_refusal(&open)),
             });
         }
         Ok(out)
@@ -534,10 +545,11 @@ impl AppCore {
         intent.merchant_order_id = Some(merchant_order_id.to_string());
         // The order it addresses, when the mirror has it: the cancel then shows in that order's
         // actions, and a resend is settled from that order first.
-        intent.order_session_key = m.newest_order_key_by_merchant_id(&account, merchant_order_id)?;
+        intent.order_session_key = m.cancellable_order_key_by_merchant_id(&account, merchant_order_id)?;
         match m.record_intent(&intent)? {
             Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await,
             Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await,
+            Recorded::OpenRefund(open) => Err(open_refund_refusal(&open)),
         }
     }
 
@@ -575,6 +587,7 @@ impl AppCore {
         match m.record_intent(&intent)? {
             Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await,
             Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await,
+            Recorded::OpenRefund(open) => Err(open_refund_refusal(&open)),
         }
     }
 
@@ -632,6 +645,21 @@ impl AppCore {
                         return self.confirm_keyed(m, &intent, message);
                     }
                     Ok(_) => {}
+                    // Within a day the idempotency key makes a resend safe; after it, FlexFactor
+                    // would take the resend for a new request (or refuse it), so only the
+                    // order can tell.
+                    Err(e) if Utc::now() - intent.created_at > chrono::Duration::hours(23) => {
+                        return Ok(outcome(
+                            &intent,
+                            ActionStatus::AwaitingConfirmation,
+                            format!(
+                                "Not sent again: the order could not be re-read ({e}), and this action was first sent \
+                                 more than a day ago, so only the order can tell whether it went through. Use \
+                                 \"Check again\" when FlexFactor can be reached."
+                            ),
+                            None,
+                        ));
+                    }
                     Err(e) => tracing::warn!(error = %e, "could not re-read the order before resending; resending"),
                 }
             }

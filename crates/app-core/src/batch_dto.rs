@@ -83,7 +83,8 @@ pub struct BatchDraftView {
 pub struct AmountsRead {
     /// The column they come from ("" when every amount was typed in as a fix).
     pub header: String,
-    /// `cents` (1999 = 19.99) or `major` (19.99).
+    /// `cents` (1999 = 19.99), `major` (19.99), or `mixed` (a cents and a major-units
+    /// column are both mapped; each row uses the one it fills).
     pub unit: String,
     pub rows: u32,
     #[ts(type = "number")]

@@ -88,17 +88,19 @@ fn amounts_read(st: &DraftState, report: &ValidationReport) -> Option<AmountsRea
         }
     }
     let mapping = &st.draft.mapping;
-    let (header, unit) = match mapping.header_for("transaction.amountMajor") {
-        Some(h) => (h, "major"),
-        None => (mapping.header_for("transaction.amount").unwrap_or_default(), "cents"),
+    let (header, unit) = match (mapping.header_for("transaction.amountMajor"), mapping.header_for("transaction.amount"))
+    {
+        (Some(major), Some(cents)) => (format!("{cents} / {major}"), "mixed"),
+        (Some(major), None) => (major.to_string(), "major"),
+        (None, cents) => (cents.unwrap_or_default().to_string(), "cents"),
     };
     Some(AmountsRead {
-        header: header.to_string(),
+        header,
         unit: unit.to_string(),
         rows: amounts.len() as u32,
         smallest_cents: *amounts.iter().min()?,
         largest_cents: *amounts.iter().max()?,
-        total_cents: amounts.iter().sum(),
+        total_cents: amounts.iter().fold(0i64, |sum, a| sum.saturating_add(*a)),
         currencies,
     })
 }
@@ -213,13 +215,17 @@ impl AppCore {
         let ids: Vec<String> = st.draft.live_rows().filter_map(|r| st.draft.fields_of(r).remove("orderId")).collect();
         let (submitted, account) =
             self.with_reader(|m| Ok((m.submitted_order_ids(&st.account_id, &ids)?, m.account(&st.account_id)?)))?;
-        let production = account.is_some_and(|a| a.environment == flexdesk_mirror::Environment::Production);
+        // The bounds are the sandbox's (Demo and Sandbox accounts); a production or custom
+        // endpoint only needs a positive amount.
+        let test_account = account.is_some_and(|a| {
+            matches!(a.environment, flexdesk_mirror::Environment::Demo | flexdesk_mirror::Environment::Sandbox)
+        });
         Ok(ValidationContext {
             kind: st.kind,
             now: Utc::now(),
             default_expiry: (st.kind == BatchKind::Evaluate).then(|| st.default_expiry.clone()),
             submitted,
-            sandbox_amount_limits: !production,
+            sandbox_amount_limits: test_account,
         })
     }
 
@@ -524,13 +530,21 @@ impl AppCore {
                 Ok((_, api)) => api.access_token().await.map_err(CoreError::from),
                 Err(e) => Err(e),
             };
-            if let Err(e) = token.and_then(|token| put_fresh_token(&writer, &unsent, &token)) {
-                let message =
-                    format!("The batch files need a fresh FlexFactor sign-in before they are sent, which failed: {e}");
+            // Only files none of whose bytes were sent: a partly sent one resumes from the
+            // bytes already on the server, which a new header would not match.
+            let not_started: Vec<_> = unsent.iter().copied().filter(|f| f.status == "built").collect();
+            if let Err(e) = token.and_then(|token| put_fresh_token(&writer, &not_started, &token)) {
+                let message = format!(
+                    "The batch files need a fresh FlexFactor sign-in before they are sent, which failed: {}",
+                    e.user_message()
+                );
                 writer.set_batch_error(id, Some(&message))?;
                 self.changed();
                 client.close().await;
-                return Err(CoreError::Internal(message));
+                return Err(match e.code() {
+                    crate::ErrorCode::Network => CoreError::Transfer(message),
+                    _ => e,
+                });
             }
         }
         for f in unsent {
@@ -559,6 +573,7 @@ impl AppCore {
         }
         let started = std::time::Instant::now();
         let mut last_notes: Vec<String> = Vec::new();
+        let mut applied: HashMap<String, (String, Option<String>)> = HashMap::new();
         loop {
             let pending: Vec<String> = self
                 .with_reader(|m| Ok(m.batch(id)?))?
@@ -580,12 +595,24 @@ impl AppCore {
                         writer.set_batch_error(id, Some(&message))?;
                         self.changed();
                         client.close().await;
-                        return Err(CoreError::Internal(message));
+                        return Err(CoreError::Transfer(message));
                     }
                 };
                 let Some(bytes) = fetched else { continue };
+                // A response read before, unchanged (a partial one, waited on): not applied again.
+                let sha = sha256_hex(&bytes);
+                if let Some((seen, note)) = applied.get(&name) {
+                    if *seen == sha {
+                        notes.extend(note.clone());
+                        continue;
+                    }
+                }
                 match ResponseFile::parse(&name, &bytes) {
-                    Ok(response) => notes.extend(self.apply_response(&account_id, id, &name, &response)?),
+                    Ok(response) => {
+                        let note = self.apply_response(&account_id, id, &name, &response)?;
+                        notes.extend(note.clone());
+                        applied.insert(name.clone(), (sha, note));
+                    }
                     // Possibly still being written: read again next round; said meanwhile.
                     Err(e) => notes.push(format!(
                         "FlexFactor's response file for {name} could not be read yet ({e}); FlexDesk reads it again."
@@ -652,11 +679,30 @@ impl AppCore {
         let mut file_errors: Vec<String> = Vec::new();
         let mut rows = Vec::new();
         for row in &r.rows {
-            let Ok(seq) = row.sequence_number.trim().parse::<u32>() else {
-                let why = if row.errors.is_empty() { row.status.clone() } else { row.errors.join("; ") };
-                file_errors.push(why);
-                continue;
+            let by_order = || {
+                let id = row.order_id.as_deref()?.trim();
+                let mut matching = ledger.iter().filter(|(_, (_, sent))| sent.trim() == id).map(|(seq, _)| *seq);
+                matching.next().filter(|_| matching.next().is_none())
             };
+            let seq = match row.sequence_number.trim().parse::<u32>().ok().or_else(by_order) {
+                Some(seq) => seq,
+                // No number and no order it can be matched to: an error about the file as
+                // a whole, if it says one; anything else cannot be placed and is left out.
+                None => {
+                    let error = !row.errors.is_empty() || row.status.trim().eq_ignore_ascii_case("error");
+                    if row.order_id.is_none() && error {
+                        let why = if row.errors.is_empty() { row.status.clone() } else { row.errors.join("; ") };
+                        file_errors.push(why);
+                    } else {
+                        tracing::warn!(file = name, row = ?row, "a response row matches no row of the file; left out");
+                    }
+                    continue;
+                }
+            };
+            // An answer without a status or errors is no outcome yet.
+            if row.status.trim().is_empty() && row.errors.is_empty() {
+                continue;
+            }
             let mut errors = row.errors.clone();
             let mut key = row.order_session_key.clone();
             if let (Some(said), Some((_, sent))) = (&row.order_id, ledger.get(&seq)) {
@@ -669,7 +715,7 @@ impl AppCore {
                     ));
                 }
             }
-            let status = if row.status.trim().is_empty() { "UNKNOWN".to_string() } else { row.status.clone() };
+            let status = if row.status.trim().is_empty() { "ERROR".to_string() } else { row.status.clone() };
             rows.push((seq, key, status, (!errors.is_empty()).then(|| errors.join("; "))));
         }
         let file_error = (!file_errors.is_empty()).then(|| file_errors.join("; "));

@@ -114,7 +114,8 @@ fn header_separator(text: &str) -> u8 {
             }
         }
     }
-    counts.iter().filter(|(_, n)| *n > 0).max_by_key(|(_, n)| *n).map_or(b',', |(d, _)| *d)
+    // A tie goes to the comma (`max_by_key` keeps the last of equals; the comma comes last).
+    counts.iter().rev().filter(|(_, n)| *n > 0).max_by_key(|(_, n)| *n).map_or(b',', |(d, _)| *d)
 }
 
 /// When a cell holds whole further rows after a line break (a quote opened and never

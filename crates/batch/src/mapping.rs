@@ -232,22 +232,44 @@ impl ColumnMapping {
     }
 
     /// Amount columns guessed as cents from their header alone (`amount`, say) whose cells
-    /// are written with a decimal point (`19.99`) are read as major units instead. Columns
-    /// the header calls cents, and columns the account's saved mapping placed, are left as
-    /// they are.
+    /// all look like amounts, at least one with a decimal point (`19.99`, `20`), are read as
+    /// major units instead. Left as they are: columns whose header says cents or
+    /// is the API's own field path, columns the account's saved mapping placed, a column
+    /// with any cell that is not an amount (a broken row must not turn a cents column into
+    /// dollars), and any column when another one already feeds the major-units field.
     pub fn read_decimal_amounts_as_major_units(&mut self, table: &SourceTable, saved: &ColumnMapping) {
-        for (header, path) in self.columns.iter_mut() {
-            let Some(major) = FIELDS.iter().find(|s| s.ty == MajorUnits && s.path.strip_suffix("Major") == Some(path))
-            else {
-                continue;
-            };
-            if normalize(header).contains("cent") || saved.columns.contains_key(header) {
-                continue;
-            }
-            let decimal = table.rows.iter().any(|r| table.cell(r, header).is_some_and(|c| c.trim().contains('.')));
-            if decimal {
-                *path = major.path.to_string();
-            }
+        let sound_rows: Vec<_> = table.rows.iter().filter(|r| r.problem.is_none()).collect();
+        let switches: Vec<(String, &'static str)> = self
+            .columns
+            .iter()
+            .filter_map(|(header, path)| {
+                let major = FIELDS.iter().find(|s| s.ty == MajorUnits && s.path.strip_suffix("Major") == Some(path))?;
+                let explicit = normalize(header).contains("cent")
+                    || header.trim().eq_ignore_ascii_case(path)
+                    || saved.columns.contains_key(header)
+                    || self.header_for(major.path).is_some();
+                if explicit {
+                    return None;
+                }
+                let cells: Vec<&str> = sound_rows
+                    .iter()
+                    .filter_map(|r| table.cell(r, header).map(str::trim))
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                // Amount-shaped (digits, a point or comma, a currency sign): a malformed amount
+                // like `1,234.50` is then reported on its row; a shifted email or date keeps
+                // the column as it was guessed.
+                let amount_shaped = |c: &&str| {
+                    c.chars().any(|ch| ch.is_ascii_digit())
+                        && c.chars().all(|ch| ch.is_ascii_digit() || ".,$€£ ".contains(ch))
+                };
+                let all_amounts = cells.iter().all(amount_shaped);
+                let decimal = cells.iter().any(|c| c.contains('.'));
+                (all_amounts && decimal).then(|| (header.clone(), major.path))
+            })
+            .collect();
+        for (header, major) in switches {
+            self.columns.insert(header, major.to_string());
         }
     }
 
@@ -289,12 +311,37 @@ mod tests {
 
     #[test]
     fn an_amount_column_with_decimal_points_is_read_as_major_units_unless_the_header_or_saved_mapping_says_cents() {
-        let table = crate::input::read_csv("ref,amount,amount_cents,total\nA,19.99,1999,5\nB,20,2000,7\n").unwrap();
+        let table = crate::input::read_csv("ref,amount,amount_cents\nA,19.99,1999\nB,20,2000\n").unwrap();
         let mut m = ColumnMapping::guess(&table.headers);
         assert_eq!(m.header_for("transaction.amount"), Some("amount"), "the header alone says nothing of the unit");
         m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
         assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amountMajor"));
         assert_eq!(m.columns.get("amount_cents"), None, "taken by `amount` first");
+
+        // Another column already feeds the major-units field: nothing is switched onto it.
+        let table = crate::input::read_csv("ref,amount,total\nA,19.99,5\n").unwrap();
+        let mut m = ColumnMapping::guess(&table.headers);
+        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        assert_eq!(m.header_for("transaction.amountMajor"), Some("total"));
+        assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"));
+
+        // One broken row (an email shifted into the amount) does not make cents dollars,
+        // nor does a cell that is not an amount at all.
+        let table =
+            crate::input::read_csv("ref,amount,email\nA,1999,a@x.com\nB,b@example.com\nC,2000,c@x.com\n").unwrap();
+        let mut m = ColumnMapping::guess(&table.headers);
+        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"));
+        let table = crate::input::read_csv("ref,amount\nA,19.99\nB,n/a\n").unwrap();
+        let mut m = ColumnMapping::guess(&table.headers);
+        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"));
+
+        // The API's own cents field named as the header stays cents.
+        let table = crate::input::read_csv("ref,transaction.amount\nA,19.99\n").unwrap();
+        let mut m = ColumnMapping::guess(&table.headers);
+        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        assert_eq!(m.columns.get("transaction.amount").map(String::as_str), Some("transaction.amount"));
 
         let table = crate::input::read_csv("ref,amount\nA,1999\n").unwrap();
         let mut m = ColumnMapping::guess(&table.headers);

@@ -269,9 +269,21 @@ fn in_cents(fields: &BTreeMap<String, String>, line: u64, issues: &mut Vec<Issue
         if text.is_empty() {
             continue;
         }
+        if fields.get(cents_path).is_some_and(|c| !c.trim().is_empty()) {
+            // Two columns for one amount: which one to charge is the person's call.
+            issues.push(issue(
+                line,
+                path,
+                IssueKind::AmountNotMajorUnits,
+                "both a cents column and a major-units column give this row's amount; map only one of them under \
+                 Column mapping"
+                    .to_string(),
+            ));
+            continue;
+        }
         match major_units_to_cents(text) {
             Ok(cents) => {
-                out.entry(cents_path.to_string()).or_insert_with(|| cents.to_string());
+                out.insert(cents_path.to_string(), cents.to_string());
             }
             Err(reason) => issues.push(issue(line, path, IssueKind::AmountNotMajorUnits, reason)),
         }

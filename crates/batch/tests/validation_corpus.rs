@@ -323,6 +323,24 @@ fn semicolon_and_tab_separated_exports_read_like_comma_separated_ones() {
     // A comma inside a quoted header does not make it the separator.
     let table = read_csv("\"name, full\";amount\nA;1\n").unwrap();
     assert_eq!(table.headers, ["name, full", "amount"]);
+    // A tie goes to the comma.
+    let table = read_csv("order_id,notes;internal\nA,x;y\n").unwrap();
+    assert_eq!(table.headers, ["order_id", "notes;internal"]);
+}
+
+#[test]
+fn a_row_with_both_a_cents_and_a_major_units_amount_asks_which_one_to_charge() {
+    let text = "invoice_id,psp_txn_id,amount_cents,amount_usd,currency,declined_at,email,card_token,retry_until\n\
+        INV-1,psp-1,1999,19.99,USD,2026-04-30T10:00:00Z,a@example.com,tok-1,2026-06-01T00:00:00Z\n\
+        INV-2,psp-2,,24.50,USD,2026-04-30T10:00:00Z,b@example.com,tok-2,2026-06-01T00:00:00Z\n";
+    let table = read_csv(text).unwrap();
+    let mapping = ColumnMapping::guess(&table.headers);
+    assert_eq!(mapping.header_for("transaction.amountMajor"), Some("amount_usd"));
+    let report = Draft::new(table, mapping).validate(&ctx());
+    let issues: Vec<_> = report.issues().map(|i| (i.line, i.kind)).collect();
+    assert_eq!(issues, [(2, IssueKind::AmountNotMajorUnits)], "{:?}", report.issues().collect::<Vec<_>>());
+    let amounts: Vec<_> = report.valid_rows().map(|r| r.value["transaction"]["amount"].clone()).collect();
+    assert_eq!(amounts, [serde_json::json!(2450)], "an empty cents cell leaves the major-units one");
 }
 
 #[test]

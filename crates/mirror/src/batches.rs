@@ -122,13 +122,13 @@ impl Mirror {
         Ok(())
     }
 
-    /// Replaces a file's bytes before it is (re)sent, e.g. with a fresh access token in its
-    /// header; its checksum follows. Refused once the file is uploaded.
+    /// Replaces a file's bytes before any of them is sent, e.g. with a fresh access token in
+    /// its header; its checksum follows. Refused once an upload of it has started.
     pub fn replace_batch_file_bytes(&self, name: &str, bytes: &[u8], sha256: &str) -> Result<bool, MirrorError> {
         let changed = self
             .conn
             .execute(
-                "UPDATE batch_files SET bytes = ?2, sha256 = ?3 WHERE name = ?1 AND status IN ('built', 'uploading')",
+                "UPDATE batch_files SET bytes = ?2, sha256 = ?3 WHERE name = ?1 AND status = 'built'",
                 params![name, bytes, sha256],
             )
             .op("replacing a batch file")?;

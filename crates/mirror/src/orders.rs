@@ -433,9 +433,11 @@ impl Mirror {
         rows.collect::<Result<Vec<String>, _>>().op("reading order ids")
     }
 
-    /// The newest order with this merchant order id (the one FlexFactor's `external-cancel`
-    /// addresses when several share it, e.g. rebills of one subscription).
-    pub fn newest_order_key_by_merchant_id(
+    /// The newest order with this merchant order id that a cancel can still act on
+    /// (pending or awaiting capture): the one FlexFactor's `external-cancel` addresses when
+    /// several share the id (rebills of one subscription). An older order cancelled long
+    /// ago is never taken for it.
+    pub fn cancellable_order_key_by_merchant_id(
         &self,
         account_id: &str,
         merchant_order_id: &str,
@@ -443,8 +445,9 @@ impl Mirror {
         self.conn
             .query_row(
                 "SELECT order_session_key FROM orders WHERE merchant_order_id = ?2 AND account_id = ?1
+                   AND state IN (?3, ?4)
                  ORDER BY created_at DESC, id DESC LIMIT 1",
-                [account_id, merchant_order_id],
+                [account_id, merchant_order_id, OrderState::Pending.as_str(), OrderState::CaptureRequired.as_str()],
                 |r| r.get(0),
             )
             .optional()

@@ -106,6 +106,10 @@ pub enum Recorded {
     Inserted,
     /// An intent with this key exists (a double click or a retry): act on it instead.
     Existing(Box<Intent>),
+    /// A refund: another refund of the same order is not settled yet (its answer was
+    /// unclear, or it is being sent). Nothing was written: a second refund now could refund
+    /// the customer twice.
+    OpenRefund(Box<Intent>),
 }
 
 const COLUMNS: &str =
@@ -148,6 +152,24 @@ impl Mirror {
             .op("looking up an intent")?;
         if let Some(e) = existing {
             return Ok(Recorded::Existing(Box::new(e)));
+        }
+        if i.kind == IntentKind::Refund {
+            // Checked in the same write transaction as the insert, so two windows refunding
+            // one order at once cannot both get through.
+            let open = tx
+                .query_row(
+                    &format!(
+                        "SELECT {COLUMNS} FROM outbox WHERE account_id = ?1 AND order_session_key = ?2 AND kind = 'refund'
+                         AND state IN ('pending', 'sending', 'awaiting_confirmation') LIMIT 1"
+                    ),
+                    rusqlite::params![i.account_id, i.order_session_key],
+                    read_intent,
+                )
+                .optional()
+                .op("looking for an open refund")?;
+            if let Some(open) = open {
+                return Ok(Recorded::OpenRefund(Box::new(open)));
+            }
         }
         tx.execute(
             &format!("INSERT INTO outbox ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
@@ -315,6 +337,20 @@ mod tests {
         assert_eq!(m.intent("i-1").unwrap().unwrap().attempts, 1);
         m.finish_intent("i-1", IntentState::AwaitingConfirmation, "unclear", None, None).unwrap();
         assert!(m.mark_intent_sending("i-1", 1).unwrap(), "a later check that read attempt 1 may resend");
+    }
+
+    #[test]
+    fn a_second_refund_of_an_order_is_not_recorded_while_the_first_is_open() {
+        let mut m = mirror_with_intent();
+        let mut second = m.intent("i-1").unwrap().unwrap();
+        second.intent_key = "i-2".into();
+        match m.record_intent(&second).unwrap() {
+            Recorded::OpenRefund(open) => assert_eq!(open.intent_key, "i-1"),
+            other => panic!("{other:?}"),
+        }
+        assert!(m.intent("i-2").unwrap().is_none());
+        m.finish_intent("i-1", IntentState::Confirmed, "Refunded", None, None).unwrap();
+        assert_eq!(m.record_intent(&second).unwrap(), Recorded::Inserted);
     }
 
     #[test]

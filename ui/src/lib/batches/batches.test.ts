@@ -113,14 +113,14 @@ describe("outcomes", () => {
 describe("amounts read", () => {
   it("names the column and unit and shows what will be charged", () => {
     const cents = { header: "amount", unit: "cents", rows: 3, smallestCents: 49, largestCents: 149, totalCents: 297, currencies: ["USD"] };
-    expect(amountsSentence(cents)).toBe("Amounts from column “amount” read in cents (1999 is 19.99): $0.49 to $1.49 per row, $2.97 in all.");
+    expect(amountsSentence(cents)).toBe("Amounts from column “amount” read in cents (1999 = 19.99): $0.49 to $1.49 per row, $2.97 in all.");
     const major = { ...cents, unit: "major", smallestCents: 1999, largestCents: 1999, totalCents: 5997 };
-    expect(amountsSentence(major)).toBe("Amounts from column “amount” read in major units (19.99 is 19.99): $19.99 per row, $59.97 in all.");
+    expect(amountsSentence(major)).toBe("Amounts from column “amount” read in major units (19.99 = 1999 cents): $19.99 per row, $59.97 in all.");
   });
 
   it("does not add up amounts in different currencies", () => {
     const mixed = { header: "", unit: "cents", rows: 2, smallestCents: 1000, largestCents: 2000, totalCents: 3000, currencies: ["USD", "EUR"] };
-    expect(amountsSentence(mixed)).toBe("Amounts read in cents (1999 is 19.99): 10.00 to 20.00 per row (USD, EUR).");
+    expect(amountsSentence(mixed)).toBe("Amounts read in cents (1999 = 19.99): 10.00 to 20.00 per row (USD, EUR).");
   });
 });
 

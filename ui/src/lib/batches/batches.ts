@@ -112,8 +112,13 @@ export function outcomeCounts(rows: BatchRowView[]): Array<[string, number]> {
 export function amountsSentence(a: AmountsRead): string {
   const one = a.currencies.length === 1 ? a.currencies[0] : null;
   const money = (cents: number) => (one ? formatAmount(cents, one) : (cents / 100).toFixed(2));
-  const from = a.header ? `from column “${a.header}” ` : "";
-  const unit = a.unit === "major" ? "in major units (19.99 is 19.99)" : "in cents (1999 is 19.99)";
+  const from = a.header ? `from ${a.unit === "mixed" ? "columns" : "column"} “${a.header}” ` : "";
+  const unit =
+    a.unit === "major"
+      ? "in major units (19.99 = 1999 cents)"
+      : a.unit === "mixed"
+        ? "from a cents and a major-units column"
+        : "in cents (1999 = 19.99)";
   const range = a.smallestCents === a.largestCents ? money(a.smallestCents) : `${money(a.smallestCents)} to ${money(a.largestCents)}`;
   const total = one ? `, ${money(a.totalCents)} in all` : ` (${a.currencies.join(", ")})`;
   return `Amounts ${from}read ${unit}: ${range} per row${total}.`;

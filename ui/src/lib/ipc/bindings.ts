@@ -242,7 +242,8 @@ export type AmountsRead = {
  */
 header: string, 
 /**
- * `cents` (1999 = 19.99) or `major` (19.99).
+ * `cents` (1999 = 19.99), `major` (19.99), or `mixed` (a cents and a major-units
+ * column are both mapped; each row uses the one it fills).
  */
 unit: string, rows: number, smallestCents: number, largestCents: number, totalCents: number, 
 /**
