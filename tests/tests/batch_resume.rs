@@ -23,6 +23,20 @@ fn evaluate(csv: String, name: &str) -> BatchInput {
     BatchInput { text: csv, source_name: name.into(), kind: BatchKindDto::Evaluate, default_expiry_days: None }
 }
 
+/// The SFTP settings of the merchant's endpoint, pinned to `host_key`.
+fn merchant_sftp(merchant: &Merchant, host_key: String) -> SftpSettingsInput {
+    SftpSettingsInput {
+        host: "127.0.0.1".into(),
+        port: merchant.sftp.local_addr().port(),
+        user: "merchant".into(),
+        key_path: merchant.key_path().display().to_string(),
+        host_key,
+        inbound_dir: merchant.sftp.inbound_dir().into(),
+        outbound_dir: merchant.sftp.outbound_dir().into(),
+        passphrase: Some(KEY_PASSPHRASE.into()),
+    }
+}
+
 fn names_in(dir: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> =
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -42,16 +56,7 @@ async fn batches_unfinished_when_the_core_stopped_are_resumed_at_start_and_sent_
     let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
     let orders_before = merchant.sandbox.orders_snapshot().len();
 
-    let settings = SftpSettingsInput {
-        host: "127.0.0.1".into(),
-        port: merchant.sftp.local_addr().port(),
-        user: "merchant".into(),
-        key_path: merchant.key_path().display().to_string(),
-        host_key: merchant.sftp.host_key().to_string(),
-        inbound_dir: merchant.sftp.inbound_dir().into(),
-        outbound_dir: merchant.sftp.outbound_dir().into(),
-        passphrase: Some(KEY_PASSPHRASE.into()),
-    };
+    let settings = merchant_sftp(&merchant, merchant.sftp.host_key().to_string());
     let (dir, keychain, account) = (data.path().to_path_buf(), secrets.clone(), merchant.account());
     let first_run = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -154,17 +159,7 @@ async fn a_response_refusing_part_of_a_file_or_naming_another_order_is_recorded_
     let data = tempfile::tempdir().unwrap();
     let app = core(data.path(), Arc::new(MemoryStore::new()));
     app.add_account(merchant.account()).await.unwrap();
-    app.configure_sftp(SftpSettingsInput {
-        host: "127.0.0.1".into(),
-        port: merchant.sftp.local_addr().port(),
-        user: "merchant".into(),
-        key_path: merchant.key_path().display().to_string(),
-        host_key: merchant.sftp.host_key().to_string(),
-        inbound_dir: merchant.sftp.inbound_dir().into(),
-        outbound_dir: merchant.sftp.outbound_dir().into(),
-        passphrase: Some(KEY_PASSPHRASE.into()),
-    })
-    .unwrap();
+    app.configure_sftp(merchant_sftp(&merchant, merchant.sftp.host_key().to_string())).unwrap();
     assert_eq!(app.batch_compose(evaluate(csv, "r.csv")).unwrap().valid, 3);
     let batch = app.batch_upload().await.unwrap();
     let name = batch.files[0].name.clone();
@@ -216,16 +211,7 @@ async fn a_batch_retried_long_after_it_was_built_is_sent_with_a_current_sign_in(
     let data = tempfile::tempdir().unwrap();
     let app = core(data.path(), Arc::new(MemoryStore::new()));
     app.add_account(merchant.account()).await.unwrap();
-    let settings = |host_key: String| SftpSettingsInput {
-        host: "127.0.0.1".into(),
-        port: merchant.sftp.local_addr().port(),
-        user: "merchant".into(),
-        key_path: merchant.key_path().display().to_string(),
-        host_key,
-        inbound_dir: merchant.sftp.inbound_dir().into(),
-        outbound_dir: merchant.sftp.outbound_dir().into(),
-        passphrase: Some(KEY_PASSPHRASE.into()),
-    };
+    let settings = |host_key: String| merchant_sftp(&merchant, host_key);
     // The first attempt fails: the pinned host key is not the server's.
     let not_the_server = std::fs::read_to_string(merchant.key_path().with_extension("pub")).unwrap();
     app.configure_sftp(settings(not_the_server)).unwrap();
