@@ -105,7 +105,7 @@ fn amounts_read(st: &DraftState, report: &ValidationReport) -> Option<AmountsRea
     })
 }
 
-/// Puts `token` into every file not fully sent yet (see [`with_fresh_token`]).
+/// Puts `token` into each of `files` (none of whose bytes were sent; see [`with_fresh_token`]).
 fn put_fresh_token(
     writer: &flexdesk_mirror::Mirror,
     files: &[&flexdesk_mirror::BatchFileRecord],
@@ -381,15 +381,12 @@ impl AppCore {
             let mut slot = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?;
             slot.take().ok_or_else(|| CoreError::InvalidInput("Import a CSV or JSON batch first.".into()))?
         };
-        let recorded = match self.build_batch_files(&account_id, &client, &st).await {
-            Ok((id, files)) => self
-                .writer()
-                .and_then(|mut w| {
-                    Ok(w.insert_batch(&account_id, &id, kind_name(st.kind), &st.source_name, Utc::now(), &files)?)
-                })
-                .map(|()| id),
-            Err(e) => Err(e),
-        };
+        let recorded = async {
+            let (id, files) = self.build_batch_files(&account_id, &client, &st).await?;
+            self.writer()?.insert_batch(&account_id, &id, kind_name(st.kind), &st.source_name, Utc::now(), &files)?;
+            Ok::<_, CoreError>(id)
+        }
+        .await;
         let id = match recorded {
             Ok(id) => id,
             Err(e) => {
@@ -658,10 +655,10 @@ impl AppCore {
         self.notify_desktop(crate::system_dto::NoticeKind::BatchFinished, title, body);
     }
 
-    /// Records a response file. Rows are matched by sequence number and checked against the
-    /// order id sent under it; rows without a sequence number are FlexFactor's verdict on
-    /// the whole file. Returns what the operator must know (a refused file, rows without an
-    /// outcome yet), if anything.
+    /// Records a response file. Rows are matched by sequence number (by order id when the
+    /// number is missing) and checked against the order id sent under it; an error row that
+    /// cannot be placed either way is FlexFactor's verdict on the whole file. Returns what the
+    /// operator must know (a refused file, rows without an outcome yet), if anything.
     fn apply_response(
         &self,
         account_id: &str,

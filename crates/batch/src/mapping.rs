@@ -309,6 +309,14 @@ mod tests {
         assert!(major_units_to_cents("12,50").unwrap_err().contains("point before the cents"));
     }
 
+    /// A CSV's guessed mapping, amount units read from its cells.
+    fn guessed(csv: &str) -> ColumnMapping {
+        let table = crate::input::read_csv(csv).unwrap();
+        let mut m = ColumnMapping::guess(&table.headers);
+        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        m
+    }
+
     #[test]
     fn an_amount_column_with_decimal_points_is_read_as_major_units_unless_the_header_or_saved_mapping_says_cents() {
         let table = crate::input::read_csv("ref,amount,amount_cents\nA,19.99,1999\nB,20,2000\n").unwrap();
@@ -319,33 +327,22 @@ mod tests {
         assert_eq!(m.columns.get("amount_cents"), None, "taken by `amount` first");
 
         // Another column already feeds the major-units field: nothing is switched onto it.
-        let table = crate::input::read_csv("ref,amount,total\nA,19.99,5\n").unwrap();
-        let mut m = ColumnMapping::guess(&table.headers);
-        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        let m = guessed("ref,amount,total\nA,19.99,5\n");
         assert_eq!(m.header_for("transaction.amountMajor"), Some("total"));
         assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"));
 
         // One broken row (an email shifted into the amount) does not make cents dollars,
         // nor does a cell that is not an amount at all.
-        let table =
-            crate::input::read_csv("ref,amount,email\nA,1999,a@x.com\nB,b@example.com\nC,2000,c@x.com\n").unwrap();
-        let mut m = ColumnMapping::guess(&table.headers);
-        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        let m = guessed("ref,amount,email\nA,1999,a@x.com\nB,b@example.com\nC,2000,c@x.com\n");
         assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"));
-        let table = crate::input::read_csv("ref,amount\nA,19.99\nB,n/a\n").unwrap();
-        let mut m = ColumnMapping::guess(&table.headers);
-        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        let m = guessed("ref,amount\nA,19.99\nB,n/a\n");
         assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"));
 
         // The API's own cents field named as the header stays cents.
-        let table = crate::input::read_csv("ref,transaction.amount\nA,19.99\n").unwrap();
-        let mut m = ColumnMapping::guess(&table.headers);
-        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        let m = guessed("ref,transaction.amount\nA,19.99\n");
         assert_eq!(m.columns.get("transaction.amount").map(String::as_str), Some("transaction.amount"));
 
-        let table = crate::input::read_csv("ref,amount\nA,1999\n").unwrap();
-        let mut m = ColumnMapping::guess(&table.headers);
-        m.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+        let m = guessed("ref,amount\nA,1999\n");
         assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"), "whole numbers stay cents");
 
         let table = crate::input::read_csv("ref,amount\nA,19.99\n").unwrap();
