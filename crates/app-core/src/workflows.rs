@@ -144,11 +144,8 @@ impl AppCore {
                 .into_iter()
                 .map(|o| {
                     let progress = r
-                        .timeline(&account, &o.order_session_key)?
-                        .into_iter()
-                        .rev()
-                        .find(|t| t.kind.starts_with("webhook:challenge."))
-                        .map(|t| t.kind.trim_start_matches("webhook:").to_string());
+                        .latest_event_kind(&account, &o.order_session_key, "webhook:challenge.")?
+                        .map(|kind| kind.trim_start_matches("webhook:").to_string());
                     let last = reviews.iter().find(|d| d.order_session_key == o.order_session_key);
                     Ok(ReviewItem {
                         challenge_progress: progress,

@@ -47,7 +47,12 @@ fn order_fields(i: usize) -> WireOrder {
     let (status, decision) = statuses[(i * 7919) % statuses.len()];
     let created = base + chrono::Duration::seconds((i as i64) * 7);
     WireOrder {
-        id: format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", i, i % 65536, i % 4096, (i * 31) % 4096, i * 2654435761),
+        // A random-looking GUID, as FlexFactor's keys are (the sandbox's too): keys in
+        // arrival order would make the key index's inserts appends, which real ones are not.
+        id: {
+            let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", h >> 32, (h >> 16) & 0xffff, h & 0xfff, i % 4096, i)
+        },
         external_order_id: Some(format!("WEB-{:08}", i)),
         status: Some(status),
         decision: Some(decision.into()),

@@ -11,7 +11,11 @@
 //!   `orders_by_created`, which a backfill in creation order fills by appending, and which
 //!   keeps the default newest-first list fast meanwhile), the rollup triggers and the word
 //!   index's insert trigger off `orders` (their definitions are saved in `mirror_bulk_ddl` in
-//!   the same transaction). Meanwhile `apply_orders` sums the rollups of the rows it inserts
+//!   the same transaction). The indexes taken off include the unique order key
+//!   (`orders_by_key`): FlexFactor's keys are random GUIDs, and a B-tree over them kept
+//!   current rewrites most of its pages at every commit. Meanwhile each writer finds existing
+//!   orders through a key map of its own (`load_keys.rs`); lookups by key from elsewhere are
+//!   right but slower (they walk the account's orders) until the load finishes. Meanwhile `apply_orders` sums the rollups of the rows it inserts
 //!   and writes them with the rows, and keeps new rows past the search mark; two small
 //!   triggers mark the rollups stale if a row is changed or deleted during the load.
 //!   [`Mirror::finish_bulk_load`] rebuilds the indexes (a sorted build, much faster than a
@@ -32,6 +36,7 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, TransactionBehavior};
 
 use crate::error::{MirrorError, SqlContext};
+use crate::load_keys::{KEY_DELETES_MARK, LOAD_GENERATION_MARK};
 use crate::rollups::{mark_rollups_stale, ROLLUPS_STALE_MARK};
 use crate::Mirror;
 
@@ -58,8 +63,9 @@ pub const SEARCH_INDEX_CHUNK: u64 = 20_000;
 /// it between them.
 pub const SEARCH_INDEX_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Page cache (KiB, as a negative `cache_size`) while the rows of a bulk load go in: the
-/// unique key index takes random inserts when ids are random.
+/// Page cache (KiB, as a negative `cache_size`) while the rows of a bulk load go in. It was
+/// sized when the unique key index stayed on and took random inserts; the load now takes
+/// that index off too, and this size was kept (not measured again since).
 const BULK_CACHE_KIB: i64 = 64 * 1024;
 /// Page cache while the indexes are rebuilt: SQLite's sorter sorts runs of this size and
 /// merges them (in memory, `temp_store = MEMORY`). Smaller runs sort faster than one huge
@@ -72,27 +78,58 @@ const DEFAULT_CACHE_KIB: i64 = 2000;
 
 /// Triggers that replace the rollup triggers during a bulk load: an insert brings its
 /// rollups with it (`apply_orders`), but a row changed or deleted during the load marks the
-/// rollups for recomputation when it finishes.
-const STALE_TRIGGERS: [(&str, &str); 2] = [
+/// rollups for recomputation when it finishes. A delete also counts itself for the writers'
+/// key maps (see `load_keys.rs`).
+const STALE_TRIGGERS: [(&str, &str, bool); 2] = [
     (
         "orders_bulk_stale_au",
         "AFTER UPDATE OF account_id, created_at, currency, is_mit, state, decline_code, amount_cents, captured_cents,
          refunded_cents, placed_at, modified_at, expiry_at ON orders",
+        false,
     ),
-    ("orders_bulk_stale_ad", "AFTER DELETE ON orders"),
+    ("orders_bulk_stale_ad", "AFTER DELETE ON orders", true),
 ];
 
+/// The unique index on the order key (`account_id`, `order_session_key`), off during a bulk
+/// load like the other secondary indexes.
+pub(crate) const KEY_INDEX: &str = "orders_by_key";
+
 fn create_stale_triggers(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorError> {
-    for (name, when) in STALE_TRIGGERS {
+    for (name, when, counts_deletes) in STALE_TRIGGERS {
+        let more = if counts_deletes {
+            format!(
+                "INSERT INTO mirror_marks (name, value) VALUES ('{KEY_DELETES_MARK}', 1)
+                 ON CONFLICT(name) DO UPDATE SET value = value + 1;"
+            )
+        } else {
+            String::new()
+        };
         tx.execute_batch(&format!(
             "CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN
                 INSERT INTO mirror_marks (name, value) VALUES ('{ROLLUPS_STALE_MARK}', 1)
                 ON CONFLICT(name) DO UPDATE SET value = 1;
+                {more}
              END;"
         ))
         .op("creating a marking trigger")?;
     }
     Ok(())
+}
+
+/// Keeps only the newest copy of each order (latest `modified_at`, then the highest id). No
+/// copies arise while the key maps work as designed; this is the safety net that lets the
+/// key index come back if they ever did, and says so in the log.
+fn drop_duplicate_orders(tx: &rusqlite::Transaction<'_>) -> Result<usize, MirrorError> {
+    tx.execute(
+        "DELETE FROM orders WHERE id IN (
+           SELECT id FROM (
+             SELECT id, row_number() OVER (PARTITION BY account_id, order_session_key
+                                           ORDER BY modified_at IS NULL, modified_at DESC, id DESC) AS copy
+             FROM orders)
+           WHERE copy > 1)",
+        [],
+    )
+    .op("removing duplicate orders")
 }
 
 fn mark_set(conn: &rusqlite::Connection, name: &str) -> Result<bool, MirrorError> {
@@ -386,6 +423,12 @@ impl Mirror {
         }
         if !ddl.is_empty() {
             create_stale_triggers(&tx)?;
+            // Key maps from an earlier load are not this one's (see `load_keys.rs`).
+            tx.execute(
+                "INSERT INTO mirror_marks (name, value) VALUES (?1, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                [LOAD_GENERATION_MARK],
+            )
+            .op("counting the bulk load")?;
         }
         tx.commit().op("committing the start of a bulk load")?;
         self.set_cache_kib(BULK_CACHE_KIB)?;
@@ -412,6 +455,9 @@ impl Mirror {
             .and_then(|()| self.conn.pragma_update(None, "temp_store", "MEMORY").op("keeping sort runs in memory"))
             .and_then(|()| self.finish_bulk_load_inner());
         // Whatever happened: the usual settings back, and the checkpointer drains and stops.
+        if result.is_ok() {
+            self.load_keys = None;
+        }
         let restored = self
             .conn
             .pragma_update(None, "temp_store", "DEFAULT")
@@ -464,12 +510,23 @@ impl Mirror {
         if ddl.is_empty() {
             return Ok(());
         }
-        for (_, sql) in &ddl {
-            tx.execute_batch(sql).op("restoring an index or trigger")?;
+        for (name, sql) in &ddl {
+            match tx.execute_batch(sql) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if name == KEY_INDEX && e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    // An order stored twice while the key index was off (see above).
+                    let dropped = drop_duplicate_orders(&tx)?;
+                    tracing::warn!(dropped, "duplicate orders found after a bulk load; kept the newest copy of each");
+                    tx.execute_batch(sql).op("restoring the order key index")?;
+                }
+                other => other.op("restoring an index or trigger")?,
+            }
         }
-        for (name, _) in STALE_TRIGGERS {
+        for (name, _, _) in STALE_TRIGGERS {
             tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}")).op("dropping a marking trigger")?;
         }
+        tx.execute("DELETE FROM mirror_marks WHERE name = ?1", [KEY_DELETES_MARK]).op("clearing the delete count")?;
         // The rows inserted during the load brought their rollups with them; only a row
         // changed or deleted meanwhile (or a date SQLite reads differently) needs the
         // set-based recomputation.

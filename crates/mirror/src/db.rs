@@ -22,6 +22,8 @@ pub struct Mirror {
     pub(crate) conn: Connection,
     /// During a bulk load: the thread that checkpoints the WAL beside this writer.
     pub(crate) checkpointer: Option<crate::bulk::Checkpointer>,
+    /// During a bulk load with the order-key index off: this connection's key map.
+    pub(crate) load_keys: Option<crate::load_keys::LoadKeys>,
 }
 
 impl Mirror {
@@ -45,7 +47,7 @@ impl Mirror {
         conn.pragma_update(None, "synchronous", "NORMAL").op("setting synchronous")?;
         conn.pragma_update(None, "foreign_keys", "ON").op("enabling foreign keys")?;
         migrate(&mut conn)?;
-        Ok(Mirror { conn, checkpointer: None })
+        Ok(Mirror { conn, checkpointer: None, load_keys: None })
     }
 
     /// `PRAGMA quick_check`: true when SQLite finds the file sound.

@@ -25,6 +25,7 @@ mod cursors;
 mod db;
 mod error;
 mod health;
+mod load_keys;
 mod migrations;
 mod order_list;
 mod orders;

@@ -299,7 +299,7 @@ impl Mirror {
         let (column, desc, nulls_first) = filter.sort.key();
         let (op, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
         let value = cursor.value(filter.sort)?;
-        let row_id = Value::Integer(self.cursor_row_id(account_id, cursor, desc)?);
+        let row_id = Value::Integer(self.cursor_row_id(account_id, cursor, filter.sort, value.as_ref(), desc)?);
         let mut segments: Vec<(String, Vec<Value>)> = Vec::new();
         match &value {
             Some(v) => {
@@ -336,14 +336,34 @@ impl Mirror {
     /// The row id of a cursor's order, which breaks ties after its sort value. An order gone
     /// since the page was read (its account was removed) gives the id that skips every tie
     /// rather than one that would list a row twice.
-    fn cursor_row_id(&self, account_id: &str, cursor: &OrderCursor, desc: bool) -> Result<i64, MirrorError> {
-        let id: Option<i64> = self
+    ///
+    /// Looked up with its sort value first: during a bulk load the key index is off, and the
+    /// newest-first list's own index then finds the row at once (see `bulk.rs`). An order
+    /// whose sort value changed since is found by its key alone.
+    fn cursor_row_id(
+        &self,
+        account_id: &str,
+        cursor: &OrderCursor,
+        sort: OrderSort,
+        value: Option<&Value>,
+        desc: bool,
+    ) -> Result<i64, MirrorError> {
+        let (column, _, _) = sort.key();
+        let key = cursor.order_session_key.as_str();
+        let mut id: Option<i64> = self
             .conn
-            .prepare_cached("SELECT id FROM orders WHERE account_id = ?1 AND order_session_key = ?2")
-            .and_then(|mut stmt| {
-                stmt.query_row([account_id, cursor.order_session_key.as_str()], |r| r.get(0)).optional()
-            })
+            .prepare_cached(&format!(
+                "SELECT id FROM orders WHERE account_id = ?1 AND {column} IS ?3 AND order_session_key = ?2"
+            ))
+            .and_then(|mut stmt| stmt.query_row(rusqlite::params![account_id, key, value], |r| r.get(0)).optional())
             .op("reading a list cursor")?;
+        if id.is_none() {
+            id = self
+                .conn
+                .prepare_cached("SELECT id FROM orders WHERE account_id = ?1 AND order_session_key = ?2")
+                .and_then(|mut stmt| stmt.query_row([account_id, key], |r| r.get(0)).optional())
+                .op("reading a list cursor")?;
+        }
         Ok(id.unwrap_or(if desc { i64::MIN } else { i64::MAX }))
     }
 

@@ -6,6 +6,7 @@ use rusqlite::{params_from_iter, types::Value, OptionalExtension, Row};
 
 use crate::cursors::write_cursor;
 use crate::error::{MirrorError, SqlContext};
+use crate::load_keys::LoadKeys;
 use crate::rollups::{RollupDelta, RollupRow};
 use crate::{Mirror, OrderState};
 
@@ -312,16 +313,22 @@ impl Mirror {
             self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).op("starting an apply")?;
         // Per-row lookups of state hints and unknown-order drift are skipped when the account
         // has none (the common case of a backfill); the write lock makes this stable.
-        let (any_hints, any_unknown, rollups_here, search_trigger_off): (bool, bool, bool, bool) = tx
+        let (any_hints, any_unknown, rollups_here, search_trigger_off, key_index_off): (bool, bool, bool, bool, bool) = tx
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM order_hints WHERE account_id = ?1),
                         EXISTS (SELECT 1 FROM drift WHERE account_id = ?1 AND kind = 'unknown_order' AND resolved_at IS NULL),
                         EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = 'orders_rollup_ai'),
-                        EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = 'orders_search_ai')",
-                [account_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = 'orders_search_ai'),
+                        EXISTS (SELECT 1 FROM mirror_bulk_ddl WHERE name = ?2)",
+                [account_id, crate::bulk::KEY_INDEX],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .op("checking hints and drift")?;
+        // A bulk load has the order-key index off: existing orders are found through this
+        // connection's key map (see `load_keys.rs`).
+        // Taken out for the transaction: put back only once it has committed.
+        let mut load_keys = self.load_keys.take().filter(|_| key_index_off);
+        let keys = if key_index_off { Some(LoadKeys::refresh(&mut load_keys, &tx, account_id)?) } else { None };
         if search_trigger_off {
             // The word-index insert trigger is off during a bulk load, so every new row must
             // land past the search mark (searches scan those). New ids are past the largest
@@ -340,7 +347,7 @@ impl Mirror {
         if let Some(first) = orders.first() {
             let (dict_id, dict) = json_dict(&tx, first)?;
             let dict = dict.as_slice();
-            let mut writer = RowWriter::new(&tx, account_id, &now, dict_id, mode)?;
+            let mut writer = RowWriter::new(&tx, account_id, &now, dict_id, mode, keys)?;
             if orders.len() < PIPELINE_MIN {
                 writer.write_batch(&prepare_batch(orders, dict)?, &mut stats, &mut delta)?;
             } else {
@@ -375,6 +382,7 @@ impl Mirror {
             write_cursor(&tx, account_id, name, value)?;
         }
         tx.commit().op("committing an apply")?;
+        self.load_keys = load_keys;
         Ok(stats)
     }
 
@@ -478,38 +486,57 @@ fn json_dict(tx: &rusqlite::Transaction<'_>, first: &WireOrder) -> Result<(i64, 
     Ok((tx.last_insert_rowid(), dict))
 }
 
-/// Parameters of the insert and update statements (`?1` … `?27`).
-const PARAMS: usize = 27;
+/// Parameters of the insert and update statements (`?1` … `?27`; the updates by id also
+/// `?28`, the order's id).
+const PARAMS: usize = 28;
+
+/// The columns an update sets and the conditions it keeps, after the row is chosen: it
+/// changes nothing when the stored JSON is the same, or the stored row is newer.
+const UPDATE_SET: &str = "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6,
+    state = ?7, is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12,
+    email = ?13, customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18,
+    placed_at = ?19, created_at = ?20, modified_at = coalesce(?21, modified_at), expiry_at = ?22, synced_at = ?24,
+    api_state = ?25";
+const UPDATE_UNLESS: &str = "AND NOT EXISTS (SELECT 1 FROM order_json WHERE order_id = orders.id
+                     AND ((dict_id IS ?26 AND raw_json IS ?23) OR (dict_id IS NULL AND raw_json IS ?27)))
+    AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
+    RETURNING id";
 
 /// The prepared statements of one apply.
-struct RowWriter<'t> {
+struct RowWriter<'t, 'k> {
     tx: &'t rusqlite::Transaction<'t>,
     account_id: &'t str,
     now: &'t str,
     dict_id: i64,
     mode: ApplyMode,
+    /// During a bulk load with the key index off: where existing orders are found.
+    keys: Option<&'k mut LoadKeys>,
     insert: rusqlite::CachedStatement<'t>,
     update: rusqlite::CachedStatement<'t>,
+    update_by_id: rusqlite::CachedStatement<'t>,
     put_json: rusqlite::CachedStatement<'t>,
     resolve_unknown: rusqlite::CachedStatement<'t>,
     hint: rusqlite::CachedStatement<'t>,
     stored_state: rusqlite::CachedStatement<'t>,
+    stored_state_by_id: rusqlite::CachedStatement<'t>,
 }
 
-impl<'t> RowWriter<'t> {
+impl<'t, 'k> RowWriter<'t, 'k> {
     fn new(
         tx: &'t rusqlite::Transaction<'t>,
         account_id: &'t str,
         now: &'t str,
         dict_id: i64,
         mode: ApplyMode,
-    ) -> Result<RowWriter<'t>, MirrorError> {
+        keys: Option<&'k mut LoadKeys>,
+    ) -> Result<RowWriter<'t, 'k>, MirrorError> {
         Ok(RowWriter {
             tx,
             account_id,
             now,
             dict_id,
             mode,
+            keys,
             // No RETURNING: SQLite would buffer each row's result in a temporary table.
             insert: tx
                 .prepare_cached(
@@ -522,18 +549,12 @@ impl<'t> RowWriter<'t> {
                 )
                 .op("preparing the order insert")?,
             update: tx
-                .prepare_cached(
-                    "UPDATE orders SET merchant_order_id = ?3, status_code = ?4, status_name = ?5, decision = ?6, state = ?7,
-                        is_mit = ?8, amount_cents = ?9, captured_cents = ?10, refunded_cents = ?11, currency = ?12, email = ?13,
-                        customer_name = ?14, card_bin = ?15, card_last4 = ?16, decline_code = ?17, site_id = ?18, placed_at = ?19,
-                        created_at = ?20, modified_at = coalesce(?21, modified_at), expiry_at = ?22, synced_at = ?24,
-                        api_state = ?25
-                     WHERE account_id = ?1 AND order_session_key = ?2
-                       AND NOT EXISTS (SELECT 1 FROM order_json WHERE order_id = orders.id
-                                         AND ((dict_id IS ?26 AND raw_json IS ?23) OR (dict_id IS NULL AND raw_json IS ?27)))
-                       AND (modified_at IS NULL OR ?21 IS NULL OR modified_at <= ?21)
-                     RETURNING id",
-                )
+                .prepare_cached(&format!("{UPDATE_SET} WHERE account_id = ?1 AND order_session_key = ?2 {UPDATE_UNLESS}"))
+                .op("preparing the order update")?,
+            update_by_id: tx
+                .prepare_cached(&format!(
+                    "{UPDATE_SET} WHERE id = ?28 AND account_id = ?1 AND order_session_key = ?2 {UPDATE_UNLESS}"
+                ))
                 .op("preparing the order update")?,
             put_json: tx
                 .prepare_cached("INSERT OR REPLACE INTO order_json (order_id, raw_json, dict_id) VALUES (?1, ?2, ?3)")
@@ -553,7 +574,20 @@ impl<'t> RowWriter<'t> {
                        AND modified_at IS NOT NULL",
                 )
                 .op("preparing the stored-state lookup")?,
+            stored_state_by_id: tx
+                .prepare_cached("SELECT api_state FROM orders WHERE id = ?1 AND modified_at IS NOT NULL")
+                .op("preparing the stored-state lookup")?,
         })
+    }
+
+    /// During a bulk load with the key index off: `Some(id)` of the stored order with this
+    /// key, `Some(None)` when there is none. `None` outside such a load (the insert's unique
+    /// key decides then).
+    fn existing(&self, key: &str) -> Result<Option<Option<i64>>, MirrorError> {
+        match self.keys.as_deref() {
+            Some(keys) => keys.find(self.tx, key).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn write_batch<'a>(
@@ -591,8 +625,10 @@ impl<'t> RowWriter<'t> {
         };
         let is_mit = wire.is_mit.unwrap_or(false);
         let currency = wire.currency_code.as_deref().unwrap_or("USD");
+        let existing = self.existing(&wire.id)?;
+        let (account_id, now, dict_id) = (self.account_id, self.now, self.dict_id);
         let mut params: [&dyn rusqlite::ToSql; PARAMS] = [
-            &self.account_id,
+            &account_id,
             &wire.id,
             &wire.external_order_id,
             &wire.status,
@@ -618,16 +654,23 @@ impl<'t> RowWriter<'t> {
             // the update's unchanged-row test: the insert does not read them, so they stay NULL
             // (SQLite copies bound values).
             &rusqlite::types::Null,
-            &self.now,
+            &now,
             &p.api_state.as_str(),
             &rusqlite::types::Null,
             &rusqlite::types::Null,
+            &rusqlite::types::Null,
         ];
-        // The insert names ?1 … ?25.
-        if self.insert.execute(&params[..25]).op("inserting an order")? == 1 {
-            self.put_json
-                .execute(rusqlite::params![self.tx.last_insert_rowid(), json, self.dict_id])
-                .op("storing an order's JSON")?;
+        // The insert names ?1 … ?25. With the key index on, it does nothing for a stored key.
+        let inserted = match existing {
+            Some(Some(_)) => false,
+            Some(None) | None => self.insert.execute(&params[..25]).op("inserting an order")? == 1,
+        };
+        if inserted {
+            let id = self.tx.last_insert_rowid();
+            if let Some(keys) = self.keys.as_deref_mut() {
+                keys.record(&wire.id, id);
+            }
+            self.put_json.execute(rusqlite::params![id, json, self.dict_id]).op("storing an order's JSON")?;
             stats.inserted += 1;
             if self.mode.rollups_here {
                 delta.add(&RollupRow {
@@ -647,9 +690,7 @@ impl<'t> RowWriter<'t> {
             if self.mode.any_unknown {
                 self.resolve_unknown.execute([self.account_id, wire.id.as_str(), self.now]).op("resolving drift")?;
             }
-        } else if wire.modified_on.is_none()
-            && moves_backwards(&mut self.stored_state, self.account_id, &wire.id, p.api_state)?
-        {
+        } else if wire.modified_on.is_none() && self.moves_backwards(&wire.id, existing.flatten(), p.api_state)? {
             // No `modifiedOn` to order it by, and it would move the order back in its
             // lifecycle: most likely a stale copy. Kept out, like one with an older time.
             stats.unchanged += 1;
@@ -658,9 +699,15 @@ impl<'t> RowWriter<'t> {
             let mut scratch = Vec::new();
             let text = std::str::from_utf8(json_text(wire, &mut scratch)?).ok();
             params[22] = &json;
-            params[25] = &self.dict_id;
+            params[25] = &dict_id;
             params[26] = &text;
-            match self.update.query_row(params, |r| r.get::<_, i64>(0)).optional().op("updating an order")? {
+            let by_id = existing.flatten();
+            params[27] = &by_id;
+            let updated = match by_id {
+                Some(_) => self.update_by_id.query_row(params, |r| r.get::<_, i64>(0)),
+                None => self.update.query_row(&params[..27], |r| r.get::<_, i64>(0)),
+            };
+            match updated.optional().op("updating an order")? {
                 Some(id) => {
                     self.put_json.execute(rusqlite::params![id, json, self.dict_id]).op("storing an order's JSON")?;
                     stats.updated += 1;
@@ -672,21 +719,21 @@ impl<'t> RowWriter<'t> {
     }
 }
 
-/// True when the stored row has a `modifiedOn` and a final API state later in the lifecycle
-/// than `incoming` (the guard for a record without `modifiedOn`, which the time check cannot
-/// order). Moves between non-final states (on hold → processing) stay allowed.
-fn moves_backwards(
-    stored_state: &mut rusqlite::CachedStatement<'_>,
-    account_id: &str,
-    order_session_key: &str,
-    incoming: OrderState,
-) -> Result<bool, MirrorError> {
-    let stored: Option<Option<String>> = stored_state
-        .query_row([account_id, order_session_key], |r| r.get(0))
+impl RowWriter<'_, '_> {
+    /// True when the stored row (found by its id during a bulk load, else by key) has a
+    /// `modifiedOn` and a final API state later in the lifecycle than `incoming` (the guard
+    /// for a record without `modifiedOn`, which the time check cannot order). Moves between
+    /// non-final states (on hold → processing) stay allowed.
+    fn moves_backwards(&mut self, key: &str, id: Option<i64>, incoming: OrderState) -> Result<bool, MirrorError> {
+        let stored: Option<Option<String>> = match id {
+            Some(id) => self.stored_state_by_id.query_row([id], |r| r.get(0)),
+            None => self.stored_state.query_row([self.account_id, key], |r| r.get(0)),
+        }
         .optional()
         .op("reading an order's stored state")?;
-    let stored = stored.flatten().as_deref().and_then(OrderState::parse);
-    Ok(stored.is_some_and(|s| s.is_final() && s.rank() > incoming.rank()))
+        let stored = stored.flatten().as_deref().and_then(OrderState::parse);
+        Ok(stored.is_some_and(|s| s.is_final() && s.rank() > incoming.rank()))
+    }
 }
 
 #[cfg(test)]
@@ -776,7 +823,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(indexes, 5, "every secondary index is back");
+        assert_eq!(indexes, 6, "every secondary index is back, the order key's too");
         assert_eq!(m.order_count("acct").unwrap(), 20_010);
     }
 
