@@ -243,3 +243,50 @@ async fn a_batch_retried_long_after_it_was_built_is_sent_with_a_current_sign_in(
     }
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_sent_only_with_its_own_accounts_login_and_sign_in_whichever_account_is_active() {
+    let first = Merchant::start(Duration::from_millis(200)).await;
+    let second = Merchant::start(Duration::from_millis(200)).await;
+    let csv = first.rebills_csv("OWN", 2).await;
+    let data = tempfile::tempdir().unwrap();
+    let app = core(data.path(), Arc::new(MemoryStore::new()));
+    let account = app.add_account(first.account()).await.unwrap();
+    // The first attempt fails: the pinned host key is not the server's.
+    let not_the_server = std::fs::read_to_string(first.key_path().with_extension("pub")).unwrap();
+    app.configure_sftp(merchant_sftp(&first, not_the_server)).unwrap();
+    app.batch_compose(evaluate(csv, "own.csv")).unwrap();
+    let batch = app.batch_upload().await.unwrap();
+    let start = Instant::now();
+    while app.list_batches().unwrap()[0].status != "failed" {
+        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The login is fixed twenty minutes later (the sign-in in the built file has expired),
+    // and then the person works on a second merchant account, with a working login of its own.
+    app.configure_sftp(merchant_sftp(&first, first.sftp.host_key().to_string())).unwrap();
+    let db = rusqlite::Connection::open(data.path().join("mirror.sqlite3")).unwrap();
+    let old = (chrono::Utc::now() - chrono::Duration::minutes(20)).to_rfc3339();
+    db.execute("UPDATE batches SET created_at = ?1", [&old]).unwrap();
+    first.sandbox.force_token_expiry();
+    let mut other = second.account();
+    other.name = "Second merchant".into();
+    app.add_account(other).await.unwrap();
+    app.configure_sftp(merchant_sftp(&second, second.sftp.host_key().to_string())).unwrap();
+    // A retry of the first account's batch now: it goes nowhere, and says what to do.
+    let err = app.run_batch(&batch.id).await.unwrap_err();
+    assert!(err.to_string().contains("switch to it"), "{err}");
+    let server = |m: &Merchant, folder: &str| names_in(&m.sftp.root().join(folder));
+    assert!(server(&second, "inbound").is_empty() && server(&second, "outbound").is_empty());
+    assert!(server(&first, "inbound").is_empty() && server(&first, "outbound").is_empty());
+    // Back on the first account, the same retry goes through its own endpoint.
+    app.switch_account(&account.id).await.unwrap();
+    app.sync_once().await.unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(90), app.run_batch(&batch.id)).await.unwrap().unwrap();
+    assert_eq!(done.status, "answered", "{done:?}");
+    for r in &app.batch_rows(&batch.id).unwrap() {
+        assert_ne!(r.status.as_deref(), Some("ERROR"), "row {} refused: {:?}", r.line, r.errors);
+    }
+    assert!(server(&second, "inbound").is_empty() && server(&second, "outbound").is_empty());
+    app.shutdown().await;
+}

@@ -497,10 +497,11 @@ impl AppCore {
             .or_default()
             .clone();
         let _running = gate.lock().await;
-        let account_id = self.active_account_id()?;
-        let (settings, passphrase) = self.sftp_for(&account_id).await?;
         let record =
             self.with_reader(|m| Ok(m.batch(id)?))?.ok_or_else(|| CoreError::InvalidInput(format!("no batch {id}")))?;
+        // The batch's own account, whichever is active now: its SFTP login and its orders.
+        let account_id = record.account_id.clone();
+        let (settings, passphrase) = self.sftp_for(&account_id).await?;
         let writer = self.writer()?;
         let mut attempt = 0u32;
         let client = loop {
@@ -524,7 +525,11 @@ impl AppCore {
             // Built a while ago (an upload retried after fixing the SFTP settings): the access
             // token in the files has expired and FlexFactor would refuse every row.
             let token = match self.session_parts().await {
-                Ok((_, api)) => api.access_token().await.map_err(CoreError::from),
+                Ok((active, api)) if active == account_id => api.access_token().await.map_err(CoreError::from),
+                Ok(_) => Err(CoreError::InvalidInput(format!(
+                    "this batch belongs to the account {:?}; switch to it and retry",
+                    self.with_reader(|m| Ok(m.account(&account_id)?))?.map(|a| a.name).unwrap_or(account_id.clone())
+                ))),
                 Err(e) => Err(e),
             };
             // Only files none of whose bytes were sent: a partly sent one resumes from the

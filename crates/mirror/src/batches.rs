@@ -22,6 +22,8 @@ pub struct NewBatchFile {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchRecord {
     pub id: String,
+    /// The account the batch was built and is sent for.
+    pub account_id: String,
     pub kind: String,
     pub source_name: String,
     pub created_at: DateTime<Utc>,
@@ -212,12 +214,14 @@ impl Mirror {
             .query_row(
                 "SELECT id, kind, source_name, created_at, last_error,
                    (SELECT COUNT(*) FROM batch_rows WHERE batch_id = b.id),
-                   (SELECT COUNT(*) FROM batch_rows WHERE batch_id = b.id AND status IS NOT NULL)
+                   (SELECT COUNT(*) FROM batch_rows WHERE batch_id = b.id AND status IS NOT NULL),
+                   account_id
                  FROM batches b WHERE id = ?1",
                 [id],
                 |r| {
                     Ok(BatchRecord {
                         id: r.get(0)?,
+                        account_id: r.get(7)?,
                         kind: r.get(1)?,
                         source_name: r.get(2)?,
                         created_at: ts(&r.get::<_, String>(3)?),
