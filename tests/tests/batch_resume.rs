@@ -290,3 +290,45 @@ async fn a_batch_is_sent_only_with_its_own_accounts_login_and_sign_in_whichever_
     assert!(server(&second, "inbound").is_empty() && server(&second, "outbound").is_empty());
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_answered_after_the_wait_is_picked_up_by_a_later_look_without_a_retry() {
+    // FlexFactor's side does not process uploads until later in the test.
+    let merchant = Merchant::start(Duration::from_secs(3600)).await;
+    let csv = merchant.rebills_csv("LATE", 2).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut config = CoreConfig::new(data.path().to_path_buf(), Arc::new(MemoryStore::new()));
+    config.background_sync = false;
+    config.batch_response_wait = Duration::from_secs(1);
+    config.batch_recheck_every = Duration::from_secs(1);
+    let app = AppCore::open(config).unwrap();
+    app.add_account(merchant.account()).await.unwrap();
+    app.configure_sftp(merchant_sftp(&merchant, merchant.sftp.host_key().to_string())).unwrap();
+    app.batch_compose(evaluate(csv, "late.csv")).unwrap();
+    let batch = app.batch_upload().await.unwrap();
+    // The wait ends without a response, and the batch says so.
+    let start = Instant::now();
+    let waiting = loop {
+        let b = app.list_batches().unwrap().remove(0);
+        if b.last_error.as_deref().is_some_and(|e| e.contains("checks again every second")) {
+            break b;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{b:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(waiting.files.iter().all(|f| f.status == "uploaded"), "{waiting:?}");
+    // FlexFactor answers later; nobody presses Retry.
+    let _processing = merchant.start_processing().await;
+    let start = Instant::now();
+    loop {
+        let b = app.list_batches().unwrap().remove(0);
+        if b.status == "answered" {
+            assert_eq!(b.last_error, None, "{b:?}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{b:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.batch_rows(&batch.id).unwrap().len(), 2);
+    app.shutdown().await;
+}

@@ -25,7 +25,10 @@ use crate::batch_dto::*;
 use crate::{AppCore, CoreError};
 
 pub(crate) const SFTP_PASSPHRASE: &str = "sftp-key-passphrase";
-const RESPONSE_WAIT: Duration = Duration::from_secs(30 * 60);
+/// The default [`crate::CoreConfig::batch_response_wait`].
+pub(crate) const RESPONSE_WAIT: Duration = Duration::from_secs(30 * 60);
+/// The default [`crate::CoreConfig::batch_recheck_every`].
+pub(crate) const RECHECK_EVERY: Duration = Duration::from_secs(15 * 60);
 /// Files older than this get a fresh access token before they are sent (FlexFactor's tokens
 /// last ten minutes).
 const TOKEN_REFRESH_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
@@ -45,6 +48,18 @@ pub(crate) struct BatchRuntime {
     demo_sftp: tokio::sync::Mutex<Option<(String, flexfactor_sandbox::SftpEndpoint, SftpSettings)>>,
     /// One runner per batch at a time: a second `run_batch` waits, then finds the work done.
     running: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// Batches with a later look for their responses scheduled (one at a time per batch).
+    rechecks: Mutex<std::collections::HashSet<String>>,
+}
+
+/// "15 minutes", "1 minute", "30 seconds": a wait as the notes say it.
+fn minutes(d: Duration) -> String {
+    match d.as_secs() {
+        60 => "minute".to_string(),
+        s if s % 60 == 0 => format!("{} minutes", s / 60),
+        1 => "second".to_string(),
+        s => format!("{s} seconds"),
+    }
 }
 
 fn kind_of(k: BatchKindDto) -> BatchKind {
@@ -174,6 +189,12 @@ fn draft_view(st: &DraftState, report: &ValidationReport) -> BatchDraftView {
         files_needed: (valid as usize).div_ceil(MAX_ROWS_PER_FILE) as u32,
         amounts: amounts_read(st, report),
     }
+}
+
+/// Every file is uploaded and some are not answered yet.
+fn awaiting_response(b: &BatchView) -> bool {
+    b.files.iter().all(|f| f.status == "uploaded" || f.status == "answered")
+        && b.files.iter().any(|f| f.status == "uploaded")
 }
 
 fn batch_view(b: &flexdesk_mirror::BatchRecord) -> BatchView {
@@ -487,6 +508,12 @@ impl AppCore {
     /// Uploads every file of the batch not yet uploaded (resuming), then waits for and
     /// applies the response files. Safe to call again after a crash or a failure.
     pub async fn run_batch(&self, id: &str) -> Result<BatchView, CoreError> {
+        self.run_batch_waiting(id, self.inner().config.batch_response_wait).await
+    }
+
+    /// [`AppCore::run_batch`], waiting at most `wait` for the responses (zero: one look).
+    /// Still unanswered after that: another look is scheduled (see [`AppCore::recheck_later`]).
+    async fn run_batch_waiting(&self, id: &str, wait: Duration) -> Result<BatchView, CoreError> {
         let gate = self
             .inner()
             .batches
@@ -576,6 +603,7 @@ impl AppCore {
         let started = std::time::Instant::now();
         let mut last_notes: Vec<String> = Vec::new();
         let mut applied: HashMap<String, (String, Option<String>)> = HashMap::new();
+        let mut looked = false;
         loop {
             let pending: Vec<String> = self
                 .with_reader(|m| Ok(m.batch(id)?))?
@@ -584,6 +612,19 @@ impl AppCore {
             if pending.is_empty() {
                 break;
             }
+            if looked && started.elapsed() >= wait {
+                // Given up for now: said; FlexDesk looks again later by itself (FlexFactor
+                // may answer a batch only once a day), and Retry looks now.
+                if last_notes.is_empty() {
+                    last_notes.push(format!(
+                        "No response from FlexFactor yet; FlexFactor may process batches once a day. FlexDesk checks \
+                         again every {} while it runs; Retry checks now.",
+                        minutes(self.inner().config.batch_recheck_every)
+                    ));
+                }
+                break;
+            }
+            looked = true;
             // What the operator must know after this round (cleared when nothing is wrong).
             let mut notes: Vec<String> = Vec::new();
             for name in pending {
@@ -622,19 +663,9 @@ impl AppCore {
                 }
             }
             last_notes = notes;
-            if started.elapsed() > RESPONSE_WAIT {
-                // Given up for now: said, with Retry to look again (FlexFactor may answer a
-                // batch only once a day).
-                if last_notes.is_empty() {
-                    last_notes.push(format!(
-                        "No response from FlexFactor yet after {} minutes; FlexFactor may process batches once a day. \
-                         Use Retry to check again later.",
-                        RESPONSE_WAIT.as_secs() / 60
-                    ));
-                }
-                break;
+            if started.elapsed() < wait {
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
         }
         // A file refused as a whole, rows still without an outcome, an unreadable response:
         // kept on the batch for the operator (cleared when everything was answered cleanly).
@@ -645,8 +676,35 @@ impl AppCore {
         let view = self.batch_view(id)?;
         if view.status == "answered" {
             self.notify_batch(&view.source_name, None, view.answered_rows, view.row_count);
+        } else {
+            self.recheck_later(id);
         }
         Ok(view)
+    }
+
+    /// Schedules one more look for the responses of an uploaded batch (at most one pending
+    /// per batch), `batch_recheck_every` from now. Each look that finds the batch still
+    /// unanswered schedules the next, as long as the core runs.
+    fn recheck_later(&self, id: &str) {
+        let fresh = self.inner().batches.rechecks.lock().map(|mut s| s.insert(id.to_string())).unwrap_or(false);
+        if !fresh {
+            return;
+        }
+        let core = self.clone();
+        let batch_id = id.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(core.inner().config.batch_recheck_every).await;
+            if let Ok(mut scheduled) = core.inner().batches.rechecks.lock() {
+                scheduled.remove(&batch_id);
+            }
+            if let Err(e) = core.run_batch_waiting(&batch_id, Duration::ZERO).await {
+                tracing::warn!(batch = %batch_id, error = %e, "looking again for a batch's responses failed");
+                // Offline, or the server down for a while: still uploaded, so look again later.
+                if core.batch_view(&batch_id).is_ok_and(|v| awaiting_response(&v)) {
+                    core.recheck_later(&batch_id);
+                }
+            }
+        });
     }
 
     /// A desktop notification (if opted in) that a batch has every outcome, or failed.

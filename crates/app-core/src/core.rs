@@ -49,6 +49,12 @@ pub struct CoreConfig {
     /// refunded total counts as proof that the refund was not made (and it may be resent):
     /// FlexFactor may still be processing a request whose answer was lost.
     pub refund_quiet_period: Duration,
+    /// How long an upload waits for FlexFactor's response files, checking every half
+    /// second, before it says there is no response yet.
+    pub batch_response_wait: Duration,
+    /// After that wait: how often FlexDesk looks again for the responses of batches that
+    /// are uploaded but unanswered, as long as it runs (FlexFactor may answer a day later).
+    pub batch_recheck_every: Duration,
 }
 
 /// The default [`CoreConfig::refund_quiet_period`]: longer than the API client's request
@@ -68,6 +74,8 @@ impl CoreConfig {
             first_screen_gate: false,
             first_screen_grace: crate::session::FIRST_SCREEN_GRACE,
             refund_quiet_period: REFUND_QUIET_PERIOD,
+            batch_response_wait: crate::batches::RESPONSE_WAIT,
+            batch_recheck_every: crate::batches::RECHECK_EVERY,
         }
     }
 }
