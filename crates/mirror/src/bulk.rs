@@ -116,20 +116,36 @@ fn create_stale_triggers(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorErr
     Ok(())
 }
 
-/// Keeps only the newest copy of each order (latest `modified_at`, then the highest id). No
-/// copies arise while the key maps work as designed; this is the safety net that lets the
-/// key index come back if they ever did, and says so in the log.
+/// Keeps only the newest copy of each order (latest `modified_at`, then the highest id), with
+/// the first decision of its oldest copy (the evaluate result the timeline shows). No copies
+/// arise while the key maps work as designed; this is the safety net that lets the key index
+/// come back if they ever did, and says so in the log.
 fn drop_duplicate_orders(tx: &rusqlite::Transaction<'_>) -> Result<usize, MirrorError> {
-    tx.execute(
-        "DELETE FROM orders WHERE id IN (
+    tx.execute_batch(
+        "CREATE TEMP TABLE order_copies AS
+           SELECT id, account_id, order_session_key,
+                  row_number() OVER (PARTITION BY account_id, order_session_key
+                                     ORDER BY modified_at IS NULL, modified_at DESC, id DESC) AS copy,
+                  first_value(first_decision) OVER (PARTITION BY account_id, order_session_key ORDER BY id) AS first,
+                  count(*) OVER (PARTITION BY account_id, order_session_key) AS copies
+           FROM orders;
+         UPDATE orders SET first_decision = (SELECT first FROM temp.order_copies c WHERE c.id = orders.id)
+           WHERE id IN (SELECT id FROM temp.order_copies WHERE copy = 1 AND copies > 1);",
+    )
+    .op("keeping the first decision of duplicate orders")?;
+    let dropped = tx
+        .execute(
+            "DELETE FROM orders WHERE id IN (
            SELECT id FROM (
              SELECT id, row_number() OVER (PARTITION BY account_id, order_session_key
                                            ORDER BY modified_at IS NULL, modified_at DESC, id DESC) AS copy
              FROM orders)
            WHERE copy > 1)",
-        [],
-    )
-    .op("removing duplicate orders")
+            [],
+        )
+        .op("removing duplicate orders")?;
+    tx.execute_batch("DROP TABLE temp.order_copies").op("removing duplicate orders")?;
+    Ok(dropped)
 }
 
 fn mark_set(conn: &rusqlite::Connection, name: &str) -> Result<bool, MirrorError> {

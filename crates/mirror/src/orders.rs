@@ -328,7 +328,11 @@ impl Mirror {
         // connection's key map (see `load_keys.rs`).
         // Taken out for the transaction: put back only once it has committed.
         let mut load_keys = self.load_keys.take().filter(|_| key_index_off);
-        let keys = if key_index_off { Some(LoadKeys::refresh(&mut load_keys, &tx, account_id)?) } else { None };
+        let keys = if key_index_off && !orders.is_empty() {
+            Some(LoadKeys::refresh(&mut load_keys, &tx, account_id)?)
+        } else {
+            None
+        };
         if search_trigger_off {
             // The word-index insert trigger is off during a bulk load, so every new row must
             // land past the search mark (searches scan those). New ids are past the largest

@@ -153,7 +153,7 @@ fn an_id_freed_by_a_delete_during_a_bulk_load_does_not_hide_or_double_an_order()
 }
 
 #[test]
-fn copies_left_by_a_bulk_load_are_cut_to_the_newest_one_when_the_key_index_returns() {
+fn copies_left_by_a_bulk_load_are_cut_to_the_newest_one_with_the_first_evaluate_result_when_the_key_index_returns() {
     let dir = tempfile::tempdir().unwrap();
     let (path, mut m) = open(dir.path());
     assert!(m.begin_bulk_load(0).unwrap());
@@ -164,7 +164,7 @@ fn copies_left_by_a_bulk_load_are_cut_to_the_newest_one_when_the_key_index_retur
     conn.execute(
         "INSERT INTO orders (account_id, order_session_key, merchant_order_id, status_code, decision, state, is_mit,
            amount_cents, captured_cents, refunded_cents, currency, created_at, modified_at, synced_at, api_state)
-         SELECT account_id, order_session_key, merchant_order_id, status_code, decision, 'refunded', is_mit,
+         SELECT account_id, order_session_key, merchant_order_id, status_code, 'DECLINED', 'refunded', is_mit,
            amount_cents, captured_cents, amount_cents, currency, created_at, '2027-01-01T00:00:00.000Z', synced_at, 'refunded'
          FROM orders WHERE order_session_key = ?1",
         [&order(7, 0).id],
@@ -176,6 +176,9 @@ fn copies_left_by_a_bulk_load_are_cut_to_the_newest_one_when_the_key_index_retur
     assert!(key_index_present(&path));
     assert_eq!(m.order_count("acct").unwrap(), 20);
     assert_eq!(m.order("acct", &order(7, 0).id).unwrap().unwrap().state, OrderState::Refunded, "the newest copy stays");
+    // With the evaluate result of the first copy.
+    let evaluated = m.timeline("acct", &order(7, 0).id).unwrap().remove(0);
+    assert_eq!(evaluated.summary, "Answered APPROVED (decision now DECLINED)");
     assert!(m.quick_check().unwrap());
 }
 
