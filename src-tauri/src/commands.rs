@@ -2,7 +2,8 @@
 
 use flexdesk_core::action_dto::{
     ActionOutcome, AuditEntryDto, AuditVerificationDto, CancelInput, CancelPreviewRow, ExportResult,
-    ExternalCancelInput, OrderDetail, PendingRescue, RefundInput, ReviewInput, ReviewItem, SavedViewDto, WebhookLog,
+    ExternalCancelInput, OrderDetail, PendingRescue, RefundInput, ReviewInput, ReviewItem, SavedViewDto, SettleInput,
+    WebhookLog,
 };
 use flexdesk_core::dto::{AccountView, AppStatus, NewAccount, OrderPage, OrderQuery, RelayStatus};
 use flexdesk_core::system_dto::{AboutInfo, BackupResult, DiagnosticsResult, NotificationSettings, StartupNotice};
@@ -102,6 +103,11 @@ pub async fn pending_rescues(core: State<'_, AppCore>) -> Result<Vec<PendingResc
 #[tauri::command]
 pub async fn check_action(core: State<'_, AppCore>, intent_key: String) -> Result<ActionOutcome, IpcError> {
     core.check_action(&intent_key).await.map_err(Into::into)
+}
+
+#[tauri::command]
+pub async fn settle_action(core: State<'_, AppCore>, input: SettleInput) -> Result<ActionOutcome, IpcError> {
+    core.settle_action(input).await.map_err(Into::into)
 }
 
 #[tauri::command]

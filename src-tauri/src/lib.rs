@@ -37,6 +37,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::review_decide,
         commands::pending_rescues,
         commands::check_action,
+        commands::settle_action,
         commands::resolve_open_actions,
         commands::audit_log,
         commands::verify_audit,

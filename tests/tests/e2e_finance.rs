@@ -518,7 +518,7 @@ async fn a_refund_whose_response_is_dropped_ends_with_exactly_one_refund() {
 
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver, a keyring and the built app: run scripts/test.sh"]
-async fn a_refund_lost_before_it_ran_stays_unsettled_and_nothing_is_sent_twice() {
+async fn a_refund_lost_before_it_ran_stays_unsettled_nothing_is_sent_twice_and_it_can_be_settled_by_hand() {
     let app = App::start().await;
     app.select("#state-filter", "approved").await;
     let rows = app.wait_table("SELECT COUNT(*) FROM orders WHERE state = 'approved'", |r| r.1 == "approved").await;
@@ -557,5 +557,18 @@ async fn a_refund_lost_before_it_ran_stays_unsettled_and_nothing_is_sent_twice()
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = app.sandbox.order(&order_id).await["refundedAmount"].as_i64().unwrap_or(0);
     assert_eq!(after, before, "no refund reached the sandbox");
+
+    // The person checks the FlexFactor portal, finds no refund, and settles it by hand: the
+    // order can be refunded again, and still nothing was sent.
+    // (Scrolled into view first: the actions sit low in the panel, under the last toast.)
+    flexdesk_tests::e2e::click(&app.client, "#order-actions li[data-kind='refund'] .settle-action").await;
+    flexdesk_tests::e2e::click(&app.client, ".settle-form input[value='not-made']").await;
+    flexdesk_tests::e2e::fill(&app.client, ".settle-form .settle-note", "portal shows no refund").await;
+    flexdesk_tests::e2e::click(&app.client, ".settle-form .settle-confirm").await;
+    app.wait_attr("#order-actions li[data-kind='refund']", "data-status", "rejected").await;
+    app.client.wait().for_element(Locator::Css("#refund-open")).await.unwrap();
+    assert!(!app.exists("#refund-unsettled").await);
+    let settled = app.sandbox.order(&order_id).await["refundedAmount"].as_i64().unwrap_or(0);
+    assert_eq!(settled, before, "settling by hand sends nothing");
     app.client.clone().close().await.unwrap();
 }

@@ -3,7 +3,7 @@
 //! refusals, awaiting confirmation resolved by re-reading, and an audit log that verifies.
 
 use chrono::{TimeZone, Utc};
-use flexdesk_core::action_dto::{ActionStatus, CancelInput, ExternalCancelInput, RefundInput};
+use flexdesk_core::action_dto::{ActionStatus, CancelInput, ExternalCancelInput, RefundInput, SettleInput};
 use flexdesk_core::dto::{EnvironmentDto, NewAccount, OrderQuery, OrderStateDto};
 use flexdesk_core::{AppCore, CoreConfig, ErrorCode};
 use flexdesk_mirror::{Intent, IntentKind, IntentState};
@@ -194,6 +194,56 @@ async fn a_refund_lost_before_it_ran_is_resent_once_but_only_after_the_quiet_per
     assert_eq!(next.status, ActionStatus::Confirmed, "{}", next.message);
     assert_eq!(s.sandbox.refunds(key).len(), 2);
     assert!(s.app.verify_audit().unwrap().ok);
+}
+
+#[tokio::test]
+async fn an_unclear_refund_settled_by_hand_sends_nothing_is_audited_and_lets_the_order_be_refunded_again() {
+    let s = setup().await;
+    let rows = s
+        .app
+        .list_orders(&OrderQuery { state: Some(OrderStateDto::Approved), limit: 50, ..Default::default() })
+        .unwrap()
+        .rows;
+    let (first, second) = (rows[0].order_session_key.clone(), rows[1].order_session_key.clone());
+    // Both refunds' connections drop before FlexFactor runs them: unclear, and within the
+    // quiet period FlexDesk will not decide by itself.
+    s.sandbox.set_faults(Faults {
+        drop_connection_rate: 1.0,
+        only_path_suffix: Some("/refund".into()),
+        ..Default::default()
+    });
+    for (order, key) in [(&first, "by-hand-1"), (&second, "by-hand-2")] {
+        let unclear = s.app.refund(refund(order, 100, key)).await.unwrap();
+        assert_eq!(unclear.status, ActionStatus::AwaitingConfirmation, "{}", unclear.message);
+    }
+    s.sandbox.set_faults(Faults::default());
+    let settle = |key: &str, made: bool, note: &str| SettleInput { intent_key: key.into(), made, note: note.into() };
+
+    // A verdict needs what was checked.
+    let blank = s.app.settle_action(settle("by-hand-1", false, "  ")).await.unwrap_err();
+    assert_eq!(blank.code(), ErrorCode::InvalidInput, "{blank}");
+    // Not made: nothing is sent, the order can be refunded again.
+    let not_made = s.app.settle_action(settle("by-hand-1", false, "portal shows no refund")).await.unwrap();
+    assert_eq!(not_made.status, ActionStatus::Rejected, "{}", not_made.message);
+    assert!(not_made.message.contains("did not go through (portal shows no refund)"), "{}", not_made.message);
+    assert!(s.sandbox.refunds(&first).is_empty());
+    assert!(s.app.order_detail(&first).unwrap().refundable);
+    let again = s.app.refund(refund(&first, 100, "by-hand-1b")).await.unwrap();
+    assert_eq!(again.status, ActionStatus::Confirmed, "{}", again.message);
+    assert_eq!(s.sandbox.refunds(&first).len(), 1);
+    // Made: confirmed, nothing sent either.
+    let made = s.app.settle_action(settle("by-hand-2", true, "refund seen in the portal")).await.unwrap();
+    assert_eq!(made.status, ActionStatus::Confirmed, "{}", made.message);
+    assert!(s.sandbox.refunds(&second).is_empty(), "settling by hand sends nothing");
+    // A settled action is not settled again, and each verdict is in the audit log and the timeline.
+    let twice = s.app.settle_action(settle("by-hand-2", false, "changed my mind")).await.unwrap_err();
+    assert!(twice.user_message().contains("not awaiting confirmation"), "{}", twice.user_message());
+    let audit = s.app.audit_log(100, 0).unwrap();
+    let by_hand: Vec<_> = audit.iter().filter(|e| e.action == "refund_settled_by_hand").collect();
+    assert_eq!(by_hand.len(), 2, "{audit:?}");
+    assert!(s.app.verify_audit().unwrap().ok);
+    let timeline = s.app.order_detail(&second).unwrap().timeline;
+    assert!(timeline.iter().any(|t| t.summary.contains("Settled by hand")), "{timeline:?}");
 }
 
 #[tokio::test]

@@ -113,6 +113,16 @@ pub struct RefundInput {
     pub intent_key: String,
 }
 
+/// Settles an action whose answer stayed unclear by hand, after the person checked the
+/// FlexFactor portal: `made` says whether it went through there; `note` what was checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettleInput {
+    pub intent_key: String,
+    pub made: bool,
+    pub note: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelInput {

@@ -16,7 +16,9 @@ use flexdesk_mirror::{
 use flexfactor_client::{ClientError, FlexFactorClient};
 use flexfactor_wire::{CaptureRequest, Cents, WireOrder};
 
-use crate::action_dto::{ActionOutcome, ActionStatus, CancelInput, CancelPreviewRow, ExternalCancelInput, RefundInput};
+use crate::action_dto::{
+    ActionOutcome, ActionStatus, CancelInput, CancelPreviewRow, ExternalCancelInput, RefundInput, SettleInput,
+};
 use crate::dto::OrderRow;
 use crate::error::not_recorded;
 use crate::{AppCore, CoreError};
@@ -795,6 +797,63 @@ impl AppCore {
             .filter(|i| i.account_id == account)
             .ok_or_else(|| CoreError::InvalidInput(format!("There is no action {intent_key} in this account.")))?;
         self.continue_intent(&client, &mut m, intent).await
+    }
+
+    /// Settles by hand an action whose answer stayed unclear (awaiting confirmation), once
+    /// the person has checked the FlexFactor portal: made (confirmed) or not made (nothing
+    /// happened: for a refund, the order can be refunded again). Nothing is sent; the audit
+    /// log and the order's timeline record who decided it and why.
+    #[tracing::instrument(skip_all, err, fields(intent = %input.intent_key, made = input.made))]
+    pub async fn settle_action(&self, input: SettleInput) -> Result<ActionOutcome, CoreError> {
+        let note = input.note.trim();
+        if note.is_empty() {
+            return Err(CoreError::InvalidInput(
+                "Say what you checked (e.g. \"refund seen in the FlexFactor portal\") before settling it by hand."
+                    .into(),
+            ));
+        }
+        let account = self.active_account_id()?;
+        let mut m = self.writer()?;
+        let intent = m.intent(&input.intent_key)?.filter(|i| i.account_id == account).ok_or_else(|| {
+            CoreError::InvalidInput(format!("There is no action {} in this account.", input.intent_key))
+        })?;
+        if intent.state != IntentState::AwaitingConfirmation {
+            return Err(CoreError::InvalidInput(format!(
+                "This action is {}, not awaiting confirmation: only an unclear one is settled by hand.",
+                intent.state.as_str().replace('_', " ")
+            )));
+        }
+        let verb = intent.kind.as_str().replace('_', " ");
+        let target = intent.order_session_key.clone().or_else(|| intent.merchant_order_id.clone()).unwrap_or_default();
+        let (state, status, message) = if input.made {
+            (
+                IntentState::Confirmed,
+                ActionStatus::Confirmed,
+                format!("Settled by hand by {}: the {verb} went through ({note}).", self.operator()),
+            )
+        } else {
+            (
+                IntentState::Rejected,
+                ActionStatus::Rejected,
+                format!("Settled by hand by {}: the {verb} did not go through ({note}).", self.operator()),
+            )
+        };
+        let event = intent.order_session_key.clone().map(|o| Self::event(&intent, &o, message.clone()));
+        let audit_action = format!("{}_settled_by_hand", intent.kind.as_str());
+        let settled = m.finish_intent(
+            &intent.intent_key,
+            state,
+            &message,
+            Some(&self.audit(&account, &audit_action, &target, message.clone())),
+            event.as_ref().map(|e| (account.as_str(), e)),
+        )?;
+        if !settled {
+            return Err(CoreError::InvalidInput(
+                "This action was settled meanwhile (by FlexFactor's answer or another window); nothing changed.".into(),
+            ));
+        }
+        self.changed();
+        Ok(outcome(&intent, status, message, None))
     }
 
     /// Settles every open intent of the active account (at start and on demand).

@@ -9,8 +9,8 @@ use ts_rs::{Config, TS};
 use crate::action_dto::{
     ActionEntryDto, ActionOutcome, ActionStatus, AuditEntryDto, AuditVerificationDto, CancelInput, CancelPreviewRow,
     DriftDto, ExpiryBucket, ExportResult, ExternalCancelInput, NoteDto, OrderDetail, PendingRescue, RefundInput,
-    RejectedWebhookDto, ReviewDecisionKind, ReviewInput, ReviewItem, SavedViewDto, TimelineEntryDto, WebhookEventDto,
-    WebhookLog,
+    RejectedWebhookDto, ReviewDecisionKind, ReviewInput, ReviewItem, SavedViewDto, SettleInput, TimelineEntryDto,
+    WebhookEventDto, WebhookLog,
 };
 use crate::batch_dto::{
     AmountsRead, BatchDraftRow, BatchDraftView, BatchFileView, BatchInput, BatchIssueView, BatchKindDto, BatchRowView,
@@ -100,6 +100,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "check_action",
         ts_name: "checkAction",
         args: &[("intentKey", "string")],
+        returns: "ActionOutcome",
+    },
+    CommandSpec {
+        name: "settle_action",
+        ts_name: "settleAction",
+        args: &[("input", "SettleInput")],
         returns: "ActionOutcome",
     },
     CommandSpec {
@@ -320,6 +326,7 @@ pub fn typescript_bindings() -> String {
         decl::<OrderDetail>(&cfg),
         decl::<ActionOutcome>(&cfg),
         decl::<RefundInput>(&cfg),
+        decl::<SettleInput>(&cfg),
         decl::<CancelInput>(&cfg),
         decl::<ExternalCancelInput>(&cfg),
         decl::<CancelPreviewRow>(&cfg),

@@ -177,6 +177,7 @@ message: string,
  */
 remainingRefundableCents: number | null, };
 export type RefundInput = { orderSessionKey: string, amountCents: number, reason: string, intentKey: string, };
+export type SettleInput = { intentKey: string, made: boolean, note: string, };
 export type CancelInput = { orderSessionKeys: Array<string>, reason: string, intentKey: string, };
 export type ExternalCancelInput = { merchantOrderId: string, reason: string, intentKey: string, };
 export type CancelPreviewRow = { row: OrderRow, cancellable: boolean, 
@@ -381,6 +382,7 @@ export const commands = {
   reviewDecide: (input: ReviewInput): Promise<ActionOutcome | null> => invoke<ActionOutcome | null>("review_decide", { input }),
   pendingRescues: (): Promise<Array<PendingRescue>> => invoke<Array<PendingRescue>>("pending_rescues"),
   checkAction: (intentKey: string): Promise<ActionOutcome> => invoke<ActionOutcome>("check_action", { intentKey }),
+  settleAction: (input: SettleInput): Promise<ActionOutcome> => invoke<ActionOutcome>("settle_action", { input }),
   resolveOpenActions: (): Promise<Array<ActionOutcome>> => invoke<Array<ActionOutcome>>("resolve_open_actions"),
   auditLog: (limit: number, offset: number): Promise<Array<AuditEntryDto>> => invoke<Array<AuditEntryDto>>("audit_log", { limit, offset }),
   verifyAudit: (): Promise<AuditVerificationDto> => invoke<AuditVerificationDto>("verify_audit"),
