@@ -201,6 +201,10 @@ async fn a_response_refusing_part_of_a_file_or_naming_another_order_is_recorded_
     assert!(rows[1].errors.as_deref().unwrap_or_default().contains("SOMEONE-ELSE"), "{:?}", rows[1].errors);
     assert_eq!(rows[2].status.as_deref(), Some("ERROR"));
     assert_eq!(rows[2].errors.as_deref(), Some("line 3 could not be read"));
+    // A later run of the answered batch (a Retry, a look queued behind the run that finished
+    // it) changes nothing: the note stays.
+    let again = app.run_batch(&batch.id).await.unwrap();
+    assert_eq!(again.last_error.as_deref(), Some(note.as_str()));
     app.shutdown().await;
 }
 
@@ -271,7 +275,7 @@ async fn a_batch_is_sent_only_with_its_own_accounts_login_and_sign_in_whichever_
     first.sandbox.force_token_expiry();
     let mut other = second.account();
     other.name = "Second merchant".into();
-    app.add_account(other).await.unwrap();
+    let other = app.add_account(other).await.unwrap();
     app.configure_sftp(merchant_sftp(&second, second.sftp.host_key().to_string())).unwrap();
     // A retry of the first account's batch now: it goes nowhere, and says what to do.
     let err = app.run_batch(&batch.id).await.unwrap_err();
@@ -288,6 +292,13 @@ async fn a_batch_is_sent_only_with_its_own_accounts_login_and_sign_in_whichever_
         assert_ne!(r.status.as_deref(), Some("ERROR"), "row {} refused: {:?}", r.line, r.errors);
     }
     assert!(server(&second, "inbound").is_empty() && server(&second, "outbound").is_empty());
+    // Nor is a draft imported (and checked) for the first account uploaded for the second.
+    let csv = first.rebills_csv("DRAFT", 1).await;
+    app.batch_compose(evaluate(csv, "draft.csv")).unwrap();
+    app.switch_account(&other.id).await.unwrap();
+    let err = app.batch_upload().await.unwrap_err();
+    assert!(err.to_string().contains("imported while another account was open"), "{err}");
+    assert!(server(&second, "inbound").is_empty());
     app.shutdown().await;
 }
 

@@ -336,10 +336,23 @@ impl AppCore {
         Ok(st.draft.bad_rows_csv(&st.draft.validate(&ctx)))
     }
 
-    /// The SFTP settings and key passphrase of the active account (starting the Demo
-    /// account's sandbox endpoint on first use).
+    /// The SFTP settings and key passphrase of the account (for the Demo account, its
+    /// in-app sandbox endpoint, started on first use: only while the Demo account is open).
     pub(crate) async fn sftp_for(&self, account_id: &str) -> Result<(SftpSettings, Option<String>), CoreError> {
-        if let Some(state) = self.demo_sandbox_state().await {
+        let is_demo = self
+            .with_reader(|m| Ok(m.account(account_id)?))?
+            .is_some_and(|a| a.environment == flexdesk_mirror::Environment::Demo);
+        if is_demo {
+            let active = self.session_parts().await.map(|(id, _)| id).ok();
+            let state =
+                match self.demo_sandbox_state().await {
+                    Some(state) if active.as_deref() == Some(account_id) => state,
+                    _ => return Err(CoreError::InvalidInput(
+                        "The Demo account's batches go to its in-app sandbox, which runs only while the Demo account \
+                         is open: switch to it to continue this batch."
+                            .into(),
+                    )),
+                };
             let mut slot = self.inner().batches.demo_sftp.lock().await;
             let live = slot.as_ref().filter(|(id, _, _)| id == account_id).map(|(_, _, s)| s.clone());
             if let Some(s) = live {
@@ -400,6 +413,14 @@ impl AppCore {
         let (account_id, client) = self.session_parts().await?;
         let st = {
             let mut slot = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?;
+            if slot.as_ref().is_some_and(|st| st.account_id != account_id) {
+                // Checked against that account's orders and mapping: not sent for another.
+                return Err(CoreError::InvalidInput(
+                    "This batch was imported while another account was open: switch back to that account to upload \
+                     it, or import the file again here."
+                        .into(),
+                ));
+            }
             slot.take().ok_or_else(|| CoreError::InvalidInput("Import a CSV or JSON batch first.".into()))?
         };
         let recorded = async {
@@ -512,8 +533,21 @@ impl AppCore {
     }
 
     /// [`AppCore::run_batch`], waiting at most `wait` for the responses (zero: one look).
-    /// Still unanswered after that: another look is scheduled (see [`AppCore::recheck_later`]).
+    /// Uploaded but still unanswered after that, whether the run ended well or not (offline,
+    /// the server down): another look is scheduled (see [`AppCore::recheck_later`]).
     async fn run_batch_waiting(&self, id: &str, wait: Duration) -> Result<BatchView, CoreError> {
+        let result = self.run_batch_once(id, wait).await;
+        let view = match &result {
+            Ok(view) => Some(view.clone()),
+            Err(_) => self.batch_view(id).ok(),
+        };
+        if view.is_some_and(|v| awaiting_response(&v)) {
+            self.recheck_later(id);
+        }
+        result
+    }
+
+    async fn run_batch_once(&self, id: &str, wait: Duration) -> Result<BatchView, CoreError> {
         let gate = self
             .inner()
             .batches
@@ -526,6 +560,11 @@ impl AppCore {
         let _running = gate.lock().await;
         let record =
             self.with_reader(|m| Ok(m.batch(id)?))?.ok_or_else(|| CoreError::InvalidInput(format!("no batch {id}")))?;
+        if !record.files.is_empty() && record.files.iter().all(|f| f.status == "answered") {
+            // Answered meanwhile (a look queued behind the run that finished it): nothing to
+            // connect for, and its notes and notification stay as they are.
+            return Ok(batch_view(&record));
+        }
         // The batch's own account, whichever is active now: its SFTP login and its orders.
         let account_id = record.account_id.clone();
         let (settings, passphrase) = self.sftp_for(&account_id).await?;
@@ -539,6 +578,18 @@ impl AppCore {
                     tokio::time::sleep(Duration::from_secs(attempt.into())).await
                 }
                 Err(e) => {
+                    if record.files.iter().all(|f| f.status == "uploaded" || f.status == "answered") {
+                        // Only the look for the response failed: said on the batch, no alert
+                        // (it is tried again by itself).
+                        let message = format!(
+                            "The files are uploaded, but connecting to look for FlexFactor's response failed: {e}. \
+                             FlexDesk tries again every {}; Retry tries now.",
+                            minutes(self.recheck_every())
+                        );
+                        writer.set_batch_error(id, Some(&message))?;
+                        self.changed();
+                        return Err(CoreError::Transfer(message));
+                    }
                     writer.set_batch_error(id, Some(&e.to_string()))?;
                     self.changed();
                     self.notify_batch(&record.source_name, Some(&e.to_string()), 0, 0);
@@ -619,7 +670,7 @@ impl AppCore {
                     last_notes.push(format!(
                         "No response from FlexFactor yet; FlexFactor may process batches once a day. FlexDesk checks \
                          again every {} while it runs; Retry checks now.",
-                        minutes(self.inner().config.batch_recheck_every)
+                        minutes(self.recheck_every())
                     ));
                 }
                 break;
@@ -632,8 +683,9 @@ impl AppCore {
                     Ok(fetched) => fetched,
                     Err(e) => {
                         let message = format!(
-                            "The files are uploaded, but checking for FlexFactor's response failed: {e}. Use Retry to \
-                             check again."
+                            "The files are uploaded, but checking for FlexFactor's response failed: {e}. FlexDesk \
+                             tries again every {}; Retry tries now.",
+                            minutes(self.recheck_every())
                         );
                         writer.set_batch_error(id, Some(&message))?;
                         self.changed();
@@ -676,8 +728,6 @@ impl AppCore {
         let view = self.batch_view(id)?;
         if view.status == "answered" {
             self.notify_batch(&view.source_name, None, view.answered_rows, view.row_count);
-        } else {
-            self.recheck_later(id);
         }
         Ok(view)
     }
@@ -693,18 +743,20 @@ impl AppCore {
         let core = self.clone();
         let batch_id = id.to_string();
         tokio::spawn(async move {
-            tokio::time::sleep(core.inner().config.batch_recheck_every).await;
+            tokio::time::sleep(core.recheck_every()).await;
             if let Ok(mut scheduled) = core.inner().batches.rechecks.lock() {
                 scheduled.remove(&batch_id);
             }
+            // Schedules the next look itself while the batch stays unanswered.
             if let Err(e) = core.run_batch_waiting(&batch_id, Duration::ZERO).await {
                 tracing::warn!(batch = %batch_id, error = %e, "looking again for a batch's responses failed");
-                // Offline, or the server down for a while: still uploaded, so look again later.
-                if core.batch_view(&batch_id).is_ok_and(|v| awaiting_response(&v)) {
-                    core.recheck_later(&batch_id);
-                }
             }
         });
+    }
+
+    /// [`crate::CoreConfig::batch_recheck_every`], at least a second (no busy loop).
+    fn recheck_every(&self) -> Duration {
+        self.inner().config.batch_recheck_every.max(Duration::from_secs(1))
     }
 
     /// A desktop notification (if opted in) that a batch has every outcome, or failed.
