@@ -12,7 +12,8 @@
 //!   keeps the default newest-first list fast meanwhile), the rollup triggers and the word
 //!   index's insert trigger off `orders` (their definitions are saved in `mirror_bulk_ddl` in
 //!   the same transaction). The indexes taken off include the unique order key
-//!   (`orders_by_key`): FlexFactor's keys are random GUIDs, and a B-tree over them kept
+//!   (`orders_by_key`; the first load gives it that index, see `name_the_order_key`):
+//!   FlexFactor's keys are random GUIDs, and a B-tree over them kept
 //!   current rewrites most of its pages at every commit. Meanwhile each writer finds existing
 //!   orders through a key map of its own (`load_keys.rs`); lookups by key from elsewhere are
 //!   right but slower (they walk the account's orders) until the load finishes. Meanwhile `apply_orders` sums the rollups of the rows it inserts
@@ -113,6 +114,51 @@ fn create_stale_triggers(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorErr
         ))
         .op("creating a marking trigger")?;
     }
+    Ok(())
+}
+
+/// The order key as SQLite stores it in the definition migration 0001 gave `orders`: an
+/// inline `UNIQUE`, whose automatic index cannot be dropped.
+const INLINE_KEY: &str = ",\n    UNIQUE (account_id, order_session_key)\n)";
+const TABLE_HEAD: &str = "CREATE TABLE orders (";
+
+/// Makes the order key a named unique index ([`KEY_INDEX`]) that a bulk load can take off:
+/// `orders` is rebuilt without its inline key, with the same columns, ids, indexes and
+/// triggers (their definitions read back from the schema, not copied). Only run at the start
+/// of a bulk load, i.e. on an (almost) empty mirror, where it takes no time; a large mirror
+/// keeps its inline key, and never bulk-loads again. A table of any other shape is left as it
+/// is (its key then simply stays on during the load).
+fn name_the_order_key(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorError> {
+    let table: String = tx
+        .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'orders'", [], |r| r.get(0))
+        .op("reading the orders table")?;
+    let Some(columns) = table.strip_suffix(INLINE_KEY).and_then(|t| t.strip_prefix(TABLE_HEAD)) else {
+        return Ok(());
+    };
+    let saved: Vec<String> = {
+        let mut stmt = tx
+            .prepare(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = 'orders' AND type IN ('index', 'trigger')
+                   AND sql IS NOT NULL ORDER BY type = 'trigger', name",
+            )
+            .op("reading the orders schema")?;
+        let rows = stmt.query_map([], |r| r.get(0)).op("reading the orders schema")?;
+        rows.collect::<Result<_, _>>().op("reading the orders schema")?
+    };
+    // Dropping the table drops its indexes and triggers (none fires); nothing refers to it
+    // by a foreign key, and the word index and `order_json` refer to its ids, which are kept.
+    tx.execute_batch(&format!(
+        "CREATE TABLE orders_rebuilt ({columns}\n);
+         INSERT INTO orders_rebuilt SELECT * FROM orders ORDER BY id;
+         DROP TABLE orders;
+         ALTER TABLE orders_rebuilt RENAME TO orders;
+         CREATE UNIQUE INDEX {KEY_INDEX} ON orders (account_id, order_session_key);"
+    ))
+    .op("giving the order key an index of its own")?;
+    for sql in &saved {
+        tx.execute_batch(sql).op("restoring an index or trigger of orders")?;
+    }
+    tracing::info!(restored = saved.len(), "the order key has an index of its own now");
     Ok(())
 }
 
@@ -420,6 +466,7 @@ impl Mirror {
         if existing as u64 > max_existing {
             return Ok(false);
         }
+        name_the_order_key(&tx)?;
         let ddl: Vec<(String, String, String)> = {
             let mut stmt = tx
                 .prepare(
@@ -581,6 +628,72 @@ mod tests {
                 ..Default::default()
             })
             .collect()
+    }
+
+    fn schema_of_orders(m: &Mirror) -> Vec<(String, String)> {
+        let mut stmt = m
+            .conn
+            .prepare(
+                "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE tbl_name = 'orders' AND type IN ('index', 'trigger')
+                 ORDER BY name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn the_first_bulk_load_gives_the_order_key_an_index_of_its_own_keeping_every_order_index_and_trigger() {
+        let mut m = Mirror::open_in_memory().unwrap();
+        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
+        m.apply_orders("acct", &orders(0, 40), None).unwrap();
+        let before = schema_of_orders(&m);
+        assert!(before.iter().any(|(n, _)| n == "sqlite_autoindex_orders_1"), "{before:?}");
+        let ids = |m: &Mirror| -> Vec<(i64, String)> {
+            let mut stmt = m.conn.prepare("SELECT id, order_session_key FROM orders ORDER BY id").unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        };
+        let rows = ids(&m);
+        let json = m.order_json("acct", &orders(7, 1)[0].id).unwrap();
+
+        assert!(m.begin_bulk_load(100).unwrap());
+        m.apply_orders("acct", &orders(40, 30), None).unwrap();
+        m.finish_bulk_load().unwrap();
+        let after = schema_of_orders(&m);
+        // The same indexes and triggers, word for word, with the key named instead of inline.
+        let expected: Vec<(String, String)> = before
+            .into_iter()
+            .filter(|(n, _)| n != "sqlite_autoindex_orders_1")
+            .chain([(
+                KEY_INDEX.to_string(),
+                format!("CREATE UNIQUE INDEX {KEY_INDEX} ON orders (account_id, order_session_key)"),
+            )])
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(after, expected);
+        assert_eq!(ids(&m)[..40], rows[..]);
+        assert_eq!(m.order_json("acct", &orders(7, 1)[0].id).unwrap(), json);
+        assert_eq!(m.order_count("acct").unwrap(), 70);
+        // The key still refuses a second copy, and the triggers keep the rollups right.
+        let again = m.apply_orders("acct", &orders(3, 1), None).unwrap();
+        assert_eq!((again.inserted, again.unchanged), (0, 1));
+        let states = [crate::OrderState::Approved];
+        m.apply_orders("acct", &orders(70, 5), None).unwrap();
+        assert_eq!(
+            m.order_facts("acct", None, None, &states, &[crate::OrderState::Pending]).unwrap(),
+            m.order_facts_from_orders("acct", None, None, &states, &[crate::OrderState::Pending]).unwrap()
+        );
+        assert!(m.quick_check().unwrap());
+    }
+
+    #[test]
+    fn a_mirror_too_large_to_bulk_load_keeps_its_inline_order_key() {
+        let mut m = Mirror::open_in_memory().unwrap();
+        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
+        m.apply_orders("acct", &orders(0, 40), None).unwrap();
+        let before = schema_of_orders(&m);
+        assert!(!m.begin_bulk_load(10).unwrap());
+        assert_eq!(schema_of_orders(&m), before);
     }
 
     #[test]
