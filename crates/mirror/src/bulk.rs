@@ -122,6 +122,23 @@ fn create_stale_triggers(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorErr
 const INLINE_KEY: &str = ",\n    UNIQUE (account_id, order_session_key)\n)";
 const TABLE_HEAD: &str = "CREATE TABLE orders (";
 
+/// The most orders a mirror may hold for the first bulk load to rewrite `orders` (see
+/// [`name_the_order_key`]): a rewrite of a few thousand rows is instant, of a million 15 s.
+const KEY_REWRITE_MAX_ORDERS: i64 = 10_000;
+
+/// [`name_the_order_key`] under a savepoint: should it fail (a schema this build does not
+/// expect), the table stays as it was and the load simply keeps the key on, slower.
+fn name_the_order_key_or_keep_it(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorError> {
+    tx.execute_batch("SAVEPOINT order_key").op("starting the order key's index")?;
+    match name_the_order_key(tx) {
+        Ok(()) => tx.execute_batch("RELEASE order_key").op("keeping the order key's index"),
+        Err(e) => {
+            tracing::warn!(error = %e, "the order key keeps its inline index; this bulk load keeps it on");
+            tx.execute_batch("ROLLBACK TO order_key; RELEASE order_key").op("keeping the inline order key")
+        }
+    }
+}
+
 /// Makes the order key a named unique index ([`KEY_INDEX`]) that a bulk load can take off:
 /// `orders` is rebuilt without its inline key, with the same columns, ids, indexes and
 /// triggers (their definitions read back from the schema, not copied). Only run at the start
@@ -133,8 +150,24 @@ fn name_the_order_key(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorError>
         .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'orders'", [], |r| r.get(0))
         .op("reading the orders table")?;
     let Some(columns) = table.strip_suffix(INLINE_KEY).and_then(|t| t.strip_prefix(TABLE_HEAD)) else {
+        if table.contains("UNIQUE (account_id, order_session_key)") {
+            tracing::warn!("the orders table has an unexpected shape; its order key keeps its inline index");
+        }
         return Ok(());
     };
+    // A foreign key pointing at `orders` would lose its rows with the old table.
+    let referenced: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master m, pragma_foreign_key_list(m.name) f
+               WHERE m.type = 'table' AND f.\"table\" = 'orders')",
+            [],
+            |r| r.get(0),
+        )
+        .op("reading the foreign keys")?;
+    if referenced {
+        tracing::warn!("a table refers to orders; its order key keeps its inline index");
+        return Ok(());
+    }
     let saved: Vec<String> = {
         let mut stmt = tx
             .prepare(
@@ -146,7 +179,8 @@ fn name_the_order_key(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorError>
         rows.collect::<Result<_, _>>().op("reading the orders schema")?
     };
     // Dropping the table drops its indexes and triggers (none fires); nothing refers to it
-    // by a foreign key, and the word index and `order_json` refer to its ids, which are kept.
+    // by a foreign key (checked above), and the word index and `order_json` refer to its ids,
+    // which are kept.
     tx.execute_batch(&format!(
         "CREATE TABLE orders_rebuilt ({columns}\n);
          INSERT INTO orders_rebuilt SELECT * FROM orders ORDER BY id;
@@ -460,13 +494,16 @@ impl Mirror {
             self.start_checkpointer()?;
             return Ok(true);
         }
+        let limit = i64::try_from(max_existing).unwrap_or(i64::MAX).saturating_add(1);
         let existing: i64 = tx
-            .query_row("SELECT COUNT(*) FROM (SELECT 1 FROM orders LIMIT ?1)", [max_existing as i64 + 1], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM (SELECT 1 FROM orders LIMIT ?1)", [limit], |r| r.get(0))
             .op("counting orders")?;
         if existing as u64 > max_existing {
             return Ok(false);
         }
-        name_the_order_key(&tx)?;
+        if existing <= KEY_REWRITE_MAX_ORDERS {
+            name_the_order_key_or_keep_it(&tx)?;
+        }
         let ddl: Vec<(String, String, String)> = {
             let mut stmt = tx
                 .prepare(
@@ -654,6 +691,17 @@ mod tests {
         };
         let rows = ids(&m);
         let json = m.order_json("acct", &orders(7, 1)[0].id).unwrap();
+        let columns = |m: &Mirror| -> Vec<(String, String, bool, Option<String>, i64)> {
+            let mut stmt = m
+                .conn
+                .prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('orders')")
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let columns_before = columns(&m);
 
         assert!(m.begin_bulk_load(100).unwrap());
         m.apply_orders("acct", &orders(40, 30), None).unwrap();
@@ -671,6 +719,7 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(after, expected);
+        assert_eq!(columns(&m), columns_before, "the same columns, types and constraints");
         assert_eq!(ids(&m)[..40], rows[..]);
         assert_eq!(m.order_json("acct", &orders(7, 1)[0].id).unwrap(), json);
         assert_eq!(m.order_count("acct").unwrap(), 70);
@@ -684,6 +733,53 @@ mod tests {
             m.order_facts_from_orders("acct", None, None, &states, &[crate::OrderState::Pending]).unwrap()
         );
         assert!(m.quick_check().unwrap());
+    }
+
+    #[test]
+    fn a_load_an_earlier_build_left_open_finishes_with_the_inline_key_and_the_next_load_names_it() {
+        let mut m = Mirror::open_in_memory().unwrap();
+        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
+        // What an earlier build's open load looks like: a secondary index off and saved, the
+        // order key still inline.
+        m.conn
+            .execute_batch(
+                "INSERT INTO mirror_bulk_ddl (name, sql) SELECT name, sql FROM sqlite_master WHERE name = 'orders_by_amount';
+                 DROP INDEX orders_by_amount;",
+            )
+            .unwrap();
+        assert!(m.begin_bulk_load(0).unwrap(), "the open load resumes");
+        m.apply_orders("acct", &orders(0, 600), None).unwrap();
+        let again = m.apply_orders("acct", &orders(100, 10), None).unwrap();
+        assert_eq!((again.inserted, again.unchanged), (0, 10), "the inline key still finds them");
+        m.finish_bulk_load().unwrap();
+        let names: Vec<String> = schema_of_orders(&m).into_iter().map(|(n, _)| n).collect();
+        assert!(
+            names.contains(&"sqlite_autoindex_orders_1".to_string()) && names.contains(&"orders_by_amount".to_string())
+        );
+        assert!(!names.contains(&KEY_INDEX.to_string()));
+        // The next load (a re-listing of this small mirror) names the key.
+        assert!(m.begin_bulk_load(10_000).unwrap());
+        m.finish_bulk_load().unwrap();
+        let names: Vec<String> = schema_of_orders(&m).into_iter().map(|(n, _)| n).collect();
+        assert!(names.contains(&KEY_INDEX.to_string()) && !names.contains(&"sqlite_autoindex_orders_1".to_string()));
+        assert_eq!(m.order_count("acct").unwrap(), 600);
+    }
+
+    #[test]
+    fn a_rewrite_the_schema_does_not_allow_leaves_the_inline_key_and_the_load_still_works() {
+        let mut m = Mirror::open_in_memory().unwrap();
+        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
+        m.apply_orders("acct", &orders(0, 5), None).unwrap();
+        // A view over orders (none of FlexDesk's own): renaming the rebuilt table fails.
+        m.conn.execute_batch("CREATE VIEW order_ids AS SELECT id FROM orders").unwrap();
+        assert!(m.begin_bulk_load(100).unwrap());
+        let names: Vec<String> = schema_of_orders(&m).into_iter().map(|(n, _)| n).collect();
+        assert!(names.contains(&"sqlite_autoindex_orders_1".to_string()), "{names:?}");
+        m.apply_orders("acct", &orders(3, 10), None).unwrap();
+        m.finish_bulk_load().unwrap();
+        assert_eq!(m.order_count("acct").unwrap(), 13);
+        let view: i64 = m.conn.query_row("SELECT COUNT(*) FROM order_ids", [], |r| r.get(0)).unwrap();
+        assert_eq!(view, 13);
     }
 
     #[test]
