@@ -67,8 +67,12 @@ fn ts(d: DateTime<Utc>) -> String {
 }
 
 fn state_list(states: &[OrderState], args: &mut Vec<Value>) -> String {
+    if states.is_empty() {
+        // `IN (NULL)` matches nothing, as no state asked for.
+        return "NULL".into();
+    }
     args.extend(states.iter().map(|s| Value::Text(s.as_str().into())));
-    vec!["?"; states.len().max(1)].join(", ")
+    vec!["?"; states.len()].join(", ")
 }
 
 /// Which part of the range a query covers: created-time bounds on `orders`, or whole days

@@ -732,6 +732,11 @@ mod tests {
             m.order_facts("acct", None, None, &states, &[crate::OrderState::Pending]).unwrap(),
             m.order_facts_from_orders("acct", None, None, &states, &[crate::OrderState::Pending]).unwrap()
         );
+        // No state asked for: nothing counted, and no error.
+        assert_eq!(
+            m.order_facts("acct", None, None, &[], &[]).unwrap(),
+            m.order_facts_from_orders("acct", None, None, &[], &[]).unwrap()
+        );
         assert!(m.quick_check().unwrap());
     }
 

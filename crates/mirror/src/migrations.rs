@@ -6,6 +6,12 @@ use rusqlite::Connection;
 use crate::error::{MirrorError, SqlContext};
 
 /// `(name, sql)` in order; migration N (1-based) brings the schema to version N.
+///
+/// `orders` comes in two shapes: with the inline order key of `0001`, or, once a bulk load
+/// has rewritten it (`bulk.rs`), with the key as `orders_by_key`. A migration that touches the
+/// key must handle both, and one that creates an index a bulk load takes off must use
+/// `IF NOT EXISTS` and remove it from `mirror_bulk_ddl` (as `0008` and `0011` do): a load
+/// may be open when it runs.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("../migrations/0001_initial.sql")),
     ("0002_event_ledger_timeline", include_str!("../migrations/0002_event_ledger_timeline.sql")),
