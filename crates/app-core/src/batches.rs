@@ -52,7 +52,7 @@ pub(crate) struct BatchRuntime {
     rechecks: Mutex<std::collections::HashSet<String>>,
 }
 
-/// "15 minutes", "1 minute", "30 seconds": a wait as the notes say it.
+/// "15 minutes", "minute", "30 seconds": a wait as the notes say it ("every …").
 fn minutes(d: Duration) -> String {
     match d.as_secs() {
         60 => "minute".to_string(),
