@@ -51,7 +51,7 @@ fn key_hash(key: &str) -> u64 {
 
 impl LoadKeys {
     /// The map for `account_id`, brought up to date under `tx`'s write lock: read whole (every
-    /// order's key: about half a second at 1M orders) when there is none yet on this
+    /// order's key, one pass over the table) when there is none yet on this
     /// connection, it is another account's, orders were deleted or another load began since,
     /// or the newest id is below the highest it read; else only the orders added since.
     pub(crate) fn refresh<'s>(
