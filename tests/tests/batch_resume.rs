@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flexdesk_core::batch_dto::{BatchInput, BatchKindDto, SftpSettingsInput};
+use flexdesk_core::batch_dto::{BatchInput, BatchKindDto, BatchView, SftpSettingsInput};
 use flexdesk_core::{AppCore, CoreConfig};
 use flexdesk_secrets::{MemoryStore, SecretStore};
 use flexdesk_tests::merchant::{Merchant, KEY_PASSPHRASE};
@@ -35,6 +35,21 @@ fn merchant_sftp(merchant: &Merchant, host_key: String) -> SftpSettingsInput {
         outbound_dir: merchant.sftp.outbound_dir().into(),
         passphrase: Some(KEY_PASSPHRASE.into()),
     }
+}
+
+/// Uploads `csv` with the merchant's SFTP settings pinned to the wrong host key: the first
+/// attempt fails, and the batch is returned once it says so.
+async fn upload_refused_by_the_host_key(app: &AppCore, merchant: &Merchant, csv: String, name: &str) -> BatchView {
+    let not_the_server = std::fs::read_to_string(merchant.key_path().with_extension("pub")).unwrap();
+    app.configure_sftp(merchant_sftp(merchant, not_the_server)).unwrap();
+    app.batch_compose(evaluate(csv, name)).unwrap();
+    let batch = app.batch_upload().await.unwrap();
+    let start = Instant::now();
+    while app.list_batches().unwrap()[0].status != "failed" {
+        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    batch
 }
 
 fn names_in(dir: &std::path::Path) -> Vec<String> {
@@ -216,16 +231,7 @@ async fn a_batch_retried_long_after_it_was_built_is_sent_with_a_current_sign_in(
     let app = core(data.path(), Arc::new(MemoryStore::new()));
     app.add_account(merchant.account()).await.unwrap();
     let settings = |host_key: String| merchant_sftp(&merchant, host_key);
-    // The first attempt fails: the pinned host key is not the server's.
-    let not_the_server = std::fs::read_to_string(merchant.key_path().with_extension("pub")).unwrap();
-    app.configure_sftp(settings(not_the_server)).unwrap();
-    app.batch_compose(evaluate(csv, "t.csv")).unwrap();
-    let batch = app.batch_upload().await.unwrap();
-    let start = Instant::now();
-    while app.list_batches().unwrap()[0].status != "failed" {
-        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let batch = upload_refused_by_the_host_key(&app, &merchant, csv, "t.csv").await;
     // Retrying before the settings are fixed says what to fix, as the person's to fix.
     let err = app.run_batch(&batch.id).await.unwrap_err();
     assert_eq!(err.code(), flexdesk_core::ErrorCode::InvalidInput, "{err}");
@@ -256,16 +262,7 @@ async fn a_batch_is_sent_only_with_its_own_accounts_login_and_sign_in_whichever_
     let data = tempfile::tempdir().unwrap();
     let app = core(data.path(), Arc::new(MemoryStore::new()));
     let account = app.add_account(first.account()).await.unwrap();
-    // The first attempt fails: the pinned host key is not the server's.
-    let not_the_server = std::fs::read_to_string(first.key_path().with_extension("pub")).unwrap();
-    app.configure_sftp(merchant_sftp(&first, not_the_server)).unwrap();
-    app.batch_compose(evaluate(csv, "own.csv")).unwrap();
-    let batch = app.batch_upload().await.unwrap();
-    let start = Instant::now();
-    while app.list_batches().unwrap()[0].status != "failed" {
-        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let batch = upload_refused_by_the_host_key(&app, &first, csv, "own.csv").await;
     // The login is fixed twenty minutes later (the sign-in in the built file has expired),
     // and then the person works on a second merchant account, with a working login of its own.
     app.configure_sftp(merchant_sftp(&first, first.sftp.host_key().to_string())).unwrap();

@@ -13,11 +13,11 @@
 //!   index's insert trigger off `orders` (their definitions are saved in `mirror_bulk_ddl` in
 //!   the same transaction). The indexes taken off include the unique order key
 //!   (`orders_by_key`; the first load gives it that index, see `name_the_order_key`):
-//!   FlexFactor's keys are random GUIDs, and a B-tree over them kept
-//!   current rewrites most of its pages at every commit. Meanwhile each writer finds existing
-//!   orders through a key map of its own (`load_keys.rs`); lookups by key from elsewhere are
-//!   right but slower (they walk the account's orders) until the load finishes. Meanwhile `apply_orders` sums the rollups of the rows it inserts
-//!   and writes them with the rows, and keeps new rows past the search mark; two small
+//!   FlexFactor's keys are random GUIDs, and a B-tree over them kept current rewrites most of
+//!   its pages at every commit. Writers find existing orders through key maps of their own
+//!   (`load_keys.rs`); lookups by key from elsewhere are right but slower (they walk the
+//!   account's orders) until the load finishes. `apply_orders` also sums the rollups of the
+//!   rows it inserts and writes them with the rows, and keeps new rows past the search mark; two small
 //!   triggers mark the rollups stale if a row is changed or deleted during the load.
 //!   [`Mirror::finish_bulk_load`] rebuilds the indexes (a sorted build, much faster than a
 //!   million B-tree inserts), restores the triggers and, only if marked stale, recomputes
@@ -214,15 +214,7 @@ fn drop_duplicate_orders(tx: &rusqlite::Transaction<'_>) -> Result<usize, Mirror
     )
     .op("keeping the first decision of duplicate orders")?;
     let dropped = tx
-        .execute(
-            "DELETE FROM orders WHERE id IN (
-           SELECT id FROM (
-             SELECT id, row_number() OVER (PARTITION BY account_id, order_session_key
-                                           ORDER BY modified_at IS NULL, modified_at DESC, id DESC) AS copy
-             FROM orders)
-           WHERE copy > 1)",
-            [],
-        )
+        .execute("DELETE FROM orders WHERE id IN (SELECT id FROM temp.order_copies WHERE copy > 1)", [])
         .op("removing duplicate orders")?;
     tx.execute_batch("DROP TABLE temp.order_copies").op("removing duplicate orders")?;
     Ok(dropped)
@@ -667,6 +659,20 @@ mod tests {
             .collect()
     }
 
+    /// An in-memory mirror holding orders `0..n` of account `acct`.
+    fn small_mirror(n: usize) -> Mirror {
+        let mut m = Mirror::open_in_memory().unwrap();
+        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
+        if n > 0 {
+            m.apply_orders("acct", &orders(0, n), None).unwrap();
+        }
+        m
+    }
+
+    fn index_names(m: &Mirror) -> Vec<String> {
+        schema_of_orders(m).into_iter().map(|(n, _)| n).collect()
+    }
+
     fn schema_of_orders(m: &Mirror) -> Vec<(String, String)> {
         let mut stmt = m
             .conn
@@ -680,9 +686,7 @@ mod tests {
 
     #[test]
     fn the_first_bulk_load_gives_the_order_key_an_index_of_its_own_keeping_every_order_index_and_trigger() {
-        let mut m = Mirror::open_in_memory().unwrap();
-        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
-        m.apply_orders("acct", &orders(0, 40), None).unwrap();
+        let mut m = small_mirror(40);
         let before = schema_of_orders(&m);
         assert!(before.iter().any(|(n, _)| n == "sqlite_autoindex_orders_1"), "{before:?}");
         let ids = |m: &Mirror| -> Vec<(i64, String)> {
@@ -742,8 +746,7 @@ mod tests {
 
     #[test]
     fn a_load_an_earlier_build_left_open_finishes_with_the_inline_key_and_the_next_load_names_it() {
-        let mut m = Mirror::open_in_memory().unwrap();
-        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
+        let mut m = small_mirror(0);
         // What an earlier build's open load looks like: a secondary index off and saved, the
         // order key still inline.
         m.conn
@@ -757,7 +760,7 @@ mod tests {
         let again = m.apply_orders("acct", &orders(100, 10), None).unwrap();
         assert_eq!((again.inserted, again.unchanged), (0, 10), "the inline key still finds them");
         m.finish_bulk_load().unwrap();
-        let names: Vec<String> = schema_of_orders(&m).into_iter().map(|(n, _)| n).collect();
+        let names = index_names(&m);
         assert!(
             names.contains(&"sqlite_autoindex_orders_1".to_string()) && names.contains(&"orders_by_amount".to_string())
         );
@@ -765,20 +768,18 @@ mod tests {
         // The next load (a re-listing of this small mirror) names the key.
         assert!(m.begin_bulk_load(10_000).unwrap());
         m.finish_bulk_load().unwrap();
-        let names: Vec<String> = schema_of_orders(&m).into_iter().map(|(n, _)| n).collect();
+        let names = index_names(&m);
         assert!(names.contains(&KEY_INDEX.to_string()) && !names.contains(&"sqlite_autoindex_orders_1".to_string()));
         assert_eq!(m.order_count("acct").unwrap(), 600);
     }
 
     #[test]
     fn a_rewrite_the_schema_does_not_allow_leaves_the_inline_key_and_the_load_still_works() {
-        let mut m = Mirror::open_in_memory().unwrap();
-        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
-        m.apply_orders("acct", &orders(0, 5), None).unwrap();
+        let mut m = small_mirror(5);
         // A view over orders (none of FlexDesk's own): renaming the rebuilt table fails.
         m.conn.execute_batch("CREATE VIEW order_ids AS SELECT id FROM orders").unwrap();
         assert!(m.begin_bulk_load(100).unwrap());
-        let names: Vec<String> = schema_of_orders(&m).into_iter().map(|(n, _)| n).collect();
+        let names = index_names(&m);
         assert!(names.contains(&"sqlite_autoindex_orders_1".to_string()), "{names:?}");
         m.apply_orders("acct", &orders(3, 10), None).unwrap();
         m.finish_bulk_load().unwrap();
@@ -789,9 +790,7 @@ mod tests {
 
     #[test]
     fn a_mirror_too_large_to_bulk_load_keeps_its_inline_order_key() {
-        let mut m = Mirror::open_in_memory().unwrap();
-        m.insert_account(&Account::new("acct", "A", Environment::Sandbox, "http://x", "m", "k")).unwrap();
-        m.apply_orders("acct", &orders(0, 40), None).unwrap();
+        let mut m = small_mirror(40);
         let before = schema_of_orders(&m);
         assert!(!m.begin_bulk_load(10).unwrap());
         assert_eq!(schema_of_orders(&m), before);

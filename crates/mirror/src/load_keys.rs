@@ -112,9 +112,7 @@ impl LoadKeys {
             return Ok(Some(id));
         }
         // Another key with the same hash: the slow, certain way.
-        tx.prepare_cached("SELECT id FROM orders WHERE account_id = ?1 AND order_session_key = ?2")
-            .and_then(|mut stmt| stmt.query_row(rusqlite::params![self.account_id, key], |r| r.get(0)).optional())
-            .op("looking an order up by its key")
+        id_by_key(tx, &self.account_id, key)
     }
 
     /// Records an order this connection just inserted.
@@ -142,7 +140,13 @@ pub(crate) fn order_id_by_key(
         return LoadKeys::refresh(slot, tx, account_id)?.find(tx, key);
     }
     *slot = None;
-    tx.prepare_cached("SELECT id FROM orders WHERE account_id = ?1 AND order_session_key = ?2")
+    id_by_key(tx, account_id, key)
+}
+
+/// The id of the account's order with this key, by a plain lookup: through the key index
+/// when it is on, a walk of the account's orders while a bulk load has it off.
+pub(crate) fn id_by_key(conn: &rusqlite::Connection, account_id: &str, key: &str) -> Result<Option<i64>, MirrorError> {
+    conn.prepare_cached("SELECT id FROM orders WHERE account_id = ?1 AND order_session_key = ?2")
         .and_then(|mut stmt| stmt.query_row([account_id, key], |r| r.get(0)).optional())
         .op("looking an order up by its key")
 }

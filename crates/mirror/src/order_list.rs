@@ -338,7 +338,8 @@ impl Mirror {
     /// rather than one that would list a row twice.
     ///
     /// Looked up with its sort value first: during a bulk load the key index is off, and the
-    /// newest-first list's own index then finds the row at once (see `bulk.rs`). An order
+    /// creation-time index of the newest- and oldest-first lists then finds the row at once
+    /// (see `bulk.rs`). An order
     /// whose sort value changed since is found by its key alone.
     fn cursor_row_id(
         &self,
@@ -358,11 +359,7 @@ impl Mirror {
             .and_then(|mut stmt| stmt.query_row(rusqlite::params![account_id, key, value], |r| r.get(0)).optional())
             .op("reading a list cursor")?;
         if id.is_none() {
-            id = self
-                .conn
-                .prepare_cached("SELECT id FROM orders WHERE account_id = ?1 AND order_session_key = ?2")
-                .and_then(|mut stmt| stmt.query_row([account_id, key], |r| r.get(0)).optional())
-                .op("reading a list cursor")?;
+            id = crate::load_keys::id_by_key(&self.conn, account_id, key)?;
         }
         Ok(id.unwrap_or(if desc { i64::MIN } else { i64::MAX }))
     }
