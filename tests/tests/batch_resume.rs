@@ -325,6 +325,8 @@ async fn a_batch_answered_after_the_wait_is_picked_up_by_a_later_look_without_a_
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(waiting.files.iter().all(|f| f.status == "uploaded"), "{waiting:?}");
+    // Waiting with a note is not a failure: nothing needs fixing.
+    assert_eq!(waiting.status, "uploaded", "{waiting:?}");
     // FlexFactor answers later; nobody presses Retry.
     let _processing = merchant.start_processing().await;
     let start = Instant::now();
@@ -339,4 +341,97 @@ async fn a_batch_answered_after_the_wait_is_picked_up_by_a_later_look_without_a_
     }
     assert_eq!(app.batch_rows(&batch.id).unwrap().len(), 2);
     app.shutdown().await;
+}
+
+/// The statuses of a batch's files, read from the mirror file (whichever account is open).
+fn stored_file_statuses(data: &std::path::Path, batch_id: &str) -> Vec<String> {
+    let db = rusqlite::Connection::open(data.join("mirror.sqlite3")).unwrap();
+    let mut stmt = db.prepare("SELECT status FROM batch_files WHERE batch_id = ?1 ORDER BY name").unwrap();
+    stmt.query_map([batch_id], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_batch_of_an_account_not_open_at_start_is_resumed_with_its_own_login() {
+    // FlexFactor's side does not process uploads until the second start.
+    let first = Merchant::start(Duration::from_secs(3600)).await;
+    let second = Merchant::start(Duration::from_millis(200)).await;
+    let csv = first.rebills_csv("AWAY", 3).await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let mut config = CoreConfig::new(data.path().to_path_buf(), secrets.clone());
+    config.background_sync = false;
+    // The first core stops looking after a second and would look again only in an hour.
+    config.batch_response_wait = Duration::from_secs(1);
+    config.batch_recheck_every = Duration::from_secs(3600);
+    let app = AppCore::open(config).unwrap();
+    app.add_account(first.account()).await.unwrap();
+    app.configure_sftp(merchant_sftp(&first, first.sftp.host_key().to_string())).unwrap();
+    app.batch_compose(evaluate(csv, "away.csv")).unwrap();
+    let batch = app.batch_upload().await.unwrap();
+    let start = Instant::now();
+    while app.list_batches().unwrap()[0].last_error.is_none() {
+        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The person then opens a second merchant account, and the app is closed on it.
+    let mut other = second.account();
+    other.name = "Second merchant".into();
+    app.add_account(other).await.unwrap();
+    app.configure_sftp(merchant_sftp(&second, second.sftp.host_key().to_string())).unwrap();
+    app.shutdown().await;
+    drop(app);
+    assert_eq!(stored_file_statuses(data.path(), &batch.id), ["uploaded"]);
+
+    // FlexFactor answers; the app starts again on the second account.
+    let _processing = first.start_processing().await;
+    let app = core(data.path(), secrets);
+    app.start().await.unwrap();
+    assert!(app.list_batches().unwrap().is_empty(), "the second account has no batches");
+    assert_eq!(app.resume_unfinished_batches().unwrap(), [batch.id.clone()]);
+    let start = Instant::now();
+    while stored_file_statuses(data.path(), &batch.id) != ["answered"] {
+        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", stored_file_statuses(data.path(), &batch.id));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows = app.batch_rows(&batch.id).unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_ne!(r.status.as_deref(), Some("ERROR"), "row {} refused: {:?}", r.line, r.errors);
+        assert_eq!(first.orders_with_external_id(&r.order_id), 1, "{} reached the first sandbox", r.order_id);
+    }
+    let server = |m: &Merchant, folder: &str| names_in(&m.sftp.root().join(folder));
+    assert!(server(&second, "inbound").is_empty() && server(&second, "outbound").is_empty());
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_the_core_is_shut_down_no_later_look_for_a_batchs_response_is_made() {
+    let merchant = Merchant::start(Duration::from_secs(3600)).await;
+    let csv = merchant.rebills_csv("SHUT", 2).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut config = CoreConfig::new(data.path().to_path_buf(), Arc::new(MemoryStore::new()));
+    config.background_sync = false;
+    config.batch_response_wait = Duration::from_secs(1);
+    config.batch_recheck_every = Duration::from_secs(1);
+    let app = AppCore::open(config).unwrap();
+    app.add_account(merchant.account()).await.unwrap();
+    app.configure_sftp(merchant_sftp(&merchant, merchant.sftp.host_key().to_string())).unwrap();
+    app.batch_compose(evaluate(csv, "shut.csv")).unwrap();
+    let batch = app.batch_upload().await.unwrap();
+    let start = Instant::now();
+    while !app.list_batches().unwrap()[0].last_error.as_deref().is_some_and(|e| e.contains("every second")) {
+        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.shutdown().await;
+    // FlexFactor answers now; a core still looking every second would pick it up.
+    let _processing = merchant.start_processing().await;
+    let start = Instant::now();
+    while names_in(&merchant.sftp.root().join("outbound")).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(stored_file_statuses(data.path(), &batch.id), ["uploaded"]);
+    drop(app);
 }

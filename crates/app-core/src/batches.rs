@@ -48,8 +48,11 @@ pub(crate) struct BatchRuntime {
     demo_sftp: tokio::sync::Mutex<Option<(String, flexfactor_sandbox::SftpEndpoint, SftpSettings)>>,
     /// One runner per batch at a time: a second `run_batch` waits, then finds the work done.
     running: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
-    /// Batches with a later look for their responses scheduled (one at a time per batch).
-    rechecks: Mutex<std::collections::HashSet<String>>,
+    /// Batches with a later look for their responses scheduled (one at a time per batch),
+    /// and the task that waits for it (aborted by [`AppCore::shutdown`]).
+    rechecks: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// Set by [`AppCore::shutdown`]: no look is scheduled any more.
+    rechecks_stopped: std::sync::atomic::AtomicBool,
 }
 
 /// "15 minutes", "minute", "30 seconds": a wait as the notes say it ("every …").
@@ -198,12 +201,14 @@ fn awaiting_response(b: &BatchView) -> bool {
 }
 
 fn batch_view(b: &flexdesk_mirror::BatchRecord) -> BatchView {
+    // Every file sent, some unanswered: waiting for FlexFactor, even with a note (a look that
+    // failed, rows without an outcome yet): FlexDesk looks again by itself, nothing failed.
     let status = if b.files.iter().all(|f| f.status == "answered") {
         "answered"
-    } else if b.last_error.is_some() {
-        "failed"
     } else if b.files.iter().all(|f| f.status == "uploaded" || f.status == "answered") {
         "uploaded"
+    } else if b.last_error.is_some() {
+        "failed"
     } else if b.files.iter().any(|f| f.status != "built") {
         "uploading"
     } else {
@@ -736,13 +741,14 @@ impl AppCore {
     /// per batch), `batch_recheck_every` from now. Each look that finds the batch still
     /// unanswered schedules the next, as long as the core runs.
     fn recheck_later(&self, id: &str) {
-        let fresh = self.inner().batches.rechecks.lock().map(|mut s| s.insert(id.to_string())).unwrap_or(false);
-        if !fresh {
+        let Ok(mut scheduled) = self.inner().batches.rechecks.lock() else { return };
+        if scheduled.contains_key(id) || self.inner().batches.rechecks_stopped.load(std::sync::atomic::Ordering::SeqCst)
+        {
             return;
         }
         let core = self.clone();
         let batch_id = id.to_string();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             tokio::time::sleep(core.recheck_every()).await;
             if let Ok(mut scheduled) = core.inner().batches.rechecks.lock() {
                 scheduled.remove(&batch_id);
@@ -752,6 +758,19 @@ impl AppCore {
                 tracing::warn!(batch = %batch_id, error = %e, "looking again for a batch's responses failed");
             }
         });
+        scheduled.insert(id.to_string(), task.abort_handle());
+    }
+
+    /// Cancels every scheduled look for batch responses and schedules none any more (the
+    /// core is stopping). A look already running finishes without scheduling another.
+    pub(crate) fn stop_batch_rechecks(&self) {
+        if let Ok(mut scheduled) = self.inner().batches.rechecks.lock() {
+            // Under the same lock as `recheck_later`'s check: none slips in after the drain.
+            self.inner().batches.rechecks_stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+            for (_, task) in scheduled.drain() {
+                task.abort();
+            }
+        }
     }
 
     /// [`crate::CoreConfig::batch_recheck_every`], at least a second (no busy loop).
@@ -923,12 +942,24 @@ impl AppCore {
         Ok(view)
     }
 
-    /// Resumes, in the background, every batch of the active account that is not answered
-    /// yet (after a restart or a crash); returns their ids. Resuming is idempotent: files
-    /// already uploaded are never sent again.
+    /// Resumes, in the background, every batch not answered yet (after a restart or a
+    /// crash), of every account: each is sent and looked after with its own account's SFTP
+    /// login. The Demo account's only while it is the active one (its SFTP endpoint is the
+    /// in-app sandbox, which runs only then). Returns their ids. Resuming is idempotent:
+    /// files already uploaded are never sent again.
     pub fn resume_unfinished_batches(&self) -> Result<Vec<String>, CoreError> {
-        let ids: Vec<String> =
-            self.list_batches()?.into_iter().filter(|b| b.status != "answered").map(|b| b.id).collect();
+        let active = self.active_account_id().ok();
+        let ids: Vec<String> = self.with_reader(|m| {
+            let mut ids = Vec::new();
+            for account in m.accounts()? {
+                if account.environment == flexdesk_mirror::Environment::Demo && active.as_ref() != Some(&account.id) {
+                    continue;
+                }
+                let batches = m.batches(&account.id)?;
+                ids.extend(batches.iter().map(batch_view).filter(|b| b.status != "answered").map(|b| b.id));
+            }
+            Ok(ids)
+        })?;
         for id in &ids {
             self.resume_batch(id)?;
         }

@@ -612,8 +612,10 @@ impl AppCore {
         Ok(Some((url, token.expose().to_string())))
     }
 
-    /// Stops the sync and feed tasks, the Demo sandbox and its relay.
+    /// Stops the sync and feed tasks, the scheduled looks for batch responses, the Demo
+    /// sandbox and its relay.
     pub async fn shutdown(&self) {
+        self.stop_batch_rechecks();
         let session = self.inner.session.lock().await.take();
         if let Some(mut s) = session {
             for t in [s.task.take(), s.feed_task.take()].into_iter().flatten() {
