@@ -373,6 +373,10 @@ async fn an_unanswered_batch_of_an_account_not_open_at_start_is_resumed_with_its
         assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // A second batch of the same account never got sent (the SFTP login was wrong).
+    let unsent_csv = first.rebills_csv("UNSENT", 1).await;
+    let unsent = upload_refused_by_the_host_key(&app, &first, unsent_csv, "unsent.csv").await;
+    app.configure_sftp(merchant_sftp(&first, first.sftp.host_key().to_string())).unwrap();
     // The person then opens a second merchant account, and the app is closed on it.
     let mut other = second.account();
     other.name = "Second merchant".into();
@@ -384,9 +388,15 @@ async fn an_unanswered_batch_of_an_account_not_open_at_start_is_resumed_with_its
 
     // FlexFactor answers; the app starts again on the second account.
     let _processing = first.start_processing().await;
+    let start = Instant::now();
+    while names_in(&first.sftp.root().join("outbound")).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let app = core(data.path(), secrets);
     app.start().await.unwrap();
     assert!(app.list_batches().unwrap().is_empty(), "the second account has no batches");
+    // The waiting batch is looked after; the unsent one waits for its account to be opened.
     assert_eq!(app.resume_unfinished_batches().unwrap(), [batch.id.clone()]);
     let start = Instant::now();
     while stored_file_statuses(data.path(), &batch.id) != ["answered"] {
@@ -401,6 +411,7 @@ async fn an_unanswered_batch_of_an_account_not_open_at_start_is_resumed_with_its
     }
     let server = |m: &Merchant, folder: &str| names_in(&m.sftp.root().join(folder));
     assert!(server(&second, "inbound").is_empty() && server(&second, "outbound").is_empty());
+    assert_eq!(stored_file_statuses(data.path(), &unsent.id), ["built"]);
     app.shutdown().await;
 }
 
@@ -423,6 +434,8 @@ async fn once_the_core_is_shut_down_no_later_look_for_a_batchs_response_is_made(
         assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // By now the next look is scheduled (a second from the note): shutdown cancels it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     app.shutdown().await;
     // FlexFactor answers now; a core still looking every second would pick it up.
     let _processing = merchant.start_processing().await;

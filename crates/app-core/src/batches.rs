@@ -51,7 +51,10 @@ pub(crate) struct BatchRuntime {
     /// Batches with a later look for their responses scheduled (one at a time per batch),
     /// and the task that waits for it (aborted by [`AppCore::shutdown`]).
     rechecks: Mutex<HashMap<String, tokio::task::AbortHandle>>,
-    /// Set by [`AppCore::shutdown`]: no look is scheduled any more.
+    /// Batch runs started in the background (an upload, a resume, a retry), aborted by
+    /// [`AppCore::shutdown`] (finished ones are pruned as new ones start).
+    runs: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// Set by [`AppCore::shutdown`], for good: no look is scheduled and no run started any more.
     rechecks_stopped: std::sync::atomic::AtomicBool,
 }
 
@@ -442,14 +445,26 @@ impl AppCore {
             }
         };
         self.changed();
+        self.run_in_background(&id, self.inner().config.batch_response_wait);
+        self.batch_view(&id)
+    }
+
+    /// Runs the batch (see [`AppCore::run_batch_waiting`]) in a task that
+    /// [`AppCore::shutdown`] stops.
+    fn run_in_background(&self, id: &str, wait: Duration) {
+        let Ok(mut runs) = self.inner().batches.runs.lock() else { return };
+        if self.inner().batches.rechecks_stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        runs.retain(|run| !run.is_finished());
         let core = self.clone();
-        let batch_id = id.clone();
-        tokio::spawn(async move {
-            if let Err(e) = core.run_batch(&batch_id).await {
+        let batch_id = id.to_string();
+        let task = tokio::spawn(async move {
+            if let Err(e) = core.run_batch_waiting(&batch_id, wait).await {
                 tracing::warn!(batch = %batch_id, error = %e, "batch did not finish");
             }
         });
-        self.batch_view(&id)
+        runs.push(task.abort_handle());
     }
 
     /// The batch id and files for a clean draft (nothing recorded yet).
@@ -588,7 +603,7 @@ impl AppCore {
                         // (it is tried again by itself).
                         let message = format!(
                             "The files are uploaded, but connecting to look for FlexFactor's response failed: {e}. \
-                             FlexDesk tries again every {}; Retry tries now.",
+                             FlexDesk tries again every {}; Check now tries at once.",
                             minutes(self.recheck_every())
                         );
                         writer.set_batch_error(id, Some(&message))?;
@@ -597,14 +612,17 @@ impl AppCore {
                     }
                     writer.set_batch_error(id, Some(&e.to_string()))?;
                     self.changed();
-                    self.notify_batch(&record.source_name, Some(&e.to_string()), 0, 0);
+                    self.notify_batch(&account_id, &record.source_name, Some(&e.to_string()), 0, 0);
                     return Err(batch_err(e));
                 }
             }
         };
         writer.set_batch_error(id, None)?;
         let unsent: Vec<_> = record.files.iter().filter(|f| f.status == "built" || f.status == "uploading").collect();
-        if !unsent.is_empty() && Utc::now() - record.created_at > TOKEN_REFRESH_AFTER {
+        // Only files none of whose bytes were sent get a new header: a partly sent one resumes
+        // from the bytes already on the server, which a new header would not match.
+        let not_started: Vec<_> = unsent.iter().copied().filter(|f| f.status == "built").collect();
+        if !not_started.is_empty() && Utc::now() - record.created_at > TOKEN_REFRESH_AFTER {
             // Built a while ago (an upload retried after fixing the SFTP settings): the access
             // token in the files has expired and FlexFactor would refuse every row.
             let token = match self.session_parts().await {
@@ -615,9 +633,6 @@ impl AppCore {
                 ))),
                 Err(e) => Err(e),
             };
-            // Only files none of whose bytes were sent: a partly sent one resumes from the
-            // bytes already on the server, which a new header would not match.
-            let not_started: Vec<_> = unsent.iter().copied().filter(|f| f.status == "built").collect();
             if let Err(e) = token.and_then(|token| put_fresh_token(&writer, &not_started, &token)) {
                 let message = format!(
                     "The batch files need a fresh FlexFactor sign-in before they are sent, which failed: {}",
@@ -650,7 +665,7 @@ impl AppCore {
                 Err(e) => {
                     writer.set_batch_error(id, Some(&e.to_string()))?;
                     self.changed();
-                    self.notify_batch(&record.source_name, Some(&e.to_string()), 0, 0);
+                    self.notify_batch(&account_id, &record.source_name, Some(&e.to_string()), 0, 0);
                     return Err(batch_err(e));
                 }
             }
@@ -670,11 +685,11 @@ impl AppCore {
             }
             if looked && started.elapsed() >= wait {
                 // Given up for now: said; FlexDesk looks again later by itself (FlexFactor
-                // may answer a batch only once a day), and Retry looks now.
+                // may answer a batch only once a day), and Check now looks at once.
                 if last_notes.is_empty() {
                     last_notes.push(format!(
                         "No response from FlexFactor yet; FlexFactor may process batches once a day. FlexDesk checks \
-                         again every {} while it runs; Retry checks now.",
+                         again every {} while it runs; Check now looks at once.",
                         minutes(self.recheck_every())
                     ));
                 }
@@ -689,7 +704,7 @@ impl AppCore {
                     Err(e) => {
                         let message = format!(
                             "The files are uploaded, but checking for FlexFactor's response failed: {e}. FlexDesk \
-                             tries again every {}; Retry tries now.",
+                             tries again every {}; Check now tries at once.",
                             minutes(self.recheck_every())
                         );
                         writer.set_batch_error(id, Some(&message))?;
@@ -732,7 +747,7 @@ impl AppCore {
         client.close().await;
         let view = self.batch_view(id)?;
         if view.status == "answered" {
-            self.notify_batch(&view.source_name, None, view.answered_rows, view.row_count);
+            self.notify_batch(&account_id, &view.source_name, None, view.answered_rows, view.row_count);
         }
         Ok(view)
     }
@@ -761,12 +776,19 @@ impl AppCore {
         scheduled.insert(id.to_string(), task.abort_handle());
     }
 
-    /// Cancels every scheduled look for batch responses and schedules none any more (the
-    /// core is stopping). A look already running finishes without scheduling another.
+    /// Stops every batch run started in the background and every scheduled look for batch
+    /// responses, and starts or schedules none any more (the core is stopping). A run stops
+    /// at its next wait (mirror writes are not cut halfway; a cut upload resumes from the
+    /// bytes on the server at the next start).
     pub(crate) fn stop_batch_rechecks(&self) {
         if let Ok(mut scheduled) = self.inner().batches.rechecks.lock() {
             // Under the same lock as `recheck_later`'s check: none slips in after the drain.
             self.inner().batches.rechecks_stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+            if let Ok(mut runs) = self.inner().batches.runs.lock() {
+                for run in runs.drain(..) {
+                    run.abort();
+                }
+            }
             for (_, task) in scheduled.drain() {
                 task.abort();
             }
@@ -779,7 +801,13 @@ impl AppCore {
     }
 
     /// A desktop notification (if opted in) that a batch has every outcome, or failed.
-    fn notify_batch(&self, source: &str, error: Option<&str>, answered: u32, rows: u32) {
+    /// Names the batch's account, which may not be the one open.
+    fn notify_batch(&self, account_id: &str, source: &str, error: Option<&str>, answered: u32, rows: u32) {
+        let account = self.with_reader(|m| Ok(m.account(account_id)?)).ok().flatten().map(|a| a.name);
+        let source = match account {
+            Some(name) => format!("{source} ({name})"),
+            None => source.to_string(),
+        };
         let (title, body) = match error {
             None => {
                 ("Batch finished".to_string(), format!("{source}: all {answered} of {rows} rows have their outcome."))
@@ -881,7 +909,7 @@ impl AppCore {
             let shown: Vec<String> = missing.iter().take(10).map(u32::to_string).collect();
             notes.push(format!(
                 "FlexFactor's response to {name} has no outcome yet for {} of its rows (sequence numbers {}{}). \
-                 FlexDesk keeps checking; use Retry to check again later.",
+                 FlexDesk keeps checking; Check now looks at once.",
                 missing.len(),
                 shown.join(", "),
                 if missing.len() > shown.len() { ", …" } else { "" }
@@ -932,38 +960,42 @@ impl AppCore {
     /// Runs [`AppCore::run_batch`] in the background (a retry after a failure).
     pub fn resume_batch(&self, id: &str) -> Result<BatchView, CoreError> {
         let view = self.batch_view(id)?;
-        let core = self.clone();
-        let batch_id = id.to_string();
-        tokio::spawn(async move {
-            if let Err(e) = core.run_batch(&batch_id).await {
-                tracing::warn!(batch = %batch_id, error = %e, "batch did not finish");
-            }
-        });
+        self.run_in_background(id, self.inner().config.batch_response_wait);
         Ok(view)
     }
 
-    /// Resumes, in the background, every batch not answered yet (after a restart or a
-    /// crash), of every account: each is sent and looked after with its own account's SFTP
-    /// login. The Demo account's only while it is the active one (its SFTP endpoint is the
-    /// in-app sandbox, which runs only then). Returns their ids. Resuming is idempotent:
-    /// files already uploaded are never sent again.
+    /// Resumes, in the background, the batches not answered yet (after a restart or a
+    /// crash); returns their ids. Each is sent and looked after with its own account's SFTP
+    /// login. The active account's are all resumed (sent if need be, then waited for). Of
+    /// the other accounts, only those already uploaded and waiting for FlexFactor's response:
+    /// one look now, then one every `batch_recheck_every`; sending one (possibly with a fresh
+    /// sign-in) waits until its account is opened. The Demo account's batches only while it
+    /// is the active one (its SFTP endpoint is the in-app sandbox, which runs only then).
+    /// Resuming is idempotent: files already uploaded are never sent again.
     pub fn resume_unfinished_batches(&self) -> Result<Vec<String>, CoreError> {
         let active = self.active_account_id().ok();
-        let ids: Vec<String> = self.with_reader(|m| {
-            let mut ids = Vec::new();
+        let runs: Vec<(String, bool)> = self.with_reader(|m| {
+            let mut runs = Vec::new();
             for account in m.accounts()? {
-                if account.environment == flexdesk_mirror::Environment::Demo && active.as_ref() != Some(&account.id) {
+                let is_active = active.as_ref() == Some(&account.id);
+                if account.environment == flexdesk_mirror::Environment::Demo && !is_active {
                     continue;
                 }
-                let batches = m.batches(&account.id)?;
-                ids.extend(batches.iter().map(batch_view).filter(|b| b.status != "answered").map(|b| b.id));
+                let views = m.batches(&account.id)?.iter().map(batch_view).collect::<Vec<_>>();
+                runs.extend(
+                    views
+                        .into_iter()
+                        .filter(|b| b.status != "answered" && (is_active || awaiting_response(b)))
+                        .map(|b| (b.id, is_active)),
+                );
             }
-            Ok(ids)
+            Ok(runs)
         })?;
-        for id in &ids {
-            self.resume_batch(id)?;
+        for (id, is_active) in &runs {
+            let wait = if *is_active { self.inner().config.batch_response_wait } else { Duration::ZERO };
+            self.run_in_background(id, wait);
         }
-        Ok(ids)
+        Ok(runs.into_iter().map(|(id, _)| id).collect())
     }
 
     /// The active account's batches, newest first, with progress.

@@ -81,8 +81,10 @@ describe("progress", () => {
     expect(uploadFraction(batch({ files: [] }))).toBe(0);
   });
 
-  it("polls only batches that still move by themselves", () => {
-    expect(inFlight(batch({ status: "uploaded" }))).toBe(true);
+  it("polls only while bytes are being sent (a waiting batch changes through mirror events)", () => {
+    expect(inFlight(batch({ status: "built" }))).toBe(true);
+    expect(inFlight(batch({ status: "uploading" }))).toBe(true);
+    expect(inFlight(batch({ status: "uploaded" }))).toBe(false);
     expect(inFlight(batch({ status: "answered" }))).toBe(false);
     expect(inFlight(batch({ status: "failed" }))).toBe(false);
   });

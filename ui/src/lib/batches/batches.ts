@@ -81,9 +81,13 @@ export function uploadFraction(batch: BatchView): number {
   return sent / total;
 }
 
-/** Whether the batch still changes by itself (so the screen polls). */
+/**
+ * Whether the screen polls for this batch: only while its files are being sent (the bytes
+ * sent are not mirror events). A batch waiting for FlexFactor's response, possibly for a
+ * day, changes only through mirror events, which reload the list anyway.
+ */
 export function inFlight(batch: BatchView): boolean {
-  return batch.status === "built" || batch.status === "uploading" || batch.status === "uploaded";
+  return batch.status === "built" || batch.status === "uploading";
 }
 
 /** A colour family for a row outcome. */
