@@ -397,7 +397,7 @@ async fn an_unanswered_batch_of_an_account_not_open_at_start_is_resumed_with_its
     app.start().await.unwrap();
     assert!(app.list_batches().unwrap().is_empty(), "the second account has no batches");
     // The waiting batch is looked after; the unsent one waits for its account to be opened.
-    assert_eq!(app.resume_unfinished_batches().unwrap(), [batch.id.clone()]);
+    assert_eq!(app.resume_unfinished_batches().unwrap(), vec![batch.id.clone()]);
     let start = Instant::now();
     while stored_file_statuses(data.path(), &batch.id) != ["answered"] {
         assert!(start.elapsed() < Duration::from_secs(60), "{:?}", stored_file_statuses(data.path(), &batch.id));
