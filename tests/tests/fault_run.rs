@@ -526,6 +526,7 @@ async fn a_thousand_operations_under_faults_end_in_their_final_state_without_dup
         error_rate: 0.206,
         latency,
         rate_limit_rate: 0.065,
+        forbidden_rate: 0.0,
         retry_after_secs: 1,
         drop_connection_rate: 0.03,
         drop_response_after_commit_rate: 0.03,

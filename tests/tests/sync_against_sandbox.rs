@@ -244,3 +244,64 @@ async fn a_pending_order_the_api_does_not_know_is_flagged_once_then_cleared_when
         m.drift("acct").unwrap()
     );
 }
+
+/// Two pending rebills (MIT), which can be cancelled.
+fn two_pending_rebills(sb: &Sandbox) -> (flexfactor_wire::WireOrder, flexfactor_wire::WireOrder) {
+    let mut rebills = sb
+        .orders_snapshot()
+        .into_iter()
+        .filter(|o| o.is_mit == Some(true) && OrderRecord::from_wire(o).state == OrderState::Pending);
+    let first = rebills.next().expect("the sandbox has a pending rebill");
+    (first, rebills.next().expect("the sandbox has two pending rebills"))
+}
+
+#[tokio::test]
+async fn an_order_the_api_refuses_to_show_is_skipped_and_the_other_pending_orders_are_still_re_checked() {
+    let sb = sandbox(300).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    // Both are cancelled elsewhere (their webhooks never came), so the re-check reads each
+    // by itself; the API refuses to show one of them.
+    let (refused, cancelled) = two_pending_rebills(&sb);
+    c.cancel(&cancelled.id, None).await.unwrap();
+    c.cancel(&refused.id, None).await.unwrap();
+    sb.set_faults(Faults { forbidden_rate: 1.0, only_path_suffix: Some(refused.id.clone()), ..Default::default() });
+
+    let report = sync_account(&c, &mut m, "acct", |_| {}).await.expect("one refused order does not fail the sync");
+    assert_eq!(report.recheck_failed, 1, "{report:?}");
+    assert!(m.order("acct", &cancelled.id).unwrap().unwrap().state.is_final(), "the cancellation was read");
+    let kept = m.order("acct", &refused.id).unwrap().unwrap();
+    assert_eq!(kept, OrderRecord::from_wire(&refused), "the refused order is left as it was");
+
+    // Once the API shows it again, it is re-checked like the others.
+    sb.set_faults(Faults::default());
+    let report = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert_eq!(report.recheck_failed, 0, "{report:?}");
+    assert!(m.order("acct", &refused.id).unwrap().unwrap().state.is_final());
+}
+
+#[tokio::test]
+async fn a_requested_full_resync_is_done_once_its_listing_is_even_if_the_re_check_then_fails() {
+    let sb = sandbox(300).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    // The mirror also holds a pending order the API's listing does not have, which the
+    // re-check then reads by itself: that read fails with server errors.
+    let (pending, _) = two_pending_rebills(&sb);
+    let mut troubled = pending.clone();
+    troubled.id = "5c1f0c2e-0000-4000-8000-00000000cafe".into();
+    m.apply_orders("acct", std::slice::from_ref(&troubled), None).unwrap();
+    request_full_resync(&mut m, "acct", None, "test").unwrap();
+    sb.set_faults(Faults { error_rate: 1.0, only_path_suffix: Some(troubled.id.clone()), ..Default::default() });
+    let err = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("HTTP 50"), "{err}");
+    assert_eq!(m.cursor("acct", RESYNC_CURSOR).unwrap(), None, "the full listing was done");
+
+    sb.set_faults(Faults::default());
+    let next = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(!next.backfilled, "the next run catches up instead of listing everything again");
+}

@@ -20,6 +20,7 @@ pub struct FaultsBody {
     pub error_rate: f64,
     pub latency_ms: u64,
     pub rate_limit_rate: f64,
+    pub forbidden_rate: f64,
     pub retry_after_secs: Option<u64>,
     pub drop_connection_rate: f64,
     pub drop_response_after_commit_rate: f64,
@@ -30,8 +31,13 @@ pub struct FaultsBody {
 
 /// Replaces the faults; `{}` clears them.
 pub async fn set_faults(State(state): State<SandboxState>, Json(body): Json<FaultsBody>) -> Response {
-    let rates =
-        [body.error_rate, body.rate_limit_rate, body.drop_connection_rate, body.drop_response_after_commit_rate];
+    let rates = [
+        body.error_rate,
+        body.rate_limit_rate,
+        body.forbidden_rate,
+        body.drop_connection_rate,
+        body.drop_response_after_commit_rate,
+    ];
     if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
         return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": "rates must be between 0 and 1"})))
             .into_response();
@@ -41,6 +47,7 @@ pub async fn set_faults(State(state): State<SandboxState>, Json(body): Json<Faul
         error_rate: body.error_rate,
         latency: Duration::from_millis(body.latency_ms),
         rate_limit_rate: body.rate_limit_rate,
+        forbidden_rate: body.forbidden_rate,
         retry_after_secs: body.retry_after_secs.unwrap_or(1),
         drop_connection_rate: body.drop_connection_rate,
         drop_response_after_commit_rate: body.drop_response_after_commit_rate,

@@ -140,6 +140,7 @@ impl SandboxConfig {
         let rates = [
             self.faults.error_rate,
             self.faults.rate_limit_rate,
+            self.faults.forbidden_rate,
             self.faults.drop_connection_rate,
             self.faults.drop_response_after_commit_rate,
             self.webhook_settings.duplicate_rate,

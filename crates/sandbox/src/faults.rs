@@ -29,6 +29,8 @@ pub struct Faults {
     pub latency: Duration,
     /// Answer 429 with `Retry-After: retry_after_secs`.
     pub rate_limit_rate: f64,
+    /// Answer 403 ProblemDetails (not transient: a client must not retry it).
+    pub forbidden_rate: f64,
     pub retry_after_secs: u64,
     /// Close the socket without running the handler or answering.
     pub drop_connection_rate: f64,
@@ -52,6 +54,7 @@ impl Default for Faults {
             error_rate: 0.0,
             latency: Duration::ZERO,
             rate_limit_rate: 0.0,
+            forbidden_rate: 0.0,
             retry_after_secs: 1,
             drop_connection_rate: 0.0,
             drop_response_after_commit_rate: 0.0,
@@ -68,6 +71,7 @@ pub enum Fault {
     None,
     ServerError(StatusCode),
     RateLimited(u64),
+    Forbidden,
     DropConnection,
     DropAfterCommit,
 }
@@ -85,7 +89,8 @@ impl FaultState {
         FaultState { rng: ChaCha8Rng::seed_from_u64(faults.seed), faults, hits: 0 }
     }
 
-    /// Draws the fault for one request: drop, then 5xx, then 429, then drop-after-commit.
+    /// Draws the fault for one request: drop, then 5xx, then 429, then 403, then
+    /// drop-after-commit.
     pub fn draw(&mut self) -> Fault {
         if self.faults.max_hits.is_some_and(|max| self.hits >= max) {
             return Fault::None;
@@ -99,8 +104,13 @@ impl FaultState {
 
     fn draw_unlimited(&mut self) -> Fault {
         let f = &self.faults;
-        let (drop, error, limit, commit) =
-            (f.drop_connection_rate, f.error_rate, f.rate_limit_rate, f.drop_response_after_commit_rate);
+        let (drop, error, limit, forbidden, commit) = (
+            f.drop_connection_rate,
+            f.error_rate,
+            f.rate_limit_rate,
+            f.forbidden_rate,
+            f.drop_response_after_commit_rate,
+        );
         let retry_after = f.retry_after_secs;
         let mut hit = |p: f64| p > 0.0 && self.rng.gen::<f64>() < p;
         if hit(drop) {
@@ -113,6 +123,8 @@ impl FaultState {
             })
         } else if hit(limit) {
             Fault::RateLimited(retry_after)
+        } else if hit(forbidden) {
+            Fault::Forbidden
         } else if hit(commit) {
             Fault::DropAfterCommit
         } else {
@@ -161,6 +173,10 @@ pub async fn inject(State(state): State<SandboxState>, request: Request, next: N
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
             response
+        }
+        Fault::Forbidden => {
+            tracing::info!("sandbox: injected 403");
+            ApiError::problem(StatusCode::FORBIDDEN, "Forbidden", BTreeMap::new()).into_response()
         }
         Fault::DropConnection => {
             tracing::info!("sandbox: injected dropped connection");
