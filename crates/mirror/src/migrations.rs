@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0012_order_key_named_at_first_bulk_load",
         include_str!("../migrations/0012_order_key_named_at_first_bulk_load.sql"),
     ),
+    ("0013_drift_hint", include_str!("../migrations/0013_drift_hint.sql")),
 ];
 
 /// The schema version this build writes.
@@ -84,6 +85,7 @@ mod tests {
         ("0010_packed_order_json", "a18716fb61da44c7be4c0921bd1f6bb6975397c297967adce6052490e47b03e4"),
         ("0011_merchant_id_index_without_account", "7b8a643c0470f4b58c6c61bd10c9bab4adc8d09b5a14c979f978007c7266faa9"),
         ("0012_order_key_named_at_first_bulk_load", "82c8ac4e92c2a08bb4c39b7b304d3d7ab2bdcdc2c424e7c720cdcbf5e972b5f9"),
+        ("0013_drift_hint", "ddaaa91fea5a8e0f2932e4144e0345134e08d8381c1935eca57d32306b3b59c2"),
     ];
 
     #[test]

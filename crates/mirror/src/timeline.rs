@@ -68,6 +68,41 @@ fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
 }
 
+/// What a (new) webhook says about drift, in its apply's transaction: one announcing the
+/// state polling saw without a webhook clears that `missing_webhook` flag (a flag from
+/// before flags had a state: any webhook); one for an order the mirror does not have is
+/// flagged `unknown_order` (cleared once the API lists the order).
+fn webhook_drift(
+    tx: &rusqlite::Transaction<'_>,
+    account_id: &str,
+    e: &OrderEvent,
+    event: &str,
+    known_order: bool,
+) -> Result<(), MirrorError> {
+    let now = Utc::now().to_rfc3339();
+    tx.execute(
+        "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
+           AND kind = 'missing_webhook' AND resolved_at IS NULL AND (hint IS NULL OR hint = ?4)",
+        rusqlite::params![account_id, e.order_session_key, now, e.state_hint.map(OrderState::as_str)],
+    )
+    .op("resolving drift")?;
+    if !known_order {
+        tx.execute(
+            "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail)
+             VALUES (?1, ?2, 'unknown_order', ?3, ?4)
+             ON CONFLICT(account_id, order_session_key, kind) DO UPDATE SET detail = excluded.detail, resolved_at = NULL",
+            rusqlite::params![
+                account_id,
+                e.order_session_key,
+                now,
+                format!("{event} arrived for an order the mirror does not have yet")
+            ],
+        )
+        .op("flagging drift")?;
+    }
+    Ok(())
+}
+
 impl Mirror {
     /// Applies one event: ledger check, timeline row, state hint (never backwards: the
     /// effective state is the highest-ranked claim), and the cursor in the same transaction.
@@ -136,9 +171,10 @@ impl Mirror {
                 ],
             )
             .op("adding a timeline entry")?;
-            if e.kind.starts_with("webhook:") {
+            if let Some(event) = e.kind.strip_prefix("webhook:") {
                 // The webhook says the order changed; its API record says how.
                 Mirror::queue_refresh(&tx, account_id, &e.order_session_key)?;
+                webhook_drift(&tx, account_id, e, event, out.known_order)?;
             }
         }
         if let Some((name, value)) = cursor {
@@ -333,11 +369,12 @@ impl Mirror {
                             seen_at.get(..16).unwrap_or(&seen_at).replace('T', " ")
                         );
                         tx.execute(
-                            "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail)
-                             VALUES (?1, ?2, 'missing_webhook', ?3, ?4)
+                            "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail, hint)
+                             VALUES (?1, ?2, 'missing_webhook', ?3, ?4, ?5)
                              ON CONFLICT(account_id, order_session_key, kind)
-                             DO UPDATE SET detail = excluded.detail, detected_at = excluded.detected_at, resolved_at = NULL",
-                            [account_id, order.as_str(), &Utc::now().to_rfc3339(), &detail],
+                             DO UPDATE SET detail = excluded.detail, detected_at = excluded.detected_at,
+                                           hint = excluded.hint, resolved_at = NULL",
+                            [account_id, order.as_str(), &Utc::now().to_rfc3339(), &detail, &hint],
                         )
                         .op("flagging a missing webhook")?;
                         flagged.insert(order);

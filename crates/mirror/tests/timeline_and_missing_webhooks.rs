@@ -123,8 +123,7 @@ fn a_state_seen_first_by_polling_is_flagged_after_the_grace_period_unless_its_ow
     assert!(detail.detail.ends_with(" UTC, but no webhook announcing it arrived"), "{}", detail.detail);
     assert_eq!(m.check_webhook_expectations("acct", later, true).unwrap(), 0, "each change is checked once");
 
-    // The late webhook clears nothing by itself here (the sync crate resolves the flag when it
-    // applies one); without a relay, changes are settled without flags.
+    // Without a relay, changes are settled without flags.
     m.apply_orders("acct", &[order(5, 4, "SUBMITTED", 0)], None).unwrap();
     m.apply_orders("acct", &[order(5, 7, "APPROVED", 1)], None).unwrap();
     assert_eq!(m.check_webhook_expectations("acct", later + chrono::Duration::seconds(1), false).unwrap(), 0);
@@ -160,4 +159,26 @@ fn each_refund_seen_by_polling_needs_its_own_webhook() {
     let later = Utc::now() + chrono::Duration::seconds(1);
     assert_eq!(m.check_webhook_expectations("acct", later, true).unwrap(), 1);
     assert_eq!(flagged(&m), [order(1, 4, "SUBMITTED", 0).id], "one webhook cannot answer for two refunds");
+}
+
+#[test]
+fn only_the_webhook_announcing_the_state_polling_saw_clears_its_missing_webhook_flag() {
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account()).unwrap();
+    m.apply_orders("acct", &[order(1, 4, "SUBMITTED", 0)], None).unwrap();
+    m.apply_orders("acct", &[order(1, 7, "APPROVED", 1)], None).unwrap();
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(m.check_webhook_expectations("acct", later, true).unwrap(), 1);
+    assert_eq!(flagged(&m), [order(1, 4, "S", 0).id]);
+
+    // Other webhooks for the order (a refund, a challenge step without a state) leave the
+    // flag: the order.completed FlexFactor should have sent is still missing.
+    m.apply_event("acct", &webhook(1, "order.refunded", OrderState::PartiallyRefunded), None).unwrap();
+    let no_state = OrderEvent { state_hint: None, ..webhook(1, "challenge.attempted", OrderState::Challenge) };
+    m.apply_event("acct", &no_state, None).unwrap();
+    assert_eq!(flagged(&m), [order(1, 4, "S", 0).id]);
+
+    // The late order.completed clears it.
+    m.apply_event("acct", &webhook(1, "order.completed", OrderState::Approved), None).unwrap();
+    assert!(flagged(&m).is_empty(), "{:?}", m.drift("acct").unwrap());
 }

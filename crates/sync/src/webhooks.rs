@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use flexdesk_mirror::{EventApplied, Mirror, OrderEvent, OrderState};
 use flexfactor_wire::webhook::{EventKind, WebhookPayload};
 
-use crate::{SyncError, MISSING_WEBHOOK, UNKNOWN_ORDER};
+use crate::SyncError;
 
 /// The state a webhook claims for its order, if any.
 ///
@@ -75,19 +75,9 @@ pub fn apply_webhook(
     let payload: WebhookPayload = serde_json::from_str(raw_body).map_err(|e| SyncError::BadEvent(e.to_string()))?;
     match webhook_event(&payload, raw_body, received_at) {
         Some(event) => {
+            // Drift (a late webhook clearing its `missing_webhook` flag, one for an unknown
+            // order flagged) is written in the same transaction: see `Mirror::apply_event`.
             let applied = mirror.apply_event(account_id, &event, cursor)?;
-            if !applied.duplicate {
-                // The webhook arrived after all: it is not missing.
-                mirror.resolve_drift(account_id, &event.order_session_key, MISSING_WEBHOOK)?;
-            }
-            if !applied.duplicate && !applied.known_order {
-                mirror.flag_drift(
-                    account_id,
-                    &event.order_session_key,
-                    UNKNOWN_ORDER,
-                    &format!("{} arrived for an order the mirror does not have yet", payload.event.as_str()),
-                )?;
-            }
             Ok(WebhookApplied {
                 event: payload.event.as_str().to_string(),
                 order_session_key: Some(event.order_session_key),
