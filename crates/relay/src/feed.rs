@@ -101,7 +101,7 @@ pub(crate) async fn feed(
         Ok(p) => p,
         Err(r) => return r,
     };
-    if after + 1 < page.oldest_seq {
+    if after.saturating_add(1) < page.oldest_seq {
         let why = format!("events after {after} are no longer kept (oldest is {})", page.oldest_seq);
         return backfill_first(&state, "cursor_too_old", &why, &page);
     }

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use crate::metrics::RejectReason;
 use crate::server::RelayState;
-use crate::store::{IncomingEvent, RejectedDelivery};
+use crate::store::{IncomingEvent, RejectedDelivery, REJECTED_BODY_KEPT};
 
 struct Headers<'a>(&'a HeaderMap);
 
@@ -25,15 +25,15 @@ impl HeaderLookup for Headers<'_> {
 async fn refuse(state: &RelayState, why: RejectReason, status: StatusCode, reason: String, body: &[u8]) -> Response {
     tracing::warn!(status = status.as_u16(), reason = why.label(), detail = %reason, "webhook rejected");
     state.metrics.reject(why);
-    let kept: Vec<u8> = body.iter().take(64 * 1024).copied().collect();
+    let kept: Vec<u8> = body.iter().take(REJECTED_BODY_KEPT).copied().collect();
     let rejected = RejectedDelivery {
         received_at: (state.config.clock)(),
         status: status.as_u16(),
         reason: reason.clone(),
         body: String::from_utf8_lossy(&kept).into_owned(),
     };
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.reject(&rejected)).await {
+    let (store, keep) = (state.store.clone(), state.config.rejected_keep);
+    match tokio::task::spawn_blocking(move || store.reject(&rejected, keep)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "could not keep a rejected delivery"),
         Err(e) => tracing::error!(error = %e, "the task keeping a rejected delivery failed"),

@@ -51,5 +51,5 @@ pub use settings::{Settings, SettingsInput};
 pub use sqlite_store::SqliteStore;
 pub use store::{
     Appended, EventStore, FeedPage, IncomingEvent, MaintenancePlan, MaintenanceReport, RejectedDelivery, StoreStats,
-    StoredEvent,
+    StoredEvent, REJECTED_BODY_KEPT,
 };

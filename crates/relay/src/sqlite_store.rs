@@ -40,14 +40,21 @@ CREATE TABLE IF NOT EXISTS rejected (
 );
 ";
 
-/// SQLite storage. Appends are serialized on one connection; each commits before returning.
-/// A second connection reads statistics without holding up appends (WAL readers do not
-/// block the writer).
+/// SQLite storage. Appends are serialized on one connection; each commits (fsynced) before
+/// returning. Feed pages, the health check and statistics read on a second connection
+/// without holding up appends (WAL readers do not block the writer). Refused deliveries,
+/// kept only for inspection and sent by anyone, are written on a third, without an fsync
+/// per row, so that a flood of them does not queue good events behind its fsyncs.
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
-    stats_conn: Mutex<Connection>,
+    read_conn: Mutex<Connection>,
+    reject_conn: Mutex<Connection>,
 }
+
+/// Free pages returned to the file system per step of a compaction (the writer is free
+/// between two steps).
+const VACUUM_STEP_PAGES: i64 = 256;
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
@@ -104,8 +111,21 @@ impl SqliteStore {
             conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
                 .op("converting to incremental auto-vacuum")?;
         }
-        let stats_conn = open_connection(path)?;
-        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn), stats_conn: Mutex::new(stats_conn) })
+        let read_conn = open_connection(path)?;
+        let reject_conn = open_connection(path)?;
+        // Losing the last refused deliveries to a power cut loses nothing of value (and
+        // never an event: those commit on the FULL connection).
+        reject_conn.pragma_update(None, "synchronous", "NORMAL").op("setting synchronous")?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            read_conn: Mutex::new(read_conn),
+            reject_conn: Mutex::new(reject_conn),
+        })
+    }
+
+    fn read_conn(&self) -> MutexGuard<'_, Connection> {
+        self.read_conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -131,18 +151,25 @@ impl SqliteStore {
         Ok(pages * size)
     }
 
-    /// Drops the oldest events until the live pages fit in `max` bytes (aiming 10% under,
-    /// so that the next runs do not trim a few rows each time). Returns (dropped, unmet).
-    fn trim_to_size(conn: &Connection, max: u64) -> Result<(u64, bool), RelayError> {
+    /// Drops the refused deliveries (kept for inspection only), then the oldest events,
+    /// until the live pages fit in `max` bytes (aiming 10% under, so that the next runs do
+    /// not trim a few rows each time). Returns (events dropped, refused deliveries dropped,
+    /// unmet).
+    fn trim_to_size(conn: &Connection, max: u64) -> Result<(u64, u64, bool), RelayError> {
         let mut dropped = 0u64;
+        let mut rejected = 0u64;
+        if live_bytes(conn)? > max {
+            rejected =
+                conn.execute("DELETE FROM rejected", []).op("dropping refused deliveries for the size limit")? as u64;
+        }
         loop {
             let live = live_bytes(conn)?;
             if live <= max {
-                return Ok((dropped, false));
+                return Ok((dropped, rejected, false));
             }
             let events = count(conn, "SELECT COUNT(*) FROM events", "counting events")?;
             if events == 0 {
-                return Ok((dropped, true));
+                return Ok((dropped, rejected, true));
             }
             let target = max - max / 10;
             let share = ((live - target.min(live)) as f64 / live as f64 * events as f64).ceil() as u64;
@@ -192,7 +219,9 @@ impl EventStore for SqliteStore {
     }
 
     fn read_after(&self, after: i64, limit: usize) -> Result<FeedPage, RelayError> {
-        let conn = self.conn();
+        let mut conn = self.read_conn();
+        // One snapshot for the bounds and the rows (appends commit meanwhile on the writer).
+        let conn = conn.transaction().op("starting a feed read")?;
         let (oldest, latest): (Option<i64>, Option<i64>) = conn
             .query_row("SELECT MIN(seq), MAX(seq) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .op("reading the feed bounds")?;
@@ -230,21 +259,31 @@ impl EventStore for SqliteStore {
     }
 
     fn latest_seq(&self) -> Result<i64, RelayError> {
-        last_seq(&self.conn())
+        last_seq(&self.read_conn())
     }
 
-    fn reject(&self, d: &RejectedDelivery) -> Result<(), RelayError> {
-        self.conn()
-            .execute(
-                "INSERT INTO rejected (received_at, status, reason, body) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![ts(d.received_at), d.status, d.reason, d.body],
-            )
-            .op("keeping a rejected delivery")?;
+    fn reject(&self, d: &RejectedDelivery, keep: u64) -> Result<(), RelayError> {
+        let mut conn = self.reject_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction().op("keeping a rejected delivery")?;
+        tx.execute(
+            "INSERT INTO rejected (received_at, status, reason, body) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![ts(d.received_at), d.status, d.reason, d.body],
+        )
+        .op("keeping a rejected delivery")?;
+        // At most `keep`, the newest, at every insert (ids only grow): a flood cannot fill
+        // the disk between two maintenance runs.
+        let newest = tx.last_insert_rowid();
+        tx.execute(
+            "DELETE FROM rejected WHERE id <= ?1",
+            [newest.saturating_sub(i64::try_from(keep).unwrap_or(i64::MAX))],
+        )
+        .op("capping refused deliveries")?;
+        tx.commit().op("keeping a rejected delivery")?;
         Ok(())
     }
 
     fn rejected(&self, limit: usize) -> Result<Vec<RejectedDelivery>, RelayError> {
-        let conn = self.conn();
+        let conn = self.read_conn();
         let mut stmt = conn
             .prepare_cached("SELECT received_at, status, reason, body FROM rejected ORDER BY id DESC LIMIT ?1")
             .op("reading rejected deliveries")?;
@@ -265,8 +304,15 @@ impl EventStore for SqliteStore {
         let mut report = MaintenanceReport { bytes_before: self.disk_bytes(), ..MaintenanceReport::default() };
         let mut conn = self.conn();
         let tx = conn.transaction().op("starting retention")?;
+        // By sequence number: up to the newest event received before the cutoff, so that the
+        // kept events are always one unbroken run of sequence numbers (receive times are
+        // taken before the lock, so they need not grow with the sequence numbers) and a
+        // dashboard whose cursor falls in the pruned part is always told so.
         report.pruned_by_age = tx
-            .execute("DELETE FROM events WHERE received_at < ?1", [ts(plan.events_before)])
+            .execute(
+                "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events WHERE received_at < ?1)",
+                [ts(plan.events_before)],
+            )
             .op("pruning old events")? as u64;
         report.dedupe_keys_pruned = tx
             .execute("DELETE FROM dedupe_keys WHERE received_at < ?1", [ts(plan.keys_before)])
@@ -282,16 +328,31 @@ impl EventStore for SqliteStore {
             .op("capping refused deliveries")? as u64;
         tx.commit().op("committing retention")?;
         if let Some(max) = plan.max_bytes {
-            let (dropped, unmet) = Self::trim_to_size(&conn, max)?;
+            let (dropped, rejected, unmet) = Self::trim_to_size(&conn, max)?;
             report.pruned_by_size = dropped;
+            report.rejected_pruned += rejected;
             report.size_limit_unmet = unmet;
         }
-        // The pragma frees one page per step: step it to the end.
-        let mut vacuum = conn.prepare("PRAGMA incremental_vacuum").op("returning free pages to the file system")?;
-        let mut rows = vacuum.query([]).op("returning free pages to the file system")?;
-        while rows.next().op("returning free pages to the file system")?.is_some() {}
-        drop(rows);
-        drop(vacuum);
+        drop(conn);
+        // Free pages go back to the file system in steps, the writer taken for each step
+        // only: appends go on between them.
+        let mut before = u64::MAX;
+        loop {
+            let conn = self.conn();
+            let free = count(&conn, "PRAGMA freelist_count", "reading the free pages")?;
+            // Done, or nothing freed by the last step (no incremental auto-vacuum).
+            if free == 0 || free >= before {
+                break;
+            }
+            before = free;
+            // The pragma frees one page per row it returns: step it to the end.
+            let mut vacuum = conn
+                .prepare(&format!("PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})"))
+                .op("returning free pages to the file system")?;
+            let mut rows = vacuum.query([]).op("returning free pages to the file system")?;
+            while rows.next().op("returning free pages to the file system")?.is_some() {}
+        }
+        let conn = self.conn();
         let _: (i64, i64, i64) = conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .op("checkpointing the log")?;
@@ -301,7 +362,7 @@ impl EventStore for SqliteStore {
     }
 
     fn stats(&self) -> Result<StoreStats, RelayError> {
-        let conn = self.stats_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.read_conn();
         let (retained, oldest): (i64, Option<i64>) = conn
             .query_row("SELECT COUNT(*), MIN(seq) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .op("counting events")?;
@@ -386,6 +447,46 @@ mod tests {
         let page = s.read_after(0, 10).unwrap();
         assert_eq!(page.oldest_seq, 2);
         assert_eq!(s.append(&event("third", Utc::now())).unwrap().seq, 3);
+    }
+
+    #[test]
+    fn pruning_by_age_leaves_no_gap_when_receive_times_do_not_follow_sequence_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("r.db")).unwrap();
+        let base = Utc::now() - chrono::Duration::days(40);
+        // Two deliveries raced for the lock: the one received later got the lower number.
+        s.append(&event("a", base + chrono::Duration::days(10))).unwrap();
+        s.append(&event("b", base + chrono::Duration::days(5))).unwrap();
+        s.append(&event("c", base + chrono::Duration::days(20))).unwrap();
+        let report = s.maintain(&plan(base + chrono::Duration::days(8), base)).unwrap();
+        assert_eq!(report.pruned_by_age, 2);
+        let page = s.read_after(0, 10).unwrap();
+        assert_eq!(page.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
+        assert_eq!(page.oldest_seq, 3, "a cursor at 0 or 1 is told it is too old");
+    }
+
+    #[test]
+    fn the_size_limit_drops_refused_deliveries_before_any_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("r.db")).unwrap();
+        for i in 0..10 {
+            s.append(&event(&format!("k{i}"), Utc::now())).unwrap();
+        }
+        for _ in 0..200 {
+            let refused = RejectedDelivery {
+                received_at: Utc::now(),
+                status: 401,
+                reason: "signature".into(),
+                body: "z".repeat(8 * 1024),
+            };
+            s.reject(&refused, 10_000).unwrap();
+        }
+        let size = live_bytes(&s.conn()).unwrap();
+        let mut p = plan(Utc::now() - chrono::Duration::days(30), Utc::now() - chrono::Duration::days(30));
+        p.max_bytes = Some(size / 2);
+        let report = s.maintain(&p).unwrap();
+        assert_eq!((report.rejected_pruned, report.pruned_by_size, report.size_limit_unmet), (200, 0, false));
+        assert_eq!(s.read_after(0, 100).unwrap().events.len(), 10);
     }
 
     /// Signs and posts `body` to the relay's webhook endpoint; the answer's status.

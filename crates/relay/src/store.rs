@@ -54,6 +54,10 @@ pub struct FeedPage {
     pub latest_seq: i64,
 }
 
+/// How much of a refused delivery's body is kept: a webhook's JSON fits many times over,
+/// and 10,000 refused deliveries (the default cap) stay under 80 MB.
+pub const REJECTED_BODY_KEPT: usize = 8 * 1024;
+
 /// A delivery that was refused, kept for inspection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -61,7 +65,7 @@ pub struct RejectedDelivery {
     pub received_at: DateTime<Utc>,
     pub status: u16,
     pub reason: String,
-    /// The body, truncated to 64 KiB, lossily decoded.
+    /// The body, truncated to [`REJECTED_BODY_KEPT`] bytes, lossily decoded.
     pub body: String,
 }
 
@@ -116,7 +120,8 @@ pub trait EventStore: Send + Sync + 'static {
     /// Events with `seq > after`, oldest first, at most `limit`.
     fn read_after(&self, after: i64, limit: usize) -> Result<FeedPage, RelayError>;
     fn latest_seq(&self) -> Result<i64, RelayError>;
-    fn reject(&self, rejected: &RejectedDelivery) -> Result<(), RelayError>;
+    /// Keeps a refused delivery for inspection, and at most `keep` of them (the newest).
+    fn reject(&self, rejected: &RejectedDelivery, keep: u64) -> Result<(), RelayError>;
     fn rejected(&self, limit: usize) -> Result<Vec<RejectedDelivery>, RelayError>;
     /// Retention and compaction: drops what `plan` says, returns space to the file system
     /// and checkpoints the log. Sequence numbers are never reused afterwards.

@@ -60,8 +60,11 @@ impl EventStore for MemoryStore {
         Ok(self.events.lock().unwrap().len() as i64)
     }
 
-    fn reject(&self, rejected: &RejectedDelivery) -> Result<(), RelayError> {
-        self.rejected.lock().unwrap().push(rejected.clone());
+    fn reject(&self, rejected: &RejectedDelivery, keep: u64) -> Result<(), RelayError> {
+        let mut kept = self.rejected.lock().unwrap();
+        kept.push(rejected.clone());
+        let over = kept.len().saturating_sub(keep as usize);
+        kept.drain(..over);
         Ok(())
     }
 

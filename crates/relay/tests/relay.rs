@@ -184,6 +184,42 @@ async fn a_cursor_past_every_sequence_number_is_told_to_backfill_at_once() {
 }
 
 #[tokio::test]
+async fn the_largest_cursor_there_is_is_told_to_backfill_without_breaking_the_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = relay(&dir).await;
+    deliver(&r, &body("order.completed", "o-9", "C9"), KEY, Utc::now()).await;
+    let ahead = feed(&r, i64::MAX, 0).await;
+    assert_eq!(ahead.status(), 410);
+    let body: serde_json::Value = ahead.json().await.unwrap();
+    assert_eq!(body["error"].as_str(), Some("cursor_ahead"));
+    assert_eq!(feed(&r, 0, 0).await.status(), 200);
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_refused_deliveries_keeps_only_the_newest_and_only_their_first_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(dir.path().join("relay.db"), KEY.to_vec(), TOKEN);
+    config.rejected_keep = 5;
+    let r = Relay::start(config).await.unwrap();
+    let big = format!("{}{}", "y".repeat(100 * 1024), "END");
+    for i in 0..20 {
+        let refused = format!("{i:02}{big}");
+        assert_eq!(deliver(&r, &refused, b"not the subscriber key", Utc::now()).await.status(), 401);
+    }
+    // No maintenance has run: the cap holds at every insert.
+    let store = flexdesk_relay::SqliteStore::open(&dir.path().join("relay.db")).unwrap();
+    let kept = flexdesk_relay::EventStore::rejected(&store, 100).unwrap();
+    assert_eq!(kept.len(), 5);
+    assert!(kept[0].body.starts_with("19"), "the newest first: {}", &kept[0].body[..8]);
+    assert!(kept.iter().all(|k| k.body.len() == flexdesk_relay::REJECTED_BODY_KEPT));
+    // A good delivery right after is stored and served.
+    assert_eq!(deliver(&r, &body("order.completed", "o-1", "C1"), KEY, Utc::now()).await.status(), 200);
+    assert_eq!(feed(&r, 0, 0).await.status(), 200);
+    r.shutdown().await;
+}
+
+#[tokio::test]
 async fn with_a_certificate_the_relay_serves_https() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
