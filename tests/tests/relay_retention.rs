@@ -77,5 +77,21 @@ async fn a_dashboard_behind_retention_is_told_to_backfill_and_then_follows_new_e
     assert!(first_read.cursor_too_old);
     assert_eq!(fresh.cursor(ACCOUNT, RESYNC_CURSOR).unwrap(), None);
     assert_eq!(fresh.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some(resumed.to_string().as_str()));
+
+    // A mirror listed in full before it was ever connected to this relay (the relay was set
+    // up later): what the dropped events said about its final orders is in neither, so its
+    // first read asks for a full re-listing.
+    let mut listed = Mirror::open(&dir.path().join("listed.sqlite3")).unwrap();
+    listed
+        .insert_account(&flexdesk_tests::sandbox_account(ACCOUNT, "Listed", "http://127.0.0.1:1", "mid", "key"))
+        .unwrap();
+    let done = BackfillCursor { complete: true, next_page: 3, watermark: Some(Utc::now()), last_sync_at: None };
+    listed.set_cursor(ACCOUNT, CURSOR_NAME, &done.to_json()).unwrap();
+    let first_read = consume_once(&feed, &mut listed, ACCOUNT, Duration::ZERO).await.unwrap();
+    assert!(first_read.cursor_too_old);
+    assert!(listed.cursor(ACCOUNT, RESYNC_CURSOR).unwrap().is_some(), "no full re-listing was asked for");
+    let backfill = BackfillCursor::parse(listed.cursor(ACCOUNT, CURSOR_NAME).unwrap().as_deref());
+    assert_eq!((backfill.complete, backfill.next_page), (false, 1));
+    assert_eq!(listed.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some(resumed.to_string().as_str()));
     relay.shutdown().await;
 }

@@ -167,9 +167,19 @@ pub async fn consume_once(
             // The feed resumes with the events the relay still keeps (applying them is
             // harmless and keeps their orders' timelines whole).
             let resume = (oldest_seq - 1).clamp(0, latest_seq.max(0)).to_string();
-            if mirror.cursor(account_id, FEED_CURSOR)?.is_none() {
-                // A dashboard's first read: its first sync lists every order anyway.
+            let listed_before =
+                crate::cursor::BackfillCursor::parse(mirror.cursor(account_id, crate::cursor::CURSOR_NAME)?.as_deref())
+                    .complete;
+            if mirror.cursor(account_id, FEED_CURSOR)?.is_none() && !listed_before {
+                // A dashboard's first read before its first full listing, which lists every
+                // order anyway.
                 mirror.set_cursor(account_id, FEED_CURSOR, &resume)?;
+            } else if mirror.cursor(account_id, FEED_CURSOR)?.is_none() {
+                // A first read from a relay that no longer has its first events, for a mirror
+                // listed before: what happened to final orders in between (refunds,
+                // chargebacks) is in neither, so the next sync lists every order again.
+                let reason = format!("the relay's first events are gone (oldest kept is {oldest_seq})");
+                crate::cursor::request_full_resync(mirror, account_id, Some((FEED_CURSOR, &resume)), &reason)?;
             } else {
                 // Events this mirror never saw are gone: the next sync lists every order again
                 // (refunds and chargebacks on final orders included).
