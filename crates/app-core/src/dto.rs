@@ -88,6 +88,10 @@ pub struct SyncStatus {
     /// searches find them all the same, only slower.
     #[ts(type = "number")]
     pub search_pending: u64,
+    /// Pending orders the last sync could not re-read (FlexFactor refused to show them, or
+    /// sent something FlexDesk cannot read): left as they were, tried again next sync.
+    #[ts(type = "number")]
+    pub unreadable_orders: u64,
 }
 
 /// The webhook relay connection (live updates; polling continues without it).

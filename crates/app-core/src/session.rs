@@ -84,6 +84,7 @@ pub(crate) async fn run_sync(
                 s.phase = SyncPhase::Idle;
                 s.last_sync_at = Some(chrono::Utc::now().to_rfc3339());
                 s.last_error = None;
+                s.unreadable_orders = report.recheck_failed;
             });
             // The word index catches up after the rows are shown (after a first backfill of a
             // million orders, some seconds); searches scan the rest until then.

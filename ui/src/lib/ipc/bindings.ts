@@ -20,7 +20,12 @@ lastSyncAt: string | null, lastError: IpcError | null,
  * Orders not yet in the search index (after a large backfill, for some seconds):
  * searches find them all the same, only slower.
  */
-searchPending: number, };
+searchPending: number, 
+/**
+ * Pending orders the last sync could not re-read (FlexFactor refused to show them, or
+ * sent something FlexDesk cannot read): left as they were, tried again next sync.
+ */
+unreadableOrders: number, };
 export type RelayStatus = { configured: boolean, connected: boolean, url: string | null, 
 /**
  * When the newest applied event reached the relay (RFC 3339 UTC).

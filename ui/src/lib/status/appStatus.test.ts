@@ -18,7 +18,7 @@ function status(sync: Partial<SyncStatus>): AppStatus {
       lastError: null,
     },
     setupError: null,
-    sync: { phase: "idle", fetched: 0, expected: null, lastSyncAt: null, lastError: null, searchPending: 0, ...sync },
+    sync: { phase: "idle", fetched: 0, expected: null, lastSyncAt: null, lastError: null, searchPending: 0, unreadableOrders: 0, ...sync },
   };
 }
 
