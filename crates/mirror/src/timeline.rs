@@ -76,16 +76,24 @@ fn webhook_drift(
     tx: &rusqlite::Transaction<'_>,
     account_id: &str,
     e: &OrderEvent,
+    timeline_id: i64,
     event: &str,
     known_order: bool,
 ) -> Result<(), MirrorError> {
     let now = Utc::now().to_rfc3339();
-    tx.execute(
-        "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
-           AND kind = 'missing_webhook' AND resolved_at IS NULL AND (hint IS NULL OR hint = ?4)",
-        rusqlite::params![account_id, e.order_session_key, now, e.state_hint.map(OrderState::as_str)],
-    )
-    .op("resolving drift")?;
+    let cleared = tx
+        .execute(
+            "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
+               AND kind = 'missing_webhook' AND resolved_at IS NULL AND (hint IS NULL OR hint = ?4)",
+            rusqlite::params![account_id, e.order_session_key, now, e.state_hint.map(OrderState::as_str)],
+        )
+        .op("resolving drift")?;
+    if cleared > 0 && e.state_hint.is_some() {
+        // This webhook answers the flagged change: a later change of the same kind (a second
+        // refund) needs a webhook of its own.
+        tx.execute("INSERT INTO webhook_matches (timeline_id) VALUES (?1)", [timeline_id])
+            .op("matching a late webhook")?;
+    }
     if !known_order {
         tx.execute(
             "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail)
@@ -171,10 +179,11 @@ impl Mirror {
                 ],
             )
             .op("adding a timeline entry")?;
+            let timeline_id = tx.last_insert_rowid();
             if let Some(event) = e.kind.strip_prefix("webhook:") {
                 // The webhook says the order changed; its API record says how.
                 Mirror::queue_refresh(&tx, account_id, &e.order_session_key)?;
-                webhook_drift(&tx, account_id, e, event, out.known_order)?;
+                webhook_drift(&tx, account_id, e, timeline_id, event, out.known_order)?;
             }
         }
         if let Some((name, value)) = cursor {

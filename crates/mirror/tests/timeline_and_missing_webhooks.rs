@@ -182,3 +182,25 @@ fn only_the_webhook_announcing_the_state_polling_saw_clears_its_missing_webhook_
     m.apply_event("acct", &webhook(1, "order.completed", OrderState::Approved), None).unwrap();
     assert!(flagged(&m).is_empty(), "{:?}", m.drift("acct").unwrap());
 }
+
+#[test]
+fn a_late_webhook_that_cleared_its_flag_does_not_answer_for_a_later_refund_too() {
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account()).unwrap();
+    let refunded = |cents: i64, version: u32| WireOrder {
+        refunded_amount: Some(Cents(cents)),
+        ..order(1, if cents > 0 { 6 } else { 7 }, "APPROVED", version)
+    };
+    m.apply_orders("acct", &[refunded(0, 1)], None).unwrap();
+    // A first refund seen by polling, its webhook late: flagged, then cleared by it.
+    m.apply_orders("acct", &[refunded(500, 2)], None).unwrap();
+    let first_check = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(m.check_webhook_expectations("acct", first_check, true).unwrap(), 1);
+    m.apply_event("acct", &webhook(1, "order.refunded", OrderState::PartiallyRefunded), None).unwrap();
+    assert!(flagged(&m).is_empty());
+    // A second refund whose webhook never comes: the first one's does not answer for it.
+    m.apply_orders("acct", &[refunded(1000, 3)], None).unwrap();
+    let second_check = Utc::now() + chrono::Duration::seconds(2);
+    assert_eq!(m.check_webhook_expectations("acct", second_check, true).unwrap(), 1);
+    assert_eq!(flagged(&m), [order(1, 4, "S", 0).id]);
+}

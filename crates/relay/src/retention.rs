@@ -49,8 +49,8 @@ pub(crate) async fn run_once(state: &RelayState) -> Result<MaintenanceReport, Re
             if report.size_limit_unmet {
                 tracing::warn!(
                     max_db_bytes = ?state.config.max_db_bytes,
-                    "the database is over max_db_mb even with every event dropped: dedupe ids (kept 7 days) \
-                     or refused deliveries fill it; raise max_db_mb or lower rejected_keep"
+                    "the database is over max_db_mb even with every event and refused delivery dropped: \
+                     the dedupe ids (kept 7 days) fill it; raise max_db_mb"
                 );
             }
             if report.pruned_by_age + report.pruned_by_size + report.dedupe_keys_pruned + report.rejected_pruned > 0 {

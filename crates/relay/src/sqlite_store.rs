@@ -1,7 +1,7 @@
 //! The SQLite [`EventStore`]: WAL, one writer connection, commit per append.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -185,7 +185,10 @@ impl SqliteStore {
 impl EventStore for SqliteStore {
     fn append(&self, e: &IncomingEvent) -> Result<Appended, RelayError> {
         let mut conn = self.conn();
-        let tx = conn.transaction().op("starting an append")?;
+        // Immediate: takes the write lock first (waiting for the refused-delivery connection
+        // if need be), so the duplicate check's read never has to become a write while
+        // another connection writes, which SQLite refuses at once (SQLITE_BUSY).
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting an append")?;
         let existing: Option<i64> = tx
             .query_row("SELECT seq FROM dedupe_keys WHERE dedupe_key = ?1", [&e.dedupe_key], |r| r.get(0))
             .optional()
@@ -264,7 +267,7 @@ impl EventStore for SqliteStore {
 
     fn reject(&self, d: &RejectedDelivery, keep: u64) -> Result<(), RelayError> {
         let mut conn = self.reject_conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction().op("keeping a rejected delivery")?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).op("keeping a rejected delivery")?;
         tx.execute(
             "INSERT INTO rejected (received_at, status, reason, body) VALUES (?1, ?2, ?3, ?4)",
             rusqlite::params![ts(d.received_at), d.status, d.reason, d.body],
@@ -303,14 +306,18 @@ impl EventStore for SqliteStore {
     fn maintain(&self, plan: &MaintenancePlan) -> Result<MaintenanceReport, RelayError> {
         let mut report = MaintenanceReport { bytes_before: self.disk_bytes(), ..MaintenanceReport::default() };
         let mut conn = self.conn();
-        let tx = conn.transaction().op("starting retention")?;
-        // By sequence number: up to the newest event received before the cutoff, so that the
-        // kept events are always one unbroken run of sequence numbers (receive times are
-        // taken before the lock, so they need not grow with the sequence numbers) and a
-        // dashboard whose cursor falls in the pruned part is always told so.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).op("starting retention")?;
+        // By sequence number: everything before the first event received since the cutoff
+        // (all of them when none was), so that the kept events are always one unbroken run
+        // of sequence numbers (receive times are taken before the lock, so they need not grow
+        // with the sequence numbers, and a clock set wrong for a while makes them jump) and a
+        // dashboard whose cursor falls in the pruned part is always told so. Errs towards
+        // keeping an event.
         report.pruned_by_age = tx
             .execute(
-                "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events WHERE received_at < ?1)",
+                "DELETE FROM events WHERE seq < coalesce(
+                     (SELECT MIN(seq) FROM events WHERE received_at >= ?1),
+                     (SELECT MAX(seq) + 1 FROM events))",
                 [ts(plan.events_before)],
             )
             .op("pruning old events")? as u64;
@@ -454,15 +461,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&dir.path().join("r.db")).unwrap();
         let base = Utc::now() - chrono::Duration::days(40);
+        let day = |n: i64| base + chrono::Duration::days(n);
+        s.append(&event("a", day(1))).unwrap();
         // Two deliveries raced for the lock: the one received later got the lower number.
-        s.append(&event("a", base + chrono::Duration::days(10))).unwrap();
-        s.append(&event("b", base + chrono::Duration::days(5))).unwrap();
-        s.append(&event("c", base + chrono::Duration::days(20))).unwrap();
-        let report = s.maintain(&plan(base + chrono::Duration::days(8), base)).unwrap();
-        assert_eq!(report.pruned_by_age, 2);
+        s.append(&event("b", day(10))).unwrap();
+        s.append(&event("c", day(5))).unwrap();
+        s.append(&event("d", day(20))).unwrap();
+        let report = s.maintain(&plan(day(8), base)).unwrap();
+        assert_eq!(report.pruned_by_age, 1);
         let page = s.read_after(0, 10).unwrap();
-        assert_eq!(page.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
-        assert_eq!(page.oldest_seq, 3, "a cursor at 0 or 1 is told it is too old");
+        assert_eq!(page.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(page.oldest_seq, 2, "a cursor at 0 is told it is too old");
+        // With nothing received since the cutoff, everything goes (and numbers go on).
+        let report = s.maintain(&plan(day(30), base)).unwrap();
+        assert_eq!(report.pruned_by_age, 3);
+        assert_eq!(s.append(&event("e", Utc::now())).unwrap().seq, 5);
     }
 
     #[test]

@@ -264,3 +264,31 @@ async fn with_a_certificate_the_relay_serves_https() {
     assert!(plain.is_err() || !plain.unwrap().status().is_success(), "plain HTTP must not be served");
     r.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn good_webhooks_arriving_during_a_flood_of_refused_ones_are_all_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = std::sync::Arc::new(relay(&dir).await);
+    let mut tasks = Vec::new();
+    for i in 0..400 {
+        let r = r.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 4 == 0 {
+                let good = body("order.completed", &format!("o-{i}"), &format!("C{i}"));
+                deliver(&r, &good, KEY, Utc::now()).await.status().as_u16()
+            } else {
+                let bad = body("order.completed", &format!("x-{i}"), "X");
+                deliver(&r, &bad, b"not the subscriber key", Utc::now()).await.status().as_u16()
+            }
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let good: Vec<u16> = statuses.iter().step_by(4).copied().collect();
+    assert!(good.iter().all(|s| *s == 200), "good deliveries refused: {good:?}");
+    assert!(statuses.iter().enumerate().filter(|(i, _)| i % 4 != 0).all(|(_, s)| *s == 401));
+    let page: serde_json::Value = feed(&r, 0, 0).await.json().await.unwrap();
+    assert_eq!(page["events"].as_array().unwrap().len(), 100);
+}

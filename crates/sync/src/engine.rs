@@ -61,7 +61,7 @@ impl SyncReport {
     }
 }
 
-/// More failed re-reads than this in a row end a run's re-check with the last error.
+/// This many failed re-reads in a row end a run's re-check with the last error.
 const MAX_REFUSED_IN_A_ROW: u32 = 5;
 
 /// A failed read of one order that says nothing about the API as a whole: not the network,
@@ -224,8 +224,8 @@ async fn recheck_non_final(
         .into_iter()
         .filter(|k| !listed.contains(k) && !flagged_unknown.contains(k))
         .collect();
-    // Failures one after the other, none for the whole API: more than this many and the
-    // API refuses them all (a permission, a changed body), so the run stops and says so.
+    // Failures one after the other, none for the whole API: that many and the API refuses
+    // them all (a permission, a changed body), so the run stops and says so.
     let mut refused_in_a_row = 0u32;
     for key in moved_on {
         let order: WireOrder = match client.get_order(&key).await {
@@ -234,6 +234,7 @@ async fn recheck_non_final(
                 o
             }
             Err(ClientError::NotFound { .. }) => {
+                refused_in_a_row = 0;
                 tracing::warn!(order = %key, "order in the mirror is unknown to the API: flagged as drift");
                 mirror.flag_drift(
                     account_id,
@@ -243,7 +244,7 @@ async fn recheck_non_final(
                 )?;
                 continue;
             }
-            Err(e) if is_per_order(&e) && refused_in_a_row < MAX_REFUSED_IN_A_ROW => {
+            Err(e) if is_per_order(&e) && refused_in_a_row + 1 < MAX_REFUSED_IN_A_ROW => {
                 // This order alone (an odd body, a refusal for it): the others are still
                 // re-checked and the run completes; it is tried again next run.
                 tracing::warn!(order = %key, error = %e, "could not re-read an order; left as it is");
