@@ -957,10 +957,13 @@ impl AppCore {
         Ok(ExportResult { path: path.display().to_string(), rows })
     }
 
-    /// Runs [`AppCore::run_batch`] in the background (a retry after a failure).
+    /// Runs [`AppCore::run_batch`] in the background: a retry after a failure (sent, then
+    /// waited for), or "Check now" on a batch waiting for FlexFactor (one look).
     pub fn resume_batch(&self, id: &str) -> Result<BatchView, CoreError> {
         let view = self.batch_view(id)?;
-        self.run_in_background(id, self.inner().config.batch_response_wait);
+        // Uploaded and waiting ("Check now"): one look, the later looks stay scheduled.
+        let wait = if awaiting_response(&view) { Duration::ZERO } else { self.inner().config.batch_response_wait };
+        self.run_in_background(id, wait);
         Ok(view)
     }
 
