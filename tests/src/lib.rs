@@ -36,3 +36,16 @@ pub fn cli_binary() -> std::path::PathBuf {
 pub fn sandbox_account(id: &str, name: &str, base_url: &str, mid: &str, app_key: &str) -> flexdesk_mirror::Account {
     flexdesk_mirror::Account::new(id, name, flexdesk_mirror::Environment::Sandbox, base_url, mid, app_key)
 }
+
+/// The form a person fills in to add a Sandbox account for `sandbox` (credentials `key` /
+/// `secret`), for tests that go through the app core.
+pub fn sandbox_new_account(sandbox: &flexfactor_sandbox::Sandbox) -> flexdesk_core::dto::NewAccount {
+    flexdesk_core::dto::NewAccount {
+        name: "Sandbox".into(),
+        environment: flexdesk_core::dto::EnvironmentDto::Sandbox,
+        base_url: sandbox.base_url(),
+        mid: sandbox.mid().to_string(),
+        app_key: "key".into(),
+        app_secret: "secret".into(),
+    }
+}

@@ -52,6 +52,37 @@ async fn upload_refused_by_the_host_key(app: &AppCore, merchant: &Merchant, csv:
     batch
 }
 
+/// A core on `data` (response wait one second, a later look every `recheck_every`) with the
+/// merchant's account and SFTP login, and `csv` uploaded as `name`: returned with the batch
+/// once the wait has ended without a response and the batch says so.
+async fn uploaded_and_waiting(
+    merchant: &Merchant,
+    data: &std::path::Path,
+    secrets: Arc<dyn SecretStore>,
+    csv: String,
+    name: &str,
+    recheck_every: Duration,
+) -> (AppCore, BatchView) {
+    let mut config = CoreConfig::new(data.to_path_buf(), secrets);
+    config.background_sync = false;
+    config.batch_response_wait = Duration::from_secs(1);
+    config.batch_recheck_every = recheck_every;
+    let app = AppCore::open(config).unwrap();
+    app.add_account(merchant.account()).await.unwrap();
+    app.configure_sftp(merchant_sftp(merchant, merchant.sftp.host_key().to_string())).unwrap();
+    app.batch_compose(evaluate(csv, name)).unwrap();
+    app.batch_upload().await.unwrap();
+    let start = Instant::now();
+    loop {
+        let b = app.list_batches().unwrap().remove(0);
+        if b.last_error.is_some() {
+            return (app, b);
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{b:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn names_in(dir: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> =
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -305,25 +336,12 @@ async fn a_batch_answered_after_the_wait_is_picked_up_by_a_later_look_without_a_
     let merchant = Merchant::start(Duration::from_secs(3600)).await;
     let csv = merchant.rebills_csv("LATE", 2).await;
     let data = tempfile::tempdir().unwrap();
-    let mut config = CoreConfig::new(data.path().to_path_buf(), Arc::new(MemoryStore::new()));
-    config.background_sync = false;
-    config.batch_response_wait = Duration::from_secs(1);
-    config.batch_recheck_every = Duration::from_secs(1);
-    let app = AppCore::open(config).unwrap();
-    app.add_account(merchant.account()).await.unwrap();
-    app.configure_sftp(merchant_sftp(&merchant, merchant.sftp.host_key().to_string())).unwrap();
-    app.batch_compose(evaluate(csv, "late.csv")).unwrap();
-    let batch = app.batch_upload().await.unwrap();
+    let secrets = Arc::new(MemoryStore::new());
+    let (app, batch) =
+        uploaded_and_waiting(&merchant, data.path(), secrets, csv, "late.csv", Duration::from_secs(1)).await;
     // The wait ends without a response, and the batch says so.
-    let start = Instant::now();
-    let waiting = loop {
-        let b = app.list_batches().unwrap().remove(0);
-        if b.last_error.as_deref().is_some_and(|e| e.contains("checks again every second")) {
-            break b;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "{b:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let waiting = app.list_batches().unwrap().remove(0);
+    assert!(waiting.last_error.as_deref().is_some_and(|e| e.contains("checks again every second")), "{waiting:?}");
     assert!(waiting.files.iter().all(|f| f.status == "uploaded"), "{waiting:?}");
     // Waiting with a note is not a failure: nothing needs fixing.
     assert_eq!(waiting.status, "uploaded", "{waiting:?}");
@@ -358,21 +376,9 @@ async fn an_unanswered_batch_of_an_account_not_open_at_start_is_resumed_with_its
     let csv = first.rebills_csv("AWAY", 3).await;
     let data = tempfile::tempdir().unwrap();
     let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
-    let mut config = CoreConfig::new(data.path().to_path_buf(), secrets.clone());
-    config.background_sync = false;
     // The first core stops looking after a second and would look again only in an hour.
-    config.batch_response_wait = Duration::from_secs(1);
-    config.batch_recheck_every = Duration::from_secs(3600);
-    let app = AppCore::open(config).unwrap();
-    app.add_account(first.account()).await.unwrap();
-    app.configure_sftp(merchant_sftp(&first, first.sftp.host_key().to_string())).unwrap();
-    app.batch_compose(evaluate(csv, "away.csv")).unwrap();
-    let batch = app.batch_upload().await.unwrap();
-    let start = Instant::now();
-    while app.list_batches().unwrap()[0].last_error.is_none() {
-        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let hour = Duration::from_secs(3600);
+    let (app, batch) = uploaded_and_waiting(&first, data.path(), secrets.clone(), csv, "away.csv", hour).await;
     // A second batch of the same account never got sent (the SFTP login was wrong).
     let unsent_csv = first.rebills_csv("UNSENT", 1).await;
     let unsent = upload_refused_by_the_host_key(&app, &first, unsent_csv, "unsent.csv").await;
@@ -420,20 +426,9 @@ async fn once_the_core_is_shut_down_no_later_look_for_a_batchs_response_is_made(
     let merchant = Merchant::start(Duration::from_secs(3600)).await;
     let csv = merchant.rebills_csv("SHUT", 2).await;
     let data = tempfile::tempdir().unwrap();
-    let mut config = CoreConfig::new(data.path().to_path_buf(), Arc::new(MemoryStore::new()));
-    config.background_sync = false;
-    config.batch_response_wait = Duration::from_secs(1);
-    config.batch_recheck_every = Duration::from_secs(1);
-    let app = AppCore::open(config).unwrap();
-    app.add_account(merchant.account()).await.unwrap();
-    app.configure_sftp(merchant_sftp(&merchant, merchant.sftp.host_key().to_string())).unwrap();
-    app.batch_compose(evaluate(csv, "shut.csv")).unwrap();
-    let batch = app.batch_upload().await.unwrap();
-    let start = Instant::now();
-    while !app.list_batches().unwrap()[0].last_error.as_deref().is_some_and(|e| e.contains("every second")) {
-        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let secrets = Arc::new(MemoryStore::new());
+    let (app, batch) =
+        uploaded_and_waiting(&merchant, data.path(), secrets, csv, "shut.csv", Duration::from_secs(1)).await;
     // By now the next look is scheduled (a second from the note): shutdown cancels it.
     tokio::time::sleep(Duration::from_millis(300)).await;
     app.shutdown().await;

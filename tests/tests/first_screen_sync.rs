@@ -3,7 +3,6 @@
 //! a few seconds), so the sync does not compete with the window for the CPU and the disk.
 
 use chrono::{TimeZone, Utc};
-use flexdesk_core::dto::{EnvironmentDto, NewAccount};
 use flexdesk_core::{AppCore, CoreConfig};
 use flexdesk_secrets::MemoryStore;
 use flexfactor_sandbox::{Sandbox, SandboxConfig, SandboxCredentials};
@@ -31,17 +30,7 @@ async fn mirrored_by_a_previous_run() -> Mirrored {
     let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets.clone());
     cc.background_sync = false;
     let first = AppCore::open(cc).unwrap();
-    first
-        .add_account(NewAccount {
-            name: "Sandbox".into(),
-            environment: EnvironmentDto::Sandbox,
-            base_url: sandbox.base_url(),
-            mid: sandbox.mid().to_string(),
-            app_key: "key".into(),
-            app_secret: "secret".into(),
-        })
-        .await
-        .unwrap();
+    first.add_account(flexdesk_tests::sandbox_new_account(&sandbox)).await.unwrap();
     first.sync_once().await.unwrap();
     first.shutdown().await;
     drop(first);

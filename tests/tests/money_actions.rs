@@ -4,7 +4,7 @@
 
 use chrono::{TimeZone, Utc};
 use flexdesk_core::action_dto::{ActionStatus, CancelInput, ExternalCancelInput, RefundInput, SettleInput};
-use flexdesk_core::dto::{EnvironmentDto, NewAccount, OrderQuery, OrderStateDto};
+use flexdesk_core::dto::{OrderQuery, OrderStateDto};
 use flexdesk_core::{AppCore, CoreConfig, ErrorCode};
 use flexdesk_mirror::{Intent, IntentKind, IntentState};
 use flexdesk_secrets::MemoryStore;
@@ -31,16 +31,7 @@ async fn setup_with(tweak: impl FnOnce(&mut CoreConfig)) -> Setup {
     cc.background_sync = false;
     tweak(&mut cc);
     let app = AppCore::open(cc).unwrap();
-    app.add_account(NewAccount {
-        name: "Sandbox".into(),
-        environment: EnvironmentDto::Sandbox,
-        base_url: sandbox.base_url(),
-        mid: sandbox.mid().to_string(),
-        app_key: "key".into(),
-        app_secret: "secret".into(),
-    })
-    .await
-    .unwrap();
+    app.add_account(flexdesk_tests::sandbox_new_account(&sandbox)).await.unwrap();
     app.sync_once().await.unwrap();
     Setup { sandbox, app, _dir: dir }
 }

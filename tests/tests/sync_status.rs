@@ -2,7 +2,6 @@
 //! loopback: pending orders FlexFactor would not show are counted, not hidden.
 
 use chrono::{TimeZone, Utc};
-use flexdesk_core::dto::{EnvironmentDto, NewAccount};
 use flexdesk_core::{AppCore, CoreConfig};
 use flexdesk_mirror::{OrderRecord, OrderState};
 use flexdesk_secrets::MemoryStore;
@@ -20,14 +19,7 @@ async fn pending_orders_flexfactor_will_not_show_are_counted_in_the_sync_status_
     let mut cc = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
     cc.background_sync = false;
     let app = AppCore::open(cc).unwrap();
-    let account = NewAccount {
-        name: "Sandbox".into(),
-        environment: EnvironmentDto::Sandbox,
-        base_url: sandbox.base_url(),
-        mid: sandbox.mid().to_string(),
-        app_key: "key".into(),
-        app_secret: "secret".into(),
-    };
+    let account = flexdesk_tests::sandbox_new_account(&sandbox);
     app.add_account(account).await.unwrap();
     app.sync_once().await.unwrap();
     assert_eq!(app.app_status().unwrap().sync.unreadable_orders, 0);
