@@ -83,9 +83,13 @@ async fn uploaded_and_waiting(
     }
 }
 
+/// The files in `dir`, without the temporary dot-files of a transfer in progress.
 fn names_in(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
     v.sort();
     v
 }
@@ -154,8 +158,14 @@ async fn batches_unfinished_when_the_core_stopped_are_resumed_at_start_and_sent_
     assert!(names_in(&server.join("outbound")).is_empty());
     assert_eq!(merchant.sandbox.orders_snapshot().len(), orders_before, "nothing was processed yet");
 
-    // The merchant's side answers from now on; the app starts again and resumes.
+    // The merchant's side answers from now on (A's response is there before the app starts
+    // again: the resumed A gets one look); the app starts again and resumes.
     let _processing = merchant.start_processing().await;
+    let start = Instant::now();
+    while names_in(&server.join("outbound")).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered A");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let app = core(data.path(), secrets.clone());
     app.start().await.unwrap();
     let before = app.list_batches().unwrap();
@@ -189,7 +199,8 @@ async fn batches_unfinished_when_the_core_stopped_are_resumed_at_start_and_sent_
     }
     assert_eq!(merchant.sandbox.orders_snapshot().len(), orders_before + 10);
     assert_eq!(names_in(&server.join("outbound")).len(), 2, "one response per file");
-    assert!(names_in(&server.join("inbound")).is_empty(), "the temporary file was left behind");
+    let left: Vec<_> = std::fs::read_dir(server.join("inbound")).unwrap().collect();
+    assert!(left.is_empty(), "the temporary file was left behind: {left:?}");
 
     // Starting once more finds nothing to resume.
     assert!(app.resume_unfinished_batches().unwrap().is_empty());
@@ -442,4 +453,32 @@ async fn once_the_core_is_shut_down_no_later_look_for_a_batchs_response_is_made(
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(stored_file_statuses(data.path(), &batch.id), ["uploaded"]);
     drop(app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_look_for_the_response_that_needs_the_operator_fails_the_batch_instead_of_waiting() {
+    let merchant = Merchant::start(Duration::from_secs(3600)).await;
+    let csv = merchant.rebills_csv("KEY", 1).await;
+    let data = tempfile::tempdir().unwrap();
+    let hour = Duration::from_secs(3600);
+    let (app, batch) =
+        uploaded_and_waiting(&merchant, data.path(), Arc::new(MemoryStore::new()), csv, "key.csv", hour).await;
+    assert_eq!(batch.status, "uploaded");
+    // The server's host key no longer matches the pinned one: nothing FlexDesk can wait out.
+    let not_the_server = std::fs::read_to_string(merchant.key_path().with_extension("pub")).unwrap();
+    app.configure_sftp(merchant_sftp(&merchant, not_the_server)).unwrap();
+    app.resume_batch(&batch.id).unwrap();
+    let start = Instant::now();
+    let failed = loop {
+        let b = app.list_batches().unwrap().remove(0);
+        if b.status == "failed" {
+            break b;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{b:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let note = failed.last_error.unwrap_or_default();
+    assert!(note.starts_with("Action needed") && note.contains("Retry"), "{note}");
+    assert!(failed.files.iter().all(|f| f.status == "uploaded"));
+    app.shutdown().await;
 }

@@ -197,6 +197,10 @@ fn draft_view(st: &DraftState, report: &ValidationReport) -> BatchDraftView {
     }
 }
 
+/// How a batch note that needs the operator starts: an uploaded batch with such a note is
+/// "failed", not waiting.
+const ACTION_NEEDED: &str = "Action needed: ";
+
 /// Every file is uploaded and some are not answered yet.
 fn awaiting_response(b: &BatchView) -> bool {
     b.files.iter().all(|f| f.status == "uploaded" || f.status == "answered")
@@ -208,7 +212,9 @@ fn batch_view(b: &flexdesk_mirror::BatchRecord) -> BatchView {
     // failed, rows without an outcome yet): FlexDesk looks again by itself, nothing failed.
     let status = if b.files.iter().all(|f| f.status == "answered") {
         "answered"
-    } else if b.files.iter().all(|f| f.status == "uploaded" || f.status == "answered") {
+    } else if b.files.iter().all(|f| f.status == "uploaded" || f.status == "answered")
+        && !b.last_error.as_deref().is_some_and(|n| n.starts_with(ACTION_NEEDED))
+    {
         "uploaded"
     } else if b.last_error.is_some() {
         "failed"
@@ -598,9 +604,26 @@ impl AppCore {
                     tokio::time::sleep(Duration::from_secs(attempt.into())).await
                 }
                 Err(e) => {
-                    if record.files.iter().all(|f| f.status == "uploaded" || f.status == "answered") {
-                        // Only the look for the response failed: said on the batch, no alert
-                        // (it is tried again by itself).
+                    let uploaded = record.files.iter().all(|f| f.status == "uploaded" || f.status == "answered");
+                    if uploaded && !e.is_transient() {
+                        // The look for the response failed for a reason the operator must fix
+                        // (a changed host key, a refused login): a failed batch, one alert
+                        // (not one per later look).
+                        let message = format!(
+                            "{ACTION_NEEDED}the files are uploaded, but connecting to look for FlexFactor's \
+                             response failed: {e}. Fix the SFTP settings, then Retry."
+                        );
+                        let alerted = record.last_error.as_deref().is_some_and(|n| n.starts_with(ACTION_NEEDED));
+                        writer.set_batch_error(id, Some(&message))?;
+                        self.changed();
+                        if !alerted {
+                            self.notify_batch(&account_id, &record.source_name, Some(&e.to_string()), 0, 0);
+                        }
+                        return Err(batch_err(e));
+                    }
+                    if uploaded {
+                        // Only the look for the response failed, for now (offline, the server
+                        // down): said on the batch, no alert (it is tried again by itself).
                         let message = format!(
                             "The files are uploaded, but connecting to look for FlexFactor's response failed: {e}. \
                              FlexDesk tries again every {}; Check now tries at once.",
@@ -768,10 +791,9 @@ impl AppCore {
             if let Ok(mut scheduled) = core.inner().batches.rechecks.lock() {
                 scheduled.remove(&batch_id);
             }
-            // Schedules the next look itself while the batch stays unanswered.
-            if let Err(e) = core.run_batch_waiting(&batch_id, Duration::ZERO).await {
-                tracing::warn!(batch = %batch_id, error = %e, "looking again for a batch's responses failed");
-            }
+            // One look, as a run [`AppCore::shutdown`] stops; it schedules the next look
+            // itself while the batch stays unanswered.
+            core.run_in_background(&batch_id, Duration::ZERO);
         });
         scheduled.insert(id.to_string(), task.abort_handle());
     }
@@ -969,10 +991,10 @@ impl AppCore {
 
     /// Resumes, in the background, the batches not answered yet (after a restart or a
     /// crash); returns their ids. Each is sent and looked after with its own account's SFTP
-    /// login. The active account's are all resumed (sent if need be, then waited for). Of
-    /// the other accounts, only those already uploaded and waiting for FlexFactor's response:
-    /// one look now, then one every `batch_recheck_every`; sending one (possibly with a fresh
-    /// sign-in) waits until its account is opened. The Demo account's batches only while it
+    /// login. A batch already sent and waiting for FlexFactor's response, of any account,
+    /// gets one look now, then one every `batch_recheck_every`. One not (fully) sent yet is
+    /// sent and waited for only if its account is the active one (sending may need a fresh
+    /// sign-in): the others wait for a start with their account open, or for Retry. The Demo account's batches only while it
     /// is the active one (its SFTP endpoint is the in-app sandbox, which runs only then).
     /// Resuming is idempotent: files already uploaded are never sent again.
     pub fn resume_unfinished_batches(&self) -> Result<Vec<String>, CoreError> {
@@ -995,7 +1017,9 @@ impl AppCore {
             Ok(runs)
         })?;
         for (id, is_active) in &runs {
-            let wait = if *is_active { self.inner().config.batch_response_wait } else { Duration::ZERO };
+            // Sent and waiting: one look now (the later looks get scheduled by it).
+            let waiting = self.batch_view(id).is_ok_and(|b| awaiting_response(&b));
+            let wait = if *is_active && !waiting { self.inner().config.batch_response_wait } else { Duration::ZERO };
             self.run_in_background(id, wait);
         }
         Ok(runs.into_iter().map(|(id, _)| id).collect())

@@ -1,4 +1,5 @@
-//! The SQLite [`EventStore`]: WAL, one writer connection, commit per append.
+//! The SQLite [`EventStore`]: WAL, a writer connection (commit per append, fsynced), a
+//! reader connection, and one for refused deliveries.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
@@ -316,7 +317,7 @@ impl EventStore for SqliteStore {
         report.pruned_by_age = tx
             .execute(
                 "DELETE FROM events WHERE seq < coalesce(
-                     (SELECT MIN(seq) FROM events WHERE received_at >= ?1),
+                     (SELECT seq FROM events WHERE received_at >= ?1 ORDER BY seq LIMIT 1),
                      (SELECT MAX(seq) + 1 FROM events))",
                 [ts(plan.events_before)],
             )

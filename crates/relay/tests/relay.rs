@@ -269,17 +269,26 @@ async fn with_a_certificate_the_relay_serves_https() {
 async fn good_webhooks_arriving_during_a_flood_of_refused_ones_are_all_stored() {
     let dir = tempfile::tempdir().unwrap();
     let r = std::sync::Arc::new(relay(&dir).await);
+    let http = reqwest::Client::new();
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(48));
     let mut tasks = Vec::new();
     for i in 0..400 {
-        let r = r.clone();
+        let (r, http, in_flight) = (r.clone(), http.clone(), in_flight.clone());
         tasks.push(tokio::spawn(async move {
-            if i % 4 == 0 {
-                let good = body("order.completed", &format!("o-{i}"), &format!("C{i}"));
-                deliver(&r, &good, KEY, Utc::now()).await.status().as_u16()
+            let _slot = in_flight.acquire().await.unwrap();
+            let (body, key): (String, &[u8]) = if i % 4 == 0 {
+                (body("order.completed", &format!("o-{i}"), &format!("C{i}")), KEY)
             } else {
-                let bad = body("order.completed", &format!("x-{i}"), "X");
-                deliver(&r, &bad, b"not the subscriber key", Utc::now()).await.status().as_u16()
+                (body("order.completed", &format!("x-{i}"), "X"), b"not the subscriber key")
+            };
+            let host = r.local_addr().to_string();
+            let headers =
+                sign(key, &host, "0123456789abcdef0123456789abcdef", &format_date(Utc::now()), body.as_bytes());
+            let mut req = http.post(format!("{}/webhooks", r.base_url())).body(body);
+            for (name, value) in headers.pairs() {
+                req = req.header(name, value);
             }
+            req.send().await.unwrap().status().as_u16()
         }));
     }
     let mut statuses = Vec::new();
@@ -291,4 +300,7 @@ async fn good_webhooks_arriving_during_a_flood_of_refused_ones_are_all_stored() 
     assert!(statuses.iter().enumerate().filter(|(i, _)| i % 4 != 0).all(|(_, s)| *s == 401));
     let page: serde_json::Value = feed(&r, 0, 0).await.json().await.unwrap();
     assert_eq!(page["events"].as_array().unwrap().len(), 100);
+    if let Ok(r) = std::sync::Arc::try_unwrap(r) {
+        r.shutdown().await;
+    }
 }
