@@ -994,9 +994,10 @@ impl AppCore {
     /// login. A batch already sent and waiting for FlexFactor's response, of any account,
     /// gets one look now, then one every `batch_recheck_every`. One not (fully) sent yet is
     /// sent and waited for only if its account is the active one (sending may need a fresh
-    /// sign-in): the others wait for a start with their account open, or for Retry. The Demo account's batches only while it
-    /// is the active one (its SFTP endpoint is the in-app sandbox, which runs only then).
-    /// Resuming is idempotent: files already uploaded are never sent again.
+    /// sign-in): the others wait for a start with their account open, or for Retry. The
+    /// Demo account's batches only while it is the active one (its SFTP endpoint is the
+    /// in-app sandbox, which runs only then). Resuming is idempotent: files already uploaded
+    /// are never sent again.
     pub fn resume_unfinished_batches(&self) -> Result<Vec<String>, CoreError> {
         let active = self.active_account_id().ok();
         let runs: Vec<(String, bool)> = self.with_reader(|m| {
