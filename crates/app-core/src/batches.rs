@@ -1000,6 +1000,7 @@ impl AppCore {
     /// are never sent again.
     pub fn resume_unfinished_batches(&self) -> Result<Vec<String>, CoreError> {
         let active = self.active_account_id().ok();
+        // (id, sent and waiting): the active account's unanswered batches, the others' waiting ones.
         let runs: Vec<(String, bool)> = self.with_reader(|m| {
             let mut runs = Vec::new();
             for account in m.accounts()? {
@@ -1007,20 +1008,18 @@ impl AppCore {
                 if account.environment == flexdesk_mirror::Environment::Demo && !is_active {
                     continue;
                 }
-                let views = m.batches(&account.id)?.iter().map(batch_view).collect::<Vec<_>>();
-                runs.extend(
-                    views
-                        .into_iter()
-                        .filter(|b| b.status != "answered" && (is_active || awaiting_response(b)))
-                        .map(|b| (b.id, is_active)),
-                );
+                for b in m.batches(&account.id)?.iter().map(batch_view) {
+                    let waiting = awaiting_response(&b);
+                    if b.status != "answered" && (is_active || waiting) {
+                        runs.push((b.id, waiting));
+                    }
+                }
             }
             Ok(runs)
         })?;
-        for (id, is_active) in &runs {
+        for (id, waiting) in &runs {
             // Sent and waiting: one look now (the later looks get scheduled by it).
-            let waiting = self.batch_view(id).is_ok_and(|b| awaiting_response(&b));
-            let wait = if *is_active && !waiting { self.inner().config.batch_response_wait } else { Duration::ZERO };
+            let wait = if *waiting { Duration::ZERO } else { self.inner().config.batch_response_wait };
             self.run_in_background(id, wait);
         }
         Ok(runs.into_iter().map(|(id, _)| id).collect())
