@@ -305,3 +305,46 @@ async fn a_requested_full_resync_is_done_once_its_listing_is_even_if_the_re_chec
     let next = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
     assert!(!next.backfilled, "the next run catches up instead of listing everything again");
 }
+
+#[tokio::test]
+async fn orders_the_api_always_refuses_are_re_read_last_so_the_others_are_still_re_checked() {
+    let sb = sandbox(300).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    // Five pending orders older than any other, which the API refuses to show, and one
+    // cancelled elsewhere (its webhook never came), which the re-check reads by itself.
+    let (pending, cancelled) = two_pending_rebills(&sb);
+    c.cancel(&cancelled.id, None).await.unwrap();
+    const REFUSED_SUFFIX: &str = "-4000-8000-00000c0ffee0";
+    let refused: Vec<String> = (0..5).map(|n| format!("5c1f0c2e-000{n}{REFUSED_SUFFIX}")).collect();
+    for (n, key) in refused.iter().enumerate() {
+        let mut old = pending.clone();
+        old.id = key.clone();
+        old.created_on = Some(Utc.with_ymd_and_hms(2020, 1, 1, 0, n as u32, 0).unwrap());
+        m.apply_orders("acct", std::slice::from_ref(&old), None).unwrap();
+    }
+    sb.set_faults(Faults { forbidden_rate: 1.0, only_path_suffix: Some(REFUSED_SUFFIX.into()), ..Default::default() });
+
+    // Five refusals in a row, none read before: the API may refuse every order, so the run
+    // stops and says so.
+    let err = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    assert_eq!(flexdesk_sync::refused_orders(&m, "acct").unwrap(), refused, "the refused orders are remembered");
+
+    // The next run reads them after the others: the cancellation is read, and their
+    // refusals, already known, do not stop the run.
+    let report = sync_account(&c, &mut m, "acct", |_| {}).await.expect("known refusals do not fail the sync");
+    assert_eq!(report.recheck_failed, 5, "{report:?}");
+    assert!(m.order("acct", &cancelled.id).unwrap().unwrap().state.is_final(), "the cancellation was read");
+    assert_eq!(flexdesk_sync::refused_orders(&m, "acct").unwrap(), refused);
+
+    // Once the API answers for them (here: it does not know them), they are no longer
+    // counted as refused.
+    sb.set_faults(Faults::default());
+    let report = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert_eq!(report.recheck_failed, 0, "{report:?}");
+    assert!(flexdesk_sync::refused_orders(&m, "acct").unwrap().is_empty());
+    assert_eq!(m.cursor("acct", flexdesk_sync::RECHECK_REFUSED_CURSOR).unwrap(), None, "the list is removed");
+}

@@ -16,7 +16,8 @@ async fn pending_orders_flexfactor_will_not_show_are_counted_in_the_sync_status_
     config.order_count = 300;
     let sandbox = Sandbox::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut cc = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
+    let secrets = Arc::new(MemoryStore::new());
+    let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets.clone());
     cc.background_sync = false;
     let app = AppCore::open(cc).unwrap();
     let account = flexdesk_tests::sandbox_new_account(&sandbox);
@@ -46,6 +47,21 @@ async fn pending_orders_flexfactor_will_not_show_are_counted_in_the_sync_status_
     app.sync_once().await.expect("one order FlexFactor will not show does not fail the sync");
     let status = app.app_status().unwrap();
     assert_eq!((status.sync.unreadable_orders, status.sync.last_error), (1, None));
+
+    // The count is the mirror's, not the last run's: it is there after a restart, before
+    // any sync, and a run that fails (the API is down) leaves it as it was.
+    app.shutdown().await;
+    drop(app);
+    let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets);
+    cc.background_sync = false;
+    let app = AppCore::open(cc).unwrap();
+    app.start().await.unwrap();
+    assert_eq!(app.app_status().unwrap().sync.unreadable_orders, 1, "counted again after a restart");
+    sandbox.set_faults(Faults { error_rate: 1.0, ..Default::default() });
+    app.sync_once().await.expect_err("the API is down");
+    let status = app.app_status().unwrap();
+    assert!(status.sync.last_error.is_some());
+    assert_eq!(status.sync.unreadable_orders, 1, "a failed run does not forget the refused order");
 
     sandbox.set_faults(Faults::default());
     app.sync_once().await.unwrap();

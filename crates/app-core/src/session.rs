@@ -2,8 +2,8 @@
 
 use flexdesk_mirror::{Account, Mirror};
 use flexdesk_sync::{
-    consume_once, fill_search_index, refresh_named_orders, sync_account, BackfillCursor, FeedClient, SyncProgress,
-    SyncReport, CURSOR_NAME,
+    consume_once, fill_search_index, refresh_named_orders, refused_orders, sync_account, BackfillCursor, FeedClient,
+    SyncProgress, SyncReport, CURSOR_NAME,
 };
 use flexfactor_client::FlexFactorClient;
 use flexfactor_sandbox::Sandbox;
@@ -46,7 +46,24 @@ pub(crate) fn initial_status(mirror: &Mirror, account_id: &str) -> SyncStatus {
     // Until the first full backfill has finished, the phase says so from the very start (an
     // "idle" before the sync task's first step would read as "done").
     let phase = if cursor.complete { SyncPhase::Idle } else { SyncPhase::Backfilling };
-    SyncStatus { phase, last_sync_at: cursor.last_sync_at.map(|d| d.to_rfc3339()), ..SyncStatus::default() }
+    SyncStatus {
+        phase,
+        last_sync_at: cursor.last_sync_at.map(|d| d.to_rfc3339()),
+        unreadable_orders: unreadable_orders(mirror, account_id),
+        ..SyncStatus::default()
+    }
+}
+
+/// How many of the account's pending orders FlexFactor refused to show at their last re-read
+/// (kept by the sync engine, so the count is right after a failed run and a restart too).
+fn unreadable_orders(mirror: &Mirror, account_id: &str) -> u64 {
+    match refused_orders(mirror, account_id) {
+        Ok(keys) => keys.len() as u64,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not count the orders FlexFactor refused to show");
+            0
+        }
+    }
 }
 
 /// One sync run with its own writer connection, reporting progress into the shared status
@@ -73,6 +90,8 @@ pub(crate) async fn run_sync(
         });
     })
     .await;
+    let unreadable = unreadable_orders(&writer, account_id);
+    inner.update_sync(generation, |s| s.unreadable_orders = unreadable);
     match result {
         Ok(report) => {
             if report.inserted + report.updated > 0 {
@@ -84,7 +103,6 @@ pub(crate) async fn run_sync(
                 s.phase = SyncPhase::Idle;
                 s.last_sync_at = Some(chrono::Utc::now().to_rfc3339());
                 s.last_error = None;
-                s.unreadable_orders = report.recheck_failed;
             });
             // The word index catches up after the rows are shown (after a first backfill of a
             // million orders, some seconds); searches scan the rest until then.

@@ -434,10 +434,13 @@ impl Mirror {
         }
     }
 
-    /// The ids of orders in the given states (e.g. the non-final ones to re-check).
+    /// The ids of orders in the given states (e.g. the non-final ones to re-check), oldest
+    /// first.
     pub fn order_keys_in_states(&self, account_id: &str, states: &[OrderState]) -> Result<Vec<String>, MirrorError> {
         let placeholders = vec!["?"; states.len()].join(", ");
-        let sql = format!("SELECT order_session_key FROM orders WHERE account_id = ? AND state IN ({placeholders})");
+        let sql = format!(
+            "SELECT order_session_key FROM orders WHERE account_id = ? AND state IN ({placeholders}) ORDER BY created_at, id"
+        );
         let mut args: Vec<Value> = vec![Value::Text(account_id.to_string())];
         args.extend(states.iter().map(|s| Value::Text(s.as_str().to_string())));
         let mut stmt = self.conn.prepare(&sql).op("listing orders by state")?;

@@ -12,6 +12,42 @@ pub const CURSOR_NAME: &str = "orders";
 /// value says when and why, so that a request made during a run outlives that run.
 pub const RESYNC_CURSOR: &str = "full_resync_requested";
 
+/// The non-final orders whose last re-read was refused for that order alone (a 403, a body
+/// FlexDesk cannot read), as a JSON array of order keys: the next re-check reads them after
+/// every other order, and their refusals alone never stop a run (see `sync_account`). The
+/// status bar counts them.
+pub const RECHECK_REFUSED_CURSOR: &str = "recheck_refused";
+
+/// At most this many refused order keys are remembered (the rest are simply re-read in the
+/// mirror's order).
+const RECHECK_REFUSED_MAX: usize = 1_000;
+
+/// The orders whose last re-read was refused ([`RECHECK_REFUSED_CURSOR`]); an unreadable
+/// value counts as none (they are then re-read like any other order).
+pub fn refused_orders(mirror: &Mirror, account_id: &str) -> Result<Vec<String>, flexdesk_mirror::MirrorError> {
+    Ok(mirror
+        .cursor(account_id, RECHECK_REFUSED_CURSOR)?
+        .and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok())
+        .unwrap_or_default())
+}
+
+/// Stores the orders refused in this re-check (none removes the cursor).
+pub(crate) fn store_refused_orders(
+    mirror: &mut Mirror,
+    account_id: &str,
+    keys: &[String],
+) -> Result<(), flexdesk_mirror::MirrorError> {
+    let kept = &keys[..keys.len().min(RECHECK_REFUSED_MAX)];
+    match mirror.cursor(account_id, RECHECK_REFUSED_CURSOR)? {
+        Some(old) if kept.is_empty() => mirror.update_cursors(account_id, &[], &[(RECHECK_REFUSED_CURSOR, &old)]),
+        None if kept.is_empty() => Ok(()),
+        _ => {
+            let value = serde_json::to_string(kept).unwrap_or_else(|_| "[]".into());
+            mirror.set_cursor(account_id, RECHECK_REFUSED_CURSOR, &value)
+        }
+    }
+}
+
 /// How far the orders sync got.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

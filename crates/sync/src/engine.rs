@@ -6,7 +6,7 @@ use flexfactor_client::{ClientError, FlexFactorClient};
 use flexfactor_wire::{OrderStatus, OrdersQuery, WireOrder};
 use std::collections::HashSet;
 
-use crate::cursor::{BackfillCursor, CURSOR_NAME, RESYNC_CURSOR};
+use crate::cursor::{refused_orders, store_refused_orders, BackfillCursor, CURSOR_NAME, RESYNC_CURSOR};
 use crate::{SyncError, UNKNOWN_ORDER};
 
 /// Orders per `GET /orders` page.
@@ -48,7 +48,8 @@ pub struct SyncReport {
     pub updated: u64,
     pub requests: u64,
     /// Non-final orders whose re-read failed for that order alone (a body FlexDesk cannot
-    /// read, a 403 for it): logged, left as they are, tried again next run.
+    /// read, a 403 for it): logged, left as they are, tried again next run after the others
+    /// (remembered in [`crate::RECHECK_REFUSED_CURSOR`]).
     pub recheck_failed: u64,
 }
 
@@ -219,16 +220,47 @@ async fn recheck_non_final(
             flagged_unknown.insert(d.order_session_key);
         }
     }
-    let moved_on: Vec<String> = mirror
+    // Orders refused last time are read after all the others, so that a few the API always
+    // refuses never keep the rest from being re-checked.
+    let refused_before: HashSet<String> = refused_orders(mirror, account_id)?.into_iter().collect();
+    let (mut moved_on, again): (Vec<String>, Vec<String>) = mirror
         .order_keys_in_states(account_id, &NON_FINAL_STATES)?
         .into_iter()
         .filter(|k| !listed.contains(k) && !flagged_unknown.contains(k))
-        .collect();
+        .partition(|k| !refused_before.contains(k));
+    moved_on.extend(again);
+    let mut refused_now: Vec<String> = Vec::new();
+    let outcome = reread_orders(client, mirror, account_id, &moved_on, &refused_before, &mut refused_now, report).await;
+    if outcome.is_err() {
+        // The run stopped: the orders refused before that it did not reach are still refused
+        // as far as anyone knows.
+        let reached: HashSet<&String> = refused_now.iter().collect();
+        let unreached: Vec<String> =
+            moved_on.iter().filter(|k| refused_before.contains(*k) && !reached.contains(k)).cloned().collect();
+        refused_now.extend(unreached);
+    }
+    store_refused_orders(mirror, account_id, &refused_now)?;
+    outcome
+}
+
+/// Re-reads `keys` one by one (see [`recheck_non_final`]), collecting the ones refused for
+/// that order alone in `refused_now`. Refusals of orders not refused before
+/// (`refused_before`) count towards [`MAX_REFUSED_IN_A_ROW`]; an order refused again says
+/// nothing new about the API and never stops the run.
+async fn reread_orders(
+    client: &FlexFactorClient,
+    mirror: &mut Mirror,
+    account_id: &str,
+    keys: &[String],
+    refused_before: &HashSet<String>,
+    refused_now: &mut Vec<String>,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
     // Failures one after the other, none for the whole API: that many and the API refuses
     // them all (a permission, a changed body), so the run stops and says so.
     let mut refused_in_a_row = 0u32;
-    for key in moved_on {
-        let order: WireOrder = match client.get_order(&key).await {
+    for key in keys {
+        let order: WireOrder = match client.get_order(key).await {
             Ok(o) => {
                 refused_in_a_row = 0;
                 o
@@ -238,21 +270,33 @@ async fn recheck_non_final(
                 tracing::warn!(order = %key, "order in the mirror is unknown to the API: flagged as drift");
                 mirror.flag_drift(
                     account_id,
-                    &key,
+                    key,
                     UNKNOWN_ORDER,
                     "the mirror has this order as pending, but the API answers 404 Not Found for it",
                 )?;
                 continue;
             }
+            Err(e) if is_per_order(&e) && refused_before.contains(key) => {
+                tracing::warn!(order = %key, error = %e, "an order refused before is refused again; left as it is");
+                report.recheck_failed += 1;
+                refused_now.push(key.clone());
+                continue;
+            }
             Err(e) if is_per_order(&e) && refused_in_a_row + 1 < MAX_REFUSED_IN_A_ROW => {
                 // This order alone (an odd body, a refusal for it): the others are still
-                // re-checked and the run completes; it is tried again next run.
+                // re-checked and the run completes; it is tried again next run, last.
                 tracing::warn!(order = %key, error = %e, "could not re-read an order; left as it is");
                 refused_in_a_row += 1;
                 report.recheck_failed += 1;
+                refused_now.push(key.clone());
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                if is_per_order(&e) {
+                    refused_now.push(key.clone());
+                }
+                return Err(e.into());
+            }
         };
         // A change lands in the order's timeline, and is checked later for its webhook (the
         // mirror's `poll` trigger; see `Mirror::check_webhook_expectations`).

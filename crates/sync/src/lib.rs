@@ -14,7 +14,9 @@
 //!    re-reads (`GET /orders/{id}`) the mirror's non-final orders the API no longer lists
 //!    as such: that is how status changes of existing orders arrive without webhooks. One
 //!    the API answers 404 for is flagged as `unknown_order` drift and not asked for again
-//!    until the API lists it.
+//!    until the API lists it. One the API refuses to show (a 403, an unreadable body) is
+//!    left as it is and remembered ([`RECHECK_REFUSED_CURSOR`]): the next re-check reads it
+//!    after every other order, so a few such orders never keep the others from being read.
 //!
 //! What it does not do: no scheduling (the app core decides when to run), no webhooks yet.
 //! Invariants: every write goes through [`flexdesk_mirror::Mirror::apply_orders`]; cursors
@@ -26,7 +28,9 @@ mod error;
 mod feed;
 mod webhooks;
 
-pub use cursor::{request_full_resync, BackfillCursor, CURSOR_NAME, RESYNC_CURSOR};
+pub use cursor::{
+    refused_orders, request_full_resync, BackfillCursor, CURSOR_NAME, RECHECK_REFUSED_CURSOR, RESYNC_CURSOR,
+};
 pub use engine::{fill_search_index, sync_account, SyncProgress, SyncReport, BULK_LOAD_MAX_EXISTING, PAGE_SIZE};
 pub use error::SyncError;
 pub use feed::{
