@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0012_order_key_named_at_first_bulk_load.sql"),
     ),
     ("0013_drift_hint", include_str!("../migrations/0013_drift_hint.sql")),
+    ("0014_each_missing_webhook", include_str!("../migrations/0014_each_missing_webhook.sql")),
 ];
 
 /// The schema version this build writes.
@@ -86,6 +87,7 @@ mod tests {
         ("0011_merchant_id_index_without_account", "7b8a643c0470f4b58c6c61bd10c9bab4adc8d09b5a14c979f978007c7266faa9"),
         ("0012_order_key_named_at_first_bulk_load", "82c8ac4e92c2a08bb4c39b7b304d3d7ab2bdcdc2c424e7c720cdcbf5e972b5f9"),
         ("0013_drift_hint", "ddaaa91fea5a8e0f2932e4144e0345134e08d8381c1935eca57d32306b3b59c2"),
+        ("0014_each_missing_webhook", "cf82d162337be2bcb5c9faadb5feb63757757ca50d8e33d4aac5efe2e3ed9a17"),
     ];
 
     #[test]
@@ -192,6 +194,32 @@ mod tests {
         assert!(merchant.ends_with("(merchant_order_id)"), "0011's shape: {merchant}");
         assert!(!m.bulk_loading().unwrap());
         assert!(m.quick_check().unwrap());
+    }
+
+    #[test]
+    fn upgrading_to_0014_keeps_each_open_missing_webhook_flag_as_one_missing_webhook() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..13] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 13).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, environment, base_url, mid, app_key, created_at)
+               VALUES ('a', 'A', 'sandbox', 'http://x', 'm', 'k', '2026-01-01T00:00:00Z');
+             INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail, hint) VALUES
+               ('a', 'with-state', 'missing_webhook', '2026-02-01T00:00:00Z', 'd', 'approved'),
+               ('a', 'before-0013', 'missing_webhook', '2026-02-01T00:00:00Z', 'd', NULL),
+               ('a', 'settled', 'missing_webhook', '2026-02-01T00:00:00Z', 'd', 'approved'),
+               ('a', 'unknown', 'unknown_order', '2026-02-01T00:00:00Z', 'd', NULL);
+             UPDATE drift SET resolved_at = '2026-02-02T00:00:00Z' WHERE order_session_key = 'settled';",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let missing: Vec<(String, String)> = {
+            let mut stmt = conn.prepare("SELECT order_session_key, hint FROM drift_missing_webhooks").unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(missing, [("with-state".to_string(), "approved".to_string())]);
     }
 
     #[test]

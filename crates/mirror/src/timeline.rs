@@ -68,10 +68,11 @@ fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
 }
 
-/// What a (new) webhook says about drift, in its apply's transaction: one announcing the
-/// state polling saw without a webhook clears that `missing_webhook` flag (a flag from
-/// before flags had a state: any webhook); one for an order the mirror does not have is
-/// flagged `unknown_order` (cleared once the API lists the order).
+/// What a (new) webhook says about drift, in its apply's transaction: one announcing a state
+/// polling saw without a webhook takes away the oldest such missing webhook of the order, and
+/// the order's `missing_webhook` flag clears once none is left (a flag from before flags had
+/// a state: any webhook clears it); one for an order the mirror does not have is flagged
+/// `unknown_order` (cleared once the API lists the order).
 fn webhook_drift(
     tx: &rusqlite::Transaction<'_>,
     account_id: &str,
@@ -81,14 +82,36 @@ fn webhook_drift(
     known_order: bool,
 ) -> Result<(), MirrorError> {
     let now = Utc::now().to_rfc3339();
-    let cleared = tx
-        .execute(
-            "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
-               AND kind = 'missing_webhook' AND resolved_at IS NULL AND (hint IS NULL OR hint = ?4)",
-            rusqlite::params![account_id, e.order_session_key, now, e.state_hint.map(OrderState::as_str)],
-        )
-        .op("resolving drift")?;
-    if cleared > 0 && e.state_hint.is_some() {
+    let missing: Option<i64> = match e.state_hint {
+        Some(hint) => tx
+            .query_row(
+                "SELECT id FROM drift_missing_webhooks WHERE account_id = ?1 AND order_session_key = ?2 AND hint = ?3
+                 ORDER BY id LIMIT 1",
+                [account_id, e.order_session_key.as_str(), hint.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .op("reading missing webhooks")?,
+        None => None,
+    };
+    let answered = match missing {
+        Some(id) => {
+            tx.execute("DELETE FROM drift_missing_webhooks WHERE id = ?1", [id]).op("settling a missing webhook")?;
+            update_missing_webhook_flag(tx, account_id, &e.order_session_key, None)?;
+            true
+        }
+        None => {
+            let cleared = tx
+                .execute(
+                    "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
+                       AND kind = 'missing_webhook' AND resolved_at IS NULL AND hint IS NULL",
+                    rusqlite::params![account_id, e.order_session_key, now],
+                )
+                .op("resolving drift")?;
+            cleared > 0 && e.state_hint.is_some()
+        }
+    };
+    if answered {
         // This webhook answers the flagged change: a later change of the same kind (a second
         // refund) needs a webhook of its own.
         tx.execute("INSERT INTO webhook_matches (timeline_id) VALUES (?1)", [timeline_id])
@@ -108,6 +131,64 @@ fn webhook_drift(
         )
         .op("flagging drift")?;
     }
+    Ok(())
+}
+
+/// Brings an order's `missing_webhook` flag in line with its missing webhooks: listed in
+/// its detail while any is left (`flagged_at`: a new one was just found, which dates the
+/// flag), resolved once none is.
+fn update_missing_webhook_flag(
+    tx: &rusqlite::Transaction<'_>,
+    account_id: &str,
+    order_session_key: &str,
+    flagged_at: Option<&str>,
+) -> Result<(), MirrorError> {
+    let missing: Vec<(String, String)> = {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT hint, seen_at FROM drift_missing_webhooks WHERE account_id = ?1 AND order_session_key = ?2
+                 ORDER BY id",
+            )
+            .op("reading missing webhooks")?;
+        let rows = stmt
+            .query_map([account_id, order_session_key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .op("reading missing webhooks")?;
+        rows.collect::<Result<_, _>>().op("reading missing webhooks")?
+    };
+    let now = Utc::now().to_rfc3339();
+    let Some((last_hint, _)) = missing.last() else {
+        tx.execute(
+            "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
+               AND kind = 'missing_webhook' AND resolved_at IS NULL",
+            [account_id, order_session_key, now.as_str()],
+        )
+        .op("resolving drift")?;
+        return Ok(());
+    };
+    let seen: Vec<String> = missing
+        .iter()
+        .map(|(hint, at)| format!("{} at {} UTC", state_words(hint), at.get(..16).unwrap_or(at).replace('T', " ")))
+        .collect();
+    let detail = if seen.len() == 1 {
+        format!("polling saw it become {}, but no webhook announcing it arrived", seen[0])
+    } else {
+        format!(
+            "polling saw it become {}, but none of these {} changes came with its webhook",
+            seen.join(", then "),
+            seen.len()
+        )
+    };
+    tx.execute(
+        "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail, hint)
+         VALUES (?1, ?2, 'missing_webhook', coalesce(?3, ?6), ?4, ?5)
+         ON CONFLICT(account_id, order_session_key, kind)
+         DO UPDATE SET detail = excluded.detail, hint = excluded.hint,
+                       detected_at = CASE WHEN ?3 IS NOT NULL OR resolved_at IS NOT NULL THEN excluded.detected_at
+                                          ELSE detected_at END,
+                       resolved_at = NULL",
+        rusqlite::params![account_id, order_session_key, flagged_at, detail, last_hint, now],
+    )
+    .op("flagging a missing webhook")?;
     Ok(())
 }
 
@@ -289,6 +370,14 @@ impl Mirror {
     }
 
     pub fn resolve_drift(&self, account_id: &str, order_session_key: &str, kind: &str) -> Result<(), MirrorError> {
+        if kind == "missing_webhook" {
+            self.conn
+                .execute(
+                    "DELETE FROM drift_missing_webhooks WHERE account_id = ?1 AND order_session_key = ?2",
+                    [account_id, order_session_key],
+                )
+                .op("resolving drift")?;
+        }
         self.conn
             .execute(
                 "UPDATE drift SET resolved_at = ?4 WHERE account_id = ?1 AND order_session_key = ?2 AND kind = ?3 AND resolved_at IS NULL",
@@ -372,20 +461,13 @@ impl Mirror {
                             .op("matching a webhook")?;
                     }
                     None => {
-                        let detail = format!(
-                            "polling saw it become {} at {} UTC, but no webhook announcing it arrived",
-                            state_words(&hint),
-                            seen_at.get(..16).unwrap_or(&seen_at).replace('T', " ")
-                        );
                         tx.execute(
-                            "INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail, hint)
-                             VALUES (?1, ?2, 'missing_webhook', ?3, ?4, ?5)
-                             ON CONFLICT(account_id, order_session_key, kind)
-                             DO UPDATE SET detail = excluded.detail, detected_at = excluded.detected_at,
-                                           hint = excluded.hint, resolved_at = NULL",
-                            [account_id, order.as_str(), &Utc::now().to_rfc3339(), &detail, &hint],
+                            "INSERT INTO drift_missing_webhooks (account_id, order_session_key, hint, seen_at)
+                             VALUES (?1, ?2, ?3, ?4)",
+                            [account_id, order.as_str(), hint.as_str(), seen_at.as_str()],
                         )
                         .op("flagging a missing webhook")?;
+                        update_missing_webhook_flag(&tx, account_id, &order, Some(&Utc::now().to_rfc3339()))?;
                         flagged.insert(order);
                     }
                 }

@@ -204,3 +204,44 @@ fn a_late_webhook_that_cleared_its_flag_does_not_answer_for_a_later_refund_too()
     assert_eq!(m.check_webhook_expectations("acct", second_check, true).unwrap(), 1);
     assert_eq!(flagged(&m), [order(1, 4, "S", 0).id]);
 }
+
+#[test]
+fn an_order_missing_two_webhooks_stays_flagged_until_both_came() {
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account()).unwrap();
+    let refunded = |cents: i64, version: u32| WireOrder {
+        refunded_amount: Some(Cents(cents)),
+        ..order(1, if cents > 0 { 6 } else { 7 }, "APPROVED", version)
+    };
+    // Polling sees it approved (order.completed missing), then refunded twice (two
+    // order.refunded missing), over two checks.
+    m.apply_orders("acct", &[order(1, 4, "SUBMITTED", 0)], None).unwrap();
+    m.apply_orders("acct", &[refunded(0, 1)], None).unwrap();
+    let first_check = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(m.check_webhook_expectations("acct", first_check, true).unwrap(), 1);
+    m.apply_orders("acct", &[refunded(500, 2)], None).unwrap();
+    m.apply_orders("acct", &[refunded(1000, 3)], None).unwrap();
+    let second_check = Utc::now() + chrono::Duration::seconds(2);
+    assert_eq!(m.check_webhook_expectations("acct", second_check, true).unwrap(), 1);
+    let detail = |m: &Mirror| m.drift("acct").unwrap().into_iter().map(|d| d.detail).collect::<Vec<_>>().join(" | ");
+    assert_eq!(flagged(&m), [order(1, 4, "S", 0).id]);
+    assert!(detail(&m).contains("none of these 3 changes"), "{}", detail(&m));
+    assert_eq!(m.drift("acct").unwrap().len(), 1, "one entry per order");
+
+    // The late webhooks arrive one by one: the flag stays until the last.
+    let refund = |n: u32| OrderEvent {
+        event_key: format!("webhook:order.refunded|1|{n}"),
+        ..webhook(1, "order.refunded", OrderState::PartiallyRefunded)
+    };
+    m.apply_event("acct", &refund(1), None).unwrap();
+    assert_eq!(flagged(&m), [order(1, 4, "S", 0).id], "the order.completed and a refund are still missing");
+    m.apply_event("acct", &refund(2), None).unwrap();
+    assert_eq!(flagged(&m), [order(1, 4, "S", 0).id], "the order.completed is still missing");
+    assert!(detail(&m).contains("approved"), "{}", detail(&m));
+    assert!(detail(&m).contains("no webhook announcing it arrived"), "{}", detail(&m));
+    // A third refund webhook answers for nothing polling saw: the flag stays.
+    m.apply_event("acct", &refund(3), None).unwrap();
+    assert_eq!(flagged(&m), [order(1, 4, "S", 0).id]);
+    m.apply_event("acct", &webhook(1, "order.completed", OrderState::Approved), None).unwrap();
+    assert!(flagged(&m).is_empty(), "{:?}", m.drift("acct").unwrap());
+}
