@@ -482,3 +482,59 @@ async fn a_look_for_the_response_that_needs_the_operator_fails_the_batch_instead
     assert!(failed.files.iter().all(|f| f.status == "uploaded"));
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_now_on_a_waiting_batch_makes_one_look_at_once_and_picks_up_a_response() {
+    // FlexFactor's side does not process uploads until later in the test.
+    let merchant = Merchant::start(Duration::from_secs(3600)).await;
+    let csv = merchant.rebills_csv("CHECK", 2).await;
+    let data = tempfile::tempdir().unwrap();
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let hour = Duration::from_secs(3600);
+    let (app, batch) = uploaded_and_waiting(&merchant, data.path(), secrets.clone(), csv, "check.csv", hour).await;
+    let first_look = batch.last_checked_at.clone().expect("the wait after the upload ended with a look");
+    app.shutdown().await;
+    drop(app);
+    // Started again with a long wait for responses (a minute), the next look an hour away.
+    let mut config = CoreConfig::new(data.path().to_path_buf(), secrets);
+    config.background_sync = false;
+    config.batch_response_wait = Duration::from_secs(60);
+    config.batch_recheck_every = hour;
+    let app = AppCore::open(config).unwrap();
+    app.start().await.unwrap();
+
+    // Check now while FlexFactor has not answered: one look, over well before a minute's wait.
+    let pressed = Instant::now();
+    app.resume_batch(&batch.id).unwrap();
+    let looked = loop {
+        let b = app.list_batches().unwrap().remove(0);
+        if b.last_checked_at.as_deref() != Some(first_look.as_str()) {
+            break b;
+        }
+        assert!(pressed.elapsed() < Duration::from_secs(30), "no look ended: {b:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(looked.status, "uploaded", "{looked:?}");
+    assert!(looked.last_error.as_deref().is_some_and(|n| n.contains("No response from FlexFactor yet")), "{looked:?}");
+
+    // FlexFactor answers; the next Check now picks it up, an hour before the next look.
+    let _processing = merchant.start_processing().await;
+    let start = Instant::now();
+    while names_in(&merchant.sftp.root().join("outbound")).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.resume_batch(&batch.id).unwrap();
+    let start = Instant::now();
+    loop {
+        let b = app.list_batches().unwrap().remove(0);
+        if b.status == "answered" {
+            assert_eq!(b.last_error, None, "{b:?}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{b:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.batch_rows(&batch.id).unwrap().len(), 2);
+    app.shutdown().await;
+}

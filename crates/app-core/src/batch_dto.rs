@@ -120,6 +120,8 @@ pub struct BatchView {
     pub answered_rows: u32,
     pub files: Vec<BatchFileView>,
     pub last_error: Option<String>,
+    /// When the last look for FlexFactor's responses ended (RFC 3339); null before the first.
+    pub last_checked_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -197,8 +197,8 @@ fn draft_view(st: &DraftState, report: &ValidationReport) -> BatchDraftView {
     }
 }
 
-/// How a batch note that needs the operator starts: an uploaded batch with such a note is
-/// "failed", not waiting.
+/// How a batch note that needs the operator starts (the batch is also marked
+/// `needs_action`: an uploaded batch with such a note is "failed", not waiting).
 const ACTION_NEEDED: &str = "Action needed: ";
 
 /// Every file is uploaded and some are not answered yet.
@@ -212,9 +212,7 @@ fn batch_view(b: &flexdesk_mirror::BatchRecord) -> BatchView {
     // failed, rows without an outcome yet): FlexDesk looks again by itself, nothing failed.
     let status = if b.files.iter().all(|f| f.status == "answered") {
         "answered"
-    } else if b.files.iter().all(|f| f.status == "uploaded" || f.status == "answered")
-        && !b.last_error.as_deref().is_some_and(|n| n.starts_with(ACTION_NEEDED))
-    {
+    } else if b.files.iter().all(|f| f.status == "uploaded" || f.status == "answered") && !b.needs_action {
         "uploaded"
     } else if b.last_error.is_some() {
         "failed"
@@ -242,6 +240,7 @@ fn batch_view(b: &flexdesk_mirror::BatchRecord) -> BatchView {
             })
             .collect(),
         last_error: b.last_error.clone(),
+        last_checked_at: b.last_checked_at.map(|at| at.to_rfc3339()),
     }
 }
 
@@ -613,8 +612,8 @@ impl AppCore {
                             "{ACTION_NEEDED}the files are uploaded, but connecting to look for FlexFactor's \
                              response failed: {e}. Fix the SFTP settings, then Retry."
                         );
-                        let alerted = record.last_error.as_deref().is_some_and(|n| n.starts_with(ACTION_NEEDED));
-                        writer.set_batch_error(id, Some(&message))?;
+                        let alerted = record.needs_action;
+                        writer.set_batch_action_needed(id, &message)?;
                         self.changed();
                         if !alerted {
                             self.notify_batch(&account_id, &record.source_name, Some(&e.to_string()), 0, 0);
@@ -765,7 +764,7 @@ impl AppCore {
         // A file refused as a whole, rows still without an outcome, an unreadable response:
         // kept on the batch for the operator (cleared when everything was answered cleanly).
         let note = (!last_notes.is_empty()).then(|| last_notes.join(" "));
-        writer.set_batch_error(id, note.as_deref())?;
+        writer.finish_batch_look(id, note.as_deref(), Utc::now())?;
         self.changed();
         client.close().await;
         let view = self.batch_view(id)?;

@@ -28,6 +28,11 @@ pub struct BatchRecord {
     pub source_name: String,
     pub created_at: DateTime<Utc>,
     pub last_error: Option<String>,
+    /// The note needs the operator (a changed host key, a refused login): no later look is
+    /// made by itself, the batch shows as failed.
+    pub needs_action: bool,
+    /// When the last look for the batch's responses ended.
+    pub last_checked_at: Option<DateTime<Utc>>,
     pub files: Vec<BatchFileRecord>,
     pub row_count: u64,
     /// Rows with an outcome from a response file.
@@ -119,7 +124,26 @@ impl Mirror {
 
     pub fn set_batch_error(&self, id: &str, error: Option<&str>) -> Result<(), MirrorError> {
         self.conn
-            .execute("UPDATE batches SET last_error = ?2 WHERE id = ?1", params![id, error])
+            .execute("UPDATE batches SET last_error = ?2, needs_action = 0 WHERE id = ?1", params![id, error])
+            .op("updating a batch")?;
+        Ok(())
+    }
+
+    /// A note the operator must act on (see [`BatchRecord::needs_action`]).
+    pub fn set_batch_action_needed(&self, id: &str, note: &str) -> Result<(), MirrorError> {
+        self.conn
+            .execute("UPDATE batches SET last_error = ?2, needs_action = 1 WHERE id = ?1", params![id, note])
+            .op("updating a batch")?;
+        Ok(())
+    }
+
+    /// Ends a look for the batch's responses: its note (none when all is well) and when.
+    pub fn finish_batch_look(&self, id: &str, note: Option<&str>, at: DateTime<Utc>) -> Result<(), MirrorError> {
+        self.conn
+            .execute(
+                "UPDATE batches SET last_error = ?2, needs_action = 0, last_checked_at = ?3 WHERE id = ?1",
+                params![id, note, at.to_rfc3339()],
+            )
             .op("updating a batch")?;
         Ok(())
     }
@@ -215,7 +239,7 @@ impl Mirror {
                 "SELECT id, kind, source_name, created_at, last_error,
                    (SELECT COUNT(*) FROM batch_rows WHERE batch_id = b.id),
                    (SELECT COUNT(*) FROM batch_rows WHERE batch_id = b.id AND status IS NOT NULL),
-                   account_id
+                   account_id, needs_action, last_checked_at
                  FROM batches b WHERE id = ?1",
                 [id],
                 |r| {
@@ -226,6 +250,8 @@ impl Mirror {
                         source_name: r.get(2)?,
                         created_at: ts(&r.get::<_, String>(3)?),
                         last_error: r.get(4)?,
+                        needs_action: r.get(8)?,
+                        last_checked_at: r.get::<_, Option<String>>(9)?.as_deref().map(ts),
                         files: Vec::new(),
                         row_count: r.get::<_, i64>(5)? as u64,
                         answered_rows: r.get::<_, i64>(6)? as u64,

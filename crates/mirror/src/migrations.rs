@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0013_drift_hint", include_str!("../migrations/0013_drift_hint.sql")),
     ("0014_each_missing_webhook", include_str!("../migrations/0014_each_missing_webhook.sql")),
+    ("0015_batch_looks", include_str!("../migrations/0015_batch_looks.sql")),
 ];
 
 /// The schema version this build writes.
@@ -88,6 +89,7 @@ mod tests {
         ("0012_order_key_named_at_first_bulk_load", "82c8ac4e92c2a08bb4c39b7b304d3d7ab2bdcdc2c424e7c720cdcbf5e972b5f9"),
         ("0013_drift_hint", "ddaaa91fea5a8e0f2932e4144e0345134e08d8381c1935eca57d32306b3b59c2"),
         ("0014_each_missing_webhook", "cf82d162337be2bcb5c9faadb5feb63757757ca50d8e33d4aac5efe2e3ed9a17"),
+        ("0015_batch_looks", "da82eab73b64b2e978364afde6c3c24b6f13d1ef3362521cb3b4b1fa44ee6e2c"),
     ];
 
     #[test]
@@ -220,6 +222,30 @@ mod tests {
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
         };
         assert_eq!(missing, [("with-state".to_string(), "approved".to_string())]);
+    }
+
+    #[test]
+    fn upgrading_to_0015_marks_the_batches_whose_note_needs_the_operator() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..14] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 14).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, environment, base_url, mid, app_key, created_at)
+               VALUES ('a', 'A', 'sandbox', 'http://x', 'm', 'k', '2026-01-01T00:00:00Z');
+             INSERT INTO batches (id, account_id, kind, source_name, created_at, last_error) VALUES
+               ('host-key', 'a', 'evaluate', 'x.csv', '2026-02-01T00:00:00Z', 'Action needed: the host key changed'),
+               ('waiting', 'a', 'evaluate', 'y.csv', '2026-02-01T00:00:00Z', 'No response from FlexFactor yet'),
+               ('clean', 'a', 'evaluate', 'z.csv', '2026-02-01T00:00:00Z', NULL);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let marked: Vec<(String, bool)> = {
+            let mut stmt = conn.prepare("SELECT id, needs_action FROM batches ORDER BY id").unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(marked, [("clean".into(), false), ("host-key".into(), true), ("waiting".into(), false)]);
     }
 
     #[test]

@@ -33,6 +33,7 @@ function batch(over: Partial<BatchView> = {}): BatchView {
       { name: "b", status: "uploading", size: 100, sentBytes: 50 },
     ],
     lastError: null,
+    lastCheckedAt: null,
     ...over,
   };
 }

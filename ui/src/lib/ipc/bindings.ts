@@ -279,7 +279,11 @@ export type BatchView = { id: string, kind: string, sourceName: string, createdA
 /**
  * built, uploading, uploaded (waiting for the response), answered, failed.
  */
-status: string, rowCount: number, answeredRows: number, files: Array<BatchFileView>, lastError: string | null, };
+status: string, rowCount: number, answeredRows: number, files: Array<BatchFileView>, lastError: string | null, 
+/**
+ * When the last look for FlexFactor's responses ended (RFC 3339); null before the first.
+ */
+lastCheckedAt: string | null, };
 export type BatchRowView = { fileName: string, sequenceNumber: number, line: number, orderId: string, orderSessionKey: string | null, 
 /**
  * The response file's status (SUBMITTED, APPROVED, ERROR …); null while waiting.
