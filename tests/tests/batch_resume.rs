@@ -460,9 +460,10 @@ async fn a_look_for_the_response_that_needs_the_operator_fails_the_batch_instead
     let merchant = Merchant::start(Duration::from_secs(3600)).await;
     let csv = merchant.rebills_csv("KEY", 1).await;
     let data = tempfile::tempdir().unwrap();
-    let hour = Duration::from_secs(3600);
+    // Looks every second while a batch waits.
+    let second = Duration::from_secs(1);
     let (app, batch) =
-        uploaded_and_waiting(&merchant, data.path(), Arc::new(MemoryStore::new()), csv, "key.csv", hour).await;
+        uploaded_and_waiting(&merchant, data.path(), Arc::new(MemoryStore::new()), csv, "key.csv", second).await;
     assert_eq!(batch.status, "uploaded");
     // The server's host key no longer matches the pinned one: nothing FlexDesk can wait out.
     let not_the_server = std::fs::read_to_string(merchant.key_path().with_extension("pub")).unwrap();
@@ -480,6 +481,24 @@ async fn a_look_for_the_response_that_needs_the_operator_fails_the_batch_instead
     let note = failed.last_error.unwrap_or_default();
     assert!(note.starts_with("Action needed") && note.contains("Retry"), "{note}");
     assert!(failed.files.iter().all(|f| f.status == "uploaded"));
+
+    // The operator pins the right key again and FlexFactor answers: no look is made by
+    // itself (not every second against a server it could not trust), only on Retry.
+    app.configure_sftp(merchant_sftp(&merchant, merchant.sftp.host_key().to_string())).unwrap();
+    let _processing = merchant.start_processing().await;
+    let start = Instant::now();
+    while names_in(&merchant.sftp.root().join("outbound")).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(app.list_batches().unwrap().remove(0).status, "failed", "no look without Retry");
+    app.resume_batch(&batch.id).unwrap();
+    let start = Instant::now();
+    while app.list_batches().unwrap().remove(0).status != "answered" {
+        assert!(start.elapsed() < Duration::from_secs(30), "{:?}", app.list_batches().unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     app.shutdown().await;
 }
 

@@ -319,12 +319,15 @@ async fn orders_the_api_always_refuses_are_re_read_last_so_the_others_are_still_
     c.cancel(&cancelled.id, None).await.unwrap();
     const REFUSED_SUFFIX: &str = "-4000-8000-00000c0ffee0";
     let refused: Vec<String> = (0..5).map(|n| format!("5c1f0c2e-000{n}{REFUSED_SUFFIX}")).collect();
-    for (n, key) in refused.iter().enumerate() {
-        let mut old = pending.clone();
-        old.id = key.clone();
-        old.created_on = Some(Utc.with_ymd_and_hms(2020, 1, 1, 0, n as u32, 0).unwrap());
-        m.apply_orders("acct", std::slice::from_ref(&old), None).unwrap();
-    }
+    let add_old_orders = |m: &mut Mirror, keys: &[String], year: i32| {
+        for (n, key) in keys.iter().enumerate() {
+            let mut old = pending.clone();
+            old.id = key.clone();
+            old.created_on = Some(Utc.with_ymd_and_hms(year, 1, 1, 0, n as u32, 0).unwrap());
+            m.apply_orders("acct", std::slice::from_ref(&old), None).unwrap();
+        }
+    };
+    add_old_orders(&mut m, &refused, 2020);
     sb.set_faults(Faults { forbidden_rate: 1.0, only_path_suffix: Some(REFUSED_SUFFIX.into()), ..Default::default() });
 
     // Five refusals in a row, none read before: the API may refuse every order, so the run
@@ -339,6 +342,25 @@ async fn orders_the_api_always_refuses_are_re_read_last_so_the_others_are_still_
     assert_eq!(report.recheck_failed, 5, "{report:?}");
     assert!(m.order("acct", &cancelled.id).unwrap().unwrap().state.is_final(), "the cancellation was read");
     assert_eq!(flexdesk_sync::refused_orders(&m, "acct").unwrap(), refused);
+
+    // Five more, refused too (newer, so read before the known ones): the run stops on them,
+    // and the known ones it never reached stay listed.
+    let more: Vec<String> = (0..5).map(|n| format!("5c1f0c2e-001{n}-4100-8000-00000c0ffee0")).collect();
+    add_old_orders(&mut m, &more, 2021);
+    sb.set_faults(Faults {
+        forbidden_rate: 1.0,
+        only_path_suffix: Some("-8000-00000c0ffee0".into()),
+        ..Default::default()
+    });
+    let err = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    let both: Vec<String> = more.iter().chain(&refused).cloned().collect();
+    assert_eq!(flexdesk_sync::refused_orders(&m, "acct").unwrap(), both);
+    // With nothing else to read, no read succeeds: known refusals then count, and the run
+    // still stops (the list never grows into an excuse for an API that refuses everything).
+    let err = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+    assert_eq!(flexdesk_sync::refused_orders(&m, "acct").unwrap().len(), 10);
 
     // Once the API answers for them (here: it does not know them), they are no longer
     // counted as refused.

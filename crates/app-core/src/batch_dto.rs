@@ -120,7 +120,8 @@ pub struct BatchView {
     pub answered_rows: u32,
     pub files: Vec<BatchFileView>,
     pub last_error: Option<String>,
-    /// When the last look for FlexFactor's responses ended (RFC 3339); null before the first.
+    /// When the last complete look for FlexFactor's responses ended (RFC 3339); null before
+    /// the first. A look that could not connect does not count (its note says so).
     pub last_checked_at: Option<String>,
 }
 

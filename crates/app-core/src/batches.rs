@@ -566,7 +566,9 @@ impl AppCore {
             Ok(view) => Some(view.clone()),
             Err(_) => self.batch_view(id).ok(),
         };
-        if view.is_some_and(|v| awaiting_response(&v)) {
+        // A batch whose look needs the operator (failed) is looked at again on Retry or at the
+        // next start, not every few minutes against a server it cannot trust or log in to.
+        if view.is_some_and(|v| awaiting_response(&v) && v.status != "failed") {
             self.recheck_later(id);
         }
         result
@@ -789,6 +791,10 @@ impl AppCore {
             tokio::time::sleep(core.recheck_every()).await;
             if let Ok(mut scheduled) = core.inner().batches.rechecks.lock() {
                 scheduled.remove(&batch_id);
+            }
+            // A look failed meanwhile in a way that needs the operator: no look until Retry.
+            if core.batch_view(&batch_id).is_ok_and(|v| v.status == "failed") {
+                return;
             }
             // One look, as a run [`AppCore::shutdown`] stops; it schedules the next look
             // itself while the batch stays unanswered.

@@ -28,10 +28,11 @@ pub struct BatchRecord {
     pub source_name: String,
     pub created_at: DateTime<Utc>,
     pub last_error: Option<String>,
-    /// The note needs the operator (a changed host key, a refused login): no later look is
-    /// made by itself, the batch shows as failed.
+    /// The note needs the operator (a changed host key, a refused login): the batch shows as
+    /// failed, and is looked at again on Retry or at the next start, not every few minutes.
     pub needs_action: bool,
-    /// When the last look for the batch's responses ended.
+    /// When the last complete look for the batch's responses ended (a look that could not
+    /// connect or list the server's folder does not count).
     pub last_checked_at: Option<DateTime<Utc>>,
     pub files: Vec<BatchFileRecord>,
     pub row_count: u64,

@@ -88,7 +88,7 @@ mod tests {
         ("0011_merchant_id_index_without_account", "7b8a643c0470f4b58c6c61bd10c9bab4adc8d09b5a14c979f978007c7266faa9"),
         ("0012_order_key_named_at_first_bulk_load", "82c8ac4e92c2a08bb4c39b7b304d3d7ab2bdcdc2c424e7c720cdcbf5e972b5f9"),
         ("0013_drift_hint", "ddaaa91fea5a8e0f2932e4144e0345134e08d8381c1935eca57d32306b3b59c2"),
-        ("0014_each_missing_webhook", "cf82d162337be2bcb5c9faadb5feb63757757ca50d8e33d4aac5efe2e3ed9a17"),
+        ("0014_each_missing_webhook", "0a582367b9c80eead663e05906cdc6d8893f754fade8bf310d8914054834f474"),
         ("0015_batch_looks", "da82eab73b64b2e978364afde6c3c24b6f13d1ef3362521cb3b4b1fa44ee6e2c"),
     ];
 
@@ -209,7 +209,9 @@ mod tests {
             "INSERT INTO accounts (id, name, environment, base_url, mid, app_key, created_at)
                VALUES ('a', 'A', 'sandbox', 'http://x', 'm', 'k', '2026-01-01T00:00:00Z');
              INSERT INTO drift (account_id, order_session_key, kind, detected_at, detail, hint) VALUES
-               ('a', 'with-state', 'missing_webhook', '2026-02-01T00:00:00Z', 'd', 'approved'),
+               ('a', 'with-state', 'missing_webhook', '2026-02-01T00:10:00Z',
+                'polling saw it become approved at 2026-02-01 00:04 UTC, but no webhook announcing it arrived',
+                'approved'),
                ('a', 'before-0013', 'missing_webhook', '2026-02-01T00:00:00Z', 'd', NULL),
                ('a', 'settled', 'missing_webhook', '2026-02-01T00:00:00Z', 'd', 'approved'),
                ('a', 'unknown', 'unknown_order', '2026-02-01T00:00:00Z', 'd', NULL);
@@ -217,11 +219,24 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        let missing: Vec<(String, String)> = {
-            let mut stmt = conn.prepare("SELECT order_session_key, hint FROM drift_missing_webhooks").unwrap();
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        let missing: Vec<(String, String, String)> = {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT order_session_key, hint, seen_at FROM drift_missing_webhooks ORDER BY order_session_key",
+                )
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
         };
-        assert_eq!(missing, [("with-state".to_string(), "approved".to_string())]);
+        let row = |k: &str, h: &str, at: &str| (k.to_string(), h.to_string(), at.to_string());
+        assert_eq!(
+            missing,
+            [
+                // No state recorded: any webhook answers for it; seen when flagged.
+                row("before-0013", "*", "2026-02-01T00:00:00Z"),
+                // Seen when the flag's text says polling saw it.
+                row("with-state", "approved", "2026-02-01T00:04:00+00:00"),
+            ]
+        );
     }
 
     #[test]

@@ -69,10 +69,10 @@ fn parse_ts(s: &str) -> DateTime<Utc> {
 }
 
 /// What a (new) webhook says about drift, in its apply's transaction: one announcing a state
-/// polling saw without a webhook takes away the oldest such missing webhook of the order, and
-/// the order's `missing_webhook` flag clears once none is left (a flag from before flags had
-/// a state: any webhook clears it); one for an order the mirror does not have is flagged
-/// `unknown_order` (cleared once the API lists the order).
+/// polling saw without a webhook takes away the oldest such missing webhook of the order
+/// (any webhook takes away one from before flags had a state), and the order's
+/// `missing_webhook` flag clears once none is left; one for an order the mirror does not
+/// have is flagged `unknown_order` (cleared once the API lists the order).
 fn webhook_drift(
     tx: &rusqlite::Transaction<'_>,
     account_id: &str,
@@ -82,34 +82,24 @@ fn webhook_drift(
     known_order: bool,
 ) -> Result<(), MirrorError> {
     let now = Utc::now().to_rfc3339();
-    let missing: Option<i64> = match e.state_hint {
-        Some(hint) => tx
-            .query_row(
-                "SELECT id FROM drift_missing_webhooks WHERE account_id = ?1 AND order_session_key = ?2 AND hint = ?3
-                 ORDER BY id LIMIT 1",
-                [account_id, e.order_session_key.as_str(), hint.as_str()],
-                |r| r.get(0),
-            )
-            .optional()
-            .op("reading missing webhooks")?,
-        None => None,
-    };
+    // The oldest missing webhook this one answers for: one announcing its state, else a flag
+    // from before flags had a state ('*'), which any webhook for the order answers.
+    let missing: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM drift_missing_webhooks WHERE account_id = ?1 AND order_session_key = ?2
+               AND (hint = ?3 OR hint = '*') ORDER BY hint = '*', id LIMIT 1",
+            rusqlite::params![account_id, e.order_session_key, e.state_hint.map(OrderState::as_str)],
+            |r| r.get(0),
+        )
+        .optional()
+        .op("reading missing webhooks")?;
     let answered = match missing {
         Some(id) => {
             tx.execute("DELETE FROM drift_missing_webhooks WHERE id = ?1", [id]).op("settling a missing webhook")?;
             update_missing_webhook_flag(tx, account_id, &e.order_session_key, None)?;
-            true
+            e.state_hint.is_some()
         }
-        None => {
-            let cleared = tx
-                .execute(
-                    "UPDATE drift SET resolved_at = ?3 WHERE account_id = ?1 AND order_session_key = ?2
-                       AND kind = 'missing_webhook' AND resolved_at IS NULL AND hint IS NULL",
-                    rusqlite::params![account_id, e.order_session_key, now],
-                )
-                .op("resolving drift")?;
-            cleared > 0 && e.state_hint.is_some()
-        }
+        None => false,
     };
     if answered {
         // This webhook answers the flagged change: a later change of the same kind (a second
@@ -167,7 +157,11 @@ fn update_missing_webhook_flag(
     };
     let seen: Vec<String> = missing
         .iter()
-        .map(|(hint, at)| format!("{} at {} UTC", state_words(hint), at.get(..16).unwrap_or(at).replace('T', " ")))
+        .map(|(hint, at)| {
+            // '*': flagged before flags recorded the state (migration 0014).
+            let state = if hint == "*" { "something else".to_string() } else { state_words(hint) };
+            format!("{state} at {} UTC", at.get(..16).unwrap_or(at).replace('T', " "))
+        })
         .collect();
     let detail = if seen.len() == 1 {
         format!("polling saw it become {}, but no webhook announcing it arrived", seen[0])
@@ -370,21 +364,20 @@ impl Mirror {
     }
 
     pub fn resolve_drift(&self, account_id: &str, order_session_key: &str, kind: &str) -> Result<(), MirrorError> {
+        let tx = self.conn.unchecked_transaction().op("starting to resolve drift")?;
         if kind == "missing_webhook" {
-            self.conn
-                .execute(
-                    "DELETE FROM drift_missing_webhooks WHERE account_id = ?1 AND order_session_key = ?2",
-                    [account_id, order_session_key],
-                )
-                .op("resolving drift")?;
-        }
-        self.conn
-            .execute(
-                "UPDATE drift SET resolved_at = ?4 WHERE account_id = ?1 AND order_session_key = ?2 AND kind = ?3 AND resolved_at IS NULL",
-                rusqlite::params![account_id, order_session_key, kind, Utc::now().to_rfc3339()],
+            tx.execute(
+                "DELETE FROM drift_missing_webhooks WHERE account_id = ?1 AND order_session_key = ?2",
+                [account_id, order_session_key],
             )
             .op("resolving drift")?;
-        Ok(())
+        }
+        tx.execute(
+            "UPDATE drift SET resolved_at = ?4 WHERE account_id = ?1 AND order_session_key = ?2 AND kind = ?3 AND resolved_at IS NULL",
+            rusqlite::params![account_id, order_session_key, kind, Utc::now().to_rfc3339()],
+        )
+        .op("resolving drift")?;
+        tx.commit().op("resolving drift")
     }
 
     /// Unresolved drift, newest first.

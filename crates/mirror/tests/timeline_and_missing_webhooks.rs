@@ -245,3 +245,25 @@ fn an_order_missing_two_webhooks_stays_flagged_until_both_came() {
     m.apply_event("acct", &webhook(1, "order.completed", OrderState::Approved), None).unwrap();
     assert!(flagged(&m).is_empty(), "{:?}", m.drift("acct").unwrap());
 }
+
+#[test]
+fn resolving_an_orders_missing_webhooks_lets_a_new_one_be_flagged_afresh() {
+    let mut m = Mirror::open_in_memory().unwrap();
+    m.insert_account(&account()).unwrap();
+    m.apply_orders("acct", &[order(1, 4, "SUBMITTED", 0)], None).unwrap();
+    m.apply_orders("acct", &[order(1, 7, "APPROVED", 1)], None).unwrap();
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(m.check_webhook_expectations("acct", later, true).unwrap(), 1);
+    m.resolve_drift("acct", &order(1, 4, "S", 0).id, "missing_webhook").unwrap();
+    assert!(flagged(&m).is_empty());
+    // The approval's webhook no longer counts as missing: a late one changes nothing, and
+    // a new missing webhook is listed alone.
+    m.apply_event("acct", &webhook(1, "order.completed", OrderState::Approved), None).unwrap();
+    assert!(flagged(&m).is_empty());
+    let refunded = WireOrder { refunded_amount: Some(Cents(500)), ..order(1, 6, "APPROVED", 2) };
+    m.apply_orders("acct", &[refunded], None).unwrap();
+    let second = Utc::now() + chrono::Duration::seconds(2);
+    assert_eq!(m.check_webhook_expectations("acct", second, true).unwrap(), 1);
+    let detail = m.drift("acct").unwrap().remove(0).detail;
+    assert!(detail.contains("partially refunded") && !detail.contains("approved"), "{detail}");
+}

@@ -18,10 +18,6 @@ pub const RESYNC_CURSOR: &str = "full_resync_requested";
 /// status bar counts them.
 pub const RECHECK_REFUSED_CURSOR: &str = "recheck_refused";
 
-/// At most this many refused order keys are remembered (the rest are simply re-read in the
-/// mirror's order).
-const RECHECK_REFUSED_MAX: usize = 1_000;
-
 /// The orders whose last re-read was refused ([`RECHECK_REFUSED_CURSOR`]); an unreadable
 /// value counts as none (they are then re-read like any other order).
 pub fn refused_orders(mirror: &Mirror, account_id: &str) -> Result<Vec<String>, flexdesk_mirror::MirrorError> {
@@ -37,12 +33,11 @@ pub(crate) fn store_refused_orders(
     account_id: &str,
     keys: &[String],
 ) -> Result<(), flexdesk_mirror::MirrorError> {
-    let kept = &keys[..keys.len().min(RECHECK_REFUSED_MAX)];
     match mirror.cursor(account_id, RECHECK_REFUSED_CURSOR)? {
-        Some(old) if kept.is_empty() => mirror.update_cursors(account_id, &[], &[(RECHECK_REFUSED_CURSOR, &old)]),
-        None if kept.is_empty() => Ok(()),
+        Some(old) if keys.is_empty() => mirror.update_cursors(account_id, &[], &[(RECHECK_REFUSED_CURSOR, &old)]),
+        None if keys.is_empty() => Ok(()),
         _ => {
-            let value = serde_json::to_string(kept).unwrap_or_else(|_| "[]".into());
+            let value = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
             mirror.set_cursor(account_id, RECHECK_REFUSED_CURSOR, &value)
         }
     }

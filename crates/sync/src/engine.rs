@@ -239,14 +239,21 @@ async fn recheck_non_final(
             moved_on.iter().filter(|k| refused_before.contains(*k) && !reached.contains(k)).cloned().collect();
         refused_now.extend(unreached);
     }
-    store_refused_orders(mirror, account_id, &refused_now)?;
+    if let Err(e) = store_refused_orders(mirror, account_id, &refused_now) {
+        if outcome.is_ok() {
+            return Err(e.into());
+        }
+        tracing::warn!(error = %e, "could not remember the orders FlexFactor refused to show");
+    }
     outcome
 }
 
 /// Re-reads `keys` one by one (see [`recheck_non_final`]), collecting the ones refused for
-/// that order alone in `refused_now`. Refusals of orders not refused before
-/// (`refused_before`) count towards [`MAX_REFUSED_IN_A_ROW`]; an order refused again says
-/// nothing new about the API and never stops the run.
+/// that order alone in `refused_now`. Refusals count towards [`MAX_REFUSED_IN_A_ROW`],
+/// except those of orders refused before (`refused_before`, read last) once this run has
+/// read an order: the API works, and such an order says nothing new about it. Before any
+/// read succeeded they count, so a run where every read is refused still stops and says so
+/// (the list of refused orders cannot grow run by run until it excuses every refusal).
 async fn reread_orders(
     client: &FlexFactorClient,
     mirror: &mut Mirror,
@@ -259,14 +266,17 @@ async fn reread_orders(
     // Failures one after the other, none for the whole API: that many and the API refuses
     // them all (a permission, a changed body), so the run stops and says so.
     let mut refused_in_a_row = 0u32;
+    let mut read_one = false;
     for key in keys {
         let order: WireOrder = match client.get_order(key).await {
             Ok(o) => {
                 refused_in_a_row = 0;
+                read_one = true;
                 o
             }
             Err(ClientError::NotFound { .. }) => {
                 refused_in_a_row = 0;
+                read_one = true;
                 tracing::warn!(order = %key, "order in the mirror is unknown to the API: flagged as drift");
                 mirror.flag_drift(
                     account_id,
@@ -276,7 +286,7 @@ async fn reread_orders(
                 )?;
                 continue;
             }
-            Err(e) if is_per_order(&e) && refused_before.contains(key) => {
+            Err(e) if is_per_order(&e) && read_one && refused_before.contains(key) => {
                 tracing::warn!(order = %key, error = %e, "an order refused before is refused again; left as it is");
                 report.recheck_failed += 1;
                 refused_now.push(key.clone());
