@@ -1,12 +1,16 @@
 //! A dashboard that fell behind the relay's retention (here: its size cap) is told so through
 //! the sync client, moves its cursor past the events the relay dropped and asks the next sync
 //! to list every order again from the API, then applies the events the relay still keeps and
-//! follows new ones normally. A dashboard's very first read only moves its cursor.
+//! follows new ones normally. A dashboard's very first read only moves its cursor. A relay
+//! whose store was replaced is recognised by its store id even once its new numbers have
+//! passed the dashboard's cursor, and an event the dashboard cannot read is kept and skipped.
 
 use chrono::Utc;
 use flexdesk_mirror::Mirror;
 use flexdesk_relay::{Relay, RelayConfig};
-use flexdesk_sync::{consume_once, BackfillCursor, FeedClient, CURSOR_NAME, FEED_CURSOR, RESYNC_CURSOR};
+use flexdesk_sync::{
+    consume_once, BackfillCursor, FeedClient, CURSOR_NAME, FEED_CURSOR, FEED_STORE_CURSOR, RESYNC_CURSOR,
+};
 use flexfactor_wire::webhook::{format_date, sign};
 use std::time::Duration;
 
@@ -93,5 +97,82 @@ async fn a_dashboard_behind_retention_is_told_to_backfill_and_then_follows_new_e
     let backfill = BackfillCursor::parse(listed.cursor(ACCOUNT, CURSOR_NAME).unwrap().as_deref());
     assert_eq!((backfill.complete, backfill.next_page), (false, 1));
     assert_eq!(listed.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some(resumed.to_string().as_str()));
+    relay.shutdown().await;
+}
+
+fn mirror_listed_in_full(path: &std::path::Path) -> Mirror {
+    let m = Mirror::open(path).unwrap();
+    m.insert_account(&flexdesk_tests::sandbox_account(ACCOUNT, "Listed", "http://127.0.0.1:1", "mid", "key")).unwrap();
+    let done = BackfillCursor { complete: true, next_page: 3, watermark: Some(Utc::now()), last_sync_at: None };
+    m.set_cursor(ACCOUNT, CURSOR_NAME, &done.to_json()).unwrap();
+    m
+}
+
+#[tokio::test]
+async fn a_relay_whose_store_was_replaced_is_read_from_its_start_even_once_its_numbers_passed_the_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(RelayConfig::new(dir.path().join("relay.sqlite3"), KEY.to_vec(), TOKEN)).await.unwrap();
+    let addr = relay.local_addr();
+    let mut m = mirror_listed_in_full(&dir.path().join("mirror.sqlite3"));
+    let feed = FeedClient::new(&relay.base_url(), TOKEN).unwrap();
+    for i in 0..3 {
+        deliver(&relay, i, 0).await;
+    }
+    let first = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.unwrap();
+    assert_eq!(first.applied, 3);
+    let old_store = m.cursor(ACCOUNT, FEED_STORE_CURSOR).unwrap().expect("the relay's store id is kept");
+
+    // The relay is redeployed on the same address without its database, and gets 10 new
+    // events while the dashboard is away: its numbers pass the dashboard's cursor (3).
+    relay.shutdown().await;
+    let mut config = RelayConfig::new(dir.path().join("relay-new.sqlite3"), KEY.to_vec(), TOKEN);
+    config.bind = addr;
+    let relay = Relay::start(config).await.unwrap();
+    for i in 100..110 {
+        deliver(&relay, i, 0).await;
+    }
+    let changed = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.unwrap();
+    assert!(changed.cursor_too_old, "the new store was not noticed: {changed:?}");
+    assert_eq!(changed.applied, 0, "events past the old cursor are not applied out of their numbering");
+    assert_eq!(m.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some("0"));
+    assert_ne!(m.cursor(ACCOUNT, FEED_STORE_CURSOR).unwrap().unwrap(), old_store);
+    assert!(m.cursor(ACCOUNT, RESYNC_CURSOR).unwrap().is_some(), "no full re-listing was asked for");
+    // Every event of the new store is then applied, the first three included.
+    let next = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.unwrap();
+    assert_eq!((next.applied, next.cursor_too_old), (10, false));
+    assert_eq!(m.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some("10"));
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_feed_event_the_dashboard_cannot_read_is_kept_and_skipped_and_holds_nothing_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(RelayConfig::new(dir.path().join("relay.sqlite3"), KEY.to_vec(), TOKEN)).await.unwrap();
+    let mut m = mirror_listed_in_full(&dir.path().join("mirror.sqlite3"));
+    let feed = FeedClient::new(&relay.base_url(), TOKEN).unwrap();
+    deliver(&relay, 0, 0).await;
+    // An event the relay stored that this dashboard cannot read: written into the relay's
+    // store as another version of the relay would have accepted it (this version's relay
+    // and dashboard share one parser, so no delivery can produce it).
+    let odd = r#"{"Event":"order.completed","TimeStamp":"not a time","OrderId":["a list"]}"#;
+    let store = rusqlite::Connection::open(dir.path().join("relay.sqlite3")).unwrap();
+    store.busy_timeout(Duration::from_secs(5)).unwrap();
+    store
+        .execute(
+            "INSERT INTO events (dedupe_key, event, order_id, is_resent, received_at, body)
+             VALUES ('odd', 'order.completed', NULL, 0, ?1, ?2)",
+            rusqlite::params![Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true), odd],
+        )
+        .unwrap();
+    drop(store);
+    deliver(&relay, 2, 0).await;
+
+    let report = consume_once(&feed, &mut m, ACCOUNT, Duration::ZERO).await.expect("one odd event fails nothing");
+    assert_eq!((report.applied, report.unreadable), (2, 1), "{report:?}");
+    assert_eq!(m.cursor(ACCOUNT, FEED_CURSOR).unwrap().as_deref(), Some("3"));
+    let kept = m.unreadable_events(ACCOUNT, 10).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].seq, kept[0].body.as_str()), (2, odd));
+    assert!(!kept[0].error.is_empty());
     relay.shutdown().await;
 }

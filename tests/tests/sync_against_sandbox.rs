@@ -168,6 +168,39 @@ async fn an_order_a_webhook_names_is_re_read_and_stays_queued_across_a_restart_u
 }
 
 #[tokio::test]
+async fn an_order_whose_re_read_flexfactor_keeps_refusing_leaves_the_queue_and_holds_up_no_other() {
+    let RefundedElsewhere { sb, dir: _dir, c, mut m, key, before } = refunded_elsewhere(300, 150).await;
+    let refunded = sb.events().into_iter().rev().find(|e| e.order_id == key && e.kind.as_str() == "order.refunded");
+    let body = serde_json::to_string(&refunded.expect("the refund's event").payload(true, false)).unwrap();
+    apply_webhook(&mut m, "acct", &body, Utc::now(), None).unwrap();
+    // FlexFactor refuses to show that order (403), and a webhook names a second order.
+    sb.set_faults(Faults { forbidden_rate: 1.0, only_path_suffix: Some(key.clone()), ..Default::default() });
+    let other = sb.orders_snapshot().into_iter().find(|o| o.id != key).unwrap();
+    let other_event = flexdesk_mirror::OrderEvent {
+        event_key: "webhook:test|other".into(),
+        order_session_key: other.id.clone(),
+        at: Utc::now(),
+        kind: "webhook:order.completed".into(),
+        summary: "a webhook for another order".into(),
+        payload: None,
+        state_hint: None,
+    };
+    m.apply_event("acct", &other_event, None).unwrap();
+    let first = refresh_named_orders(&c, &mut m, "acct").await.unwrap();
+    assert_eq!((first.refreshed, first.failed), (1, 1), "the other order is still read: {first:?}");
+
+    // Refused each time it is tried, it leaves the queue after the last allowed attempt,
+    // instead of costing a request at every feed read for ever.
+    for attempt in 2..=flexdesk_sync::MAX_REFRESH_ATTEMPTS {
+        let r = refresh_named_orders(&c, &mut m, "acct").await.unwrap();
+        let last = attempt == flexdesk_sync::MAX_REFRESH_ATTEMPTS;
+        assert_eq!((r.failed, r.given_up), if last { (0, 1) } else { (1, 0) }, "attempt {attempt}: {r:?}");
+    }
+    assert!(m.queued_refreshes("acct", 10).unwrap().is_empty());
+    assert_eq!(m.order("acct", &key).unwrap().unwrap().refunded_cents, before, "left as it was");
+}
+
+#[tokio::test]
 async fn a_wrong_app_secret_is_a_credentials_rejected_error() {
     let sb = sandbox(10).await;
     let err = client(&sb, "not-the-secret").authenticate().await.unwrap_err();

@@ -2,8 +2,8 @@
 
 use flexdesk_mirror::{Account, Mirror};
 use flexdesk_sync::{
-    consume_once, fill_search_index, refresh_named_orders, refused_orders, sync_account, BackfillCursor, FeedClient,
-    SyncProgress, SyncReport, CURSOR_NAME,
+    consume_into, fill_search_index, refresh_named_orders, refused_orders, sync_account, BackfillCursor, ConsumeReport,
+    FeedClient, SyncProgress, SyncReport, CURSOR_NAME,
 };
 use flexfactor_client::FlexFactorClient;
 use flexfactor_sandbox::Sandbox;
@@ -175,6 +175,7 @@ pub(crate) async fn sync_loop(
 
 /// Follows the relay feed: applies each webhook (with its cursor), then re-reads the orders
 /// it named from the API, since polling is the source of truth and webhooks make it fast.
+/// Whatever a read applied before failing is reported, re-read and notified all the same.
 pub(crate) async fn feed_loop(
     inner: Arc<Inner>,
     generation: u64,
@@ -183,48 +184,66 @@ pub(crate) async fn feed_loop(
     feed: FeedClient,
     sync_trigger: Arc<Notify>,
 ) {
-    let mut writer = match Mirror::open(&inner.db_path) {
-        Ok(m) => m,
-        Err(e) => {
-            let e = CoreError::from(e);
-            inner.update_relay(generation, |r| r.last_error = Some(e.to_ipc()));
-            return;
+    let mut backoff = std::time::Duration::from_secs(1);
+    let mut writer = loop {
+        match Mirror::open(&inner.db_path) {
+            Ok(m) => break m,
+            Err(e) => {
+                // Locked by an upgrade, a full disk: tried again, the feed is not given up.
+                let e = CoreError::from(e);
+                tracing::warn!(error = %e, "the relay feed cannot open the mirror yet");
+                inner.update_relay(generation, |r| r.last_error = Some(e.to_ipc()));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(FEED_BACKOFF_MAX);
+            }
         }
     };
-    let mut backoff = std::time::Duration::from_secs(1);
+    backoff = std::time::Duration::from_secs(1);
     // The first read does not wait, so the status shows "connected" at once.
     let mut wait = std::time::Duration::ZERO;
     loop {
-        match consume_once(&feed, &mut writer, &account_id, wait).await {
-            Ok(report) => {
+        let started = std::time::Instant::now();
+        let mut report = ConsumeReport::default();
+        let result = consume_into(&feed, &mut writer, &account_id, wait, &mut report).await;
+        let applied_at = chrono::Utc::now();
+        inner.update_relay(generation, |r| {
+            r.events_applied += report.applied;
+            if let Some(at) = report.last_received_at {
+                r.last_event_at = Some(at.to_rfc3339());
+                r.last_lag_ms = Some((applied_at - at).num_milliseconds().max(0));
+            }
+        });
+        if report.applied > 0 {
+            inner.notify_changed();
+        }
+        if report.cursor_too_old {
+            tracing::warn!("the relay cannot continue from our cursor; running a full sync");
+            sync_trigger.notify_one();
+        }
+        if report.events() > 0 || result.is_ok() {
+            // Every order a webhook named, re-read from the API (queued in the mirror with
+            // the webhook, so a failed read or a crash is retried here next time).
+            match refresh_named_orders(&client, &mut writer, &account_id).await {
+                Ok(r) if r.refreshed > 0 => inner.notify_changed(),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not re-read the orders webhooks named"),
+            }
+        }
+        if !report.new_events.is_empty() {
+            crate::AppCore::from_inner(inner.clone()).notify_webhooks(&account_id, &report.new_events);
+        }
+        match result {
+            Ok(()) => {
                 backoff = std::time::Duration::from_secs(1);
-                wait = std::time::Duration::from_secs(25);
-                let applied_at = chrono::Utc::now();
+                wait = FEED_WAIT;
                 inner.update_relay(generation, |r| {
                     r.connected = true;
                     r.last_error = None;
-                    r.events_applied += report.applied;
-                    if let Some(at) = report.last_received_at {
-                        r.last_event_at = Some(at.to_rfc3339());
-                        r.last_lag_ms = Some((applied_at - at).num_milliseconds().max(0));
-                    }
                 });
-                if report.applied > 0 {
-                    inner.notify_changed();
-                }
-                if report.cursor_too_old {
-                    tracing::warn!("the relay no longer has our cursor; running a full sync");
-                    sync_trigger.notify_one();
-                }
-                // Every order a webhook named, re-read from the API (queued in the mirror with
-                // the webhook, so a failed read or a crash is retried here next time).
-                match refresh_named_orders(&client, &mut writer, &account_id).await {
-                    Ok(r) if r.refreshed > 0 => inner.notify_changed(),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not re-read the orders webhooks named"),
-                }
-                if !report.new_events.is_empty() {
-                    crate::AppCore::from_inner(inner.clone()).notify_webhooks(&account_id, &report.new_events);
+                // An answer at once with nothing in it (a relay shutting down, a proxy that
+                // ignores the wait, a cursor it cannot continue from) is not read again at once.
+                if report.events() == 0 && started.elapsed() < FEED_MIN_ROUND {
+                    tokio::time::sleep(FEED_MIN_ROUND).await;
                 }
             }
             Err(e) => {
@@ -235,11 +254,18 @@ pub(crate) async fn feed_loop(
                     r.last_error = Some(e.to_ipc());
                 });
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+                backoff = (backoff * 2).min(FEED_BACKOFF_MAX);
             }
         }
     }
 }
+
+/// How long a feed read waits for an event (long-poll).
+const FEED_WAIT: std::time::Duration = std::time::Duration::from_secs(25);
+/// The shortest time between two feed reads that brought nothing.
+const FEED_MIN_ROUND: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest pause after a failed feed read.
+const FEED_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Drift: an order whose state FlexFactor announces by webhook, seen first by polling, should
 /// have had that webhook. Once [`WEBHOOK_GRACE`] has passed since polling saw the change

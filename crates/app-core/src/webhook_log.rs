@@ -18,7 +18,7 @@ impl AppCore {
     pub async fn webhook_log(&self, limit: u32) -> Result<WebhookLog, CoreError> {
         let account = self.active_account_id()?;
         let limit = u64::from(limit.clamp(1, 1000));
-        let (events, drift) = self.with_reader(|r| {
+        let (events, drift, unreadable) = self.with_reader(|r| {
             let events = r
                 .recent_webhooks(&account, limit)?
                 .into_iter()
@@ -42,7 +42,23 @@ impl AppCore {
                     detail: d.detail,
                 })
                 .collect::<Vec<_>>();
-            Ok((events, drift))
+            // Accepted by the relay (signed by FlexFactor), but this FlexDesk could not read
+            // them: listed with the refused deliveries, newest first, with what went wrong.
+            let unreadable = r
+                .unreadable_events(&account, limit)?
+                .into_iter()
+                .map(|u| RejectedWebhookDto {
+                    received_at: rfc(u.received_at),
+                    status: 200,
+                    reason: format!(
+                        "accepted by the relay (feed event {}), but this FlexDesk could not read it: {}. It was \
+                         skipped and kept here; a FlexDesk update may read it",
+                        u.seq, u.error
+                    ),
+                    body: u.body,
+                })
+                .collect::<Vec<_>>();
+            Ok((events, drift, unreadable))
         })?;
         let (rejected, relay_error) = match self.feed_config().await {
             None => (Vec::new(), Some("No webhook relay is configured for this account.".to_string())),
@@ -61,6 +77,10 @@ impl AppCore {
                 Err(e) => (Vec::new(), Some(e.to_string())),
             },
         };
+        let mut rejected: Vec<RejectedWebhookDto> = unreadable.into_iter().chain(rejected).collect();
+        // Newest first across both lists (RFC 3339 in UTC sorts as text).
+        rejected.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        rejected.truncate(limit as usize);
         Ok(WebhookLog { events, rejected, drift, relay_error })
     }
 

@@ -35,6 +35,7 @@ mod refresh;
 mod rollups;
 mod state;
 mod timeline;
+mod unreadable;
 
 pub use accounts::{Account, Environment};
 pub use aggregates::{DayFacts, ExpiryFacts, OrderFacts, RescueFacts};
@@ -57,3 +58,4 @@ pub use packed_json::{pack as pack_json, skeleton as json_skeleton};
 pub use refresh::QueuedRefresh;
 pub use state::OrderState;
 pub use timeline::{DriftEntry, EventApplied, OrderEvent, TimelineEntry, WebhookRecord};
+pub use unreadable::UnreadableEvent;

@@ -78,6 +78,7 @@ fn backfill_first(state: &RelayState, error: &str, why: &str, page: &FeedPage) -
         "message": format!("{why}; backfill from the FlexFactor API, then read on from oldestSeq"),
         "oldestSeq": page.oldest_seq,
         "latestSeq": page.latest_seq,
+        "storeId": &*state.store_id,
     });
     (StatusCode::GONE, Json(body)).into_response()
 }
@@ -130,7 +131,16 @@ pub(crate) async fn feed(
         };
     }
     state.metrics.feed_reads.fetch_add(1, Ordering::Relaxed);
-    Json(page).into_response()
+    Json(FeedBody { page: &page, store_id: &state.store_id }).into_response()
+}
+
+/// A feed page as served: the page and the store's id (see [`crate::EventStore::store_id`]).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedBody<'a> {
+    #[serde(flatten)]
+    page: &'a FeedPage,
+    store_id: &'a str,
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,6 +19,8 @@ use crate::{RelayConfig, RelayError, SqliteStore};
 #[derive(Clone)]
 pub struct RelayState {
     pub(crate) store: Arc<dyn EventStore>,
+    /// [`EventStore::store_id`], sent with every feed answer.
+    pub(crate) store_id: Arc<str>,
     pub(crate) config: Arc<RelayConfig>,
     pub(crate) latest: Arc<watch::Sender<i64>>,
     pub(crate) metrics: Arc<Metrics>,
@@ -35,8 +37,10 @@ impl RelayState {
             return Err(RelayError::Config("the feed token must be at least 16 characters".into()));
         }
         let latest = store.latest_seq()?;
+        let store_id: Arc<str> = store.store_id()?.into();
         Ok(RelayState {
             store,
+            store_id,
             config: Arc::new(config),
             latest: Arc::new(watch::channel(latest).0),
             metrics: Arc::new(Metrics::default()),

@@ -32,6 +32,11 @@ CREATE TABLE IF NOT EXISTS dedupe_keys (
     received_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dedupe_by_received ON dedupe_keys (received_at);
+CREATE TABLE IF NOT EXISTS relay_meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT OR IGNORE INTO relay_meta (name, value) VALUES ('store_id', lower(hex(randomblob(16))));
 CREATE TABLE IF NOT EXISTS rejected (
     id          INTEGER PRIMARY KEY,
     received_at TEXT NOT NULL,
@@ -264,6 +269,12 @@ impl EventStore for SqliteStore {
 
     fn latest_seq(&self) -> Result<i64, RelayError> {
         last_seq(&self.read_conn())
+    }
+
+    fn store_id(&self) -> Result<String, RelayError> {
+        self.read_conn()
+            .query_row("SELECT value FROM relay_meta WHERE name = 'store_id'", [], |r| r.get(0))
+            .op("reading the store id")
     }
 
     fn reject(&self, d: &RejectedDelivery, keep: u64) -> Result<(), RelayError> {

@@ -120,6 +120,11 @@ pub trait EventStore: Send + Sync + 'static {
     /// Events with `seq > after`, oldest first, at most `limit`.
     fn read_after(&self, after: i64, limit: usize) -> Result<FeedPage, RelayError>;
     fn latest_seq(&self) -> Result<i64, RelayError>;
+    /// Names this store's numbering: made once when the store is created and kept for its
+    /// life, so that a store reset or replaced (whose numbers start again at 1) has another.
+    /// Dashboards compare it to tell a cursor from another numbering, which `after > latest`
+    /// alone misses once the new numbers have passed the old cursor.
+    fn store_id(&self) -> Result<String, RelayError>;
     /// Keeps a refused delivery for inspection, and at most `keep` of them (the newest).
     fn reject(&self, rejected: &RejectedDelivery, keep: u64) -> Result<(), RelayError>;
     fn rejected(&self, limit: usize) -> Result<Vec<RejectedDelivery>, RelayError>;

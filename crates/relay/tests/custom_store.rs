@@ -60,6 +60,10 @@ impl EventStore for MemoryStore {
         Ok(self.events.lock().unwrap().len() as i64)
     }
 
+    fn store_id(&self) -> Result<String, RelayError> {
+        Ok("memory-store".into())
+    }
+
     fn reject(&self, rejected: &RejectedDelivery, keep: u64) -> Result<(), RelayError> {
         let mut kept = self.rejected.lock().unwrap();
         kept.push(rejected.clone());

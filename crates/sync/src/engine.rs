@@ -67,7 +67,7 @@ const MAX_REFUSED_IN_A_ROW: u32 = 5;
 
 /// A failed read of one order that says nothing about the API as a whole: not the network,
 /// not a transient status, not the credentials.
-fn is_per_order(e: &ClientError) -> bool {
+pub(crate) fn is_per_order(e: &ClientError) -> bool {
     !e.is_transient()
         && !matches!(e, ClientError::Unauthorized | ClientError::CredentialsRejected { .. } | ClientError::Config(_))
 }

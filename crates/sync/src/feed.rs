@@ -10,6 +10,9 @@ use crate::SyncError;
 
 /// The cursor (last applied sequence number) in `sync_cursors`.
 pub const FEED_CURSOR: &str = "relay_feed";
+/// The relay store whose numbering [`FEED_CURSOR`] counts in (its `storeId`; see
+/// [`consume_once`]).
+pub const FEED_STORE_CURSOR: &str = "relay_store";
 
 /// One event as the relay serves it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -27,6 +30,9 @@ pub struct FeedEvent {
 struct FeedPage {
     events: Vec<FeedEvent>,
     latest_seq: i64,
+    /// The relay store's id (a relay from before store ids sends none).
+    #[serde(default)]
+    store_id: Option<String>,
 }
 
 /// What one read of the feed gave.
@@ -35,6 +41,7 @@ pub enum FeedPoll {
     Events {
         events: Vec<FeedEvent>,
         latest_seq: i64,
+        store_id: Option<String>,
     },
     /// The relay cannot continue from our cursor (events after it are no longer kept, or its
     /// store was reset and the cursor is past everything it has): backfill from the API,
@@ -42,6 +49,7 @@ pub enum FeedPoll {
     CursorTooOld {
         oldest_seq: i64,
         latest_seq: i64,
+        store_id: Option<String>,
     },
 }
 
@@ -90,13 +98,14 @@ impl FeedClient {
             200 => {
                 let page: FeedPage =
                     serde_json::from_str(&text).map_err(|e| err(format!("unreadable feed page: {e}"), false))?;
-                Ok(FeedPoll::Events { events: page.events, latest_seq: page.latest_seq })
+                Ok(FeedPoll::Events { events: page.events, latest_seq: page.latest_seq, store_id: page.store_id })
             }
             410 => {
                 let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
                 let latest_seq = body["latestSeq"].as_i64().unwrap_or(0);
                 let oldest_seq = body["oldestSeq"].as_i64().unwrap_or(latest_seq + 1);
-                Ok(FeedPoll::CursorTooOld { oldest_seq, latest_seq })
+                let store_id = body["storeId"].as_str().map(str::to_string);
+                Ok(FeedPoll::CursorTooOld { oldest_seq, latest_seq, store_id })
             }
             401 | 403 => Err(err("the relay refused the feed token; check it in Settings".into(), false)),
             s => Err(err(format!("HTTP {s}: {}", text.chars().take(200).collect::<String>()), s >= 500 || s == 429)),
@@ -144,12 +153,23 @@ impl FeedClient {
 pub struct ConsumeReport {
     pub applied: u64,
     pub duplicates: u64,
+    /// Events this FlexDesk could not read: kept in the mirror (see
+    /// [`flexdesk_mirror::Mirror::unreadable_events`]) and skipped.
+    pub unreadable: u64,
     pub last_received_at: Option<DateTime<Utc>>,
-    /// The cursor was too old: the caller must run a full sync.
+    /// The cursor was too old, or counted in another relay store's numbering: the caller
+    /// must run a full sync.
     pub cursor_too_old: bool,
     /// `(event name, order)` of every newly applied webhook, in feed order (for desktop
     /// notifications).
     pub new_events: Vec<(String, Option<String>)>,
+}
+
+impl ConsumeReport {
+    /// Events read from the feed (applied, duplicate or unreadable).
+    pub fn events(&self) -> u64 {
+        self.applied + self.duplicates + self.unreadable
+    }
 }
 
 /// Reads one feed page after the stored cursor and applies each event, committing the
@@ -160,10 +180,31 @@ pub async fn consume_once(
     account_id: &str,
     wait: Duration,
 ) -> Result<ConsumeReport, SyncError> {
-    let after: i64 = mirror.cursor(account_id, FEED_CURSOR)?.and_then(|c| c.parse().ok()).unwrap_or(0);
     let mut report = ConsumeReport::default();
+    consume_into(feed, mirror, account_id, wait, &mut report).await.map(|()| report)
+}
+
+/// [`consume_once`], reporting into `report` as it goes: after an error, `report` still
+/// says what was applied before it (those events are committed; their notifications and
+/// re-reads are due).
+///
+/// - The relay names its store's numbering (`storeId`). A page from another store than the
+///   one the cursor counts in (the relay's database was reset or replaced, or the dashboard
+///   now reads another relay) is not applied: the cursor restarts at 0 in the new numbering
+///   and the next sync lists every order again, since events of the old store this mirror
+///   never saw are gone. Without this, new numbers past the old cursor would be skipped.
+/// - An event whose body FlexDesk cannot read is kept in the mirror with the error and the
+///   cursor moves past it in the same transaction: it never holds up the events behind it.
+pub async fn consume_into(
+    feed: &FeedClient,
+    mirror: &mut Mirror,
+    account_id: &str,
+    wait: Duration,
+    report: &mut ConsumeReport,
+) -> Result<(), SyncError> {
+    let after: i64 = mirror.cursor(account_id, FEED_CURSOR)?.and_then(|c| c.parse().ok()).unwrap_or(0);
     match feed.poll(after, wait, 500).await? {
-        FeedPoll::CursorTooOld { oldest_seq, latest_seq } => {
+        FeedPoll::CursorTooOld { oldest_seq, latest_seq, store_id } => {
             // The feed resumes with the events the relay still keeps (applying them is
             // harmless and keeps their orders' timelines whole).
             let resume = (oldest_seq - 1).clamp(0, latest_seq.max(0)).to_string();
@@ -186,25 +227,60 @@ pub async fn consume_once(
                 let reason = format!("the relay no longer serves feed cursor {after}; resuming after {resume}");
                 crate::cursor::request_full_resync(mirror, account_id, Some((FEED_CURSOR, &resume)), &reason)?;
             }
+            // The resumed cursor counts in this store's numbering.
+            if let Some(id) = store_id {
+                mirror.set_cursor(account_id, FEED_STORE_CURSOR, &id)?;
+            }
             report.cursor_too_old = true;
         }
-        FeedPoll::Events { events, .. } => {
+        FeedPoll::Events { events, store_id, .. } => {
+            if let Some(id) = store_id.as_deref() {
+                match mirror.cursor(account_id, FEED_STORE_CURSOR)? {
+                    Some(known) if known != id => {
+                        // The reset first (a crash before the new id is stored only repeats it).
+                        let reason = format!(
+                            "the relay's event store changed (it was {known}, now {id}): feed cursor {after} \
+                             counts in the old one's numbering"
+                        );
+                        crate::cursor::request_full_resync(mirror, account_id, Some((FEED_CURSOR, "0")), &reason)?;
+                        mirror.set_cursor(account_id, FEED_STORE_CURSOR, id)?;
+                        tracing::warn!(%reason, "reading the relay's feed from its start; the next sync lists every order");
+                        report.cursor_too_old = true;
+                        return Ok(());
+                    }
+                    Some(_) => {}
+                    // A first read (or a mirror read by a build from before store ids).
+                    None => mirror.set_cursor(account_id, FEED_STORE_CURSOR, id)?,
+                }
+            }
             for e in events {
                 let seq = e.seq.to_string();
-                let applied = apply_webhook(mirror, account_id, &e.body, e.received_at, Some((FEED_CURSOR, &seq)))?;
-                if applied.applied.duplicate {
-                    report.duplicates += 1;
-                } else {
-                    report.applied += 1;
-                    // The order itself is queued for a re-read in the mirror, with the event
-                    // (see [`refresh_named_orders`]).
-                    report.new_events.push((applied.event.clone(), applied.order_session_key.clone()));
+                match apply_webhook(mirror, account_id, &e.body, e.received_at, Some((FEED_CURSOR, &seq))) {
+                    Ok(applied) if applied.applied.duplicate => report.duplicates += 1,
+                    Ok(applied) => {
+                        report.applied += 1;
+                        // The order itself is queued for a re-read in the mirror, with the
+                        // event (see [`refresh_named_orders`]).
+                        report.new_events.push((applied.event.clone(), applied.order_session_key.clone()));
+                    }
+                    Err(SyncError::BadEvent(error)) => {
+                        tracing::warn!(seq = e.seq, %error, "a feed event FlexDesk cannot read: kept, and skipped");
+                        let unreadable = flexdesk_mirror::UnreadableEvent {
+                            seq: e.seq,
+                            received_at: e.received_at,
+                            error,
+                            body: e.body,
+                        };
+                        mirror.keep_unreadable_event(account_id, &unreadable, (FEED_CURSOR, &seq))?;
+                        report.unreadable += 1;
+                    }
+                    Err(other) => return Err(other),
                 }
                 report.last_received_at = Some(e.received_at);
             }
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// What one [`refresh_named_orders`] did.
@@ -216,13 +292,23 @@ pub struct RefreshReport {
     pub unknown: u64,
     /// Orders left queued because the read failed (tried again next time).
     pub failed: u64,
+    /// Orders FlexFactor refused to show [`MAX_REFRESH_ATTEMPTS`] times: taken off the queue
+    /// (the sync's re-check reads a pending one again; see the log for the error).
+    pub given_up: u64,
 }
+
+/// Refusals of one order's re-read (a 403, a body FlexDesk cannot read: not the network,
+/// the API as a whole or the credentials) after which it leaves the refresh queue, instead
+/// of costing a request at every feed read for ever.
+pub const MAX_REFRESH_ATTEMPTS: u32 = 10;
 
 /// Re-reads from the API every order a webhook named (the mirror's refresh queue, filled in
 /// each webhook's own transaction) and applies it: polling is the source of truth, webhooks
-/// make it fast. An order leaves the queue only once its re-read is applied (or the API
-/// answers 404); a failed read stays queued for the next call (which the feed loop makes
-/// after every page, at most every 25 s when idle), and ends this call.
+/// make it fast. An order leaves the queue once its re-read is applied, the API answers 404,
+/// or its read was refused [`MAX_REFRESH_ATTEMPTS`] times; a failed read stays queued for the
+/// next call (which the feed loop makes after every page, at most every 25 s when idle). A
+/// refusal of one order's read goes on with the others; any other failure (network, API,
+/// credentials) ends this call.
 pub async fn refresh_named_orders(
     client: &flexfactor_client::FlexFactorClient,
     mirror: &mut Mirror,
@@ -241,10 +327,23 @@ pub async fn refresh_named_orders(
                 mirror.refresh_done(account_id, &queued)?;
                 report.unknown += 1;
             }
+            Err(e) if crate::engine::is_per_order(&e) => {
+                // This order's read alone is refused: the others are still read. Orders tried
+                // least often go first, so one that keeps failing does not hold up others.
+                tracing::warn!(order = %queued.order_session_key, error = %e, "could not re-read an order after its webhook");
+                if queued.attempts + 1 >= MAX_REFRESH_ATTEMPTS {
+                    tracing::warn!(order = %queued.order_session_key, attempts = queued.attempts + 1,
+                        "giving up re-reading an order after its webhook");
+                    mirror.refresh_done(account_id, &queued)?;
+                    report.given_up += 1;
+                } else {
+                    mirror.refresh_failed(account_id, &queued.order_session_key, &e.to_string())?;
+                    report.failed += 1;
+                }
+            }
             Err(e) => {
-                // The API, the network or the credentials are in trouble (or this order's read
-                // is refused): one failed request per call, not one per queued order. Orders
-                // tried least often go first, so one that keeps failing does not hold up others.
+                // The API, the network or the credentials are in trouble: one failed request
+                // per call, not one per queued order.
                 tracing::warn!(order = %queued.order_session_key, error = %e, "could not re-read an order after its webhook");
                 mirror.refresh_failed(account_id, &queued.order_session_key, &e.to_string())?;
                 report.failed += 1;

@@ -34,8 +34,8 @@ pub use cursor::{
 pub use engine::{fill_search_index, sync_account, SyncProgress, SyncReport, BULK_LOAD_MAX_EXISTING, PAGE_SIZE};
 pub use error::SyncError;
 pub use feed::{
-    consume_once, refresh_named_orders, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RefreshReport,
-    RejectedDelivery, FEED_CURSOR,
+    consume_into, consume_once, refresh_named_orders, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RefreshReport,
+    RejectedDelivery, FEED_CURSOR, FEED_STORE_CURSOR, MAX_REFRESH_ATTEMPTS,
 };
 /// Drift kind (the mirror's `drift.kind`): an order the API does not know.
 pub const UNKNOWN_ORDER: &str = "unknown_order";
