@@ -281,7 +281,8 @@ export type BatchView = { id: string, kind: string, sourceName: string, createdA
  */
 status: string, rowCount: number, answeredRows: number, files: Array<BatchFileView>, lastError: string | null, 
 /**
- * When the last look for FlexFactor's responses ended (RFC 3339); null before the first.
+ * When the last complete look for FlexFactor's responses ended (RFC 3339); null before
+ * the first. A look that could not connect does not count (its note says so).
  */
 lastCheckedAt: string | null, };
 export type BatchRowView = { fileName: string, sequenceNumber: number, line: number, orderId: string, orderSessionKey: string | null, 
