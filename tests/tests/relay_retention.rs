@@ -128,6 +128,7 @@ async fn a_relay_whose_store_was_replaced_is_read_from_its_start_even_once_its_n
     let mut config = RelayConfig::new(dir.path().join("relay-new.sqlite3"), KEY.to_vec(), TOKEN);
     config.bind = addr;
     let relay = Relay::start(config).await.unwrap();
+    let feed = FeedClient::new(&relay.base_url(), TOKEN).unwrap();
     for i in 100..110 {
         deliver(&relay, i, 0).await;
     }
@@ -154,14 +155,15 @@ async fn a_feed_event_the_dashboard_cannot_read_is_kept_and_skipped_and_holds_no
     // An event the relay stored that this dashboard cannot read: written into the relay's
     // store as another version of the relay would have accepted it (this version's relay
     // and dashboard share one parser, so no delivery can produce it).
+    const ODD_ORDER: &str = "00000000-0000-4000-8000-0000000000dd";
     let odd = r#"{"Event":"order.completed","TimeStamp":"not a time","OrderId":["a list"]}"#;
     let store = rusqlite::Connection::open(dir.path().join("relay.sqlite3")).unwrap();
     store.busy_timeout(Duration::from_secs(5)).unwrap();
     store
         .execute(
             "INSERT INTO events (dedupe_key, event, order_id, is_resent, received_at, body)
-             VALUES ('odd', 'order.completed', NULL, 0, ?1, ?2)",
-            rusqlite::params![Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true), odd],
+             VALUES ('odd', 'order.completed', ?3, 0, ?1, ?2)",
+            rusqlite::params![Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true), odd, ODD_ORDER],
         )
         .unwrap();
     drop(store);
@@ -173,6 +175,10 @@ async fn a_feed_event_the_dashboard_cannot_read_is_kept_and_skipped_and_holds_no
     let kept = m.unreadable_events(ACCOUNT, 10).unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!((kept[0].seq, kept[0].body.as_str()), (2, odd));
+    assert_eq!(kept[0].order_session_key.as_deref(), Some(ODD_ORDER));
+    let queued: Vec<String> =
+        m.queued_refreshes(ACCOUNT, 10).unwrap().into_iter().map(|q| q.order_session_key).collect();
+    assert!(queued.iter().any(|k| k == ODD_ORDER), "its order is queued to be re-read: {queued:?}");
     assert!(!kept[0].error.is_empty());
     relay.shutdown().await;
 }

@@ -155,7 +155,8 @@ async fn an_order_a_webhook_names_is_re_read_and_stays_queued_across_a_restart_u
     drop(m);
     let mut m = mirror(&dir);
     let queued = m.queued_refreshes("acct", 10).unwrap();
-    assert_eq!((queued.len(), queued[0].attempts), (1, 1));
+    // Server errors say nothing about the order: not counted against it.
+    assert_eq!((queued.len(), queued[0].attempts), (1, 0));
     assert_eq!(m.order("acct", &key).unwrap().unwrap().refunded_cents, before, "not re-read yet");
 
     sb.set_faults(Faults::default());
@@ -173,29 +174,41 @@ async fn an_order_whose_re_read_flexfactor_keeps_refusing_leaves_the_queue_and_h
     let refunded = sb.events().into_iter().rev().find(|e| e.order_id == key && e.kind.as_str() == "order.refunded");
     let body = serde_json::to_string(&refunded.expect("the refund's event").payload(true, false)).unwrap();
     apply_webhook(&mut m, "acct", &body, Utc::now(), None).unwrap();
-    // FlexFactor refuses to show that order (403), and a webhook names a second order.
+    // FlexFactor refuses to show that order (403); later, webhooks name other orders.
     sb.set_faults(Faults { forbidden_rate: 1.0, only_path_suffix: Some(key.clone()), ..Default::default() });
-    let other = sb.orders_snapshot().into_iter().find(|o| o.id != key).unwrap();
-    let other_event = flexdesk_mirror::OrderEvent {
-        event_key: "webhook:test|other".into(),
-        order_session_key: other.id.clone(),
-        at: Utc::now(),
-        kind: "webhook:order.completed".into(),
-        summary: "a webhook for another order".into(),
-        payload: None,
-        state_hint: None,
+    let others: Vec<String> = sb.orders_snapshot().into_iter().map(|o| o.id).filter(|id| *id != key).take(2).collect();
+    let webhook_for = |m: &mut Mirror, id: &str| {
+        let event = flexdesk_mirror::OrderEvent {
+            event_key: format!("webhook:test|{id}"),
+            order_session_key: id.to_string(),
+            at: Utc::now(),
+            kind: "webhook:order.completed".into(),
+            summary: "a webhook for another order".into(),
+            payload: None,
+            state_hint: None,
+        };
+        m.apply_event("acct", &event, None).unwrap();
     };
-    m.apply_event("acct", &other_event, None).unwrap();
+    webhook_for(&mut m, &others[0]);
+    // Refused before any read worked (the API might be refusing every order): the call ends.
     let first = refresh_named_orders(&c, &mut m, "acct").await.unwrap();
-    assert_eq!((first.refreshed, first.failed), (1, 1), "the other order is still read: {first:?}");
+    assert_eq!((first.refreshed, first.failed), (0, 1), "{first:?}");
+    // Next time the other order goes first (tried less often) and is read; the refused one
+    // is tried after it.
+    let second = refresh_named_orders(&c, &mut m, "acct").await.unwrap();
+    assert_eq!((second.refreshed, second.failed), (1, 1), "{second:?}");
 
-    // Refused each time it is tried, it leaves the queue after the last allowed attempt,
-    // instead of costing a request at every feed read for ever.
-    for attempt in 2..=flexdesk_sync::MAX_REFRESH_ATTEMPTS {
+    // Alone in the queue, it is refused call after call and counted, but never dropped
+    // while no read shows that the API works.
+    for _ in 3..=flexdesk_sync::MAX_REFRESH_ATTEMPTS + 2 {
         let r = refresh_named_orders(&c, &mut m, "acct").await.unwrap();
-        let last = attempt == flexdesk_sync::MAX_REFRESH_ATTEMPTS;
-        assert_eq!((r.failed, r.given_up), if last { (0, 1) } else { (1, 0) }, "attempt {attempt}: {r:?}");
+        assert_eq!((r.failed, r.given_up), (1, 0), "{r:?}");
     }
+    assert_eq!(m.queued_refreshes("acct", 10).unwrap().len(), 1);
+    // Once another order is read in the same call, it leaves the queue.
+    webhook_for(&mut m, &others[1]);
+    let last = refresh_named_orders(&c, &mut m, "acct").await.unwrap();
+    assert_eq!((last.refreshed, last.given_up), (1, 1), "{last:?}");
     assert!(m.queued_refreshes("acct", 10).unwrap().is_empty());
     assert_eq!(m.order("acct", &key).unwrap().unwrap().refunded_cents, before, "left as it was");
 }

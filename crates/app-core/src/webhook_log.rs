@@ -50,11 +50,18 @@ impl AppCore {
                 .map(|u| RejectedWebhookDto {
                     received_at: rfc(u.received_at),
                     status: 200,
-                    reason: format!(
-                        "accepted by the relay (feed event {}), but this FlexDesk could not read it: {}. It was \
-                         skipped and kept here; a FlexDesk update may read it",
-                        u.seq, u.error
-                    ),
+                    reason: match &u.order_session_key {
+                        Some(order) => format!(
+                            "accepted by the relay (feed event {}), but this FlexDesk could not read it: {}. It was \
+                             skipped and kept here; its order {order} was queued to be re-read from FlexFactor",
+                            u.seq, u.error
+                        ),
+                        None => format!(
+                            "accepted by the relay (feed event {}), but this FlexDesk could not read it: {}. It was \
+                             skipped and kept here; it names no order",
+                            u.seq, u.error
+                        ),
+                    },
                     body: u.body,
                 })
                 .collect::<Vec<_>>();

@@ -1,5 +1,6 @@
 //! Opening the database.
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 use std::path::Path;
 use std::time::Duration;
@@ -46,6 +47,13 @@ impl Mirror {
         conn.pragma_update(None, "journal_mode", "WAL").op("enabling WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL").op("setting synchronous")?;
         conn.pragma_update(None, "foreign_keys", "ON").op("enabling foreign keys")?;
+        conn.create_scalar_function(
+            crate::order_list::FOLD,
+            1,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|s| s.to_lowercase())),
+        )
+        .op("registering the search's case folding")?;
         migrate(&mut conn)?;
         Ok(Mirror { conn, checkpointer: None, load_keys: None })
     }

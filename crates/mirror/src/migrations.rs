@@ -91,7 +91,7 @@ mod tests {
         ("0013_drift_hint", "ddaaa91fea5a8e0f2932e4144e0345134e08d8381c1935eca57d32306b3b59c2"),
         ("0014_each_missing_webhook", "0a582367b9c80eead663e05906cdc6d8893f754fade8bf310d8914054834f474"),
         ("0015_batch_looks", "da82eab73b64b2e978364afde6c3c24b6f13d1ef3362521cb3b4b1fa44ee6e2c"),
-        ("0016_feed_unreadable", "2e154a498a3ae02c4ca5266071208c8aab978bc03e3120745572d24e9f1bc5d2"),
+        ("0016_feed_unreadable", "c379caa8f0ddd620b9ba747e280e8ebda916f6225e64749f6f8da3d4dda6d86a"),
     ];
 
     #[test]

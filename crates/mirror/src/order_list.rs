@@ -115,11 +115,24 @@ pub struct OrderFilter {
     pub limit: u64,
 }
 
+/// The SQL function that lowercases text as Rust does (all of Unicode; SQLite's `lower`
+/// folds ASCII only), registered on every mirror connection (`db.rs`).
+pub(crate) const FOLD: &str = "flexdesk_fold";
+
 /// The word the index is asked for: the longest word of what a person typed, lowercased
 /// (`WEB-2026` → `2026`). Matching on the most selective word keeps common words ("com" of
 /// an email) from dragging in most of the table; the whole term is checked afterwards.
 fn longest_word(term: &str) -> Option<String> {
     term.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).max_by_key(|w| w.len()).map(str::to_lowercase)
+}
+
+/// Whether the word index can be asked for `word`: ASCII letters and digits only. For other
+/// words the index's tokenizer (unicode61) may split where Rust sees one word (the vowel signs
+/// of some scripts), turning the quoted word into a phrase the index cannot answer
+/// (`detail=none`), and it folds case and accents differently: those are looked for by a
+/// scan of the account's orders instead (slower, never an error).
+fn indexable(word: &str) -> bool {
+    word.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 const SEARCHED: [&str; 6] =
@@ -130,6 +143,16 @@ const SEARCHED: [&str; 6] =
 /// words at anything but ASCII letters and digits, which is what the index does for ASCII
 /// text (ids, e-mails, codes).
 fn search_source(account_id: &str, word: &str, indexed_upto: i64, args: &mut Vec<Value>) -> String {
+    let all = SEARCHED.iter().map(|c| format!("coalesce({c}, '')")).collect::<Vec<_>>().join(" || ' ' || ");
+    if !indexable(word) {
+        // A substring of any searched column, folded by Rust's Unicode lowercase.
+        args.push(Value::Text(account_id.to_string()));
+        args.push(Value::Text(word.to_string()));
+        return format!(
+            "(SELECT id FROM orders WHERE +account_id = ? AND instr({FOLD}({all}), ?)) AS hit \
+             CROSS JOIN orders ON orders.id = hit.id"
+        );
+    }
     args.push(Value::Text(format!("\"{word}\"*")));
     args.push(Value::Text(account_id.to_string()));
     args.push(Value::Integer(indexed_upto));
@@ -137,7 +160,6 @@ fn search_source(account_id: &str, word: &str, indexed_upto: i64, args: &mut Vec
     // the columns first skips the per-column patterns for almost every row (the scan is what
     // a search costs until a first backfill's rows are in the word index).
     args.push(Value::Text(word.to_string()));
-    let all = SEARCHED.iter().map(|c| format!("coalesce({c}, '')")).collect::<Vec<_>>().join(" || ' ' || ");
     let tail = SEARCHED
         .iter()
         .map(|c| {
@@ -181,17 +203,15 @@ fn query_parts(account_id: &str, filter: &OrderFilter, indexed_upto: i64) -> (St
         from = search_source(account_id, &word, indexed_upto, &mut args);
         // A term of several words must also appear whole in one of the searched columns.
         if term.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).count() > 1 {
-            clauses.push(
-                "(instr(lower(order_session_key), ?) OR instr(lower(coalesce(merchant_order_id, '')), ?) \
-                 OR instr(lower(coalesce(email, '')), ?) OR instr(lower(coalesce(customer_name, '')), ?))"
-                    .into(),
-            );
+            let fold = if term.is_ascii() { "lower" } else { FOLD };
+            let each = SEARCHED.iter().map(|c| format!("instr({fold}(coalesce({c}, '')), ?)")).collect::<Vec<_>>();
+            clauses.push(format!("({})", each.join(" OR ")));
         }
     }
     args.push(Value::Text(account_id.to_string()));
     if let Some(term) = term.filter(|t| longest_word(t).is_some()) {
         if term.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).count() > 1 {
-            args.extend(std::iter::repeat_n(Value::Text(term.to_lowercase()), 4));
+            args.extend(std::iter::repeat_n(Value::Text(term.to_lowercase()), SEARCHED.len()));
         }
     }
     state_and_mit_clauses(filter, &mut clauses, &mut args);

@@ -36,6 +36,13 @@ pub struct OrderRecord {
     pub expiry_at: Option<DateTime<Utc>>,
 }
 
+/// What a refund is measured against to tell a partial one from a full one: the captured
+/// amount, or the order's amount when the API leaves `capturedAmount` out (a completed
+/// order's capture is its amount).
+fn refund_base(o: &WireOrder) -> i64 {
+    o.captured_amount.or(o.amount).map(|c| c.0).unwrap_or(0)
+}
+
 impl OrderRecord {
     /// Flattens an API order. Absent amounts count as 0 and an absent currency as USD
     /// (the API's only documented default).
@@ -53,7 +60,13 @@ impl OrderRecord {
             status_code: o.status,
             status_name: o.status_name.clone(),
             decision: o.decision.clone(),
-            state: OrderState::derive(o.status, o.status_name.as_deref(), o.decision.as_deref(), captured, refunded),
+            state: OrderState::derive(
+                o.status,
+                o.status_name.as_deref(),
+                o.decision.as_deref(),
+                refund_base(o),
+                refunded,
+            ),
             is_mit: o.is_mit.unwrap_or(false),
             amount_cents: o.amount.map(|c| c.0).unwrap_or(0),
             captured_cents: captured,
@@ -266,7 +279,7 @@ fn refill_batch<'a>(orders: &'a [WireOrder], dict: &[u8], batch: &mut Batch<'a>)
                 wire.status,
                 wire.status_name.as_deref(),
                 wire.decision.as_deref(),
-                captured,
+                refund_base(wire),
                 refunded,
             ),
             amount: wire.amount.map(|c| c.0).unwrap_or(0),
@@ -577,12 +590,11 @@ impl<'t, 'k> RowWriter<'t, 'k> {
                 .op("preparing the hint lookup")?,
             stored_state: tx
                 .prepare_cached(
-                    "SELECT api_state FROM orders WHERE account_id = ?1 AND order_session_key = ?2
-                       AND modified_at IS NOT NULL",
+                    "SELECT api_state, modified_at FROM orders WHERE account_id = ?1 AND order_session_key = ?2",
                 )
                 .op("preparing the stored-state lookup")?,
             stored_state_by_id: tx
-                .prepare_cached("SELECT api_state FROM orders WHERE id = ?1 AND modified_at IS NOT NULL")
+                .prepare_cached("SELECT api_state, modified_at FROM orders WHERE id = ?1")
                 .op("preparing the stored-state lookup")?,
         })
     }
@@ -697,9 +709,10 @@ impl<'t, 'k> RowWriter<'t, 'k> {
             if self.mode.any_unknown {
                 self.resolve_unknown.execute([self.account_id, wire.id.as_str(), self.now]).op("resolving drift")?;
             }
-        } else if wire.modified_on.is_none() && self.moves_backwards(&wire.id, existing.flatten(), p.api_state)? {
-            // No `modifiedOn` to order it by, and it would move the order back in its
-            // lifecycle: most likely a stale copy. Kept out, like one with an older time.
+        } else if self.moves_backwards(&wire.id, existing.flatten(), p.api_state, batch.opt(p.modified_at))? {
+            // No `modifiedOn` that orders it after the stored copy, and it would move the
+            // order back in its lifecycle: most likely a stale copy. Kept out, like one with
+            // an older time.
             stats.unchanged += 1;
         } else {
             // A row stored before JSON was packed is unchanged when its text is the same.
@@ -727,19 +740,29 @@ impl<'t, 'k> RowWriter<'t, 'k> {
 }
 
 impl RowWriter<'_, '_> {
-    /// True when the stored row (found by its id during a bulk load, else by key) has a
-    /// `modifiedOn` and a final API state later in the lifecycle than `incoming` (the guard
-    /// for a record without `modifiedOn`, which the time check cannot order). Moves between
-    /// non-final states (on hold → processing) stay allowed.
-    fn moves_backwards(&mut self, key: &str, id: Option<i64>, incoming: OrderState) -> Result<bool, MirrorError> {
-        let stored: Option<Option<String>> = match id {
-            Some(id) => self.stored_state_by_id.query_row([id], |r| r.get(0)),
-            None => self.stored_state.query_row([self.account_id, key], |r| r.get(0)),
+    /// True when the times cannot order the incoming copy after the stored row (found by its
+    /// id during a bulk load, else by key): either has no `modifiedOn`, or both have the same
+    /// one; and the stored row has a final API state later in the lifecycle than `incoming`.
+    /// Then it is most likely a stale copy (a newer time would order it; an older one the
+    /// update refuses by itself). Moves between non-final states (on hold → processing) stay
+    /// allowed.
+    fn moves_backwards(
+        &mut self,
+        key: &str,
+        id: Option<i64>,
+        incoming: OrderState,
+        incoming_modified: Option<&str>,
+    ) -> Result<bool, MirrorError> {
+        let stored: Option<(Option<String>, Option<String>)> = match id {
+            Some(id) => self.stored_state_by_id.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))),
+            None => self.stored_state.query_row([self.account_id, key], |r| Ok((r.get(0)?, r.get(1)?))),
         }
         .optional()
         .op("reading an order's stored state")?;
-        let stored = stored.flatten().as_deref().and_then(OrderState::parse);
-        Ok(stored.is_some_and(|s| s.is_final() && s.rank() > incoming.rank()))
+        let Some((state, modified)) = stored else { return Ok(false) };
+        let ordered_by_time = matches!((modified.as_deref(), incoming_modified), (Some(a), Some(b)) if a != b);
+        let stored = state.as_deref().and_then(OrderState::parse);
+        Ok(!ordered_by_time && stored.is_some_and(|s| s.is_final() && s.rank() > incoming.rank()))
     }
 }
 

@@ -61,12 +61,30 @@ impl Mirror {
         Ok(())
     }
 
-    /// The re-read failed: counts the attempt and keeps the order queued.
+    /// The re-read was refused for this order (FlexFactor refused to show it): counts the
+    /// attempt and keeps the order queued.
     pub fn refresh_failed(&self, account_id: &str, order_session_key: &str, error: &str) -> Result<(), MirrorError> {
         self.conn
             .execute(
                 "UPDATE refresh_queue SET attempts = attempts + 1, last_error = ?3
                  WHERE account_id = ?1 AND order_session_key = ?2",
+                [account_id, order_session_key, error],
+            )
+            .op("recording a failed re-read")?;
+        Ok(())
+    }
+
+    /// The re-read failed for a reason that is not the order's (the network, the API, the
+    /// sign-in): the error is kept, the attempt not counted.
+    pub fn refresh_interrupted(
+        &self,
+        account_id: &str,
+        order_session_key: &str,
+        error: &str,
+    ) -> Result<(), MirrorError> {
+        self.conn
+            .execute(
+                "UPDATE refresh_queue SET last_error = ?3 WHERE account_id = ?1 AND order_session_key = ?2",
                 [account_id, order_session_key, error],
             )
             .op("recording a failed re-read")?;

@@ -9,7 +9,7 @@
 //! | 0 Draft, 4 Processing | anything else | Pending |
 //! | 5 Capturerequired | — | CaptureRequired |
 //! | 7 Completed | refunded = 0 | Approved |
-//! | 7 Completed, 6 Returned | 0 < refunded < captured | PartiallyRefunded |
+//! | 7 Completed, 6 Returned | 0 < refunded < captured (the amount when not given) | PartiallyRefunded |
 //! | 6 Returned | otherwise | Refunded |
 //! | 2 Cancelled | DECLINED | Declined |
 //! | 2 Cancelled | EXPIRED | Expired |

@@ -286,3 +286,63 @@ fn a_dictionary_made_from_a_near_empty_first_order_is_replaced_once_a_real_order
     assert_eq!(m.order_json("acct", "00000000-0000-4000-8000-00000000b001").unwrap().as_deref(), Some(bare));
     assert_eq!(m.order_json("acct", &order(7, 7, "APPROVED").id).unwrap(), Some(full));
 }
+
+#[test]
+fn copies_their_times_cannot_order_never_move_a_final_order_back_whatever_their_arrival_order() {
+    let key = order(1, 0, "").id;
+    let undated = |status: i32, decision: &str| WireOrder { modified_on: None, ..order(1, status, decision) };
+    let state = |m: &Mirror| m.order("acct", &key).unwrap().unwrap().state;
+    // Neither has a time: approved, whichever comes second.
+    for pair in [[undated(7, "APPROVED"), undated(4, "SUBMITTED")], [undated(4, "SUBMITTED"), undated(7, "APPROVED")]] {
+        let mut m = mirror_with(&pair[..1]);
+        m.apply_orders("acct", &pair[1..], None).unwrap();
+        assert_eq!(state(&m), OrderState::Approved, "{:?} then {:?}", pair[0].status, pair[1].status);
+    }
+    // The same pending copy listed again after an undated approval kept its time: it
+    // changes nothing (applying a record the mirror already had).
+    let mut m = mirror_with(&[order(1, 4, "SUBMITTED")]);
+    m.apply_orders("acct", &[undated(7, "APPROVED")], None).unwrap();
+    assert_eq!(m.apply_orders("acct", &[order(1, 4, "SUBMITTED")], None).unwrap().updated, 0);
+    assert_eq!(state(&m), OrderState::Approved);
+    // Stored approved without a time, a dated pending copy cannot be ordered after it.
+    let mut m = mirror_with(&[undated(7, "APPROVED")]);
+    m.apply_orders("acct", &[order(1, 4, "SUBMITTED")], None).unwrap();
+    assert_eq!(state(&m), OrderState::Approved);
+    // A newer time still orders a copy, even one that moves a final order on.
+    let mut refunded = order(1, 6, "APPROVED");
+    refunded.modified_on = Some(Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap());
+    refunded.refunded_amount = Some(Cents(1001));
+    m.apply_orders("acct", &[refunded], None).unwrap();
+    assert_eq!(state(&m), OrderState::Refunded);
+}
+
+#[test]
+fn a_refund_of_part_of_an_order_without_its_captured_amount_is_a_partial_refund() {
+    let o = WireOrder { captured_amount: None, refunded_amount: Some(Cents(400)), ..order(1, 7, "APPROVED") };
+    let m = mirror_with(&[o]);
+    assert_eq!(m.order("acct", &order(1, 0, "").id).unwrap().unwrap().state, OrderState::PartiallyRefunded);
+}
+
+#[test]
+fn a_search_in_any_script_answers_without_an_error_and_ignores_case_beyond_ascii() {
+    let mut orders: Vec<_> = (0..20).map(|i| order(i, 7, "APPROVED")).collect();
+    orders[3].first_name = Some("किरण".into());
+    orders[4].first_name = Some("Émile".into());
+    orders[5].last_name = Some("Ölund".into());
+    orders[6].decline_code = Some("DO_NOT_HONOR".into());
+    let mut m = mirror_with(&[]);
+    m.apply_orders("acct", &orders, None).unwrap();
+    m.index_search().unwrap();
+    let find = |term: &str| {
+        let filter = OrderFilter { search: Some(term.into()), offset: 0, limit: 50, ..Default::default() };
+        let (n, rows) = m.list_orders("acct", &filter).unwrap();
+        assert_eq!(m.count_orders("acct", &filter).unwrap(), n, "{term}");
+        rows.into_iter().map(|r| r.merchant_order_id.unwrap_or_default()).collect::<Vec<_>>()
+    };
+    assert_eq!(find("किरण"), ["WEB-000003"]);
+    assert_eq!(find("émile"), ["WEB-000004"]);
+    assert_eq!(find("ÖLUND"), ["WEB-000005"]);
+    assert_eq!(find("Ada Ölund"), ["WEB-000005"]);
+    // A term of several words is also looked for whole in the decline code.
+    assert_eq!(find("do_not_honor"), ["WEB-000006"]);
+}

@@ -19,6 +19,7 @@ const TOKEN: &str = "custom-store-feed-token";
 struct MemoryStore {
     events: Mutex<Vec<(String, StoredEvent)>>,
     rejected: Mutex<Vec<RejectedDelivery>>,
+    made: chrono::DateTime<Utc>,
 }
 
 impl EventStore for MemoryStore {
@@ -61,7 +62,8 @@ impl EventStore for MemoryStore {
     }
 
     fn store_id(&self) -> Result<String, RelayError> {
-        Ok("memory-store".into())
+        // Its events live as long as this value: one id per store made.
+        Ok(format!("memory-{:p}-{}", self, self.made.timestamp_nanos_opt().unwrap_or_default()))
     }
 
     fn reject(&self, rejected: &RejectedDelivery, keep: u64) -> Result<(), RelayError> {

@@ -66,9 +66,15 @@ impl SyncReport {
 const MAX_REFUSED_IN_A_ROW: u32 = 5;
 
 /// A failed read of one order that says nothing about the API as a whole: not the network,
-/// not a transient status, not the credentials.
+/// not a transient status, not the credentials, and not the sign-in (a body from the token
+/// endpoint that cannot be read, a firewall's 403 on it, would fail every order's read).
 pub(crate) fn is_per_order(e: &ClientError) -> bool {
-    !e.is_transient()
+    let sign_in = match e {
+        ClientError::Api { path, .. } | ClientError::Decode { path, .. } => path.contains("/oauth2/"),
+        _ => false,
+    };
+    !sign_in
+        && !e.is_transient()
         && !matches!(e, ClientError::Unauthorized | ClientError::CredentialsRejected { .. } | ClientError::Config(_))
 }
 

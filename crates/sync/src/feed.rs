@@ -234,9 +234,13 @@ pub async fn consume_into(
             report.cursor_too_old = true;
         }
         FeedPoll::Events { events, store_id, .. } => {
-            if let Some(id) = store_id.as_deref() {
-                match mirror.cursor(account_id, FEED_STORE_CURSOR)? {
-                    Some(known) if known != id => {
+            match (mirror.cursor(account_id, FEED_STORE_CURSOR)?, store_id.as_deref()) {
+                (Some(known), Some(id)) if known != id => {
+                    let listed_before = crate::cursor::BackfillCursor::parse(
+                        mirror.cursor(account_id, crate::cursor::CURSOR_NAME)?.as_deref(),
+                    )
+                    .complete;
+                    if listed_before {
                         // The reset first (a crash before the new id is stored only repeats it).
                         let reason = format!(
                             "the relay's event store changed (it was {known}, now {id}): feed cursor {after} \
@@ -245,13 +249,20 @@ pub async fn consume_into(
                         crate::cursor::request_full_resync(mirror, account_id, Some((FEED_CURSOR, "0")), &reason)?;
                         mirror.set_cursor(account_id, FEED_STORE_CURSOR, id)?;
                         tracing::warn!(%reason, "reading the relay's feed from its start; the next sync lists every order");
-                        report.cursor_too_old = true;
-                        return Ok(());
+                    } else {
+                        // The first listing, still going on, lists every order anyway.
+                        mirror.update_cursors(account_id, &[(FEED_CURSOR, "0"), (FEED_STORE_CURSOR, id)], &[])?;
                     }
-                    Some(_) => {}
-                    // A first read (or a mirror read by a build from before store ids).
-                    None => mirror.set_cursor(account_id, FEED_STORE_CURSOR, id)?,
+                    report.cursor_too_old = true;
+                    return Ok(());
                 }
+                (Some(_), Some(_)) => {}
+                // A first read (or a mirror read by a build from before store ids).
+                (None, Some(id)) => mirror.set_cursor(account_id, FEED_STORE_CURSOR, id)?,
+                // A relay from before store ids: the id of another relay read before no
+                // longer says which numbering the cursor counts in.
+                (Some(known), None) => mirror.update_cursors(account_id, &[], &[(FEED_STORE_CURSOR, &known)])?,
+                (None, None) => {}
             }
             for e in events {
                 let seq = e.seq.to_string();
@@ -267,6 +278,7 @@ pub async fn consume_into(
                         tracing::warn!(seq = e.seq, %error, "a feed event FlexDesk cannot read: kept, and skipped");
                         let unreadable = flexdesk_mirror::UnreadableEvent {
                             seq: e.seq,
+                            order_session_key: e.order_id.clone(),
                             received_at: e.received_at,
                             error,
                             body: e.body,
@@ -298,54 +310,64 @@ pub struct RefreshReport {
 }
 
 /// Refusals of one order's re-read (a 403, a body FlexDesk cannot read: not the network,
-/// the API as a whole or the credentials) after which it leaves the refresh queue, instead
-/// of costing a request at every feed read for ever.
+/// the API as a whole or the sign-in) after which it leaves the refresh queue, instead of
+/// costing a request at every feed read for ever.
 pub const MAX_REFRESH_ATTEMPTS: u32 = 10;
 
 /// Re-reads from the API every order a webhook named (the mirror's refresh queue, filled in
 /// each webhook's own transaction) and applies it: polling is the source of truth, webhooks
 /// make it fast. An order leaves the queue once its re-read is applied, the API answers 404,
-/// or its read was refused [`MAX_REFRESH_ATTEMPTS`] times; a failed read stays queued for the
-/// next call (which the feed loop makes after every page, at most every 25 s when idle). A
-/// refusal of one order's read goes on with the others; any other failure (network, API,
-/// credentials) ends this call.
+/// or its read was refused [`MAX_REFRESH_ATTEMPTS`] times (the last one in a call that read
+/// another order); a failed read stays queued for the next call (which the feed loop makes
+/// after every page, at most every 25 s when idle). Any failure before a read succeeded ends
+/// the call (one request, not one per order, while the API refuses everything); after one,
+/// a refusal of one order's read goes on with the others.
 pub async fn refresh_named_orders(
     client: &flexfactor_client::FlexFactorClient,
     mirror: &mut Mirror,
     account_id: &str,
 ) -> Result<RefreshReport, SyncError> {
     let mut report = RefreshReport::default();
+    // Refusals count only once this call has read an order: before that, the API may be
+    // refusing every order (a revoked permission, a firewall), which says nothing of this one.
+    let mut read_one = false;
     for queued in mirror.queued_refreshes(account_id, 200)? {
         match client.get_order(&queued.order_session_key).await {
             Ok(order) => {
                 mirror.apply_orders(account_id, std::slice::from_ref(&order), None)?;
                 mirror.refresh_done(account_id, &queued)?;
                 report.refreshed += 1;
+                read_one = true;
             }
             Err(flexfactor_client::ClientError::NotFound { .. }) => {
                 tracing::warn!(order = %queued.order_session_key, "a webhook named an order the API does not know");
                 mirror.refresh_done(account_id, &queued)?;
                 report.unknown += 1;
+                read_one = true;
             }
             Err(e) if crate::engine::is_per_order(&e) => {
-                // This order's read alone is refused: the others are still read. Orders tried
-                // least often go first, so one that keeps failing does not hold up others.
+                // Refused for this order: counted (orders tried least often go first, so one
+                // that keeps failing does not hold up others). Once another read worked, the
+                // others are still read, and after the last allowed attempt it leaves the queue.
                 tracing::warn!(order = %queued.order_session_key, error = %e, "could not re-read an order after its webhook");
-                if queued.attempts + 1 >= MAX_REFRESH_ATTEMPTS {
+                if read_one && queued.attempts + 1 >= MAX_REFRESH_ATTEMPTS {
                     tracing::warn!(order = %queued.order_session_key, attempts = queued.attempts + 1,
                         "giving up re-reading an order after its webhook");
                     mirror.refresh_done(account_id, &queued)?;
                     report.given_up += 1;
-                } else {
-                    mirror.refresh_failed(account_id, &queued.order_session_key, &e.to_string())?;
-                    report.failed += 1;
+                    continue;
+                }
+                mirror.refresh_failed(account_id, &queued.order_session_key, &e.to_string())?;
+                report.failed += 1;
+                if !read_one {
+                    break;
                 }
             }
             Err(e) => {
-                // The API, the network or the credentials are in trouble: one failed request
-                // per call, not one per queued order.
+                // The API, the network or the sign-in are in trouble: one failed request per
+                // call, not one per queued order, and no attempt counted against the order.
                 tracing::warn!(order = %queued.order_session_key, error = %e, "could not re-read an order after its webhook");
-                mirror.refresh_failed(account_id, &queued.order_session_key, &e.to_string())?;
+                mirror.refresh_interrupted(account_id, &queued.order_session_key, &e.to_string())?;
                 report.failed += 1;
                 break;
             }
