@@ -9,6 +9,9 @@
 #   both      both
 #   nounique  today's schema with the unique key built after the rows (as a sorted build)
 #   cache256  today's schema with a 256 MB page cache instead of 64 MB
+#   cache16   today's schema with a 16 MB page cache, the unique key built after the rows
+#   threads   cache16 with `PRAGMA threads = 2` (sorter helper threads)
+#   lean      cache16 with both an integer account and integer-ms timestamps
 # Usage: bash crates/mirror/benches/schema_variants.sh [rounds (default 2)] [variants...]
 # Needs the sqlite3 shell (apt: sqlite3) and about 2 GB in $TMPDIR.
 set -euo pipefail
@@ -20,8 +23,8 @@ fi
 variants=("$@")
 [ ${#variants[@]} -gt 0 ] || variants=(text acct ts both nounique cache256)
 for v in "${variants[@]}"; do
-  case $v in text | acct | ts | both | nounique | cache256) ;; *)
-    echo "unknown variant: $v (text, acct, ts, both, nounique or cache256)" >&2
+  case $v in text | acct | ts | both | nounique | cache256 | cache16 | threads | lean) ;; *)
+    echo "unknown variant: $v (text, acct, ts, both, nounique, cache256, cache16, threads or lean)" >&2
     exit 2
     ;;
   esac
@@ -54,13 +57,20 @@ run() {
   local v=$1 db="$dir/$1.db" account="'acct-0f8e4a6c2b1d'" account_type=TEXT ts_type=TEXT cache=65536
   local unique=", UNIQUE (account_id, order_session_key)" unique_after=""
   rm -f "$db" "$db-wal"
-  case $v in acct | both) account=1 account_type=INTEGER ;; esac
-  case $v in ts | both) ts_type=INTEGER ;; esac
+  case $v in acct | both | lean) account=1 account_type=INTEGER ;; esac
+  case $v in ts | both | lean) ts_type=INTEGER ;; esac
   case $v in nounique) unique="" unique_after="CREATE UNIQUE INDEX orders_key ON orders (account_id, order_session_key);" ;; esac
   case $v in cache256) cache=262144 ;; esac
+  local threads=0
+  case $v in cache16 | threads | lean)
+    unique="" unique_after="CREATE UNIQUE INDEX orders_key ON orders (account_id, order_session_key);"
+    cache=16384
+    ;;
+  esac
+  case $v in threads) threads=2 ;; esac
   t() { if [ "$ts_type" = INTEGER ]; then echo "$1"; else echo "strftime('%Y-%m-%dT%H:%M:%fZ', $1 / 1000.0, 'unixepoch')"; fi; }
   sqlite3 "$db" <<SQL | awk '/^Run Time/ {printf "%s ", $4} END {print ""}'
-PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-$cache; PRAGMA temp_store=MEMORY;
+PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-$cache; PRAGMA temp_store=MEMORY; PRAGMA threads=$threads;
 ATTACH '$dir/src.db' AS s;
 CREATE TABLE pre AS SELECT i, osk, moid, status_code, status_name, decision, state, is_mit, amount, captured, refunded,
   currency, email, name, bin, last4, decline, site,
