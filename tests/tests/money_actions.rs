@@ -188,6 +188,42 @@ async fn a_refund_lost_before_it_ran_is_resent_once_but_only_after_the_quiet_per
 }
 
 #[tokio::test]
+async fn a_refund_lost_before_it_ran_is_not_resent_at_start_and_a_refused_resend_is_not_taken_for_nothing_refunded() {
+    let s = setup_with(|cc| cc.refund_quiet_period = std::time::Duration::from_millis(500)).await;
+    let order = first_in_state(&s.app, OrderStateDto::Approved, None);
+    let key = order.order_session_key.as_str();
+    s.sandbox.set_faults(Faults {
+        drop_connection_rate: 1.0,
+        only_path_suffix: Some("/refund".into()),
+        ..Default::default()
+    });
+    let first = s.app.refund(refund(key, 120, "lost")).await.unwrap();
+    assert_eq!(first.status, ActionStatus::AwaitingConfirmation, "{}", first.message);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+
+    // At a start, open actions are settled from FlexFactor's record only: the refund, proven
+    // absent by now, is not sent again without a person asking.
+    s.sandbox.set_faults(Faults::default());
+    let at_start = s.app.resolve_open_actions().await.unwrap();
+    assert_eq!(at_start.len(), 1);
+    assert_eq!(at_start[0].status, ActionStatus::AwaitingConfirmation, "{}", at_start[0].message);
+    assert!(s.sandbox.refunds(key).is_empty(), "nothing sent at start");
+
+    // "Check again" resends it; FlexFactor refuses the resend (as it does a repeat refund).
+    s.sandbox.set_faults(Faults {
+        forbidden_rate: 1.0,
+        only_path_suffix: Some("/refund".into()),
+        ..Default::default()
+    });
+    let again = s.app.check_action("lost").await.unwrap();
+    assert_eq!(again.status, ActionStatus::AwaitingConfirmation, "{}", again.message);
+    assert!(again.message.contains("will not send it again"), "{}", again.message);
+    // Still open: the order cannot be refunded by another dialog until a person settles it.
+    assert!(!s.app.order_detail(key).unwrap().refundable);
+    assert!(s.app.verify_audit().unwrap().ok);
+}
+
+#[tokio::test]
 async fn an_unclear_refund_settled_by_hand_sends_nothing_is_audited_and_lets_the_order_be_refunded_again() {
     let s = setup().await;
     let rows = s

@@ -15,6 +15,7 @@ use flexdesk_mirror::{
 };
 use flexfactor_client::{ClientError, FlexFactorClient};
 use flexfactor_wire::{CaptureRequest, Cents, WireOrder};
+use std::sync::Arc;
 
 use crate::action_dto::{
     ActionOutcome, ActionStatus, CancelInput, CancelPreviewRow, ExternalCancelInput, RefundInput, SettleInput,
@@ -170,14 +171,44 @@ impl AppCore {
         m.order(account, order)?.ok_or_else(|| CoreError::Internal(format!("order {order} vanished from the mirror")))
     }
 
+    /// [`Self::reread`], and whether FlexFactor's record gave the refunded total
+    /// (`refundedAmount`; the mirror counts a missing one as 0).
+    async fn reread_with_refunds(
+        &self,
+        client: &FlexFactorClient,
+        m: &mut Mirror,
+        account: &str,
+        order: &str,
+    ) -> Result<(OrderRecord, bool), CoreError> {
+        let wire: WireOrder = client.get_order(order).await?;
+        let has_refunds = wire.refunded_amount.is_some();
+        m.apply_orders(account, std::slice::from_ref(&wire), None)?;
+        let record = m
+            .order(account, order)?
+            .ok_or_else(|| CoreError::Internal(format!("order {order} vanished from the mirror")))?;
+        Ok((record, has_refunds))
+    }
+
     fn audit(&self, account: &str, action: &str, target: &str, detail: String) -> AuditDraft {
+        Self::audit_as(self.operator(), account, action, target, detail)
+    }
+
+    /// An audit entry in the name of `operator`: the person who asked for the action (an
+    /// intent settled later, at a start or by another window, stays theirs).
+    fn audit_as(operator: String, account: &str, action: &str, target: &str, detail: String) -> AuditDraft {
         AuditDraft {
             account_id: Some(account.to_string()),
-            operator: self.operator(),
+            operator,
             action: action.to_string(),
             target: Some(target.to_string()),
             detail,
         }
+    }
+
+    /// The in-process lock of one intent (see `Inner::intent_locks`).
+    fn intent_lock(&self, intent_key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.inner().intent_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(intent_key.to_string()).or_default().clone()
     }
 
     fn event(intent: &Intent, order: &str, summary: String) -> OrderEvent {
@@ -257,7 +288,11 @@ impl AppCore {
         };
         match m.record_intent(&intent)? {
             Recorded::Existing(existing) => self.continue_intent(&client, &mut m, *existing).await,
-            Recorded::Inserted => self.send_refund(&client, &mut m, intent, RESEND_BUDGET).await,
+            Recorded::Inserted => {
+                let lock = self.intent_lock(&intent.intent_key);
+                let _sending = lock.lock().await;
+                self.send_refund(&client, &mut m, intent, RESEND_BUDGET).await
+            }
             Recorded::OpenRefund(open) => Err(open_refund_refusal(&open)),
         }
     }
@@ -298,7 +333,8 @@ impl AppCore {
                     &intent.intent_key,
                     IntentState::Confirmed,
                     &message,
-                    Some(&self.audit(
+                    Some(&Self::audit_as(
+                        intent.operator.clone(),
                         &account,
                         "refund",
                         &order,
@@ -320,6 +356,20 @@ impl AppCore {
                 let intent = m.intent(&intent.intent_key)?.unwrap_or(intent);
                 self.resolve_refund(client, m, intent, resends_left).await
             }
+            Err(e) if intent.attempts > 1 => {
+                // A resend refused: FlexFactor refuses a repeat refund of an order, which the
+                // first attempt may have been. Not "nothing was refunded": a person looks.
+                tracing::warn!(error = %e, "a resent refund was refused; the first attempt may have gone through");
+                let message = format!(
+                    "Awaiting confirmation: FlexFactor refused the refund when FlexDesk sent it again ({e}), which it \
+                     also does when the first attempt went through. FlexDesk will not send it again: check the order in \
+                     the FlexFactor portal, then settle this action."
+                );
+                m.finish_intent(&intent.intent_key, IntentState::AwaitingConfirmation, &message, None, None).map_err(
+                    not_recorded(format!("The refund of {} may have gone through", money(amount, &currency))),
+                )?;
+                Ok(outcome(&intent, ActionStatus::AwaitingConfirmation, message, None))
+            }
             Err(e) => {
                 let message = match &e {
                     ClientError::Rejected { .. } => refusal_message(&e),
@@ -333,7 +383,8 @@ impl AppCore {
                     &intent.intent_key,
                     IntentState::Rejected,
                     &message,
-                    Some(&self.audit(
+                    Some(&Self::audit_as(
+                        intent.operator.clone(),
                         &account,
                         "refund_refused",
                         &order,
@@ -360,8 +411,21 @@ impl AppCore {
         let baseline = intent.baseline_refunded_cents.unwrap_or(0);
         let currency = intent.currency.clone().unwrap_or_else(|| "USD".into());
         let account = intent.account_id.clone();
-        let order = match self.reread(client, m, &account, &order_id).await {
-            Ok(o) => o,
+        let order = match self.reread_with_refunds(client, m, &account, &order_id).await {
+            Ok((o, true)) => o,
+            Ok((o, false)) => {
+                // Without the refunded total, an unchanged one proves nothing: never resent,
+                // never confirmed from it.
+                return Ok(outcome(
+                    &intent,
+                    ActionStatus::AwaitingConfirmation,
+                    "Awaiting confirmation: FlexFactor did not answer clearly, and its record of the order does not say \
+                     how much was refunded. FlexDesk will not send this refund again: check the order in the \
+                     FlexFactor portal, then settle this action."
+                        .to_string(),
+                    Some(o.captured_cents - o.refunded_cents),
+                ));
+            }
             Err(e) => {
                 return Ok(outcome(
                     &intent,
@@ -381,7 +445,8 @@ impl AppCore {
                 &intent.intent_key,
                 IntentState::Confirmed,
                 &message,
-                Some(&self.audit(
+                Some(&Self::audit_as(
+                    intent.operator.clone(),
                     &account,
                     "refund",
                     &order_id,
@@ -449,6 +514,22 @@ impl AppCore {
         m: &mut Mirror,
         intent: Intent,
     ) -> Result<ActionOutcome, CoreError> {
+        self.continue_intent_resending(client, m, intent, RESEND_BUDGET).await
+    }
+
+    /// [`Self::continue_intent`], resending a refund proven absent at most `resends` times
+    /// (none at start: nothing is sent without a person asking again). Waits for a send of
+    /// the same intent in flight in this process (another window) and then reads it afresh.
+    async fn continue_intent_resending(
+        &self,
+        client: &FlexFactorClient,
+        m: &mut Mirror,
+        intent: Intent,
+        resends: u32,
+    ) -> Result<ActionOutcome, CoreError> {
+        let lock = self.intent_lock(&intent.intent_key);
+        let _settling = lock.lock().await;
+        let intent = m.intent(&intent.intent_key)?.unwrap_or(intent);
         let message = intent.result_message.clone().unwrap_or_default();
         match intent.state {
             IntentState::Confirmed => Ok(outcome(&intent, ActionStatus::Confirmed, message, None)),
@@ -464,7 +545,7 @@ impl AppCore {
                             None,
                         ));
                     }
-                    self.resolve_refund(client, m, intent, RESEND_BUDGET).await
+                    self.resolve_refund(client, m, intent, resends).await
                 }
                 IntentKind::Cancel | IntentKind::ExternalCancel | IntentKind::Capture => {
                     // These carry an idempotency key FlexFactor honours: resending is safe.
@@ -856,13 +937,20 @@ impl AppCore {
         Ok(outcome(&intent, status, message, None))
     }
 
-    /// Settles every open intent of the active account (at start and on demand).
+    /// Settles every open intent of the active account (at start and on demand) from what
+    /// FlexFactor shows: a refund is confirmed by a re-read but never sent again from here (a
+    /// person asks again with "Check again"); keyed actions carry their idempotency key and
+    /// are completed. One that cannot be settled now (offline) does not stop the others.
     pub async fn resolve_open_actions(&self) -> Result<Vec<ActionOutcome>, CoreError> {
         let (account, client) = self.session_parts().await?;
         let mut m = self.writer()?;
         let mut out = Vec::new();
         for intent in m.open_intents(&account)? {
-            out.push(self.continue_intent(&client, &mut m, intent).await?);
+            let key = intent.intent_key.clone();
+            match self.continue_intent_resending(&client, &mut m, intent, 0).await {
+                Ok(o) => out.push(o),
+                Err(e) => tracing::warn!(intent = %key, error = %e, "could not settle an open action; it stays open"),
+            }
         }
         Ok(out)
     }

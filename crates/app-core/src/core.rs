@@ -98,6 +98,10 @@ pub(crate) struct Inner {
     /// True once the UI has drawn its first rows (see `first_rows_shown`): the first
     /// background sync waits for it, briefly, so start-up draws from the mirror first.
     pub first_screen: tokio::sync::watch::Sender<bool>,
+    /// One lock per money-moving intent (by its key): every window shares this core, so a
+    /// "Check again" in one waits for a send in flight in another instead of judging the
+    /// refund absent while it is still on its way.
+    pub intent_locks: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// What a cached filtered count is valid for.
@@ -228,6 +232,7 @@ impl AppCore {
                 startup_notice: Mutex::new(opened.notice),
                 notices: tokio::sync::broadcast::channel(64).0,
                 first_screen: tokio::sync::watch::channel(false).0,
+                intent_locks: Mutex::new(std::collections::HashMap::new()),
             }),
         };
         if check_rest_later {

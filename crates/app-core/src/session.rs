@@ -213,7 +213,7 @@ pub(crate) async fn feed_loop(
                 r.last_lag_ms = Some((applied_at - at).num_milliseconds().max(0));
             }
         });
-        if report.applied > 0 {
+        if report.applied + report.unreadable > 0 {
             inner.notify_changed();
         }
         if report.cursor_too_old {
