@@ -355,6 +355,19 @@ async fn support_cancels_one_order_found_by_merchant_id_and_three_pending_mit_in
     app.click("#cancel-dialog .buttons .btn").await;
     app.wait_gone("#cancel-dialog", "the cancel dialog to close").await;
     app.wait_attr("#order-detail", "data-state", "cancelled").await;
+    // Escape while typing a note leaves the note box: the panel and the text stay.
+    app.type_into("#note-text", "Called the customer").await;
+    app.client
+        .execute(
+            "document.querySelector('#note-text').dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(app.exists("#order-detail").await, "Escape in the note box closed the detail panel");
+    let kept = app.client.execute("return document.querySelector('#note-text').value", vec![]).await.unwrap();
+    assert_eq!(kept.as_str(), Some("Called the customer"), "the typed note was lost");
+    app.set_value("#note-text", "").await;
     app.click("#order-detail-close").await;
     app.set_value("#search-input", "").await;
 
