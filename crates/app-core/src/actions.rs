@@ -101,6 +101,16 @@ fn refusal_message(e: &ClientError) -> String {
 /// Answers that do not say whether the action happened. A 409 on a keyed call means a
 /// request with the same key is still being processed (or was, with another payload): not a
 /// refusal, since that request may yet go through.
+/// A refund recorded after another refund of its order went through (see
+/// [`Recorded::OrderChanged`]).
+fn order_changed_refusal() -> CoreError {
+    CoreError::InvalidInput(
+        "Another refund of this order went through while this one was being prepared. Nothing was sent: \
+         review the order's refunded amount and refund again if needed."
+            .into(),
+    )
+}
+
 fn is_unclear(e: &ClientError) -> bool {
     matches!(e, ClientError::OutcomeUnknown { .. } | ClientError::Conflict { .. }) || e.is_transient()
 }
@@ -251,7 +261,9 @@ impl AppCore {
             return Err(open_refund_refusal(&open));
         }
         // Re-read first: the amount is checked against what FlexFactor holds now, and an
-        // offline FlexDesk records nothing.
+        // offline FlexDesk records nothing. The intent is dated from before the re-read, so a
+        // refund confirmed by another window since then is seen when it is recorded.
+        let read_at = Utc::now();
         let order = self.reread(&client, &mut m, &account, &input.order_session_key).await?;
         if !refundable(order.state) {
             return Err(CoreError::InvalidInput(format!(
@@ -283,7 +295,7 @@ impl AppCore {
             state: IntentState::Pending,
             attempts: 0,
             result_message: None,
-            created_at: now,
+            created_at: read_at,
             updated_at: now,
         };
         match m.record_intent(&intent)? {
@@ -294,6 +306,7 @@ impl AppCore {
                 self.send_refund(&client, &mut m, intent, RESEND_BUDGET).await
             }
             Recorded::OpenRefund(open) => Err(open_refund_refusal(&open)),
+            Recorded::OrderChanged => Err(order_changed_refusal()),
         }
     }
 
@@ -603,6 +616,7 @@ impl AppCore {
                 Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await?,
                 Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await?,
                 Recorded::OpenRefund(open) => return Err(open_refund_refusal(&open)),
+                Recorded::OrderChanged => return Err(order_changed_refusal()),
             });
         }
         Ok(out)
@@ -633,6 +647,7 @@ impl AppCore {
             Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await,
             Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await,
             Recorded::OpenRefund(open) => Err(open_refund_refusal(&open)),
+            Recorded::OrderChanged => Err(order_changed_refusal()),
         }
     }
 
@@ -671,6 +686,7 @@ impl AppCore {
             Recorded::Existing(e) => self.continue_intent(&client, &mut m, *e).await,
             Recorded::Inserted => self.send_keyed(&client, &mut m, intent).await,
             Recorded::OpenRefund(open) => Err(open_refund_refusal(&open)),
+            Recorded::OrderChanged => Err(order_changed_refusal()),
         }
     }
 

@@ -110,6 +110,11 @@ pub enum Recorded {
     /// unclear, or it is being sent). Nothing was written: a second refund now could refund
     /// the customer twice.
     OpenRefund(Box<Intent>),
+    /// A refund: the order's refunded total is no longer the one this refund was checked
+    /// against (`baseline_refunded_cents`), or another refund of it was confirmed since this
+    /// one's check began (`created_at`). Nothing was written: its amount check, and a later
+    /// confirmation by re-reading, would count the other refund as this one.
+    OrderChanged,
 }
 
 const COLUMNS: &str =
@@ -169,6 +174,18 @@ impl Mirror {
                 .op("looking for an open refund")?;
             if let Some(open) = open {
                 return Ok(Recorded::OpenRefund(Box::new(open)));
+            }
+            let (stored, confirmed_since): (Option<i64>, bool) = tx
+                .query_row(
+                    "SELECT (SELECT refunded_cents FROM orders WHERE account_id = ?1 AND order_session_key = ?2),
+                            EXISTS (SELECT 1 FROM outbox WHERE account_id = ?1 AND order_session_key = ?2
+                                      AND kind = 'refund' AND state = 'confirmed' AND updated_at >= ?3)",
+                    rusqlite::params![i.account_id, i.order_session_key, i.created_at.to_rfc3339()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .op("checking the order's refunds")?;
+            if confirmed_since || (stored.is_some() && stored != i.baseline_refunded_cents) {
+                return Ok(Recorded::OrderChanged);
             }
         }
         tx.execute(
@@ -330,6 +347,45 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_checked_before_another_refund_of_its_order_went_through_is_not_recorded() {
+        let mut m = mirror_with_intent();
+        let order = flexfactor_wire::WireOrder {
+            id: "o-1".into(),
+            status: Some(7),
+            amount: Some(flexfactor_wire::Cents(1000)),
+            captured_amount: Some(flexfactor_wire::Cents(1000)),
+            refunded_amount: Some(flexfactor_wire::Cents(0)),
+            ..Default::default()
+        };
+        m.apply_orders("acct", std::slice::from_ref(&order), None).unwrap();
+        // A second dialog checks the order (nothing refunded yet) ...
+        let checked_at = Utc::now();
+        let first = m.intent("i-1").unwrap().unwrap();
+        let second = |key: &str, baseline: i64, at: DateTime<Utc>| Intent {
+            intent_key: key.into(),
+            baseline_refunded_cents: Some(baseline),
+            created_at: at,
+            updated_at: at,
+            ..first.clone()
+        };
+        let stale = second("i-2", 0, checked_at);
+        // ... while the first refund is confirmed and the order re-read.
+        m.mark_intent_sending("i-1", 0).unwrap();
+        m.finish_intent("i-1", IntentState::Confirmed, "refunded", None, None).unwrap();
+        assert_eq!(m.record_intent(&stale).unwrap(), Recorded::OrderChanged, "confirmed since its check");
+        let refunded = flexfactor_wire::WireOrder {
+            refunded_amount: Some(flexfactor_wire::Cents(100)),
+            status: Some(6),
+            ..order.clone()
+        };
+        m.apply_orders("acct", std::slice::from_ref(&refunded), None).unwrap();
+        let later = Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(m.record_intent(&second("i-3", 0, later)).unwrap(), Recorded::OrderChanged, "stale total");
+        // Checked afterwards, against the new total: recorded.
+        assert_eq!(m.record_intent(&second("i-4", 100, later)).unwrap(), Recorded::Inserted);
+    }
+
+    #[test]
     fn only_one_of_two_continuations_that_read_the_same_intent_may_send_it() {
         let mut m = mirror_with_intent();
         assert!(m.mark_intent_sending("i-1", 0).unwrap(), "the first continuation sends");
@@ -350,6 +406,8 @@ mod tests {
         }
         assert!(m.intent("i-2").unwrap().is_none());
         m.finish_intent("i-1", IntentState::Confirmed, "Refunded", None, None).unwrap();
+        // Checked again once the first is settled (no total stored for this order here).
+        second.created_at = Utc::now() + chrono::Duration::seconds(1);
         assert_eq!(m.record_intent(&second).unwrap(), Recorded::Inserted);
     }
 
