@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { emptyForm, filterToForm, formToFilter, localDayStart, nextSort } from "./filters";
+import { describe, expect, it, vi } from "vitest";
+import { emptyForm, exactTimes, filterToForm, formToFilter, localDayStart, nextSort } from "./filters";
 
 describe("formToFilter", () => {
   it("leaves everything out for an empty form", () => {
@@ -49,5 +49,19 @@ describe("nextSort", () => {
     expect(nextSort("createdAsc", "created")).toBe("createdDesc");
     expect(nextSort("createdDesc", "amount")).toBe("amountDesc");
     expect(nextSort("amountDesc", "amount")).toBe("amountAsc");
+  });
+});
+
+describe("exactTimes", () => {
+  it("keeps a UTC day exactly where local days would shift it, and nothing for whole local days", () => {
+    vi.stubEnv("TZ", "America/New_York");
+    try {
+      const utcDay = { state: null, search: null, createdFrom: "2026-03-14T00:00:00Z", createdTo: "2026-03-15T00:00:00Z" };
+      expect(exactTimes(utcDay)).toEqual({ createdFrom: "2026-03-14T00:00:00Z", createdTo: "2026-03-15T00:00:00Z" });
+      const localDays = formToFilter({ ...emptyForm(), createdFrom: "2026-03-14", createdTo: "2026-03-14" }, "").filter;
+      expect(exactTimes(localDays)).toBeNull();
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

@@ -140,3 +140,27 @@ export function nextSort(current: OrderSort, column: "created" | "amount"): Orde
   if (column === "created") return current === "createdDesc" ? "createdAsc" : "createdDesc";
   return current === "amountDesc" ? "amountAsc" : "amountDesc";
 }
+
+/** The time bounds of a filter the date fields can hold. */
+export type TimeBounds = Partial<Pick<OrderFilter, "createdFrom" | "createdTo" | "placedFrom" | "placedTo">>;
+
+/**
+ * The time bounds of `filter` that are not whole local days (a chart's bar is a UTC day): the
+ * local-day date fields would shift them, so they are kept exactly as given (null: none).
+ */
+export function exactTimes(filter: OrderFilter): TimeBounds | null {
+  const out: TimeBounds = {};
+  const keys = [
+    ["createdFrom", 0],
+    ["createdTo", 1],
+    ["placedFrom", 0],
+    ["placedTo", 1],
+  ] as const;
+  for (const [key, days] of keys) {
+    const iso = filter[key];
+    if (iso == null) continue;
+    const back = localDayStart(localDay(iso, days), days);
+    if (back === null || new Date(back).getTime() !== new Date(iso).getTime()) out[key] = iso;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
