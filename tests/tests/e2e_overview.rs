@@ -39,7 +39,10 @@ async fn charts_drawn_for(client: &Client, from_day: &str) {
 async fn manager_changes_the_range_clicks_a_bar_and_sees_exactly_its_orders() {
     let data_dir = tempfile::tempdir().unwrap();
     let dir = data_dir.path().to_string_lossy().to_string();
-    let (_driver, client) = launch(4464, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "0")]).await;
+    // A manager west of UTC: the charts' days are UTC days, and a bar's orders must still be
+    // exactly its orders (not shifted to local midnights).
+    let envs = [("FLEXDESK_DATA_DIR", dir.as_str()), ("FLEXDESK_DEMO_TRAFFIC", "0"), ("TZ", "America/New_York")];
+    let (_driver, client) = launch(4464, &envs).await;
 
     // The Demo backfill finishes first (the Overview reads the local mirror).
     wait_for_backfill(&client, Duration::from_secs(180)).await;
