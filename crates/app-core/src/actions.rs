@@ -911,6 +911,10 @@ impl AppCore {
         }
         let account = self.active_account_id()?;
         let mut m = self.writer()?;
+        // Not while "Check again" in another window is re-reading or resending it: read the
+        // action once that is over.
+        let lock = self.intent_lock(&input.intent_key);
+        let _settling = lock.lock().await;
         let intent = m.intent(&input.intent_key)?.filter(|i| i.account_id == account).ok_or_else(|| {
             CoreError::InvalidInput(format!("There is no action {} in this account.", input.intent_key))
         })?;
