@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0014_each_missing_webhook", include_str!("../migrations/0014_each_missing_webhook.sql")),
     ("0015_batch_looks", include_str!("../migrations/0015_batch_looks.sql")),
     ("0016_feed_unreadable", include_str!("../migrations/0016_feed_unreadable.sql")),
+    ("0017_first_decision_time", include_str!("../migrations/0017_first_decision_time.sql")),
 ];
 
 /// The schema version this build writes.
@@ -92,6 +93,7 @@ mod tests {
         ("0014_each_missing_webhook", "0a582367b9c80eead663e05906cdc6d8893f754fade8bf310d8914054834f474"),
         ("0015_batch_looks", "da82eab73b64b2e978364afde6c3c24b6f13d1ef3362521cb3b4b1fa44ee6e2c"),
         ("0016_feed_unreadable", "c379caa8f0ddd620b9ba747e280e8ebda916f6225e64749f6f8da3d4dda6d86a"),
+        ("0017_first_decision_time", "316005468b7471c3a8cbdae60392b8b0451f4d4c8f121a9f1fc84fbadbd6a1b8"),
     ];
 
     #[test]

@@ -539,6 +539,8 @@ struct RowWriter<'t, 'k> {
     hint: rusqlite::CachedStatement<'t>,
     stored_state: rusqlite::CachedStatement<'t>,
     stored_state_by_id: rusqlite::CachedStatement<'t>,
+    older_decision: rusqlite::CachedStatement<'t>,
+    older_decision_by_id: rusqlite::CachedStatement<'t>,
 }
 
 impl<'t, 'k> RowWriter<'t, 'k> {
@@ -563,9 +565,9 @@ impl<'t, 'k> RowWriter<'t, 'k> {
                     "INSERT OR IGNORE INTO orders (account_id, order_session_key, merchant_order_id, status_code, status_name,
                         decision, state, is_mit, amount_cents, captured_cents, refunded_cents, currency, email, customer_name,
                         card_bin, card_last4, decline_code, site_id, placed_at, created_at, modified_at, expiry_at, synced_at, api_state,
-                        first_decision)
+                        first_decision, first_decision_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?24, ?25,
-                        ?6)",
+                        ?6, ?21)",
                 )
                 .op("preparing the order insert")?,
             update: tx
@@ -596,6 +598,23 @@ impl<'t, 'k> RowWriter<'t, 'k> {
             stored_state_by_id: tx
                 .prepare_cached("SELECT api_state, modified_at FROM orders WHERE id = ?1")
                 .op("preparing the stored-state lookup")?,
+            // An older copy than the one the first decision came from (arriving out of order)
+            // gives the order its first decision.
+            older_decision: tx
+                .prepare_cached(
+                    "UPDATE orders SET first_decision = ?3, first_decision_at = ?4
+                     WHERE account_id = ?1 AND order_session_key = ?2 AND first_decision_at IS NOT NULL
+                       AND ?4 < first_decision_at",
+                )
+                .op("preparing the first-decision check")?,
+            // The same by id, during a bulk load (the key index is off then).
+            older_decision_by_id: tx
+                .prepare_cached(
+                    "UPDATE orders SET first_decision = ?3, first_decision_at = ?4
+                     WHERE id = ?5 AND account_id = ?1 AND order_session_key = ?2 AND first_decision_at IS NOT NULL
+                       AND ?4 < first_decision_at",
+                )
+                .op("preparing the first-decision check")?,
         })
     }
 
@@ -684,6 +703,23 @@ impl<'t, 'k> RowWriter<'t, 'k> {
             Some(Some(_)) => false,
             Some(None) | None => self.insert.execute(&params[..25]).op("inserting an order")? == 1,
         };
+        if !inserted {
+            if let (Some(decision), Some(modified)) = (wire.decision.as_deref(), batch.opt(p.modified_at)) {
+                match existing.flatten() {
+                    Some(id) => self.older_decision_by_id.execute(rusqlite::params![
+                        self.account_id,
+                        wire.id,
+                        decision,
+                        modified,
+                        id
+                    ]),
+                    None => {
+                        self.older_decision.execute(rusqlite::params![self.account_id, wire.id, decision, modified])
+                    }
+                }
+                .op("checking an order's first decision")?;
+            }
+        }
         if inserted {
             let id = self.tx.last_insert_rowid();
             if let Some(keys) = self.keys.as_deref_mut() {

@@ -69,9 +69,10 @@ fn the_timeline_opens_with_the_evaluate_result_and_records_only_reads_that_chang
     assert_eq!((first[0].kind.as_str(), first[0].summary.as_str()), ("evaluate", "Answered SUBMITTED"));
     assert_eq!(first[0].at, Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(), "at the time the order was placed");
 
-    // The same record again, and an older one: nothing changed, nothing recorded.
+    // The same record again, and an older one (in another status): nothing changed, nothing
+    // recorded.
     m.apply_orders("acct", &[order(1, 4, "SUBMITTED", 1)], None).unwrap();
-    m.apply_orders("acct", &[order(1, 7, "APPROVED", 0)], None).unwrap();
+    m.apply_orders("acct", &[order(1, 1, "SUBMITTED", 0)], None).unwrap();
     assert_eq!(kinds(&m, 1), ["evaluate"]);
 
     // FlexFactor approved it: one poll entry, saying what changed.
@@ -85,6 +86,14 @@ fn the_timeline_opens_with_the_evaluate_result_and_records_only_reads_that_chang
     assert!(poll.changed_state);
     m.apply_orders("acct", &[order(1, 7, "APPROVED", 2)], None).unwrap();
     assert_eq!(kinds(&m, 1), ["evaluate", "poll"], "re-reading the same record adds nothing");
+    // A copy older than the first one seen, read late, says what FlexFactor answered first.
+    let oldest = WireOrder {
+        modified_on: Some(Utc.with_ymd_and_hms(2026, 3, 1, 9, 30, 0).unwrap()),
+        ..order(1, 4, "CHALLENGE", 0)
+    };
+    m.apply_orders("acct", &[oldest], None).unwrap();
+    let entries = m.timeline("acct", &order(1, 4, "SUBMITTED", 0).id).unwrap();
+    assert_eq!(entries[0].summary, "Answered CHALLENGE (decision now APPROVED)");
 }
 
 #[test]

@@ -87,6 +87,10 @@ fn fingerprint(m: &Mirror) -> Vec<String> {
         // by design (a stale snapshot changes nothing); everything else must not.
         for t in m.timeline("acct", &order_id(i)).unwrap().into_iter().filter(|t| t.kind != "poll") {
             out.push(format!("{} {} {} {:?} {:?}", order_id(i), t.at, t.kind, t.state_hint, t.payload.is_some()));
+            if t.kind == "evaluate" {
+                // The evaluate result: the decision of the oldest copy, whatever came first.
+                out.push(t.summary);
+            }
         }
     }
     let mut drift: Vec<String> =
