@@ -83,6 +83,29 @@ async fn uploaded_and_waiting(
     }
 }
 
+/// Waits until FlexFactor's side has written a response into `outbound`.
+async fn wait_for_a_response_file(outbound: &std::path::Path) {
+    let start = Instant::now();
+    while names_in(outbound).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the core's only batch is answered, with no note left.
+async fn wait_until_answered(app: &AppCore, within: Duration) {
+    let start = Instant::now();
+    loop {
+        let b = app.list_batches().unwrap().remove(0);
+        if b.status == "answered" {
+            assert_eq!(b.last_error, None, "{b:?}");
+            return;
+        }
+        assert!(start.elapsed() < within, "{b:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The files in `dir`, without the temporary dot-files of a transfer in progress.
 fn names_in(dir: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -358,16 +381,7 @@ async fn a_batch_answered_after_the_wait_is_picked_up_by_a_later_look_without_a_
     assert_eq!(waiting.status, "uploaded", "{waiting:?}");
     // FlexFactor answers later; nobody presses Retry.
     let _processing = merchant.start_processing().await;
-    let start = Instant::now();
-    loop {
-        let b = app.list_batches().unwrap().remove(0);
-        if b.status == "answered" {
-            assert_eq!(b.last_error, None, "{b:?}");
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "{b:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_answered(&app, Duration::from_secs(60)).await;
     assert_eq!(app.batch_rows(&batch.id).unwrap().len(), 2);
     app.shutdown().await;
 }
@@ -405,11 +419,7 @@ async fn an_unanswered_batch_of_an_account_not_open_at_start_is_resumed_with_its
 
     // FlexFactor answers; the app starts again on the second account.
     let _processing = first.start_processing().await;
-    let start = Instant::now();
-    while names_in(&first.sftp.root().join("outbound")).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_a_response_file(&first.sftp.root().join("outbound")).await;
     let app = core(data.path(), secrets);
     app.start().await.unwrap();
     assert!(app.list_batches().unwrap().is_empty(), "the second account has no batches");
@@ -445,11 +455,7 @@ async fn once_the_core_is_shut_down_no_later_look_for_a_batchs_response_is_made(
     app.shutdown().await;
     // FlexFactor answers now; a core still looking every second would pick it up.
     let _processing = merchant.start_processing().await;
-    let start = Instant::now();
-    while names_in(&merchant.sftp.root().join("outbound")).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_a_response_file(&merchant.sftp.root().join("outbound")).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(stored_file_statuses(data.path(), &batch.id), ["uploaded"]);
     drop(app);
@@ -486,11 +492,7 @@ async fn a_look_for_the_response_that_needs_the_operator_fails_the_batch_instead
     // itself (not every second against a server it could not trust), only on Retry.
     app.configure_sftp(merchant_sftp(&merchant, merchant.sftp.host_key().to_string())).unwrap();
     let _processing = merchant.start_processing().await;
-    let start = Instant::now();
-    while names_in(&merchant.sftp.root().join("outbound")).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_a_response_file(&merchant.sftp.root().join("outbound")).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(app.list_batches().unwrap().remove(0).status, "failed", "no look without Retry");
     app.resume_batch(&batch.id).unwrap();
@@ -538,22 +540,9 @@ async fn check_now_on_a_waiting_batch_makes_one_look_at_once_and_picks_up_a_resp
 
     // FlexFactor answers; the next Check now picks it up, an hour before the next look.
     let _processing = merchant.start_processing().await;
-    let start = Instant::now();
-    while names_in(&merchant.sftp.root().join("outbound")).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(30), "FlexFactor's side never answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_a_response_file(&merchant.sftp.root().join("outbound")).await;
     app.resume_batch(&batch.id).unwrap();
-    let start = Instant::now();
-    loop {
-        let b = app.list_batches().unwrap().remove(0);
-        if b.status == "answered" {
-            assert_eq!(b.last_error, None, "{b:?}");
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "{b:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_answered(&app, Duration::from_secs(30)).await;
     assert_eq!(app.batch_rows(&batch.id).unwrap().len(), 2);
     app.shutdown().await;
 }

@@ -51,6 +51,19 @@ fn refund(order: &str, cents: i64, intent: &str) -> RefundInput {
     }
 }
 
+/// A refund whose connection drops before FlexFactor runs it: nothing reaches the sandbox, and
+/// the action awaits confirmation. Faults are left as they are.
+async fn refund_lost_before_it_ran(s: &Setup, key: &str, cents: i64, intent: &str) {
+    s.sandbox.set_faults(Faults {
+        drop_connection_rate: 1.0,
+        only_path_suffix: Some("/refund".into()),
+        ..Default::default()
+    });
+    let first = s.app.refund(refund(key, cents, intent)).await.unwrap();
+    assert_eq!(first.status, ActionStatus::AwaitingConfirmation, "{}", first.message);
+    assert!(s.sandbox.refunds(key).is_empty(), "nothing reached the handler");
+}
+
 #[tokio::test]
 async fn a_partial_then_the_remaining_refund_succeed_and_a_third_is_refused_before_sending() {
     let s = setup().await;
@@ -150,14 +163,7 @@ async fn a_refund_lost_before_it_ran_is_resent_once_but_only_after_the_quiet_per
     let s = setup_with(|cc| cc.refund_quiet_period = std::time::Duration::from_secs(5)).await;
     let order = first_in_state(&s.app, OrderStateDto::Approved, None);
     let key = order.order_session_key.as_str();
-    s.sandbox.set_faults(Faults {
-        drop_connection_rate: 1.0,
-        only_path_suffix: Some("/refund".into()),
-        ..Default::default()
-    });
-    let first = s.app.refund(refund(key, 120, "lost")).await.unwrap();
-    assert_eq!(first.status, ActionStatus::AwaitingConfirmation, "{}", first.message);
-    assert!(s.sandbox.refunds(key).is_empty(), "nothing reached the handler");
+    refund_lost_before_it_ran(&s, key, 120, "lost").await;
     s.sandbox.set_faults(Faults::default());
 
     // Within the quiet period an unchanged total proves nothing (FlexFactor may still be
@@ -192,13 +198,7 @@ async fn a_refund_lost_before_it_ran_is_not_resent_at_start_and_a_refused_resend
     let s = setup_with(|cc| cc.refund_quiet_period = std::time::Duration::from_millis(500)).await;
     let order = first_in_state(&s.app, OrderStateDto::Approved, None);
     let key = order.order_session_key.as_str();
-    s.sandbox.set_faults(Faults {
-        drop_connection_rate: 1.0,
-        only_path_suffix: Some("/refund".into()),
-        ..Default::default()
-    });
-    let first = s.app.refund(refund(key, 120, "lost")).await.unwrap();
-    assert_eq!(first.status, ActionStatus::AwaitingConfirmation, "{}", first.message);
+    refund_lost_before_it_ran(&s, key, 120, "lost").await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
 
     // At a start, open actions are settled from FlexFactor's record only: the refund, proven

@@ -426,7 +426,7 @@ impl AppCore {
         let account = intent.account_id.clone();
         let order = match self.reread_with_refunds(client, m, &account, &order_id).await {
             Ok((o, true)) => o,
-            Ok((o, false)) => {
+            Ok((_, false)) => {
                 // Without the refunded total, an unchanged one proves nothing: never resent,
                 // never confirmed from it.
                 return Ok(outcome(
@@ -436,7 +436,7 @@ impl AppCore {
                      how much was refunded. FlexDesk will not send this refund again: check the order in the \
                      FlexFactor portal, then settle this action."
                         .to_string(),
-                    Some(o.captured_cents - o.refunded_cents),
+                    None,
                 ));
             }
             Err(e) => {
@@ -911,10 +911,15 @@ impl AppCore {
         }
         let account = self.active_account_id()?;
         let mut m = self.writer()?;
-        // Not while "Check again" in another window is re-reading or resending it: read the
-        // action once that is over.
+        // Not while "Check again" in another window is re-reading or resending it (which may
+        // wait on FlexFactor for a while): said at once, rather than waiting behind it.
         let lock = self.intent_lock(&input.intent_key);
-        let _settling = lock.lock().await;
+        let Ok(_settling) = lock.try_lock() else {
+            return Err(CoreError::InvalidInput(
+                "This action is being checked with FlexFactor in another window right now. Try again in a moment."
+                    .into(),
+            ));
+        };
         let intent = m.intent(&input.intent_key)?.filter(|i| i.account_id == account).ok_or_else(|| {
             CoreError::InvalidInput(format!("There is no action {} in this account.", input.intent_key))
         })?;

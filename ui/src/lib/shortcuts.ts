@@ -27,6 +27,14 @@ export function shortcutFor(input: KeyInput): Shortcut | null {
   }
 }
 
+/** True for fields a person types text into (not a checkbox, radio or dropdown). */
+export function isTextEntry(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable || target.tagName === "TEXTAREA") return true;
+  if (!(target instanceof HTMLInputElement)) return false;
+  return !["checkbox", "radio", "button", "submit", "reset", "range", "color", "file"].includes(target.type);
+}
+
 /** True for elements that take typed text (where single-letter shortcuts must not fire). */
 export function isEditableTarget(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
