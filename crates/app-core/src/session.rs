@@ -213,6 +213,13 @@ pub(crate) async fn feed_loop(
                 r.last_lag_ms = Some((applied_at - at).num_milliseconds().max(0));
             }
         });
+        if result.is_ok() {
+            // Connected, said at once (before the re-reads below, which may take a while).
+            inner.update_relay(generation, |r| {
+                r.connected = true;
+                r.last_error = None;
+            });
+        }
         if report.applied + report.unreadable > 0 {
             inner.notify_changed();
         }
@@ -236,10 +243,6 @@ pub(crate) async fn feed_loop(
             Ok(()) => {
                 backoff = std::time::Duration::from_secs(1);
                 wait = FEED_WAIT;
-                inner.update_relay(generation, |r| {
-                    r.connected = true;
-                    r.last_error = None;
-                });
                 // An answer at once with nothing in it (a relay shutting down, a proxy that
                 // ignores the wait, a cursor it cannot continue from) is not read again at once.
                 if report.events() == 0 && started.elapsed() < FEED_MIN_ROUND {
