@@ -2,9 +2,19 @@
 //! (tauri-driver + WebKitWebDriver). Run by `scripts/test.sh`; ignored by plain `cargo test`.
 //! Screenshots go to `artifacts/e2e/`.
 
-use fantoccini::Locator;
-use flexdesk_tests::e2e::{attr, fill, launch, screenshot, screenshot_display, wait_for, wait_for_js_list, Sandbox};
+use fantoccini::{Client, Locator};
+use flexdesk_tests::e2e::{
+    attr, click, fill, launch, screenshot, screenshot_display, wait_for, wait_for_js_list, Sandbox,
+};
 use std::time::Duration;
+
+/// Opens the Overview, then the Orders screen again.
+async fn away_and_back(client: &Client) {
+    click(client, "#nav-overview").await;
+    client.wait().for_element(Locator::Css("#range-preset")).await.unwrap();
+    click(client, "#nav-orders").await;
+    client.wait().for_element(Locator::Css("#orders-table")).await.unwrap();
+}
 
 #[tokio::test]
 #[ignore = "needs Xvfb, tauri-driver, a keyring and the built app: run scripts/test.sh"]
@@ -159,6 +169,27 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
     .await;
     assert_eq!(table_count, sandbox_total, "the table does not show every order");
 
+    // Another screen and back: the list opens where it was left.
+    let scrolled = client
+        .execute(
+            "const g = document.getElementById('orders-table'); g.scrollTop = 9000; \
+             g.dispatchEvent(new Event('scroll')); return g.scrollTop",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(scrolled > 8000.0, "the grid did not scroll: {scrolled}");
+    away_and_back(&client).await;
+    let back_at = wait_for("the grid back at its place", Duration::from_secs(10), || async {
+        let top =
+            client.execute("return document.getElementById('orders-table').scrollTop", vec![]).await.ok()?.as_f64()?;
+        (top > 0.0).then_some(top)
+    })
+    .await;
+    assert!((back_at - scrolled).abs() < 1.0, "left the grid at {scrolled} px, came back to {back_at} px");
+
     // Search a known merchant order id (one from the middle of the history).
     let middle = sandbox.get(&format!("/orders?pageSize=1&pageNumber={}", sandbox_total / 2)).await;
     let merchant_id = middle["orders"][0]["externalOrderId"].as_str().unwrap().to_string();
@@ -175,6 +206,22 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
     })
     .await;
     screenshot(&client, "search.png").await;
+
+    // Open the found order, go to another screen and come back: the search, the result and
+    // the open order are still there.
+    click(&client, "#orders-table .order-row").await;
+    let opened = wait_for("the order's detail", Duration::from_secs(10), || async {
+        attr(&client, "#order-detail", "data-order-id").await
+    })
+    .await;
+    away_and_back(&client).await;
+    wait_for("the same search, result and detail", Duration::from_secs(10), || async {
+        let search = client.find(Locator::Css("#search-input")).await.ok()?.prop("value").await.ok()??;
+        let count = attr(&client, "#row-count", "data-count").await?;
+        let detail = attr(&client, "#order-detail", "data-order-id").await?;
+        (search == merchant_id && count == "1" && detail == opened).then_some(())
+    })
+    .await;
 
     // A wrong AppSecret on a custom account pointed at the sandbox: a clear rejection.
     client.find(Locator::Css("#open-accounts")).await.unwrap().click().await.unwrap();
