@@ -5,7 +5,7 @@
 
 use fantoccini::{Client, Locator};
 use flexdesk_tests::e2e::{
-    attr, click, count, launch, launch_demo, screenshot, wait_for, wait_for_backfill, DemoApp, Sandbox,
+    attr, click, count, launch, launch_demo, screenshot, wait_for, wait_for_backfill, wait_for_opt, DemoApp, Sandbox,
 };
 use std::time::Duration;
 
@@ -179,6 +179,39 @@ async fn webhooks_screen_lists_live_events_shows_payloads_and_replays_one() {
     let dir = data_dir.path().to_string_lossy().to_string();
     let (_driver, client) = launch(4494, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "600")]).await;
     wait_for_backfill(&client, Duration::from_secs(180)).await;
+
+    // Scrolled down the Orders list, the order being read stays at the top of the view while
+    // live orders arrive above it.
+    let scrolled = client
+        .execute(
+            "const g = document.getElementById('orders-table'); g.scrollTop = 3000; \
+             g.dispatchEvent(new Event('scroll')); return g.scrollTop",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scrolled.as_f64(), Some(3000.0), "the grid did not scroll");
+    let top_of_view = || async {
+        let found = client
+            .execute(
+                "const r = document.getElementById('orders-table').getBoundingClientRect();
+                 const row = document.elementFromPoint(r.left + r.width / 2, r.top + 32 + 15)?.closest('.order-row');
+                 const count = Number(document.getElementById('row-count').dataset.count);
+                 return row ? [row.dataset.orderId, count] : null;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        Some((found[0].as_str()?.to_string(), found[1].as_u64()?))
+    };
+    let (read, before) = wait_for("the order at the top of the view", Duration::from_secs(10), top_of_view).await;
+    wait_for("three live orders to arrive", Duration::from_secs(60), || async {
+        top_of_view().await.filter(|(_, count)| *count >= before + 3)
+    })
+    .await;
+    let kept =
+        wait_for_opt(Duration::from_secs(10), || async { top_of_view().await.filter(|(key, _)| *key == read) }).await;
+    assert!(kept.is_some(), "live orders moved the rows under the reader: {read} left the top of the view");
 
     click(&client, "#nav-webhooks").await;
     client.wait().for_element(Locator::Css("#webhooks-screen")).await.unwrap();
