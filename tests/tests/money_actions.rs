@@ -287,6 +287,36 @@ async fn refund_failures_are_explained_in_plain_words() {
 }
 
 #[tokio::test]
+async fn an_order_in_a_currency_without_cents_shows_its_own_units_and_is_not_refunded_from_flexdesk() {
+    let s = setup().await;
+    let approved = first_in_state(&s.app, OrderStateDto::Approved, None);
+    let mut order = s.sandbox.order(&approved.order_session_key).unwrap();
+    order.currency_code = Some("JPY".into());
+    order.modified_on = order.modified_on.map(|m| m + chrono::Duration::seconds(1));
+    s.sandbox.upsert_order(order);
+
+    // The refund re-reads the order first: it is in yen now, and nothing is sent.
+    let err = s.app.refund(refund(&approved.order_session_key, 100, "jpy")).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.user_message().contains("Nothing was sent"), "{}", err.user_message());
+    assert!(s.sandbox.refunds(&approved.order_session_key).is_empty());
+
+    let detail = s.app.order_detail(&approved.order_session_key).unwrap();
+    assert_eq!(detail.row.currency, "JPY");
+    assert!(!detail.refundable, "a JPY order offered a refund");
+    let note = detail.refund_note.expect("why the order cannot be refunded here");
+    assert!(note.contains("JPY") && note.contains("FlexFactor portal"), "{note}");
+    // The CSV export writes the amount in yen, not in hundredths of a yen.
+    let path = s._dir.path().join("jpy.csv");
+    let query = OrderQuery { search: Some(approved.order_session_key.clone()), ..Default::default() };
+    s.app.export_orders_csv(&query, &path).unwrap();
+    let csv = std::fs::read_to_string(&path).unwrap();
+    let line = csv.lines().find(|l| l.starts_with(&approved.order_session_key)).expect("the order's row");
+    assert!(line.contains(&format!(",{},", approved.amount_cents)), "amount not in yen: {line}");
+    assert!(!line.contains(&format!("{}.{:02}", approved.amount_cents / 100, approved.amount_cents % 100)), "{line}");
+}
+
+#[tokio::test]
 async fn support_cancels_pending_rescues_and_is_refused_on_completed_orders() {
     let s = setup().await;
     let rescues = s.app.pending_rescues().unwrap();

@@ -64,6 +64,8 @@ pub struct OrderDetail {
     #[ts(type = "number")]
     pub remaining_refundable_cents: i64,
     pub refundable: bool,
+    /// Why a refundable order cannot be refunded from FlexDesk (its currency), if so.
+    pub refund_note: Option<String>,
     pub cancellable: bool,
     pub capturable: bool,
     pub timeline: Vec<TimelineEntryDto>,

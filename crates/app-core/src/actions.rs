@@ -78,7 +78,21 @@ fn refund_done(amount: i64, currency: &str) -> String {
 }
 
 pub(crate) fn money(cents: i64, currency: &str) -> String {
-    format!("{} {currency}", Cents(cents).to_major_units_string())
+    format!("{} {currency}", Cents(cents).to_major_units_in(flexfactor_wire::minor_unit_digits(currency)))
+}
+
+/// Why FlexDesk does not refund an order in `currency`, if it does not. `/refund` takes the
+/// amount in "dollars" (flexfactor-api.md §6); what that means for a currency whose minor
+/// unit is not a hundredth (JPY, KWD) is not documented, so the amount sent could be wrong.
+pub(crate) fn refund_currency_refusal(currency: &str) -> Option<String> {
+    let digits = flexfactor_wire::minor_unit_digits(currency);
+    (digits != 2).then(|| {
+        format!(
+            "FlexDesk does not refund {currency} orders: FlexFactor takes refund amounts in dollars and cents, \
+             and {currency} amounts have {digits} decimals, so the amount sent could be wrong. \
+             Refund this order in the FlexFactor portal."
+        )
+    })
 }
 
 /// A clear refusal from FlexFactor, in plain words.
@@ -270,6 +284,9 @@ impl AppCore {
                 "This order is {}; only approved orders can be refunded.",
                 order.state.as_str()
             )));
+        }
+        if let Some(refusal) = refund_currency_refusal(&order.currency) {
+            return Err(CoreError::InvalidInput(format!("{refusal} Nothing was sent.")));
         }
         let remaining = order.captured_cents - order.refunded_cents;
         if input.amount_cents > remaining {

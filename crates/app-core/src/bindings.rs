@@ -388,6 +388,14 @@ pub fn typescript_bindings() -> String {
         ));
     }
     out.push_str("};\n");
+    out.push_str(
+        "\n/** Decimals of a currency's minor unit where it is not 2 (ISO 4217): amounts are integers in minor units. */\n",
+    );
+    out.push_str("export const CURRENCY_MINOR_DIGITS: Readonly<Record<string, number>> = {\n");
+    for (code, digits) in flexfactor_wire::money::minor_unit_exceptions() {
+        out.push_str(&format!("  {code}: {digits},\n"));
+    }
+    out.push_str("};\n");
     out
 }
 

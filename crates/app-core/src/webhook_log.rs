@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Local, Utc};
 use flexdesk_mirror::{OrderEvent, OrderFilter};
-use flexfactor_wire::Cents;
+use flexfactor_wire::{minor_unit_digits as digits, Cents};
 
 use crate::action_dto::{DriftDto, ExportResult, RejectedWebhookDto, SavedViewDto, WebhookEventDto, WebhookLog};
 use crate::dto::OrderQuery;
@@ -151,9 +151,9 @@ impl AppCore {
                     local(o.placed_at).unwrap_or_default(),
                     o.state.as_str().to_string(),
                     if o.is_mit { "MIT" } else { "CIT" }.to_string(),
-                    Cents(o.amount_cents).to_major_units_string(),
-                    Cents(o.captured_cents).to_major_units_string(),
-                    Cents(o.refunded_cents).to_major_units_string(),
+                    Cents(o.amount_cents).to_major_units_in(digits(&o.currency)),
+                    Cents(o.captured_cents).to_major_units_in(digits(&o.currency)),
+                    Cents(o.refunded_cents).to_major_units_in(digits(&o.currency)),
                     o.currency.clone(),
                     o.customer_name.clone().unwrap_or_default(),
                     o.email.clone().unwrap_or_default(),

@@ -8,7 +8,7 @@ use crate::action_dto::{
     ActionEntryDto, ActionOutcome, ActionStatus, AuditEntryDto, AuditVerificationDto, ExpiryBucket, NoteDto,
     OrderDetail, PendingRescue, ReviewDecisionKind, ReviewInput, ReviewItem, TimelineEntryDto,
 };
-use crate::actions::{cancellable, refundable};
+use crate::actions::{cancellable, refund_currency_refusal, refundable};
 use crate::dto::OrderRow;
 use crate::{AppCore, CoreError};
 
@@ -85,6 +85,7 @@ impl AppCore {
                 .map(|n| NoteDto { at: rfc(n.at), operator: n.operator, text: n.text })
                 .collect();
             let can_refund = refundable(o.state);
+            let refund_note = if can_refund { refund_currency_refusal(&o.currency) } else { None };
             // While a refund's answer is unclear, a new one could refund twice: the detail
             // offers "Check again" on it instead (and `refund` refuses one anyway).
             let unsettled_refund = actions.iter().any(|a| {
@@ -108,7 +109,8 @@ impl AppCore {
                 captured_cents: o.captured_cents,
                 refunded_cents: o.refunded_cents,
                 remaining_refundable_cents: if can_refund { o.captured_cents - o.refunded_cents } else { 0 },
-                refundable: can_refund && !unsettled_refund,
+                refundable: can_refund && !unsettled_refund && refund_note.is_none(),
+                refund_note,
                 cancellable: cancellable(&o).is_ok(),
                 capturable: o.state == OrderState::CaptureRequired,
                 timeline,

@@ -63,11 +63,12 @@ impl ChartRequest {
     }
 }
 
-/// `1234567` cents in `USD` → `"USD 12,345.67"`.
+/// Minor units in `currency` with thousands grouped: `1234567` in `USD` → `"USD 12,345.67"`,
+/// in `JPY` → `"JPY 1,234,567"`, in `KWD` → `"KWD 1,234.567"`.
 pub fn format_cents(cents: i64, currency: &str) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    let units = (abs / 100).to_string();
+    let exact = flexfactor_wire::Cents(cents).to_major_units_in(flexfactor_wire::minor_unit_digits(currency));
+    let (sign, exact) = exact.strip_prefix('-').map_or(("", exact.as_str()), |rest| ("-", rest));
+    let (units, decimals) = exact.split_once('.').map_or((exact, None), |(u, d)| (u, Some(d)));
     let mut grouped = String::new();
     for (i, ch) in units.chars().enumerate() {
         if i > 0 && (units.len() - i).is_multiple_of(3) {
@@ -75,7 +76,10 @@ pub fn format_cents(cents: i64, currency: &str) -> String {
         }
         grouped.push(ch);
     }
-    format!("{sign}{currency} {grouped}.{:02}", abs % 100)
+    match decimals {
+        Some(d) => format!("{sign}{currency} {grouped}.{d}"),
+        None => format!("{sign}{currency} {grouped}"),
+    }
 }
 
 /// Basis points → `"45.3 %"`.
@@ -261,6 +265,7 @@ fn chart(req: &ChartRequest, title: &str, style: ChartStyle, x: &str, y: &str) -
         categories: Vec::new(),
         series: Vec::new(),
         note: None,
+        money_digits: flexfactor_wire::minor_unit_digits(&req.currency),
     }
 }
 
@@ -635,6 +640,9 @@ mod tests {
     fn money_and_rates_format_exactly() {
         assert_eq!(format_cents(123_456_789, "USD"), "USD 1,234,567.89");
         assert_eq!(format_cents(-5, "CAD"), "-CAD 0.05");
+        assert_eq!(format_cents(1_234_567, "JPY"), "JPY 1,234,567");
+        assert_eq!(format_cents(1_234_567, "KWD"), "KWD 1,234.567");
+        assert_eq!(format_cents(-5, "KWD"), "-KWD 0.005");
         assert_eq!(format_bp(4537), "45.3 %");
         assert_eq!(rate_bp(1, 3), 3333);
         assert_eq!(rate_bp(0, 0), 0);

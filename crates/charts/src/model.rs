@@ -193,6 +193,9 @@ pub struct Chart {
     pub series: Vec<Series>,
     /// Caveats people should read (e.g. why a click opens a superset).
     pub note: Option<String>,
+    /// Decimals of the currency's minor unit (2 for USD, 0 for JPY): money values are in
+    /// minor units and are drawn in major ones.
+    pub money_digits: u32,
 }
 
 impl Chart {

@@ -49,10 +49,11 @@ fn err<E: std::fmt::Display>(e: E) -> ChartError {
 }
 
 /// The plotted number for a value of `unit` (money in major units, rates in percent).
-fn plotted(unit: Unit, value: i64) -> f64 {
+fn plotted(unit: Unit, value: i64, money_digits: u32) -> f64 {
     match unit {
         Unit::Count => value as f64,
-        Unit::Cents | Unit::BasisPoints => value as f64 / 100.0,
+        Unit::Cents => value as f64 / 10f64.powi(money_digits.min(9) as i32),
+        Unit::BasisPoints => value as f64 / 100.0,
     }
 }
 
@@ -86,7 +87,7 @@ fn draw<DB: DrawingBackend>(
     root.fill(&p.background).map_err(err)?;
     let n = chart.categories.len().max(1);
     let unit = chart.series.first().map(|s| s.unit).unwrap_or(Unit::Count);
-    let max = plotted(unit, chart.max_value());
+    let max = plotted(unit, chart.max_value(), chart.money_digits);
     let y_max = match unit {
         Unit::BasisPoints => 100.0,
         _ => (max * 1.1).max(1.0),
@@ -143,7 +144,7 @@ fn draw<DB: DrawingBackend>(
                 let mut rects = Vec::new();
                 for (pi, pt) in s.points.iter().enumerate() {
                     let Some(b) = base.get_mut(pt.category) else { continue };
-                    let v = plotted(s.unit, pt.value.max(0));
+                    let v = plotted(s.unit, pt.value.max(0), chart.money_digits);
                     let x = pt.category as f64;
                     let (y0, y1) = (*b, *b + v);
                     *b = y1;
@@ -173,8 +174,11 @@ fn draw<DB: DrawingBackend>(
         ChartStyle::Lines => {
             for (si, s) in chart.series.iter().enumerate() {
                 let c = color(si);
-                let pts: Vec<(f64, f64)> =
-                    s.points.iter().map(|pt| (pt.category as f64, plotted(s.unit, pt.value))).collect();
+                let pts: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .map(|pt| (pt.category as f64, plotted(s.unit, pt.value, chart.money_digits)))
+                    .collect();
                 let drawn = cc.draw_series(LineSeries::new(pts.clone(), c.stroke_width(2))).map_err(err)?;
                 if chart.series.len() > 1 {
                     drawn

@@ -66,7 +66,8 @@ impl Engine {
         }
         let amount = order.amount.unwrap_or_default();
         if request.amount > amount {
-            let max = amount.to_major_units_string();
+            let digits = flexfactor_wire::minor_unit_digits(order.currency_code.as_deref().unwrap_or("USD"));
+            let max = amount.to_major_units_in(digits);
             return Some(failed(&order.id, &format!("The capture amount exceeds the order amount ({max}).")));
         }
         let currency = order.currency_code.clone().unwrap_or_default();

@@ -74,7 +74,9 @@ impl Engine {
                 CODE_EXCEEDS_REFUNDABLE,
                 &format!(
                     "The requested amount exceeds the maximum refundable amount ({}).",
-                    left.to_major_units_string()
+                    left.to_major_units_in(flexfactor_wire::minor_unit_digits(
+                        order.currency_code.as_deref().unwrap_or("USD")
+                    ))
                 ),
             ));
         }

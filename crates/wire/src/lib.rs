@@ -33,7 +33,7 @@ pub use evaluate::{
     AdditionalField, Address, EvaluateRequest, EvaluateResponse, Merchant, OrderItem, Payer, PaymentMethod,
     Subscription, ThreeDSecure, Transaction, TransactionType,
 };
-pub use money::Cents;
+pub use money::{minor_unit_digits, Cents};
 pub use orders::{Decision, OrderStatus, OrdersPage, OrdersQuery, RawRecord, WireAddress, WireOrder};
 pub use outcome::{OutcomeRequest, OutcomeResponse};
 pub use refund::{DollarAmount, ErrorTuple, RefundRequest, RefundResponse};

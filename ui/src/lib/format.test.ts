@@ -7,6 +7,16 @@ describe("format", () => {
     expect(formatAmount(123450, "USD")).toBe(usd);
   });
 
+  it("shows each currency with the decimals of its minor unit", () => {
+    const locale = new Intl.NumberFormat().resolvedOptions().locale.includes("-u-va-posix") ? "en-US" : undefined;
+    const jpy = new Intl.NumberFormat(locale, { style: "currency", currency: "JPY" }).format(1999);
+    expect(formatAmount(1999, "JPY")).toBe(jpy);
+    const kwd = new Intl.NumberFormat(locale, { style: "currency", currency: "KWD", minimumFractionDigits: 3 }).format(1.999);
+    expect(formatAmount(1999, "KWD")).toBe(kwd);
+    expect(formatAmount(1999, "KWD")).toContain("1.999");
+    expect(formatAmount(1999, "JPY")).toContain("1,999");
+  });
+
   it("falls back to a plain number for an unknown currency code", () => {
     expect(formatAmount(1999, "NOTACURRENCY")).toBe("19.99 NOTACURRENCY");
   });

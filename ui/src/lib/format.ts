@@ -1,5 +1,6 @@
 // Presentation-only formatting: local time zone, the user's locale, currency display.
 // Money stays integer minor units everywhere else; only here is it divided for display.
+import { centsToMajor, minorDigits } from "./actions/money";
 
 /**
  * The user's locale, except that a process started with LANG=C resolves to the POSIX variant
@@ -26,12 +27,19 @@ export function pluralize(n: number, singular: string, plural = `${singular}s`):
   return `${formatCount(n)} ${n === 1 ? singular : plural}`;
 }
 
-function currencyFormat(currency: string): Intl.NumberFormat | null {
+/** The currency's format, with exactly the decimals of its ISO 4217 minor unit (Intl's own
+ * data differs for a few currencies, e.g. ISK). */
+function currencyFormat(currency: string, digits: number): Intl.NumberFormat | null {
   const code = currency.toUpperCase();
   const cached = currencyFormats.get(code);
   if (cached) return cached;
   try {
-    const format = new Intl.NumberFormat(locale, { style: "currency", currency: code });
+    const format = new Intl.NumberFormat(locale, {
+      style: "currency",
+      currency: code,
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
     currencyFormats.set(code, format);
     return format;
   } catch {
@@ -39,12 +47,13 @@ function currencyFormat(currency: string): Intl.NumberFormat | null {
   }
 }
 
-/** Formats integer minor units (amountCents / 100) in the row's currency. */
+/** Formats integer minor units in the row's currency (1999 USD → "$19.99", 1999 JPY →
+ * "¥1,999", 1999 KWD → "KWD 1.999"). */
 export function formatAmount(amountCents: number, currency: string): string {
-  const major = amountCents / 100;
-  const format = currencyFormat(currency);
-  if (format) return format.format(major);
-  return `${major.toFixed(2)} ${currency}`.trim();
+  const digits = minorDigits(currency);
+  const format = currencyFormat(currency, digits);
+  if (format) return format.format(amountCents / 10 ** digits);
+  return `${Number.isSafeInteger(amountCents) ? centsToMajor(amountCents, digits) : amountCents} ${currency}`.trim();
 }
 
 function parseDate(iso: string | null): Date | null {

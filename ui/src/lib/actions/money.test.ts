@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { centsToMajor, checkRefundAmount, parseMajorToCents } from "./money";
+import { centsToMajor, checkRefundAmount, minorDigits, parseMajorToCents } from "./money";
 
 describe("parseMajorToCents", () => {
   it("converts major units to exact cents", () => {
@@ -48,5 +48,24 @@ describe("checkRefundAmount", () => {
     expect(checkRefundAmount("10.01", 1000).ok).toBe(false);
     expect(checkRefundAmount("0", 1000).ok).toBe(false);
     expect(checkRefundAmount("0.01", 0).ok).toBe(false);
+  });
+});
+
+describe("currencies without two decimals", () => {
+  it("knows the minor unit of JPY, KWD and USD", () => {
+    expect(minorDigits("JPY")).toBe(0);
+    expect(minorDigits("kwd")).toBe(3);
+    expect(minorDigits("USD")).toBe(2);
+    expect(minorDigits("")).toBe(2);
+  });
+
+  it("parses and prints amounts in the currency's own units", () => {
+    expect(parseMajorToCents("1999", 0)).toEqual({ ok: true, cents: 1999 });
+    expect(parseMajorToCents("19.99", 0).ok).toBe(false);
+    expect(parseMajorToCents("1.999", 3)).toEqual({ ok: true, cents: 1999 });
+    expect(parseMajorToCents("1.9999", 3).ok).toBe(false);
+    expect(centsToMajor(1999, 0)).toBe("1999");
+    expect(centsToMajor(-5, 3)).toBe("-0.005");
+    expect(checkRefundAmount("1.000", 1000, 3)).toEqual({ ok: true, cents: 1000 });
   });
 });

@@ -1,8 +1,15 @@
 // Exact conversion between what people type (major units, "12.34") and integer minor units.
-// String arithmetic only: no floating point ever touches an amount.
+// String arithmetic only: no floating point ever touches an amount. A currency's minor unit
+// has 2 decimals unless ISO 4217 says otherwise (JPY 0, KWD 3: the table comes from Rust).
+import { CURRENCY_MINOR_DIGITS } from "../ipc/bindings";
 
-/** Minor units per major unit is 10^MINOR_DIGITS for every currency FlexDesk shows. */
+/** Decimals of the minor unit of most currencies (USD, CAD, EUR …). */
 export const MINOR_DIGITS = 2;
+
+/** Decimals of `currency`'s minor unit: 10^digits minor units make one major unit. */
+export function minorDigits(currency: string): number {
+  return CURRENCY_MINOR_DIGITS[currency.trim().toUpperCase()] ?? MINOR_DIGITS;
+}
 
 export type ParsedAmount = { ok: true; cents: number } | { ok: false; error: string };
 
@@ -10,10 +17,10 @@ const AMOUNT = /^(\d+)(?:[.,](\d*))?$/;
 
 /**
  * Parses a non-negative major-unit amount ("12", "12.3", "12.34", "1,234.50" with grouping
- * commas) into exact cents. More than two decimals, signs, exponents and other text are
- * refused with a plain-words error.
+ * commas) into exact minor units of a currency with `digits` decimals. More decimals than
+ * that, signs, exponents and other text are refused with a plain-words error.
  */
-export function parseMajorToCents(text: string): ParsedAmount {
+export function parseMajorToCents(text: string, digits = MINOR_DIGITS): ParsedAmount {
   let t = text.trim().replace(/\s/g, "");
   if (t === "") return { ok: false, error: "Enter an amount." };
   // "1,234.56": commas followed by a dot are thousands separators.
@@ -25,31 +32,35 @@ export function parseMajorToCents(text: string): ParsedAmount {
   if (!match) return { ok: false, error: "That is not an amount: use digits and at most one decimal point." };
   const whole = match[1] ?? "0";
   const fraction = match[2] ?? "";
-  if (fraction.length > MINOR_DIGITS) return { ok: false, error: `Use at most ${MINOR_DIGITS} decimals.` };
-  const digits = (whole + fraction.padEnd(MINOR_DIGITS, "0")).replace(/^0+(?=\d)/, "");
-  if (digits.length > 15) return { ok: false, error: "That amount is too large." };
-  const cents = Number(digits);
+  if (fraction.length > digits) {
+    return { ok: false, error: digits === 0 ? "Use whole amounts: this currency has no decimals." : `Use at most ${digits} decimals.` };
+  }
+  const minor = (whole + fraction.padEnd(digits, "0")).replace(/^0+(?=\d)/, "");
+  if (minor.length > 15) return { ok: false, error: "That amount is too large." };
+  const cents = Number(minor);
   if (!Number.isSafeInteger(cents)) return { ok: false, error: "That amount is too large." };
   return { ok: true, cents };
 }
 
-/** Exact major-unit text for integer cents: 1234 → "12.34", -5 → "-0.05". */
-export function centsToMajor(cents: number): string {
+/** Exact major-unit text for integer minor units: 1234 → "12.34", -5 → "-0.05"; with 0
+ * decimals 1234 → "1234", with 3 → "1.234". */
+export function centsToMajor(cents: number, digits = MINOR_DIGITS): string {
   if (!Number.isSafeInteger(cents)) throw new RangeError(`not an integer amount: ${cents}`);
   const sign = cents < 0 ? "-" : "";
-  const digits = String(Math.abs(cents)).padStart(MINOR_DIGITS + 1, "0");
-  return `${sign}${digits.slice(0, -MINOR_DIGITS)}.${digits.slice(-MINOR_DIGITS)}`;
+  if (digits === 0) return `${sign}${Math.abs(cents)}`;
+  const text = String(Math.abs(cents)).padStart(digits + 1, "0");
+  return `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}`;
 }
 
 /** A refund amount checked against what can still be refunded; nothing is sent when not ok. */
-export function checkRefundAmount(text: string, remainingCents: number): ParsedAmount {
-  const parsed = parseMajorToCents(text);
+export function checkRefundAmount(text: string, remainingCents: number, digits = MINOR_DIGITS): ParsedAmount {
+  const parsed = parseMajorToCents(text, digits);
   if (!parsed.ok) return parsed;
   if (parsed.cents <= 0) return { ok: false, error: "The refund must be more than zero." };
   if (parsed.cents > remainingCents) {
     return {
       ok: false,
-      error: `That is more than the ${centsToMajor(remainingCents)} that can still be refunded.`,
+      error: `That is more than the ${centsToMajor(remainingCents, digits)} that can still be refunded.`,
     };
   }
   return parsed;

@@ -166,7 +166,11 @@ export type OrderDetail = { row: OrderRow, statusName: string | null, placedAt: 
 /**
  * Captured minus confirmed refunds; 0 when the order cannot be refunded.
  */
-remainingRefundableCents: number, refundable: boolean, cancellable: boolean, capturable: boolean, timeline: Array<TimelineEntryDto>, actions: Array<ActionEntryDto>, notes: Array<NoteDto>, 
+remainingRefundableCents: number, refundable: boolean, 
+/**
+ * Why a refundable order cannot be refunded from FlexDesk (its currency), if so.
+ */
+refundNote: string | null, cancellable: boolean, capturable: boolean, timeline: Array<TimelineEntryDto>, actions: Array<ActionEntryDto>, notes: Array<NoteDto>, 
 /**
  * The order's JSON as FlexFactor last sent it (every field, also those FlexDesk does not
  * show elsewhere, e.g. addresses and phone); null when the mirror has none.
@@ -443,4 +447,34 @@ export const events = {
     listen<number>("mirror-changed", (e) => handler(e.payload)),
   onInstanceActivated: (handler: (payload: null) => void): Promise<UnlistenFn> =>
     listen<null>("instance-activated", (e) => handler(e.payload)),
+};
+
+/** Decimals of a currency's minor unit where it is not 2 (ISO 4217): amounts are integers in minor units. */
+export const CURRENCY_MINOR_DIGITS: Readonly<Record<string, number>> = {
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  UYI: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
+  CLF: 4,
+  UYW: 4,
 };

@@ -3,8 +3,7 @@
 // (the query's `to` is exclusive, so it becomes the start of the next day). Amounts are
 // major units, converted to cents exactly (see actions/money.ts).
 import type { OrderSort, OrderState } from "../ipc/bindings";
-import { parseMajorToCents } from "../actions/money";
-import { centsToMajor } from "../actions/money";
+import { centsToMajor, minorDigits, parseMajorToCents } from "../actions/money";
 import type { OrderFilter } from "./orderWindows.svelte";
 import { parseStateFilter } from "./states";
 
@@ -86,7 +85,8 @@ export function formToFilter(form: FilterForm, appliedSearch: string): FilterRes
   if (placedTo) filter.placedTo = placedTo;
   for (const key of ["amountMin", "amountMax"] as const) {
     if (form[key].trim() === "") continue;
-    const parsed = parseMajorToCents(form[key]);
+    // Amounts are in the chosen currency's units (two decimals when none is chosen).
+    const parsed = parseMajorToCents(form[key], minorDigits(form.currency));
     if (parsed.ok) filter[key] = parsed.cents;
     else errors[key] = parsed.error;
   }
@@ -110,8 +110,8 @@ export function filterToForm(filter: OrderFilter): FilterForm {
     createdTo: localDay(filter.createdTo, 1),
     placedFrom: localDay(filter.placedFrom),
     placedTo: localDay(filter.placedTo, 1),
-    amountMin: filter.amountMin == null ? "" : centsToMajor(filter.amountMin),
-    amountMax: filter.amountMax == null ? "" : centsToMajor(filter.amountMax),
+    amountMin: filter.amountMin == null ? "" : centsToMajor(filter.amountMin, minorDigits(filter.currency ?? "")),
+    amountMax: filter.amountMax == null ? "" : centsToMajor(filter.amountMax, minorDigits(filter.currency ?? "")),
     siteId: filter.siteId ?? "",
     declineCode: filter.declineCode ?? "",
     currency: filter.currency ?? "",
