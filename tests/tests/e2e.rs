@@ -4,7 +4,7 @@
 
 use fantoccini::{Client, Locator};
 use flexdesk_tests::e2e::{
-    attr, click, fill, launch, screenshot, screenshot_display, wait_for, wait_for_js_list, Sandbox,
+    attr, click, fill, launch, screenshot, screenshot_display, wait_for, wait_for_js_list, wait_for_opt, Sandbox,
 };
 use std::time::Duration;
 
@@ -169,7 +169,8 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
     .await;
     assert_eq!(table_count, sandbox_total, "the table does not show every order");
 
-    // Another screen and back: the list opens where it was left.
+    // Another screen and back: the list opens where it was left, with the same order at the
+    // top of the view (also if live orders arrived meanwhile).
     let scrolled = client
         .execute(
             "const g = document.getElementById('orders-table'); g.scrollTop = 9000; \
@@ -181,14 +182,22 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
         .as_f64()
         .unwrap();
     assert!(scrolled > 8000.0, "the grid did not scroll: {scrolled}");
+    let top_of_view = || async {
+        let found = client
+            .execute(
+                "const g = document.getElementById('orders-table'); const r = g.getBoundingClientRect();
+                 const row = document.elementFromPoint(r.left + r.width / 2, r.top + 32 + 15)?.closest('.order-row');
+                 return row && g.scrollTop > 0 ? row.dataset.orderId : null;",
+                vec![],
+            )
+            .await
+            .ok()?;
+        found.as_str().map(str::to_string)
+    };
+    let read = wait_for("the order at the top of the view", Duration::from_secs(10), top_of_view).await;
     away_and_back(&client).await;
-    let back_at = wait_for("the grid back at its place", Duration::from_secs(10), || async {
-        let top =
-            client.execute("return document.getElementById('orders-table').scrollTop", vec![]).await.ok()?.as_f64()?;
-        (top > 0.0).then_some(top)
-    })
-    .await;
-    assert!((back_at - scrolled).abs() < 1.0, "left the grid at {scrolled} px, came back to {back_at} px");
+    let back = wait_for_opt(Duration::from_secs(10), || async { top_of_view().await.filter(|k| *k == read) }).await;
+    assert_eq!(back, Some(read.clone()), "back on the Orders screen, {read} is no longer at the top of the view");
 
     // Search a known merchant order id (one from the middle of the history).
     let middle = sandbox.get(&format!("/orders?pageSize=1&pageNumber={}", sandbox_total / 2)).await;

@@ -212,6 +212,20 @@ async fn webhooks_screen_lists_live_events_shows_payloads_and_replays_one() {
     let kept =
         wait_for_opt(Duration::from_secs(10), || async { top_of_view().await.filter(|(key, _)| *key == read) }).await;
     assert!(kept.is_some(), "live orders moved the rows under the reader: {read} left the top of the view");
+    // Away on another screen while more orders arrive: coming back, the same order is at the
+    // top of the view.
+    let rows = || async { attr(&client, "#status-total-rows", "data-count").await?.parse::<u64>().ok() };
+    let mirrored = wait_for("the mirror's row count", Duration::from_secs(10), rows).await;
+    click(&client, "#nav-overview").await;
+    client.wait().for_element(Locator::Css("#range-preset")).await.unwrap();
+    wait_for("three more live orders", Duration::from_secs(60), || async {
+        rows().await.filter(|n| *n >= mirrored + 3)
+    })
+    .await;
+    click(&client, "#nav-orders").await;
+    let back =
+        wait_for_opt(Duration::from_secs(10), || async { top_of_view().await.filter(|(key, _)| *key == read) }).await;
+    assert!(back.is_some(), "back on the Orders screen, {read} is no longer at the top of the view");
 
     click(&client, "#nav-webhooks").await;
     client.wait().for_element(Locator::Css("#webhooks-screen")).await.unwrap();

@@ -2,6 +2,7 @@
 //! loopback: pending orders FlexFactor would not show are counted, not hidden.
 
 use chrono::{TimeZone, Utc};
+use flexdesk_core::dto::OrderQuery;
 use flexdesk_core::{AppCore, CoreConfig};
 use flexdesk_mirror::{OrderRecord, OrderState};
 use flexdesk_secrets::MemoryStore;
@@ -47,6 +48,11 @@ async fn pending_orders_flexfactor_will_not_show_are_counted_in_the_sync_status_
     app.sync_once().await.expect("one order FlexFactor will not show does not fail the sync");
     let status = app.app_status().unwrap();
     assert_eq!((status.sync.unreadable_orders, status.sync.last_error), (1, None));
+    // The status bar's link lists exactly that order.
+    let unreadable = OrderQuery { unreadable: Some(true), limit: 50, ..Default::default() };
+    let page = app.list_orders(&unreadable).unwrap();
+    let listed: Vec<&str> = page.rows.iter().map(|r| r.order_session_key.as_str()).collect();
+    assert_eq!((page.total, listed), (1, vec![rebills[0].as_str()]));
 
     // The count is the mirror's, not the last run's: it is there after a restart, before
     // any sync, and a run that fails (the API is down) leaves it as it was.
@@ -66,5 +72,6 @@ async fn pending_orders_flexfactor_will_not_show_are_counted_in_the_sync_status_
     sandbox.set_faults(Faults::default());
     app.sync_once().await.unwrap();
     assert_eq!(app.app_status().unwrap().sync.unreadable_orders, 0);
+    assert_eq!(app.list_orders(&unreadable).unwrap().total, 0, "none left to list");
     app.shutdown().await;
 }

@@ -337,6 +337,13 @@ impl AppCore {
         let order = intent.order_session_key.clone().unwrap_or_default();
         let amount = intent.amount_cents.unwrap_or(0);
         let currency = intent.currency.clone().unwrap_or_else(|| "USD".into());
+        // The one place a refund is sent: an intent recorded before FlexDesk refused such
+        // currencies is never (re)sent either; it stays open for a person to settle by hand.
+        if let Some(refusal) = refund_currency_refusal(&currency) {
+            return Err(CoreError::InvalidInput(format!(
+                "{refusal} Nothing was sent; if it was refunded in the portal, settle this action by hand."
+            )));
+        }
         if !m.mark_intent_sending(&intent.intent_key, intent.attempts)? {
             return Ok(being_settled(&intent));
         }

@@ -114,7 +114,13 @@ struct CountKey {
 }
 
 /// Turns the UI's query into the mirror's filter; a malformed time is a clear error.
-pub(crate) fn order_filter(query: &OrderQuery) -> Result<OrderFilter, CoreError> {
+/// The mirror's filter for `query`; `unreadable` becomes the orders FlexFactor refused to show
+/// at their last re-read, as the sync engine keeps them for the account.
+pub(crate) fn order_filter(query: &OrderQuery, mirror: &Mirror, account_id: &str) -> Result<OrderFilter, CoreError> {
+    let keys = match query.unreadable {
+        Some(true) => Some(flexdesk_sync::refused_orders(mirror, account_id)?),
+        _ => None,
+    };
     let time = |name: &str, v: &Option<String>| -> Result<Option<chrono::DateTime<Utc>>, CoreError> {
         match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
@@ -140,6 +146,7 @@ pub(crate) fn order_filter(query: &OrderQuery) -> Result<OrderFilter, CoreError>
         site_id: text(&query.site_id),
         decline_code: text(&query.decline_code),
         currency: text(&query.currency),
+        keys,
         sort: query.sort.unwrap_or_default().into(),
         after: query.after.clone().map(Into::into),
         offset: u64::from(query.offset),
@@ -469,8 +476,8 @@ impl AppCore {
     /// A window of the active account's orders, filtered and searched.
     pub fn list_orders(&self, query: &OrderQuery) -> Result<OrderPage, CoreError> {
         let account_id = self.inner.status().account.as_ref().map(|a| a.id.clone()).ok_or(CoreError::NoAccount)?;
-        let filter = order_filter(query)?;
         let reader = self.inner.reader()?;
+        let filter = order_filter(query, &reader, &account_id)?;
         // Counting a filter over a large mirror costs more than a window, and the virtual
         // table asks for many windows of one filter: count once per filter and data version.
         let key = CountKey {

@@ -281,6 +281,10 @@ pub struct OrderQuery {
     pub sort: Option<OrderSortDto>,
     #[ts(optional)]
     pub after: Option<OrderCursorDto>,
+    /// Only the orders FlexFactor refused to show at their last re-read (the status bar's
+    /// "could not be re-read").
+    #[ts(optional)]
+    pub unreadable: Option<bool>,
 }
 
 /// One row of the orders table.

@@ -125,8 +125,12 @@ impl AppCore {
     /// amounts in major units with their currency. Reports progress through the status.
     pub fn export_orders_csv(&self, query: &OrderQuery, path: &std::path::Path) -> Result<ExportResult, CoreError> {
         let account = self.active_account_id()?;
-        let base: OrderFilter = crate::core::order_filter(&OrderQuery { offset: 0, limit: 1000, ..query.clone() })?;
-        let total = self.with_reader(|r| Ok(r.count_orders(&account, &base)?))?;
+        let query = OrderQuery { offset: 0, limit: 1000, ..query.clone() };
+        let (base, total) = self.with_reader(|r| {
+            let base: OrderFilter = crate::core::order_filter(&query, r, &account)?;
+            let total = r.count_orders(&account, &base)?;
+            Ok((base, total))
+        })?;
         let mut out = String::from(
             "FlexFactor order id,Merchant order id,Created (local),Placed (local),State,Type,Amount,Captured,Refunded,Currency,\
              Customer,Email,Card,Decline code,Site\n",

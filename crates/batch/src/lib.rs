@@ -31,7 +31,9 @@ pub use files::{
     PlannedRow, ResponseFile, ResponseRow, MAX_ROWS_PER_FILE,
 };
 pub use input::{decode_export, read_any, read_csv, read_json, write_csv, SourceRow, SourceTable};
-pub use mapping::{field, field_type, major_units_to_cents, ColumnMapping, FieldSpec, FieldType, FIELDS};
+pub use mapping::{
+    field, field_type, major_units_to_cents, major_units_to_minor, ColumnMapping, FieldSpec, FieldType, FIELDS,
+};
 pub use probe::{probe, ProbeOutcome, ProbeReport};
 pub use sftp::{fingerprint, pinned_fingerprint, SftpClient, SftpSettings, UploadOutcome};
 pub use validate::{

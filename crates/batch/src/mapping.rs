@@ -143,16 +143,33 @@ pub fn field(path: &str) -> Option<&'static FieldSpec> {
     FIELDS.iter().find(|s| s.path.eq_ignore_ascii_case(path))
 }
 
-/// Exact cents of an amount written in major units: `19.99`, `49`, `12.5`, `$1234.56`,
-/// `€ 9.90`. Refuses what could be misread: thousands separators or a decimal comma
-/// (`1,234.56`, `12,50`), more than two decimals, signs and anything else.
+/// Exact cents of an amount written in major units of a two-decimal currency (see
+/// [`major_units_to_minor`]).
 ///
 /// # Errors
 /// A sentence saying what is wrong and how to write it instead.
 pub fn major_units_to_cents(text: &str) -> Result<i64, String> {
+    major_units_to_minor(text, 2)
+}
+
+/// Exact minor units of an amount written in major units of a currency with `decimals`
+/// decimals (ISO 4217: 2 for USD, 0 for JPY, 3 for KWD): `19.99`, `49`, `12.5`, `$1234.56`,
+/// `€ 9.90`. Refuses what could be misread: thousands separators or a decimal comma
+/// (`1,234.56`, `12,50`), more decimals than the currency has, signs and anything else.
+///
+/// # Errors
+/// A sentence saying what is wrong and how to write it instead.
+pub fn major_units_to_minor(text: &str, decimals: u32) -> Result<i64, String> {
     let t = text.trim();
-    let t = t.strip_prefix(['$', '€', '£']).unwrap_or(t).trim_start();
-    let example = "write it like 1234.56: a point before the cents, no thousands separators";
+    let t = t.strip_prefix(['$', '€', '£', '¥']).unwrap_or(t).trim_start();
+    let example = match decimals {
+        0 => "write it like 1234: whole units, no thousands separators".to_string(),
+        2 => "write it like 1234.56: a point before the cents, no thousands separators".to_string(),
+        n => format!(
+            "write it like 1234.{}: a point before the decimals, no thousands separators",
+            "5".repeat(n as usize)
+        ),
+    };
     if t.contains(',') {
         return Err(format!("{text:?} has a comma; {example}"));
     }
@@ -161,15 +178,24 @@ pub fn major_units_to_cents(text: &str) -> Result<i64, String> {
     if !digits(whole) || !(fraction.is_empty() || digits(fraction)) || (t.contains('.') && fraction.is_empty()) {
         return Err(format!("{text:?} is not an amount; {example}"));
     }
-    if fraction.len() > 2 {
-        return Err(format!("{text:?} has more than two decimals; amounts are whole cents"));
+    if fraction.len() > decimals as usize {
+        return Err(match decimals {
+            0 => format!("{text:?} has decimals, but this currency has none; {example}"),
+            2 => format!("{text:?} has more than two decimals; amounts are whole cents"),
+            n => format!("{text:?} has more than {n} decimals, the most this currency has"),
+        });
     }
-    let cents = format!("{fraction:0<2}");
+    let unit = 10_i64.checked_pow(decimals).ok_or_else(|| format!("{text:?}: no currency has {decimals} decimals"))?;
+    let fraction = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<width$}", width = decimals as usize).parse::<i64>().ok().unwrap_or(0)
+    };
     whole
         .parse::<i64>()
         .ok()
-        .and_then(|w| w.checked_mul(100))
-        .and_then(|w| w.checked_add(cents.parse::<i64>().ok()?))
+        .and_then(|w| w.checked_mul(unit))
+        .and_then(|w| w.checked_add(fraction))
         .ok_or_else(|| format!("{text:?} is too large an amount"))
 }
 
@@ -307,6 +333,11 @@ mod tests {
             assert!(major_units_to_cents(text).is_err(), "{text} was accepted");
         }
         assert!(major_units_to_cents("12,50").unwrap_err().contains("point before the cents"));
+        assert_eq!(major_units_to_minor("1999", 0), Ok(1999));
+        assert!(major_units_to_minor("19.99", 0).unwrap_err().contains("has none"));
+        assert_eq!(major_units_to_minor("1.999", 3), Ok(1999));
+        assert_eq!(major_units_to_minor("1.5", 3), Ok(1500));
+        assert!(major_units_to_minor("1.9999", 3).is_err());
     }
 
     /// A CSV's guessed mapping, amount units read from its cells.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::input::{write_csv, SourceRow, SourceTable};
-use crate::mapping::{field_type, major_units_to_cents, ColumnMapping, FieldType};
+use crate::mapping::{field_type, major_units_to_minor, ColumnMapping, FieldType};
 
 /// Exclusive amount bounds in cents (flexfactor-api.md §4.3, the sandbox bound).
 pub const MIN_AMOUNT_EXCLUSIVE: i64 = 10;
@@ -281,7 +281,9 @@ fn in_cents(fields: &BTreeMap<String, String>, line: u64, issues: &mut Vec<Issue
             ));
             continue;
         }
-        match major_units_to_cents(text) {
+        // In the row's currency's own units (¥1999 is 1999 minor units, not 199900).
+        let currency = fields.get("transaction.currency").map(|c| c.trim()).filter(|c| !c.is_empty());
+        match major_units_to_minor(text, flexfactor_wire::minor_unit_digits(currency.unwrap_or("USD"))) {
             Ok(cents) => {
                 out.insert(cents_path.to_string(), cents.to_string());
             }

@@ -289,6 +289,25 @@ fn an_amount_column_in_major_units_goes_out_as_exact_cents_and_unreadable_amount
 }
 
 #[test]
+fn amounts_in_major_units_are_read_in_the_rows_own_currency() {
+    let text = "invoice_id,psp_txn_id,amount,currency,declined_at,email,card_token,retry_until,exp_month,is_mit\n\
+        INV-1,psp-1,19.99,USD,2026-04-30T10:00:00Z,a@example.com,tok-1,2026-06-01T00:00:00Z,9,true\n\
+        INV-2,psp-2,1999,JPY,2026-04-30T10:00:00Z,b@example.com,tok-2,2026-06-01T00:00:00Z,9,true\n\
+        INV-3,psp-3,1.999,KWD,2026-04-30T10:00:00Z,c@example.com,tok-3,2026-06-01T00:00:00Z,9,true\n\
+        INV-4,psp-4,19.99,JPY,2026-04-30T10:00:00Z,d@example.com,tok-4,2026-06-01T00:00:00Z,9,true\n";
+    let table = read_csv(text).unwrap();
+    let mut mapping = ColumnMapping::guess(&table.headers);
+    mapping.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+    let report = Draft::new(table, mapping).validate(&ctx());
+    let amounts: Vec<_> = report.valid_rows().map(|r| r.value["transaction"]["amount"].clone()).collect();
+    assert_eq!(amounts, [serde_json::json!(1999), serde_json::json!(1999), serde_json::json!(1999)]);
+    let issues: Vec<_> = report.issues().collect();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!((issues[0].line, issues[0].kind), (5, IssueKind::AmountNotMajorUnits));
+    assert!(issues[0].reason.contains("has none"), "{}", issues[0].reason);
+}
+
+#[test]
 fn the_sandbox_amount_bounds_apply_to_test_accounts_only() {
     let row = |amount: &str| {
         format!(

@@ -105,6 +105,8 @@ pub struct OrderFilter {
     pub site_id: Option<String>,
     pub decline_code: Option<String>,
     pub currency: Option<String>,
+    /// Only these orders (FlexFactor ids); `Some` of an empty list matches none.
+    pub keys: Option<Vec<String>>,
     pub sort: OrderSort,
     /// Words (or word prefixes) of the FlexFactor id, merchant order id, email, name, last-4
     /// or decline code, case-insensitive.
@@ -215,6 +217,15 @@ fn query_parts(account_id: &str, filter: &OrderFilter, indexed_upto: i64) -> (St
         }
     }
     state_and_mit_clauses(filter, &mut clauses, &mut args);
+    if let Some(keys) = &filter.keys {
+        if keys.is_empty() {
+            clauses.push("0".into());
+        } else {
+            // One JSON argument however many keys (SQLite limits bound variables).
+            clauses.push("order_session_key IN (SELECT value FROM json_each(?))".into());
+            args.push(Value::Text(serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())));
+        }
+    }
     let mut time = |column: &str, op: &str, t: Option<DateTime<Utc>>| {
         if let Some(t) = ts(t) {
             clauses.push(format!("{column} {op} ?"));
@@ -277,7 +288,8 @@ impl Mirror {
             || filter.placed_to.is_some()
             || filter.amount_min.is_some()
             || filter.amount_max.is_some()
-            || filter.site_id.is_some();
+            || filter.site_id.is_some()
+            || filter.keys.is_some();
         if other || self.bulk_loading()? {
             return Ok(None);
         }

@@ -175,6 +175,13 @@ fn every_filter_narrows_the_list_and_the_count_agrees() {
     check(OrderFilter { states: vec![OrderState::Approved, OrderState::Declined], ..Default::default() }, 80);
     check(OrderFilter { state: Some(OrderState::Declined), is_mit: Some(false), ..Default::default() }, 10);
     check(OrderFilter { currency: Some("CAD".into()), ..Default::default() }, 0);
+    let keys = vec![orders[3].id.clone(), orders[70].id.clone(), "not-an-order".to_string()];
+    check(OrderFilter { keys: Some(keys.clone()), ..Default::default() }, 2);
+    check(OrderFilter { keys: Some(keys), state: Some(OrderState::Declined), ..Default::default() }, 1);
+    check(OrderFilter { keys: Some(Vec::new()), ..Default::default() }, 0);
+    // More keys than SQLite takes bound variables.
+    let many = (0..40_000).map(|i| format!("gone-{i}")).chain([orders[5].id.clone()]).collect();
+    check(OrderFilter { keys: Some(many), ..Default::default() }, 1);
     let by_amount =
         m.order_window("acct", &OrderFilter { sort: OrderSort::AmountDesc, limit: 3, ..Default::default() }).unwrap();
     assert_eq!(by_amount[0].amount_cents, 1079);

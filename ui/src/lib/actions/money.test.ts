@@ -67,5 +67,9 @@ describe("currencies without two decimals", () => {
     expect(centsToMajor(1999, 0)).toBe("1999");
     expect(centsToMajor(-5, 3)).toBe("-0.005");
     expect(checkRefundAmount("1.000", 1000, 3)).toEqual({ ok: true, cents: 1000 });
+    expect(parseMajorToCents("1,500", 0)).toEqual({ ok: true, cents: 1500 });
+    expect(parseMajorToCents("1,500", 3).ok).toBe(false);
+    expect(parseMajorToCents("1,500.250", 3)).toEqual({ ok: true, cents: 1500250 });
+    expect(parseMajorToCents("12,50", 2)).toEqual({ ok: true, cents: 1250 });
   });
 });

@@ -27,6 +27,11 @@ export function parseMajorToCents(text: string, digits = MINOR_DIGITS): ParsedAm
   if (t.includes(",") && t.includes(".")) {
     if (!/^\d{1,3}(,\d{3})*\.\d*$/.test(t)) return { ok: false, error: "That is not an amount." };
     t = t.replace(/,/g, "");
+  } else if (digits !== 2 && /^\d{1,3}(,\d{3})+$/.test(t)) {
+    // "1,500": thousands for a currency without decimals; for one with three it could be
+    // either, so it is refused rather than guessed.
+    if (digits !== 0) return { ok: false, error: "Is that a thousands comma or a decimal one? Write it without the comma, with a point for decimals." };
+    t = t.replace(/,/g, "");
   }
   const match = AMOUNT.exec(t);
   if (!match) return { ok: false, error: "That is not an amount: use digits and at most one decimal point." };

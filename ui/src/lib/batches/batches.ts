@@ -2,6 +2,7 @@
 // outcome tones. No IPC here, so vitest covers them directly.
 import type { AmountsRead, BatchDraftView, BatchRowView, BatchView } from "../ipc/bindings";
 import { formatAmount } from "../format";
+import { minorDigits } from "../actions/money";
 
 /** One problem of one row, as the bad-rows table lists it. */
 export type BadRowIssue = {
@@ -115,7 +116,10 @@ export function outcomeCounts(rows: BatchRowView[]): Array<[string, number]> {
  */
 export function amountsSentence(a: AmountsRead): string {
   const one = a.currencies.length === 1 ? a.currencies[0] : null;
-  const money = (cents: number) => (one ? formatAmount(cents, one) : (cents / 100).toFixed(2));
+  // Mixed currencies: major units only when they all have two decimals, else minor units.
+  const twoDecimals = a.currencies.every((c) => minorDigits(c) === 2);
+  const money = (cents: number) =>
+    one ? formatAmount(cents, one) : twoDecimals ? (cents / 100).toFixed(2) : `${cents} minor units`;
   const from = a.header ? `from ${a.unit === "mixed" ? "columns" : "column"} “${a.header}” ` : "";
   const unit =
     a.unit === "major"

@@ -55,7 +55,12 @@ setupError: IpcError | null, };
 export type OrderState = "pending" | "challenge" | "captureRequired" | "approved" | "partiallyRefunded" | "refunded" | "declined" | "expired" | "cancelled" | "onHold" | "problem" | "chargeback";
 export type OrderSort = "createdDesc" | "createdAsc" | "amountDesc" | "amountAsc" | "expiryAsc";
 export type OrderCursor = { sortValue: string | null, orderSessionKey: string, };
-export type OrderQuery = { state: OrderState | null, search: string | null, offset: number, limit: number, states?: Array<OrderState>, isMit?: boolean, createdFrom?: string, createdTo?: string, placedFrom?: string, placedTo?: string, amountMin?: number, amountMax?: number, siteId?: string, declineCode?: string, currency?: string, sort?: OrderSort, after?: OrderCursor, };
+export type OrderQuery = { state: OrderState | null, search: string | null, offset: number, limit: number, states?: Array<OrderState>, isMit?: boolean, createdFrom?: string, createdTo?: string, placedFrom?: string, placedTo?: string, amountMin?: number, amountMax?: number, siteId?: string, declineCode?: string, currency?: string, sort?: OrderSort, after?: OrderCursor, 
+/**
+ * Only the orders FlexFactor refused to show at their last re-read (the status bar's
+ * "could not be re-read").
+ */
+unreadable?: boolean, };
 export type OrderRow = { orderSessionKey: string, merchantOrderId: string | null, state: OrderState, statusCode: number | null, decision: string | null, isMit: boolean, 
 /**
  * Minor units (cents). Format for display only; never compute money in the UI.

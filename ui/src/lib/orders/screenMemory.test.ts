@@ -8,6 +8,7 @@ function memory(accountId: string): OrdersScreenMemory {
     form: { ...emptyForm(), state: "challenge" },
     searchText: "ord-1",
     presetStates: null,
+    presetUnreadable: false,
     presetTitle: null,
     presetTimes: null,
     filtersOpen: true,
@@ -15,6 +16,7 @@ function memory(accountId: string): OrdersScreenMemory {
     selected: 4,
     selectedKey: "key-1",
     scrollTop: 900,
+    place: { index: 30, key: "key-30", offset: 0 },
   };
 }
 

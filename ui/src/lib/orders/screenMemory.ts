@@ -10,6 +10,7 @@ export type OrdersScreenMemory = {
   form: FilterForm;
   searchText: string;
   presetStates: OrderState[] | null;
+  presetUnreadable: boolean;
   presetTitle: string | null;
   presetTimes: TimeBounds | null;
   filtersOpen: boolean;
@@ -20,7 +21,13 @@ export type OrdersScreenMemory = {
   selected: number;
   selectedKey: string | null;
   scrollTop: number;
+  /** The order at the top of the view, put back there even if orders arrived above it. */
+  place: Place | null;
 };
+
+/** The order at the top of the grid's view: its row index, its FlexFactor id, and how far
+ * below the view's top its row starts (virtual px). */
+export type Place = { index: number; key: string; offset: number };
 
 let kept: OrdersScreenMemory | null = null;
 
