@@ -320,6 +320,40 @@ async fn a_batch_retried_long_after_it_was_built_is_sent_with_a_current_sign_in(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_without_an_sftp_login_records_nothing_and_a_lost_login_is_said_on_the_batch() {
+    let merchant = Merchant::start(Duration::from_millis(200)).await;
+    let data = tempfile::tempdir().unwrap();
+    let app = core(data.path(), Arc::new(MemoryStore::new()));
+    app.add_account(merchant.account()).await.unwrap();
+    app.batch_compose(evaluate(merchant.rebills_csv("NL", 2).await, "n.csv")).unwrap();
+    let err = app.batch_upload().await.unwrap_err();
+    assert_eq!(err.code(), flexdesk_core::ErrorCode::InvalidInput);
+    assert!(err.to_string().contains("SFTP is not set up"), "{err}");
+    assert!(app.list_batches().unwrap().is_empty(), "a batch that could never start was recorded");
+
+    // The draft is still there: with a login (here a wrong host key) it is recorded. Its
+    // login then removed, a retry says so on the batch (failed, with Retry), not only in the log.
+    let batch = {
+        let not_the_server = std::fs::read_to_string(merchant.key_path().with_extension("pub")).unwrap();
+        app.configure_sftp(merchant_sftp(&merchant, not_the_server)).unwrap();
+        let batch = app.batch_upload().await.unwrap();
+        let start = Instant::now();
+        while app.list_batches().unwrap()[0].status != "failed" {
+            assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        batch
+    };
+    let db = rusqlite::Connection::open(data.path().join("mirror.sqlite3")).unwrap();
+    db.execute("DELETE FROM settings WHERE key LIKE 'sftp:%'", []).unwrap();
+    app.run_batch(&batch.id).await.unwrap_err();
+    let view = app.list_batches().unwrap().remove(0);
+    assert_eq!(view.status, "failed");
+    assert!(view.last_error.as_deref().is_some_and(|e| e.contains("SFTP is not set up")), "{view:?}");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_is_sent_only_with_its_own_accounts_login_and_sign_in_whichever_account_is_active() {
     let first = Merchant::start(Duration::from_millis(200)).await;
     let second = Merchant::start(Duration::from_millis(200)).await;

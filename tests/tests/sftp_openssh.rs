@@ -112,6 +112,27 @@ async fn upload_appears_only_under_its_final_name_and_is_never_sent_twice() {
 }
 
 #[tokio::test]
+async fn a_partial_file_that_is_not_the_start_of_the_new_bytes_is_sent_again_from_the_beginning() {
+    let sshd = Sshd::start();
+    let s = sshd.settings(sshd.port);
+    let bytes = payload(300_000);
+    // Left by an earlier attempt whose header (access token) has been renewed since.
+    let mut stale = bytes[..100_000].to_vec();
+    stale[10] ^= 0x20;
+    std::fs::write(sshd.path().join("inbound/.evaluate_renewed.json.part"), &stale).unwrap();
+    let client = SftpClient::connect(&s, Some(PASSPHRASE)).await.unwrap();
+    let out = client.upload(&s.inbound_dir, &s.outbound_dir, "evaluate_renewed.json", &bytes, |_, _| {}).await.unwrap();
+    assert_eq!(out, UploadOutcome::Uploaded { resumed_at: 0 });
+    assert_eq!(std::fs::read(sshd.path().join("inbound/evaluate_renewed.json")).unwrap(), bytes);
+    // The start of the same bytes is resumed.
+    std::fs::write(sshd.path().join("inbound/.evaluate_same.json.part"), &bytes[..100_000]).unwrap();
+    let out = client.upload(&s.inbound_dir, &s.outbound_dir, "evaluate_same.json", &bytes, |_, _| {}).await.unwrap();
+    assert_eq!(out, UploadOutcome::Uploaded { resumed_at: 100_000 });
+    assert_eq!(std::fs::read(sshd.path().join("inbound/evaluate_same.json")).unwrap(), bytes);
+    client.close().await;
+}
+
+#[tokio::test]
 async fn a_wrong_host_key_sends_nothing() {
     let sshd = Sshd::start();
     let mut s = sshd.settings(sshd.port);

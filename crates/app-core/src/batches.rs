@@ -407,7 +407,11 @@ impl AppCore {
             return Ok((settings, None));
         }
         let json = self.with_reader(|m| Ok(m.setting(&format!("sftp:{account_id}"))?))?.ok_or_else(|| {
-            CoreError::InvalidInput("SFTP is not set up for this account: add it in Settings.".into())
+            CoreError::InvalidInput(
+                "SFTP is not set up for this account: add its login under Batches → SFTP settings (or with \
+                 `flexdesk batch sftp set`). Nothing was uploaded."
+                    .into(),
+            )
         })?;
         let settings: SftpSettings = serde_json::from_str(&json).map_err(|e| CoreError::Internal(e.to_string()))?;
         let passphrase = match self.inner().config.secrets.get(&account_key(account_id, SFTP_PASSPHRASE)) {
@@ -424,6 +428,9 @@ impl AppCore {
     /// leaves the draft as it was, with every fix and dropped row, to upload again.
     pub async fn batch_upload(&self) -> Result<BatchView, CoreError> {
         let (account_id, client) = self.session_parts().await?;
+        // No SFTP login (not set up, its passphrase unreadable): said now, with nothing
+        // recorded and the draft kept, rather than a batch that can never start.
+        self.sftp_for(&account_id).await?;
         let st = {
             let mut slot = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?;
             if slot.as_ref().is_some_and(|st| st.account_id != account_id) {
@@ -594,8 +601,16 @@ impl AppCore {
         }
         // The batch's own account, whichever is active now: its SFTP login and its orders.
         let account_id = record.account_id.clone();
-        let (settings, passphrase) = self.sftp_for(&account_id).await?;
         let writer = self.writer()?;
+        let (settings, passphrase) = match self.sftp_for(&account_id).await {
+            Ok(login) => login,
+            Err(e) => {
+                // Said on the batch (failed, with Retry), not only in the log.
+                writer.set_batch_error(id, Some(&e.user_message()))?;
+                self.changed();
+                return Err(e);
+            }
+        };
         let mut attempt = 0u32;
         let client = loop {
             attempt += 1;
@@ -643,9 +658,10 @@ impl AppCore {
         };
         writer.set_batch_error(id, None)?;
         let unsent: Vec<_> = record.files.iter().filter(|f| f.status == "built" || f.status == "uploading").collect();
-        // Only files none of whose bytes were sent get a new header: a partly sent one resumes
-        // from the bytes already on the server, which a new header would not match.
-        let not_started: Vec<_> = unsent.iter().copied().filter(|f| f.status == "built").collect();
+        // Also a partly sent file gets the new header: its part on the server is under a
+        // temporary name FlexFactor does not read, and the upload starts it again when the
+        // bytes there are not the start of the new ones.
+        let not_started = unsent.clone();
         if !not_started.is_empty() && Utc::now() - record.created_at > TOKEN_REFRESH_AFTER {
             // Built a while ago (an upload retried after fixing the SFTP settings): the access
             // token in the files has expired and FlexFactor would refuse every row.

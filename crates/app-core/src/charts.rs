@@ -97,7 +97,8 @@ impl AppCore {
         let list = flexdesk_charts::currencies(facts);
         let currency = match wanted.map(str::trim).filter(|c| !c.is_empty()) {
             Some(c) => c.to_uppercase(),
-            None => list.first().cloned().unwrap_or_else(|| "USD".into()),
+            // No orders in the range: no currency (the Overview says so instead of a USD zero).
+            None => list.first().cloned().unwrap_or_default(),
         };
         (list, currency)
     }
@@ -195,5 +196,17 @@ impl AppCore {
                 path.display()
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_without_orders_has_no_currency_and_a_chosen_one_is_kept() {
+        let empty = OrderFacts::default();
+        assert_eq!(AppCore::pick_currency(&empty, None), (Vec::new(), String::new()));
+        assert_eq!(AppCore::pick_currency(&empty, Some(" eur ")).1, "EUR");
     }
 }

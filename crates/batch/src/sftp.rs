@@ -313,9 +313,18 @@ impl SftpClient {
         let mut offset = 0u64;
         if self.exists(&temp_path).await? {
             let size = self.sftp.metadata(&temp_path).await.map_err(|e| BatchError::transport("stat", e))?.size;
-            match size {
-                Some(s) if s <= total => offset = s,
-                _ => self.sftp.remove_file(&temp_path).await.map_err(|e| BatchError::transport("remove", e))?,
+            // Resumed only when the bytes there are the start of these bytes: a file whose
+            // header was renewed since (a fresh access token) starts again from the beginning.
+            let same_start = match size {
+                Some(s) if s <= total => {
+                    let there = self.sftp.read(&temp_path).await.map_err(|e| BatchError::transport("read back", e))?;
+                    (bytes.get(..there.len()) == Some(there.as_slice())).then_some(there.len() as u64)
+                }
+                _ => None,
+            };
+            match same_start {
+                Some(s) => offset = s,
+                None => self.sftp.remove_file(&temp_path).await.map_err(|e| BatchError::transport("remove", e))?,
             }
         }
         tracing::info!(resume_at = offset, "uploading");

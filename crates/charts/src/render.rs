@@ -211,11 +211,8 @@ fn draw<DB: DrawingBackend>(
             .draw()
             .map_err(err)?;
     }
-    // Hit areas are in the body's coordinates; shift them below the heading.
-    let (_, dy) = body.get_base_pixel();
-    for h in &mut hits {
-        h.y += dy - root.get_base_pixel().1;
-    }
+    // `backend_coord` gives the drawing's own pixels (the heading's height included), which
+    // is where the hit areas go: no further shift.
     Ok(hits)
 }
 

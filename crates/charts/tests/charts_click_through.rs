@@ -111,3 +111,54 @@ fn every_chart_renders_to_svg_with_hit_areas_and_to_png_in_both_themes() -> R {
     }
     Ok(())
 }
+
+/// The `x`, `y`, `width` and `height` of every `<rect …>` in `svg` whose text contains
+/// `marker` and not `unless`.
+fn rects(svg: &str, marker: &str, unless: &str) -> Vec<[f64; 4]> {
+    let attr = |tag: &str, name: &str| -> Option<f64> {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        tag[start..].split('"').next()?.parse().ok()
+    };
+    svg.split("<rect")
+        .skip(1)
+        .filter_map(|rest| rest.split('>').next())
+        .filter(|tag| tag.contains(marker) && !tag.contains(unless))
+        .filter_map(|tag| Some([attr(tag, "x")?, attr(tag, "y")?, attr(tag, "width")?, attr(tag, "height")?]))
+        .collect()
+}
+
+#[test]
+fn every_bar_is_clickable_exactly_where_it_is_drawn() -> R {
+    let (mirror, anchor) = seeded(2_000)?;
+    let from = anchor - Duration::days(90);
+    let to = anchor + Duration::days(1);
+    let facts = load_facts(&mirror, "a", Some(from), Some(to))?;
+    for kind in [ChartKind::RecoveredAmount, ChartKind::CitVsMit, ChartKind::DeclineCodes] {
+        let req = ChartRequest {
+            kind,
+            currency: "USD".into(),
+            from,
+            to,
+            granularity: Granularity::Week,
+            top_n: 6,
+            today: anchor.date_naive(),
+        };
+        let chart = build_chart(&facts, &req)?;
+        let svg =
+            render_svg(&chart, &RenderOptions { width: 720, height: 360, theme: Theme::Light, interactive: true })?;
+        let hits = rects(&svg, "class=\"hit\"", "\u{0}");
+        let bars = rects(&svg, "fill=\"#", "class=\"hit\"");
+        assert!(!hits.is_empty(), "{kind:?}: no hit areas");
+        for h in &hits {
+            let drawn = bars.iter().any(|b| {
+                (b[0] - h[0]).abs() <= 1.5
+                    && (b[1] - h[1]).abs() <= 1.5
+                    && (b[2] - h[2]).abs() <= 2.5
+                    && (b[3] - h[3]).abs() <= 2.5
+            });
+            let near: Vec<_> = bars.iter().filter(|b| (b[0] - h[0]).abs() < 10.0).collect();
+            assert!(drawn, "{kind:?}: the hit area {h:?} covers no bar drawn there; near: {near:?}");
+        }
+    }
+    Ok(())
+}

@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use flexdesk_core::action_dto::{ActionOutcome, ActionStatus, CancelInput, RefundInput};
 use flexdesk_core::bindings::{typescript_bindings, BINDINGS_PATH};
 use flexdesk_core::dto::{OrderQuery, OrderStateDto};
 use flexdesk_core::{AppCore, CoreConfig};
@@ -41,6 +42,33 @@ enum Command {
         search: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: u32,
+    },
+    /// Refund an order of the active account, like the order detail's Refund… (outbox first,
+    /// re-read before sending, audited). Prints the outcome as JSON; exits non-zero unless
+    /// FlexFactor confirmed it. Re-run with the printed --intent to check an unclear one.
+    Refund {
+        /// The FlexFactor order id (orderSessionKey).
+        order: String,
+        /// Amount in major units, e.g. 12.34.
+        #[arg(long)]
+        amount: String,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// The action to continue (from an earlier run's output); default: a new one.
+        #[arg(long)]
+        intent: Option<String>,
+    },
+    /// Cancel pending orders of the active account, like Cancel order… (same protocol as
+    /// refund). Exits non-zero unless every cancel was confirmed.
+    Cancel {
+        /// FlexFactor order ids (orderSessionKey).
+        #[arg(required = true)]
+        orders: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        intent: Option<String>,
     },
     /// Run the FlexFactor sandbox on loopback until Ctrl-C.
     Sandbox {
@@ -170,6 +198,27 @@ async fn run() -> Result<()> {
             core.shutdown().await;
             Ok(())
         }
+        Command::Refund { order, amount, reason, intent } => {
+            let amount_cents = api::parse_dollars(&amount)?.0;
+            let intent_key = intent.unwrap_or_else(flexfactor_client::new_idempotency_key);
+            let core = open_core(cli.data_dir)?;
+            core.start().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            let input = RefundInput { order_session_key: order, amount_cents, reason, intent_key: intent_key.clone() };
+            let result = core.refund(input).await;
+            core.shutdown().await;
+            let outcome = result.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            report_outcomes(&[outcome], &intent_key)
+        }
+        Command::Cancel { orders, reason, intent } => {
+            let intent_key = intent.unwrap_or_else(flexfactor_client::new_idempotency_key);
+            let core = open_core(cli.data_dir)?;
+            core.start().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            let input = CancelInput { order_session_keys: orders, reason, intent_key: intent_key.clone() };
+            let result = core.cancel_orders(input).await;
+            core.shutdown().await;
+            let outcomes = result.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+            report_outcomes(&outcomes, &intent_key)
+        }
         Command::Orders { state, search, limit } => {
             let state = match state {
                 Some(s) => Some(
@@ -190,6 +239,20 @@ async fn run() -> Result<()> {
             core.shutdown().await;
             Ok(())
         }
+    }
+}
+
+/// Prints each outcome as a JSON line; an error (exit 1) unless all were confirmed, saying
+/// how to continue an unclear one.
+fn report_outcomes(outcomes: &[ActionOutcome], intent_key: &str) -> Result<()> {
+    for o in outcomes {
+        println!("{}", serde_json::to_string(o)?);
+    }
+    let open = outcomes.iter().filter(|o| o.status != ActionStatus::Confirmed).collect::<Vec<_>>();
+    match open.first() {
+        None => Ok(()),
+        Some(o) if o.status == ActionStatus::Rejected => bail!("{}", o.message),
+        Some(o) => bail!("{} Run the same command with --intent {intent_key} to check it again.", o.message),
     }
 }
 

@@ -43,12 +43,30 @@ fn refund_base(o: &WireOrder) -> i64 {
     o.captured_amount.or(o.amount).map(|c| c.0).unwrap_or(0)
 }
 
+/// The captured amount: `capturedAmount`, or, when the API leaves it out (the field is
+/// inferred, flexfactor-api.md), the order's amount once the order is completed (rescued:
+/// approved, refunded or charged back), else 0. Recovered money and what can still be
+/// refunded are measured from it.
+fn captured(o: &WireOrder, state: OrderState) -> i64 {
+    let completed = matches!(
+        state,
+        OrderState::Approved | OrderState::PartiallyRefunded | OrderState::Refunded | OrderState::Chargeback
+    );
+    match o.captured_amount {
+        Some(c) => c.0,
+        None if completed => o.amount.map(|c| c.0).unwrap_or(0),
+        None => 0,
+    }
+}
+
 impl OrderRecord {
-    /// Flattens an API order. Absent amounts count as 0 and an absent currency as USD
-    /// (the API's only documented default).
+    /// Flattens an API order. Absent amounts count as 0 (a completed order's absent capture
+    /// as its amount) and an absent currency as USD (the API's only documented default).
     pub fn from_wire(o: &WireOrder) -> OrderRecord {
-        let captured = o.captured_amount.map(|c| c.0).unwrap_or(0);
         let refunded = o.refunded_amount.map(|c| c.0).unwrap_or(0);
+        let state =
+            OrderState::derive(o.status, o.status_name.as_deref(), o.decision.as_deref(), refund_base(o), refunded);
+        let captured = captured(o, state);
         let name = match (o.first_name.as_deref(), o.last_name.as_deref()) {
             (Some(f), Some(l)) => Some(format!("{f} {l}")),
             (Some(n), None) | (None, Some(n)) => Some(n.to_string()),
@@ -60,13 +78,7 @@ impl OrderRecord {
             status_code: o.status,
             status_name: o.status_name.clone(),
             decision: o.decision.clone(),
-            state: OrderState::derive(
-                o.status,
-                o.status_name.as_deref(),
-                o.decision.as_deref(),
-                refund_base(o),
-                refunded,
-            ),
+            state,
             is_mit: o.is_mit.unwrap_or(false),
             amount_cents: o.amount.map(|c| c.0).unwrap_or(0),
             captured_cents: captured,
@@ -254,8 +266,15 @@ fn refill_batch<'a>(orders: &'a [WireOrder], dict: &[u8], batch: &mut Batch<'a>)
             write(text);
             Span(start, text.len() as u32)
         };
-        let captured = wire.captured_amount.map(|c| c.0).unwrap_or(0);
         let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
+        let api_state = OrderState::derive(
+            wire.status,
+            wire.status_name.as_deref(),
+            wire.decision.as_deref(),
+            refund_base(wire),
+            refunded,
+        );
+        let captured = captured(wire, api_state);
         let start = batch.packed.len() as u32;
         crate::packed_json::pack_into(json_text(wire, &mut batch.scratch)?, dict, &mut batch.packed)?;
         let json = Span(start, batch.packed.len() as u32);
@@ -275,13 +294,7 @@ fn refill_batch<'a>(orders: &'a [WireOrder], dict: &[u8], batch: &mut Batch<'a>)
         let expiry_at = stamp(wire.expiry_date);
         rows.push(Prepared {
             wire,
-            api_state: OrderState::derive(
-                wire.status,
-                wire.status_name.as_deref(),
-                wire.decision.as_deref(),
-                refund_base(wire),
-                refunded,
-            ),
+            api_state,
             amount: wire.amount.map(|c| c.0).unwrap_or(0),
             captured,
             refunded,

@@ -331,6 +331,23 @@ fn a_refund_of_part_of_an_order_without_its_captured_amount_is_a_partial_refund(
 }
 
 #[test]
+fn a_completed_order_without_its_captured_amount_counts_its_amount_as_captured() {
+    let completed = WireOrder { captured_amount: None, ..order(1, 7, "APPROVED") };
+    let pending = WireOrder { captured_amount: None, ..order(2, 2, "DECLINED") };
+    let amount = completed.amount.unwrap().0;
+    // Through the apply (its page path) and through the bulk pipeline (a large apply).
+    let many: Vec<_> = (10..1_000).map(|i| WireOrder { captured_amount: None, ..order(i, 7, "APPROVED") }).collect();
+    let m = mirror_with(&[completed.clone(), pending.clone()]);
+    let mut big = mirror_with(&[]);
+    big.apply_orders("acct", &many, None).unwrap();
+    let stored = |m: &flexdesk_mirror::Mirror, o: &WireOrder| m.order("acct", &o.id).unwrap().unwrap();
+    assert_eq!(stored(&m, &completed).captured_cents, amount);
+    assert_eq!(stored(&m, &pending).captured_cents, 0, "nothing is captured on a declined order");
+    assert_eq!(stored(&big, &many[500]).captured_cents, many[500].amount.unwrap().0);
+    assert_eq!(flexdesk_mirror::OrderRecord::from_wire(&completed).captured_cents, amount);
+}
+
+#[test]
 fn a_search_in_any_script_answers_without_an_error_and_ignores_case_beyond_ascii() {
     let mut orders: Vec<_> = (0..20).map(|i| order(i, 7, "APPROVED")).collect();
     orders[3].first_name = Some("किरण".into());
