@@ -354,6 +354,28 @@ async fn an_upload_without_an_sftp_login_records_nothing_and_a_lost_login_is_sai
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_left_unsent_with_no_upload_running_shows_as_stalled_and_retry_sends_it() {
+    let merchant = Merchant::start(Duration::from_millis(200)).await;
+    let data = tempfile::tempdir().unwrap();
+    let app = core(data.path(), Arc::new(MemoryStore::new()));
+    app.add_account(merchant.account()).await.unwrap();
+    let batch = upload_refused_by_the_host_key(&app, &merchant, merchant.rebills_csv("ST", 2).await, "s.csv").await;
+    assert!(!app.list_batches().unwrap()[0].stalled, "a failed batch has its own Retry");
+    // As a batch is after FlexDesk was closed during its upload: not sent, no error, no run.
+    let db = rusqlite::Connection::open(data.path().join("mirror.sqlite3")).unwrap();
+    db.execute("UPDATE batches SET last_error = NULL", []).unwrap();
+    let view = app.list_batches().unwrap().remove(0);
+    assert!(view.status == "built" || view.status == "uploading", "{view:?}");
+    assert!(view.stalled, "{view:?}");
+    // Retry: running at once (not stalled), then sent and answered.
+    app.configure_sftp(merchant_sftp(&merchant, merchant.sftp.host_key().to_string())).unwrap();
+    let view = app.resume_batch(&batch.id).unwrap();
+    assert!(!app.list_batches().unwrap()[0].stalled, "{view:?}");
+    wait_until_answered(&app, Duration::from_secs(90)).await;
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_is_sent_only_with_its_own_accounts_login_and_sign_in_whichever_account_is_active() {
     let first = Merchant::start(Duration::from_millis(200)).await;
     let second = Merchant::start(Duration::from_millis(200)).await;

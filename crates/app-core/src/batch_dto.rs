@@ -123,6 +123,9 @@ pub struct BatchView {
     /// When the last complete look for FlexFactor's responses ended (RFC 3339); null before
     /// the first. A look that could not connect does not count (its note says so).
     pub last_checked_at: Option<String>,
+    /// Not sent completely, and no upload of it is running: FlexDesk was closed during the
+    /// upload, or the batch's account was not open since. Retry sends the rest.
+    pub stalled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -56,6 +56,38 @@ pub(crate) struct BatchRuntime {
     runs: Mutex<Vec<tokio::task::AbortHandle>>,
     /// Set by [`AppCore::shutdown`], for good: no look is scheduled and no run started any more.
     rechecks_stopped: std::sync::atomic::AtomicBool,
+    /// Runs of each batch started and not ended (see [`ActiveRun`]).
+    active: Mutex<HashMap<String, usize>>,
+}
+
+/// Counts one run of a batch while alive, from the moment it is started (before its task
+/// runs) until it ends or its task is aborted: a batch not sent completely with no run
+/// counted has stalled (see [`BatchView::stalled`]).
+struct ActiveRun {
+    core: AppCore,
+    id: String,
+}
+
+impl ActiveRun {
+    fn start(core: &AppCore, id: &str) -> ActiveRun {
+        if let Ok(mut active) = core.inner().batches.active.lock() {
+            *active.entry(id.to_string()).or_default() += 1;
+        }
+        ActiveRun { core: core.clone(), id: id.to_string() }
+    }
+}
+
+impl Drop for ActiveRun {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.core.inner().batches.active.lock() {
+            if let Some(n) = active.get_mut(&self.id) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    active.remove(&self.id);
+                }
+            }
+        }
+    }
 }
 
 /// "15 minutes", "minute", "30 seconds": a wait as the notes say it ("every …").
@@ -241,6 +273,7 @@ fn batch_view(b: &flexdesk_mirror::BatchRecord) -> BatchView {
             .collect(),
         last_error: b.last_error.clone(),
         last_checked_at: b.last_checked_at.map(|at| at.to_rfc3339()),
+        stalled: false,
     }
 }
 
@@ -471,7 +504,9 @@ impl AppCore {
         runs.retain(|run| !run.is_finished());
         let core = self.clone();
         let batch_id = id.to_string();
+        let active = ActiveRun::start(self, id);
         let task = tokio::spawn(async move {
+            let _active = active;
             if let Err(e) = core.run_batch_waiting(&batch_id, wait).await {
                 tracing::warn!(batch = %batch_id, error = %e, "batch did not finish");
             }
@@ -555,12 +590,21 @@ impl AppCore {
     fn batch_view(&self, id: &str) -> Result<BatchView, CoreError> {
         let b =
             self.with_reader(|m| Ok(m.batch(id)?))?.ok_or_else(|| CoreError::InvalidInput(format!("no batch {id}")))?;
-        Ok(batch_view(&b))
+        Ok(self.with_stall(batch_view(&b)))
+    }
+
+    /// Marks a batch not sent completely (and not failed) with no run in progress here as
+    /// stalled: FlexDesk was closed during its upload, or its account was not open since.
+    fn with_stall(&self, mut view: BatchView) -> BatchView {
+        let running = self.inner().batches.active.lock().map(|a| a.contains_key(&view.id)).unwrap_or(true);
+        view.stalled = (view.status == "built" || view.status == "uploading") && !running;
+        view
     }
 
     /// Uploads every file of the batch not yet uploaded (resuming), then waits for and
     /// applies the response files. Safe to call again after a crash or a failure.
     pub async fn run_batch(&self, id: &str) -> Result<BatchView, CoreError> {
+        let _active = ActiveRun::start(self, id);
         self.run_batch_waiting(id, self.inner().config.batch_response_wait).await
     }
 
@@ -1049,7 +1093,7 @@ impl AppCore {
     /// The active account's batches, newest first, with progress.
     pub fn list_batches(&self) -> Result<Vec<BatchView>, CoreError> {
         let account_id = self.active_account_id()?;
-        Ok(self.with_reader(|m| Ok(m.batches(&account_id)?))?.iter().map(batch_view).collect())
+        Ok(self.with_reader(|m| Ok(m.batches(&account_id)?))?.iter().map(|b| self.with_stall(batch_view(b))).collect())
     }
 
     /// One batch's rows and their outcomes.

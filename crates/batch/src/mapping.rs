@@ -290,7 +290,14 @@ impl ColumnMapping {
                         && c.chars().all(|ch| ch.is_ascii_digit() || ".,$€£ ".contains(ch))
                 };
                 let all_amounts = cells.iter().all(amount_shaped);
-                let decimal = cells.iter().any(|c| c.contains('.'));
+                // A non-zero fraction somewhere (`19.99`, `12.50`): `1999.00` alone may be cents
+                // written by a spreadsheet as well as dollars, and a guess could charge 100
+                // times the amount; such a column stays cents, whose check then asks the
+                // person to choose the unit.
+                let decimal = cells.iter().any(|c| {
+                    c.split_once('.')
+                        .is_some_and(|(_, fraction)| fraction.chars().any(|ch| ch.is_ascii_digit() && ch != '0'))
+                });
                 (all_amounts && decimal).then(|| (header.clone(), major.path))
             })
             .collect();
@@ -375,6 +382,12 @@ mod tests {
 
         let m = guessed("ref,amount\nA,1999\n");
         assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"), "whole numbers stay cents");
+        // `1999.00` is a spreadsheet's cents as much as dollars: not guessed (the cents check
+        // then asks which), while one non-zero fraction makes the column dollars.
+        let m = guessed("ref,amount\nA,1999.00\nB,2500.0\n");
+        assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amount"), "no 100× guess");
+        let m = guessed("ref,amount\nA,1999.00\nB,25.50\n");
+        assert_eq!(m.columns.get("amount").map(String::as_str), Some("transaction.amountMajor"));
 
         let table = crate::input::read_csv("ref,amount\nA,19.99\n").unwrap();
         let mut saved = ColumnMapping::default();

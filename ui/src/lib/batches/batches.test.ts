@@ -34,6 +34,7 @@ function batch(over: Partial<BatchView> = {}): BatchView {
     ],
     lastError: null,
     lastCheckedAt: null,
+    stalled: false,
     ...over,
   };
 }
@@ -88,6 +89,7 @@ describe("progress", () => {
     expect(inFlight(batch({ status: "uploaded" }))).toBe(false);
     expect(inFlight(batch({ status: "answered" }))).toBe(false);
     expect(inFlight(batch({ status: "failed" }))).toBe(false);
+    expect(inFlight(batch({ status: "uploading", stalled: true }))).toBe(false);
   });
 });
 

@@ -88,7 +88,7 @@ export function uploadFraction(batch: BatchView): number {
  * day, changes only through mirror events, which reload the list anyway.
  */
 export function inFlight(batch: BatchView): boolean {
-  return batch.status === "built" || batch.status === "uploading";
+  return (batch.status === "built" || batch.status === "uploading") && !batch.stalled;
 }
 
 /** A colour family for a row outcome. */

@@ -293,7 +293,12 @@ status: string, rowCount: number, answeredRows: number, files: Array<BatchFileVi
  * When the last complete look for FlexFactor's responses ended (RFC 3339); null before
  * the first. A look that could not connect does not count (its note says so).
  */
-lastCheckedAt: string | null, };
+lastCheckedAt: string | null, 
+/**
+ * Not sent completely, and no upload of it is running: FlexDesk was closed during the
+ * upload, or the batch's account was not open since. Retry sends the rest.
+ */
+stalled: boolean, };
 export type BatchRowView = { fileName: string, sequenceNumber: number, line: number, orderId: string, orderSessionKey: string | null, 
 /**
  * The response file's status (SUBMITTED, APPROVED, ERROR …); null while waiting.
