@@ -109,12 +109,16 @@ async fn manager_changes_the_range_clicks_a_bar_and_sees_exactly_its_orders() {
     assert!(title.contains("Declined"), "preset title: {title}");
     assert_eq!(listed, bar_value, "the list shows exactly the bar's orders");
 
-    // A KPI opens its orders the same way.
+    // A KPI opens its orders the same way. Back on the Overview, it still shows the last 30
+    // days the manager chose, not the default 90.
     client.find(Locator::Css("#nav-overview")).await.unwrap().click().await.unwrap();
     let kpi = wait_for("the KPI tiles", Duration::from_secs(30), || async {
         client.find(Locator::Css("#kpi-recovered")).await.ok()
     })
     .await;
+    let kept = client.find(Locator::Css("#range-preset")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("30"), "the Overview forgot the chosen range");
+    charts_drawn_for(&client, &from_30).await;
     let kpi_count: u64 = wait_for("the Recovered KPI", Duration::from_secs(30), || async {
         attr(&client, "#kpi-recovered", "data-count").await?.parse().ok()
     })

@@ -5,14 +5,14 @@
 //! mirror data version: the Overview's KPIs and eight charts, theme and granularity changes
 //! all reuse one read.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use flexdesk_charts::{build_chart, kpis, load_facts, render_png, render_svg, ChartKind, ChartRequest, RenderOptions};
 use flexdesk_mirror::{Mirror, OrderFacts};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::chart_dto::{ChartFormatDto, ChartQuery, ChartView, KpiDto, OverviewDto, OverviewQuery};
+use crate::chart_dto::{ChartFormatDto, ChartQuery, ChartView, GranularityDto, KpiDto, OverviewDto, OverviewQuery};
 use crate::{AppCore, CoreError};
 
 /// Decline codes shown before "Other" when the query does not say.
@@ -40,6 +40,11 @@ impl From<flexdesk_charts::ChartError> for CoreError {
     }
 }
 
+/// The longest Overview range (ten years).
+const MAX_RANGE_DAYS: i64 = 3660;
+/// The most days a chart draws one bar each (two years); longer ranges go by week or month.
+const MAX_DAY_BARS: i64 = 731;
+
 /// A resolved Overview range: `[from, to)` in UTC.
 struct Range {
     account_id: String,
@@ -62,6 +67,20 @@ impl AppCore {
         let to = day("The end date", &q.to)?;
         if to < from {
             return Err(CoreError::InvalidInput(format!("The end date {to} is before the start date {from}.")));
+        }
+        // A year typed half-way (0026) or a far one would read centuries of empty days.
+        for (name, d) in [("start", from), ("end", to)] {
+            if !(2000..=2100).contains(&d.year()) {
+                return Err(CoreError::InvalidInput(format!(
+                    "The {name} date {d} is outside 2000–2100: check the year."
+                )));
+            }
+        }
+        if (to - from).num_days() >= MAX_RANGE_DAYS {
+            return Err(CoreError::InvalidInput(format!(
+                "The range from {from} to {to} is longer than {} years: choose a shorter one.",
+                MAX_RANGE_DAYS / 366
+            )));
         }
         let account_id = match q.account_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(a) => a.to_string(),
@@ -126,6 +145,12 @@ impl AppCore {
         let r = self.chart_range(&q.range)?;
         let (facts, _) = self.chart_facts(&r)?;
         let (_, currency) = Self::pick_currency(&facts, q.range.currency.as_deref());
+        if q.granularity == GranularityDto::Day && (r.to - r.from).num_days() > MAX_DAY_BARS {
+            return Err(CoreError::InvalidInput(format!(
+                "{} days are too many bars to read: show weeks or months for a range this long.",
+                (r.to - r.from).num_days()
+            )));
+        }
         let req = ChartRequest {
             kind: ChartKind::from(q.kind),
             currency,
@@ -202,6 +227,38 @@ impl AppCore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_half_typed_year_or_a_huge_range_is_refused_before_anything_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config =
+            crate::CoreConfig::new(dir.path().to_path_buf(), Arc::new(flexdesk_secrets::MemoryStore::new()));
+        config.background_sync = false;
+        let app = AppCore::open(config).unwrap();
+        let range = |from: &str, to: &str| OverviewQuery {
+            from: from.into(),
+            to: to.into(),
+            account_id: Some("acct".into()),
+            currency: None,
+        };
+        let refused = |q: &OverviewQuery| app.chart_range(q).err().map(|e| e.user_message()).unwrap_or_default();
+        assert!(refused(&range("0026-01-01", "2026-01-01")).contains("check the year"));
+        assert!(refused(&range("2026-01-01", "9999-12-31")).contains("check the year"));
+        assert!(app.chart_range(&range("2026-01-01", "+262143-12-31")).is_err());
+        assert!(refused(&range("2001-01-01", "2026-01-01")).contains("choose a shorter one"));
+        assert!(app.chart_range(&range("2024-01-01", "2026-01-01")).is_ok());
+        let chart = |granularity| ChartQuery {
+            kind: crate::chart_dto::ChartKindDto::RecoveredAmount,
+            range: range("2020-01-01", "2026-01-01"),
+            granularity,
+            theme: Default::default(),
+            width: 600,
+            height: 300,
+            top_n: None,
+        };
+        let err = app.chart_request(&chart(GranularityDto::Day)).err().map(|e| e.user_message()).unwrap_or_default();
+        assert!(err.contains("weeks or months"), "{err}");
+    }
 
     #[test]
     fn a_range_without_orders_has_no_currency_and_a_chosen_one_is_kept() {
