@@ -92,7 +92,22 @@ async fn the_cli_refunds_and_cancels_through_the_app_core_and_never_refunds_twic
     config.background_sync = false;
     let app = AppCore::open(config).unwrap();
     app.start().await.unwrap();
+    let newest = app.list_orders(&OrderQuery { limit: 3, ..Default::default() }).unwrap().rows;
     let kinds: Vec<String> = app.audit_log(100, 0).unwrap().into_iter().map(|e| e.action).collect();
     assert!(kinds.iter().any(|k| k.contains("refund")) && kinds.iter().any(|k| k.contains("cancel")), "{kinds:?}");
     app.shutdown().await;
+
+    // The mirror's orders page by page; a limit past 1000 is refused, not cut short quietly.
+    let page = flexdesk(data.path(), &["orders", "--limit", "2", "--offset", "1"]).await;
+    assert_eq!(page.code, Some(0), "{}", page.stderr);
+    let keys: Vec<String> = page
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["orderSessionKey"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys, [newest[1].order_session_key.clone(), newest[2].order_session_key.clone()]);
+    assert!(page.stderr.contains("rows 2 to 3"), "{}", page.stderr);
+    let refused = flexdesk(data.path(), &["orders", "--limit", "5000"]).await;
+    assert_eq!(refused.code, Some(1));
+    assert!(refused.stderr.contains("--offset"), "{}", refused.stderr);
 }

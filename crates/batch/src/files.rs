@@ -239,17 +239,17 @@ fn transmit_csv(body: Vec<Map<String, Value>>) -> Vec<u8> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ResponseRow {
-    #[serde(deserialize_with = "string_or_number")]
+    #[serde(alias = "SequenceNumber", deserialize_with = "string_or_number")]
     pub sequence_number: String,
-    #[serde(deserialize_with = "optional_text")]
+    #[serde(alias = "OrderId", deserialize_with = "optional_text")]
     pub order_id: Option<String>,
-    #[serde(deserialize_with = "optional_text")]
+    #[serde(alias = "OrderSessionKey", deserialize_with = "optional_text")]
     pub order_session_key: Option<String>,
-    #[serde(deserialize_with = "string_or_number")]
+    #[serde(alias = "Status", deserialize_with = "string_or_number")]
     pub status: String,
     /// The row's errors, whichever shape they came in (a list of texts, one text, objects
     /// with a message, or null).
-    #[serde(deserialize_with = "error_texts")]
+    #[serde(alias = "Errors", deserialize_with = "error_texts")]
     pub errors: Vec<String>,
 }
 
@@ -292,8 +292,11 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ResponseFile {
+    #[serde(alias = "SourceFile")]
     pub source_file: String,
+    #[serde(alias = "ProcessedAt")]
     pub processed_at: Option<String>,
+    #[serde(alias = "Rows")]
     pub rows: Vec<ResponseRow>,
 }
 

@@ -144,6 +144,21 @@ fn odd_but_readable_response_files_are_read_not_refused() {
 }
 
 #[test]
+fn a_response_file_in_dotnet_pascal_case_is_read_like_camel_case() {
+    let pascal = br#"{"SourceFile":"evaluate_x.json","ProcessedAt":"2026-05-01T12:00:00Z",
+        "Rows":[{"SequenceNumber":1,"OrderId":"A","OrderSessionKey":"k1","Status":"SUBMITTED","Errors":[]},
+                {"SequenceNumber":"2","OrderId":"B","Status":"ERROR","Errors":["bad amount"]}]}"#;
+    let r = ResponseFile::parse("x", pascal).unwrap();
+    assert_eq!(r.source_file, "evaluate_x.json");
+    assert_eq!(r.rows.len(), 2);
+    assert_eq!(
+        (r.rows[0].sequence_number.as_str(), r.rows[0].order_session_key.as_deref(), r.rows[0].status.as_str()),
+        ("1", Some("k1"), "SUBMITTED")
+    );
+    assert_eq!(r.rows[1].errors, ["bad amount"]);
+}
+
+#[test]
 fn a_fresh_token_replaces_only_the_sign_in_of_a_built_file() {
     let table = read_csv(&csv_of(1)).unwrap();
     let d = Draft::new(table.clone(), ColumnMapping::guess(&table.headers));

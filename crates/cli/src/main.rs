@@ -40,8 +40,12 @@ enum Command {
         /// Search the FlexFactor id, merchant order id, email, name or last-4.
         #[arg(long)]
         search: Option<String>,
+        /// Rows to print, 1 to 1000 (page on with --offset).
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Rows to skip first (newest first).
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
     },
     /// Refund an order of the active account, like the order detail's Refund… (outbox first,
     /// re-read before sending, audited). Prints the outcome as JSON; exits non-zero unless
@@ -219,7 +223,10 @@ async fn run() -> Result<()> {
             let outcomes = result.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
             report_outcomes(&outcomes, &intent_key)
         }
-        Command::Orders { state, search, limit } => {
+        Command::Orders { state, search, limit, offset } => {
+            if !(1..=1000).contains(&limit) {
+                bail!("--limit must be 1 to 1000 (got {limit}); page through more with --offset");
+            }
             let state = match state {
                 Some(s) => Some(
                     serde_json::from_value::<OrderStateDto>(serde_json::Value::String(s.clone()))
@@ -230,9 +237,14 @@ async fn run() -> Result<()> {
             let core = open_core(cli.data_dir)?;
             core.start().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
             let page = core
-                .list_orders(&OrderQuery { state, search, offset: 0, limit, ..Default::default() })
+                .list_orders(&OrderQuery { state, search, offset, limit, ..Default::default() })
                 .map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
-            eprintln!("{} matching orders", page.total);
+            eprintln!(
+                "{} matching orders; rows {} to {}",
+                page.total,
+                u64::from(offset) + u64::from(!page.rows.is_empty()),
+                u64::from(offset) + page.rows.len() as u64
+            );
             for row in page.rows {
                 println!("{}", serde_json::to_string(&row)?);
             }
