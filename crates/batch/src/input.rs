@@ -45,6 +45,24 @@ impl SourceTable {
 ///
 /// # Errors
 /// [`BatchError::Input`] when there is no header row.
+/// Headers as columns are told apart everywhere (mapping, cells, fixes): a blank one becomes
+/// `(column 7)`, a repeated one `Amount (column 7)`, so no column hides behind another of the
+/// same name (Excel's trailing empty headers, two "Amount" columns).
+fn distinct_headers(headers: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(headers.len());
+    for (i, h) in headers.into_iter().enumerate() {
+        let name = if h.is_empty() {
+            format!("(column {})", i + 1)
+        } else if out.iter().any(|o| o.eq_ignore_ascii_case(&h)) {
+            format!("{h} (column {})", i + 1)
+        } else {
+            h
+        };
+        out.push(name);
+    }
+    out
+}
+
 pub fn read_csv(text: &str) -> Result<SourceTable, BatchError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let delimiter = header_separator(text);
@@ -59,6 +77,7 @@ pub fn read_csv(text: &str) -> Result<SourceTable, BatchError> {
     if headers.iter().all(|h| h.is_empty()) {
         return Err(BatchError::Input("the CSV has no header row".into()));
     }
+    let headers = distinct_headers(headers);
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {

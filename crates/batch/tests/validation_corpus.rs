@@ -378,3 +378,14 @@ fn a_quote_never_closed_is_reported_with_the_lines_it_swallowed() {
     let issues: Vec<_> = draft.validate(&ctx()).issues().filter(|i| i.line == 3).map(|i| i.kind).collect();
     assert!(issues.contains(&IssueKind::RowUnreadable), "{issues:?}");
 }
+
+#[test]
+fn blank_and_repeated_headers_each_keep_their_own_column() {
+    let table = read_csv("ref,Amount,amount,,\nA,1999,2500,x,\n").unwrap();
+    assert_eq!(table.headers, ["ref", "Amount", "amount (column 3)", "(column 4)", "(column 5)"]);
+    let row = &table.rows[0];
+    assert_eq!(table.cell(row, "amount (column 3)"), Some("2500"));
+    assert_eq!(table.cell(row, "(column 4)"), Some("x"));
+    let mapping = ColumnMapping::guess(&table.headers);
+    assert_eq!(mapping.header_for("transaction.amount"), Some("Amount"), "the first one is guessed");
+}

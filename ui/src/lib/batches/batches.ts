@@ -42,9 +42,9 @@ export function isFixable(field: string): boolean {
  * Why the draft cannot be uploaded, or null when it can: nothing leaves the machine until
  * the validated draft is the text on screen and every remaining row is valid.
  */
-export function uploadBlocker(draft: BatchDraftView | null, textChanged: boolean): string | null {
+export function uploadBlocker(draft: BatchDraftView | null, changed: boolean): string | null {
   if (!draft) return "Validate a CSV or JSON batch first.";
-  if (textChanged) return "The text changed since it was validated: validate again.";
+  if (changed) return "The text or kind changed since it was validated: validate again.";
   if (draft.invalid > 0) return `${draft.invalid} row${draft.invalid === 1 ? "" : "s"} still have problems: fix or drop them.`;
   if (draft.valid === 0) return "No rows left to upload.";
   return null;
