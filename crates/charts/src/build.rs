@@ -498,8 +498,14 @@ fn cohorts(facts: &OrderFacts, req: &ChartRequest) -> Chart {
         }
     }
     let mut by_days: BTreeMap<String, [u64; RESCUE_DAYS as usize + 1]> = BTreeMap::new();
+    // Rescued orders without both times (no day to place them on), per cohort.
+    let mut undated: BTreeMap<String, u64> = BTreeMap::new();
     for r in facts.rescues.iter().filter(|r| r.currency == req.currency && r.is_mit) {
-        let (Some(month), Some(days)) = (&r.month, r.rescue_days) else { continue };
+        let Some(month) = &r.month else { continue };
+        let Some(days) = r.rescue_days else {
+            *undated.entry(month.clone()).or_default() += r.orders;
+            continue;
+        };
         let slot = by_days.entry(month.clone()).or_insert([0; RESCUE_DAYS as usize + 1]);
         let i = days.clamp(0, RESCUE_DAYS) as usize;
         if let Some(v) = slot.get_mut(i) {
@@ -537,7 +543,9 @@ fn cohorts(facts: &OrderFacts, req: &ChartRequest) -> Chart {
                         is_mit: Some(true),
                         created_from: Some(from),
                         created_to: Some(to),
-                        exact: d as i64 == RESCUE_DAYS,
+                        // The whole cohort's rescued orders are exactly the last point's only
+                        // when each of them has a day.
+                        exact: d as i64 == RESCUE_DAYS && !undated.contains_key(&month),
                         ..req.drill(format!("Rescued MIT orders of the {month} cohort · {}", req.currency))
                     },
                 }
@@ -545,10 +553,14 @@ fn cohorts(facts: &OrderFacts, req: &ChartRequest) -> Chart {
             .collect();
         c.series.push(Series { name: month, unit: Unit::BasisPoints, points });
     }
-    c.note = Some(
+    let mut note =
         "Days to rescue = modified time − placed time (inferred). Clicking a point opens the whole cohort's rescued MIT orders."
-            .into(),
-    );
+            .to_string();
+    let left_out: u64 = undated.values().sum();
+    if left_out > 0 {
+        note.push_str(&format!(" {} without a placed or modified time are in no point.", orders(left_out)));
+    }
+    c.note = Some(note);
     c
 }
 
@@ -556,11 +568,13 @@ fn days_to_rescue(facts: &OrderFacts, req: &ChartRequest) -> Chart {
     let mut c = chart(req, "Days to rescue", ChartStyle::Bars, "Days from placed to rescued", "Rescued orders");
     c.categories =
         (0..=HISTOGRAM_DAYS).map(|d| if d == HISTOGRAM_DAYS { format!("{d}+") } else { d.to_string() }).collect();
+    let mut left_out = 0;
     for (name, mit) in [("CIT", false), ("MIT", true)] {
         let mut counts = vec![0u64; HISTOGRAM_DAYS as usize + 1];
         for r in facts.rescues.iter().filter(|r| r.currency == req.currency && r.is_mit == mit) {
-            if let Some(v) = r.rescue_days.and_then(|d| counts.get_mut(d.clamp(0, HISTOGRAM_DAYS) as usize)) {
-                *v += r.orders;
+            match r.rescue_days.and_then(|d| counts.get_mut(d.clamp(0, HISTOGRAM_DAYS) as usize)) {
+                Some(v) => *v += r.orders,
+                None => left_out += r.orders,
             }
         }
         let points = counts
@@ -585,7 +599,11 @@ fn days_to_rescue(facts: &OrderFacts, req: &ChartRequest) -> Chart {
             .collect();
         c.series.push(Series { name: name.into(), unit: Unit::Count, points });
     }
-    c.note = Some("Days to rescue = modified time − placed time (inferred: the API has no approval time). Clicking a bar opens all rescued orders of that type.".into());
+    let mut note = "Days to rescue = modified time − placed time (inferred: the API has no approval time). Clicking a bar opens all rescued orders of that type.".to_string();
+    if left_out > 0 {
+        note.push_str(&format!(" {} without a placed or modified time are in no bar.", orders(left_out)));
+    }
+    c.note = Some(note);
     c
 }
 
@@ -635,6 +653,48 @@ fn pending_expiry(facts: &OrderFacts, req: &ChartRequest) -> Chart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rescued_orders_without_times_leave_the_last_cohort_point_inexact_and_are_counted_in_the_note() {
+        use flexdesk_mirror::{DayFacts, OrderState, RescueFacts};
+        let day = |orders| DayFacts {
+            day: Some("2026-10-05".into()),
+            currency: "USD".into(),
+            is_mit: true,
+            state: OrderState::Approved,
+            decline_code: None,
+            orders,
+            amount_cents: 0,
+            captured_cents: 0,
+            refunded_cents: 0,
+        };
+        let rescue = |rescue_days, orders| RescueFacts {
+            month: Some("2026-10".into()),
+            currency: "USD".into(),
+            is_mit: true,
+            rescue_days,
+            orders,
+        };
+        let req = |kind| ChartRequest {
+            kind,
+            currency: "USD".into(),
+            from: Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap(),
+            to: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            granularity: Granularity::Day,
+            top_n: 8,
+            today: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        };
+        let dated = OrderFacts { days: vec![day(5)], rescues: vec![rescue(Some(2), 5)], ..Default::default() };
+        let chart = build_chart(&dated, &req(ChartKind::MitCohorts)).unwrap();
+        assert!(chart.series[0].points.last().unwrap().drill.exact);
+        let mixed =
+            OrderFacts { days: vec![day(7)], rescues: vec![rescue(Some(2), 5), rescue(None, 2)], ..Default::default() };
+        let chart = build_chart(&mixed, &req(ChartKind::MitCohorts)).unwrap();
+        assert!(!chart.series[0].points.last().unwrap().drill.exact, "5 counted, 7 listed");
+        assert!(chart.note.unwrap().contains("2 orders without"));
+        let chart = build_chart(&mixed, &req(ChartKind::DaysToRescue)).unwrap();
+        assert!(chart.note.unwrap().contains("2 orders without"));
+    }
 
     #[test]
     fn money_and_rates_format_exactly() {
