@@ -155,7 +155,8 @@ impl Mirror {
         let changed = self
             .conn
             .execute(
-                "UPDATE batch_files SET bytes = ?2, sha256 = ?3 WHERE name = ?1 AND status = 'built'",
+                "UPDATE batch_files SET bytes = ?2, sha256 = ?3, sent_bytes = 0
+                 WHERE name = ?1 AND status IN ('built', 'uploading')",
                 params![name, bytes, sha256],
             )
             .op("replacing a batch file")?;
