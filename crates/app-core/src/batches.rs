@@ -32,6 +32,8 @@ pub(crate) const RECHECK_EVERY: Duration = Duration::from_secs(15 * 60);
 /// Files older than this get a fresh access token before they are sent (FlexFactor's tokens
 /// last ten minutes).
 const TOKEN_REFRESH_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+/// The longest pause between two reads of the outbound folder while a run waits for responses.
+const RESPONSE_POLL_MAX: Duration = Duration::from_secs(15);
 
 struct DraftState {
     account_id: String,
@@ -790,6 +792,7 @@ impl AppCore {
         let mut last_notes: Vec<String> = Vec::new();
         let mut applied: HashMap<String, (String, Option<String>)> = HashMap::new();
         let mut looked = false;
+        let mut pause = Duration::from_millis(500);
         loop {
             let pending: Vec<String> = self
                 .with_reader(|m| Ok(m.batch(id)?))?
@@ -850,8 +853,12 @@ impl AppCore {
                 }
             }
             last_notes = notes;
-            if started.elapsed() < wait {
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            if let Some(left) = wait.checked_sub(started.elapsed()) {
+                // Half a second at first (a sandbox answers in seconds), then less and less
+                // often: FlexFactor may take a day, and the server need not be asked twice a
+                // second for it.
+                tokio::time::sleep(pause.min(left)).await;
+                pause = (pause * 2).min(RESPONSE_POLL_MAX);
             }
         }
         // A file refused as a whole, rows still without an outcome, an unreadable response:
