@@ -73,6 +73,30 @@ pub fn claim(data_dir: &Path) -> Result<Claim, String> {
     }
 }
 
+/// The desktop FlexDesk holding `data_dir` (with its pid when it wrote one), asking it
+/// nothing and taking nothing: `None` when no instance runs on it. For the CLI's commands
+/// that must not run beside the app (a batch upload the app would also resume).
+///
+/// # Errors
+/// The lock file cannot be opened or checked.
+pub fn holder(data_dir: &Path) -> Result<Option<Option<u32>>, String> {
+    let lock_path = data_dir.join(LOCK_FILE);
+    let mut lock = match OpenOptions::new().read(true).write(true).open(&lock_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot open {}: {e}", lock_path.display())),
+    };
+    match lock.try_lock() {
+        // Free: released again when `lock` is dropped here.
+        Ok(()) => Ok(None),
+        Err(TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            Ok(Some(lock.read_to_string(&mut text).ok().and_then(|_| text.trim().parse().ok())))
+        }
+        Err(TryLockError::Error(e)) => Err(format!("cannot check {}: {e}", lock_path.display())),
+    }
+}
+
 fn activate_other(socket: &Path, pid: Option<u32>) -> OtherInstance {
     let attempt = || -> std::io::Result<()> {
         let mut stream = UnixStream::connect(socket)?;
@@ -170,6 +194,17 @@ mod tests {
         let Claim::First(guard) = claim(dir.path()).unwrap() else { panic!("first claim must win") };
         drop(guard);
         assert!(matches!(claim(dir.path()).unwrap(), Claim::First(_)));
+    }
+
+    #[test]
+    fn the_holder_of_a_directory_is_seen_without_being_asked_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(holder(dir.path()).unwrap(), None, "no lock file yet");
+        let Claim::First(guard) = claim(dir.path()).unwrap() else { panic!("first claim must win") };
+        assert_eq!(holder(dir.path()).unwrap(), Some(Some(std::process::id())));
+        drop(guard);
+        assert_eq!(holder(dir.path()).unwrap(), None);
+        assert!(matches!(claim(dir.path()).unwrap(), Claim::First(_)), "checking took nothing");
     }
 
     #[test]

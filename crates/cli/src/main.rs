@@ -170,6 +170,19 @@ async fn run() -> Result<()> {
         Command::GenBindings { check } => gen_bindings(check),
         Command::Api(args) => api::run(args, cli.data_dir).await,
         Command::Batch { action } => {
+            if matches!(action, batch::BatchAction::Upload(_)) {
+                let dir = match &cli.data_dir {
+                    Some(d) => d.clone(),
+                    None => default_data_dir()?,
+                };
+                if let Some(pid) = flexdesk_core::instance::holder(&dir).map_err(|e| anyhow::anyhow!(e))? {
+                    bail!(
+                        "FlexDesk is running{} with this data directory: upload the batch from its Batches screen, or \
+                         close FlexDesk first (both at once could send the same batch twice). Nothing was uploaded.",
+                        pid.map(|p| format!(" (process {p})")).unwrap_or_default()
+                    );
+                }
+            }
             let core = open_core(cli.data_dir)?;
             core.start().await.map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
             let result = batch::run(&core, action).await;
