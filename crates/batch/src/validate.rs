@@ -299,6 +299,8 @@ fn validate_row(row: &SourceRow, fields: &BTreeMap<String, String>, ctx: &Valida
     if let Some(p) = &row.problem {
         issues.push(issue(line, "row", IssueKind::RowUnreadable, p.clone()));
     }
+    // The amount's own column: a bound it breaks is reported (and fixed) there, in its unit.
+    let major_amount = fields.get("transaction.amountMajor").is_some_and(|v| !v.trim().is_empty());
     let fields = &in_cents(fields, line, &mut issues);
     let get = |path: &str| fields.get(path).map(|s| s.trim()).filter(|s| !s.is_empty());
     let mut obj = Map::new();
@@ -377,21 +379,31 @@ fn validate_row(row: &SourceRow, fields: &BTreeMap<String, String>, ctx: &Valida
     }
     if let Some(n) = get("transaction.amount").and_then(|s| s.parse::<i64>().ok()) {
         let sandbox = ctx.sandbox_amount_limits;
+        let digits = flexfactor_wire::minor_unit_digits(get("transaction.currency").unwrap_or("USD"));
+        let (field, amount): (&str, &dyn Fn(i64) -> String) = if major_amount {
+            ("transaction.amountMajor", &|m| flexfactor_wire::Cents(m).to_major_units_in(digits))
+        } else {
+            ("transaction.amount", &|m| format!("{m} cents"))
+        };
         if n <= 0 || (sandbox && n <= MIN_AMOUNT_EXCLUSIVE) {
             let bound = if sandbox { MIN_AMOUNT_EXCLUSIVE } else { 0 };
             let place = if sandbox { " (the sandbox's limit)" } else { "" };
             issues.push(issue(
                 line,
-                "transaction.amount",
+                field,
                 IssueKind::AmountTooSmall,
-                format!("amount {n} cents must be more than {bound} cents{place}"),
+                format!("amount {} must be more than {}{place}", amount(n), amount(bound)),
             ));
         } else if sandbox && n >= MAX_AMOUNT_EXCLUSIVE {
             issues.push(issue(
                 line,
-                "transaction.amount",
+                field,
                 IssueKind::AmountTooLarge,
-                format!("amount {n} cents must be less than {MAX_AMOUNT_EXCLUSIVE} cents (the sandbox's limit)"),
+                format!(
+                    "amount {} must be less than {} (the sandbox's limit)",
+                    amount(n),
+                    amount(MAX_AMOUNT_EXCLUSIVE)
+                ),
             ));
         }
     }

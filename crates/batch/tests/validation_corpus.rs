@@ -389,3 +389,28 @@ fn blank_and_repeated_headers_each_keep_their_own_column() {
     let mapping = ColumnMapping::guess(&table.headers);
     assert_eq!(mapping.header_for("transaction.amount"), Some("Amount"), "the first one is guessed");
 }
+
+#[test]
+fn an_amount_in_major_units_out_of_bounds_is_reported_and_fixed_in_its_own_column() {
+    let text = "invoice_id,psp_txn_id,amount,currency,declined_at,email,card_token,retry_until,exp_month,is_mit\n\
+        INV-1,psp-1,19.99,USD,2026-04-30T10:00:00Z,a@example.com,tok-1,2026-06-01T00:00:00Z,9,true\n\
+        INV-2,psp-2,0.05,USD,2026-04-30T10:00:00Z,b@example.com,tok-2,2026-06-01T00:00:00Z,9,true\n";
+    let table = read_csv(text).unwrap();
+    let mut mapping = ColumnMapping::guess(&table.headers);
+    mapping.read_decimal_amounts_as_major_units(&table, &ColumnMapping::default());
+    let mut draft = Draft::new(table, mapping);
+    let mut c = ctx();
+    c.sandbox_amount_limits = true;
+    let report = draft.validate(&c);
+    let issues: Vec<_> = report.issues().collect();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(
+        (issues[0].line, issues[0].field.as_str(), issues[0].kind),
+        (3, "transaction.amountMajor", IssueKind::AmountTooSmall)
+    );
+    assert!(issues[0].reason.contains("0.05") && issues[0].reason.contains("0.10"), "{}", issues[0].reason);
+    // Fixed where it was reported, in dollars: clean (no "two amount columns" issue).
+    draft.fix(3, "transaction.amountMajor", "1.50");
+    let report = draft.validate(&c);
+    assert!(report.is_clean(), "{:?}", report.issues().collect::<Vec<_>>());
+}
