@@ -354,35 +354,6 @@ async fn an_upload_without_an_sftp_login_records_nothing_and_a_lost_login_is_sai
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_sent_in_full_that_left_the_server_is_not_sent_again() {
-    let merchant = Merchant::start(Duration::from_millis(200)).await;
-    let data = tempfile::tempdir().unwrap();
-    let mut config = CoreConfig::new(data.path().to_path_buf(), Arc::new(MemoryStore::new()));
-    config.background_sync = false;
-    config.batch_response_wait = Duration::from_secs(1);
-    let app = AppCore::open(config).unwrap();
-    app.add_account(merchant.account()).await.unwrap();
-    let batch = upload_refused_by_the_host_key(&app, &merchant, merchant.rebills_csv("GN", 2).await, "g.csv").await;
-    // As after an attempt whose rename went through but whose answer was lost, and FlexFactor
-    // took the file from the inbound folder since: every byte recorded as sent, nothing there.
-    let db = rusqlite::Connection::open(data.path().join("mirror.sqlite3")).unwrap();
-    db.execute("UPDATE batch_files SET status = 'uploading', sent_bytes = length(bytes)", []).unwrap();
-    db.execute("UPDATE batches SET last_error = NULL", []).unwrap();
-    app.configure_sftp(merchant_sftp(&merchant, merchant.sftp.host_key().to_string())).unwrap();
-    let _ = app.run_batch(&batch.id).await;
-    let view = app.list_batches().unwrap().remove(0);
-    assert!(view.files.iter().all(|f| f.status == "uploaded"), "{view:?}");
-    assert!(
-        view.last_error.as_deref().is_some_and(|e| e.contains("not sent again") || e.contains("response")),
-        "{view:?}"
-    );
-    let server = merchant.sftp.root().to_path_buf();
-    assert!(names_in(&server.join("inbound")).is_empty(), "sent again: {:?}", names_in(&server.join("inbound")));
-    assert!(names_in(&server.join("outbound")).is_empty(), "FlexFactor's side received it again");
-    app.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_left_unsent_with_no_upload_running_shows_as_stalled_and_retry_sends_it() {
     let merchant = Merchant::start(Duration::from_millis(200)).await;
     let data = tempfile::tempdir().unwrap();

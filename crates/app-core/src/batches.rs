@@ -444,7 +444,7 @@ impl AppCore {
         let json = self.with_reader(|m| Ok(m.setting(&format!("sftp:{account_id}"))?))?.ok_or_else(|| {
             CoreError::InvalidInput(
                 "SFTP is not set up for this account: add its login under Batches → SFTP settings (or with \
-                 `flexdesk batch sftp set`). Nothing was uploaded."
+                 `flexdesk batch sftp set`)."
                     .into(),
             )
         })?;
@@ -465,7 +465,12 @@ impl AppCore {
         let (account_id, client) = self.session_parts().await?;
         // No SFTP login (not set up, its passphrase unreadable): said now, with nothing
         // recorded and the draft kept, rather than a batch that can never start.
-        self.sftp_for(&account_id).await?;
+        if let Err(e) = self.sftp_for(&account_id).await {
+            return Err(match e {
+                CoreError::InvalidInput(m) => CoreError::InvalidInput(format!("{m} Nothing was recorded or uploaded.")),
+                other => other,
+            });
+        }
         let st = {
             let mut slot = self.inner().batches.draft.lock().map_err(|_| CoreError::Internal("draft lock".into()))?;
             if slot.as_ref().is_some_and(|st| st.account_id != account_id) {
@@ -703,31 +708,7 @@ impl AppCore {
             }
         };
         writer.set_batch_error(id, None)?;
-        let mut unsent: Vec<_> =
-            record.files.iter().filter(|f| f.status == "built" || f.status == "uploading").collect();
-        // A file an earlier attempt sent every byte of, now on the server under none of its
-        // names: its rename went through (its answer or the status write was lost) and
-        // FlexFactor took it. Sending it again could charge every row twice: it counts as
-        // uploaded, and its response is waited for.
-        let mut taken = Vec::new();
-        for f in unsent.iter().filter(|f| f.status == "uploading" && f.size > 0 && f.sent_bytes >= f.size) {
-            let gone = client.gone_from_server(&settings.inbound_dir, &settings.outbound_dir, &f.name).await;
-            if gone.map_err(batch_err)? {
-                tracing::warn!(file = %f.name, "every byte was sent and the file is gone from the server: not sent again");
-                writer.set_batch_file_status(&f.name, "uploaded", f.size)?;
-                taken.push(f.name.clone());
-            }
-        }
-        unsent.retain(|f| !taken.contains(&f.name));
-        if !taken.is_empty() {
-            let message = format!(
-                "{} sent in full by an earlier attempt and no longer on the server: FlexFactor took it, so it is \
-                 not sent again; its response is waited for.",
-                taken.join(", ")
-            );
-            writer.set_batch_error(id, Some(&message))?;
-            self.changed();
-        }
+        let unsent: Vec<_> = record.files.iter().filter(|f| f.status == "built" || f.status == "uploading").collect();
         // Also a partly sent file gets the new header: its part on the server is under a
         // temporary name FlexFactor does not read, and the upload starts it again when the
         // bytes there are not the start of the new ones.
@@ -763,10 +744,8 @@ impl AppCore {
             let progress_writer = self.writer()?;
             let file_name = f.name.clone();
             let result = client
-                .upload(&settings.inbound_dir, &settings.outbound_dir, &f.name, &bytes, move |sent, total| {
-                    // The last byte is always recorded: a file all of which was sent may have
-                    // been renamed (see `taken` above) even if this run ends before saying so.
-                    if sent == total || last.elapsed() > Duration::from_millis(200) {
+                .upload(&settings.inbound_dir, &settings.outbound_dir, &f.name, &bytes, move |sent, _| {
+                    if last.elapsed() > Duration::from_millis(200) {
                         last = std::time::Instant::now();
                         let _ = progress_writer.set_batch_file_status(&file_name, "uploading", sent);
                     }
@@ -775,11 +754,6 @@ impl AppCore {
             match result {
                 Ok(_) => writer.set_batch_file_status(&f.name, "uploaded", bytes.len() as u64)?,
                 Err(e) => {
-                    if matches!(e, flexdesk_batch::BatchError::Verify { .. }) {
-                        // Removed from the server after a bad read-back: not sent, whatever
-                        // the byte count says.
-                        writer.set_batch_file_status(&f.name, "uploading", 0)?;
-                    }
                     writer.set_batch_error(id, Some(&e.to_string()))?;
                     self.changed();
                     self.notify_batch(&account_id, &record.source_name, Some(&e.to_string()), 0, 0);

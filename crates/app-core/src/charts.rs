@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::chart_dto::{ChartFormatDto, ChartQuery, ChartView, GranularityDto, KpiDto, OverviewDto, OverviewQuery};
+use crate::chart_dto::{
+    ChartFormatDto, ChartKindDto, ChartQuery, ChartView, GranularityDto, KpiDto, OverviewDto, OverviewQuery,
+};
 use crate::{AppCore, CoreError};
 
 /// Decline codes shown before "Other" when the query does not say.
@@ -145,7 +147,9 @@ impl AppCore {
         let r = self.chart_range(&q.range)?;
         let (facts, _) = self.chart_facts(&r)?;
         let (_, currency) = Self::pick_currency(&facts, q.range.currency.as_deref());
-        if q.granularity == GranularityDto::Day && (r.to - r.from).num_days() > MAX_DAY_BARS {
+        // Only the charts over time draw a bar per day (the others ignore the granularity).
+        let over_time = matches!(q.kind, ChartKindDto::RecoveredAmount | ChartKindDto::RecoveryRate);
+        if over_time && q.granularity == GranularityDto::Day && (r.to - r.from).num_days() > MAX_DAY_BARS {
             return Err(CoreError::InvalidInput(format!(
                 "{} days are too many bars to read: show weeks or months for a range this long.",
                 (r.to - r.from).num_days()
@@ -248,7 +252,7 @@ mod tests {
         assert!(refused(&range("2001-01-01", "2026-01-01")).contains("choose a shorter one"));
         assert!(app.chart_range(&range("2024-01-01", "2026-01-01")).is_ok());
         let chart = |granularity| ChartQuery {
-            kind: crate::chart_dto::ChartKindDto::RecoveredAmount,
+            kind: ChartKindDto::RecoveredAmount,
             range: range("2020-01-01", "2026-01-01"),
             granularity,
             theme: Default::default(),
@@ -258,6 +262,10 @@ mod tests {
         };
         let err = app.chart_request(&chart(GranularityDto::Day)).err().map(|e| e.user_message()).unwrap_or_default();
         assert!(err.contains("weeks or months"), "{err}");
+        // A chart that does not go by day is not refused for it (it fails later here: no account).
+        let funnel = ChartQuery { kind: ChartKindDto::Funnel, ..chart(GranularityDto::Day) };
+        let err = app.chart_request(&funnel).err().map(|e| e.user_message()).unwrap_or_default();
+        assert!(!err.contains("weeks or months"), "{err}");
     }
 
     #[test]

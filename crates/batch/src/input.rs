@@ -47,13 +47,14 @@ impl SourceTable {
 /// [`BatchError::Input`] when there is no header row.
 /// Headers as columns are told apart everywhere (mapping, cells, fixes): a blank one becomes
 /// `(column 7)`, a repeated one `Amount (column 7)`, so no column hides behind another of the
-/// same name (Excel's trailing empty headers, two "Amount" columns).
+/// same name (Excel's trailing empty headers, two "Amount" columns). Names differing in case
+/// stay apart as they are (cells are looked up by the exact name).
 fn distinct_headers(headers: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(headers.len());
     for (i, h) in headers.into_iter().enumerate() {
         let name = if h.is_empty() {
             format!("(column {})", i + 1)
-        } else if out.iter().any(|o| o.eq_ignore_ascii_case(&h)) {
+        } else if out.contains(&h) {
             format!("{h} (column {})", i + 1)
         } else {
             h
@@ -61,6 +62,14 @@ fn distinct_headers(headers: Vec<String>) -> Vec<String> {
         out.push(name);
     }
     out
+}
+
+/// Whether `header` is one [`distinct_headers`] renamed (a blank or repeated one).
+pub(crate) fn is_renamed_header(header: &str) -> bool {
+    header
+        .strip_suffix(')')
+        .and_then(|h| h.rsplit_once("(column "))
+        .is_some_and(|(_, n)| n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 pub fn read_csv(text: &str) -> Result<SourceTable, BatchError> {

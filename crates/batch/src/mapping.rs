@@ -234,7 +234,9 @@ impl ColumnMapping {
                     taken.push(spec.path);
                     columns.insert(h.clone(), spec.path.to_string());
                 }
-            } else if h.contains('.') && !h.trim().is_empty() {
+            } else if h.contains('.') && !h.trim().is_empty() && !crate::input::is_renamed_header(h) {
+                // A dotted header is the API's field path; a repeated one renamed on reading
+                // ("transaction.amount (column 5)") is not.
                 columns.insert(h.clone(), h.trim().to_string());
             }
         }

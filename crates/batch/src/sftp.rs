@@ -364,18 +364,6 @@ impl SftpClient {
         Ok(UploadOutcome::Uploaded { resumed_at: offset })
     }
 
-    /// Whether the file is on the server under none of its names (final, temporary, or its
-    /// response). After an attempt that sent every byte, that means the rename went through
-    /// and FlexFactor has taken the file already: it must not be sent again.
-    ///
-    /// # Errors
-    /// `Transport`.
-    pub async fn gone_from_server(&self, inbound: &str, outbound: &str, name: &str) -> Result<bool, BatchError> {
-        Ok(!self.exists(&Self::join(inbound, name)).await?
-            && !self.exists(&Self::join(inbound, &temp_name(name))).await?
-            && !self.exists(&Self::join(outbound, &response_name(name))).await?)
-    }
-
     /// Reads `<outbound>/<name>_response.json` if it is there.
     ///
     /// # Errors

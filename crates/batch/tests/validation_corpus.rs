@@ -381,13 +381,29 @@ fn a_quote_never_closed_is_reported_with_the_lines_it_swallowed() {
 
 #[test]
 fn blank_and_repeated_headers_each_keep_their_own_column() {
-    let table = read_csv("ref,Amount,amount,,\nA,1999,2500,x,\n").unwrap();
-    assert_eq!(table.headers, ["ref", "Amount", "amount (column 3)", "(column 4)", "(column 5)"]);
+    let table = read_csv("ref,Amount,Amount,,,transaction.id,transaction.id\nA,1999,2500,x,,p1,p2\n").unwrap();
+    assert_eq!(
+        table.headers,
+        [
+            "ref",
+            "Amount",
+            "Amount (column 3)",
+            "(column 4)",
+            "(column 5)",
+            "transaction.id",
+            "transaction.id (column 7)"
+        ]
+    );
     let row = &table.rows[0];
-    assert_eq!(table.cell(row, "amount (column 3)"), Some("2500"));
+    assert_eq!(table.cell(row, "Amount (column 3)"), Some("2500"));
     assert_eq!(table.cell(row, "(column 4)"), Some("x"));
     let mapping = ColumnMapping::guess(&table.headers);
     assert_eq!(mapping.header_for("transaction.amount"), Some("Amount"), "the first one is guessed");
+    assert_eq!(mapping.header_for("transaction.id"), Some("transaction.id"));
+    assert!(!mapping.columns.contains_key("transaction.id (column 7)"), "a renamed header is no field path");
+    // Names differing only in case are two columns, as before.
+    let table = read_csv("ref,Amount,amount\nA,1,2\n").unwrap();
+    assert_eq!(table.headers, ["ref", "Amount", "amount"]);
 }
 
 #[test]

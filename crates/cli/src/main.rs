@@ -252,12 +252,15 @@ async fn run() -> Result<()> {
             let page = core
                 .list_orders(&OrderQuery { state, search, offset, limit, ..Default::default() })
                 .map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
-            eprintln!(
-                "{} matching orders; rows {} to {}",
-                page.total,
-                u64::from(offset) + u64::from(!page.rows.is_empty()),
-                u64::from(offset) + page.rows.len() as u64
-            );
+            match page.rows.len() as u64 {
+                0 => eprintln!("{} matching orders; none at --offset {offset}", page.total),
+                n => eprintln!(
+                    "{} matching orders; rows {} to {}",
+                    page.total,
+                    u64::from(offset) + 1,
+                    u64::from(offset) + n
+                ),
+            }
             for row in page.rows {
                 println!("{}", serde_json::to_string(&row)?);
             }

@@ -149,8 +149,9 @@ impl Mirror {
         Ok(())
     }
 
-    /// Replaces a file's bytes before any of them is sent, e.g. with a fresh access token in
-    /// its header; its checksum follows. Refused once an upload of it has started.
+    /// Replaces a file's bytes before it is uploaded, e.g. with a fresh access token in its
+    /// header; its checksum follows and its sent count starts again (a part already on the
+    /// server is resumed only if it is the start of the new bytes). Refused once uploaded.
     pub fn replace_batch_file_bytes(&self, name: &str, bytes: &[u8], sha256: &str) -> Result<bool, MirrorError> {
         let changed = self
             .conn

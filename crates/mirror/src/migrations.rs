@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0015_batch_looks", include_str!("../migrations/0015_batch_looks.sql")),
     ("0016_feed_unreadable", include_str!("../migrations/0016_feed_unreadable.sql")),
     ("0017_first_decision_time", include_str!("../migrations/0017_first_decision_time.sql")),
+    ("0018_captured_when_missing", include_str!("../migrations/0018_captured_when_missing.sql")),
 ];
 
 /// The schema version this build writes.
@@ -94,6 +95,7 @@ mod tests {
         ("0015_batch_looks", "da82eab73b64b2e978364afde6c3c24b6f13d1ef3362521cb3b4b1fa44ee6e2c"),
         ("0016_feed_unreadable", "c379caa8f0ddd620b9ba747e280e8ebda916f6225e64749f6f8da3d4dda6d86a"),
         ("0017_first_decision_time", "316005468b7471c3a8cbdae60392b8b0451f4d4c8f121a9f1fc84fbadbd6a1b8"),
+        ("0018_captured_when_missing", "523f25b47130799f1e38770ad3cc04190bf1d49ba8470fcb69534bab4b1173a7"),
     ];
 
     #[test]
@@ -265,6 +267,49 @@ mod tests {
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
         };
         assert_eq!(marked, [("clean".into(), false), ("host-key".into(), true), ("waiting".into(), false)]);
+    }
+
+    #[test]
+    fn upgrading_to_0018_counts_a_completed_orders_missing_capture_as_its_amount_and_polls_say_yen_whole() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..17] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 17).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, environment, base_url, mid, app_key, created_at)
+               VALUES ('a', 'A', 'sandbox', 'http://x', 'm', 'k', '2026-01-01T00:00:00Z');
+             INSERT INTO orders (account_id, order_session_key, state, is_mit, amount_cents, captured_cents,
+               refunded_cents, currency, created_at, synced_at, api_state)
+             VALUES ('a', 'done', 'approved', 0, 1999, 0, 0, 'USD', '2026-01-02T03:04:05.000Z', 'then', 'approved'),
+                    ('a', 'open', 'pending', 1, 2500, 0, 0, 'USD', '2026-01-02T03:04:05.000Z', 'then', 'pending'),
+                    ('a', 'yen', 'approved', 0, 1999, 1999, 0, 'JPY', '2026-01-02T03:04:05.000Z', 'then', 'approved');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let captured = |key: &str| -> i64 {
+            conn.query_row("SELECT captured_cents FROM orders WHERE order_session_key = ?1", [key], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!((captured("done"), captured("open")), (1999, 0));
+        let rolled: i64 = conn
+            .query_row(
+                "SELECT captured_cents FROM rollup_days WHERE currency = 'USD' AND state = 'approved'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rolled, 1999, "the recovered money moved with it");
+        let polls = |key: &str| -> Vec<String> {
+            let mut stmt =
+                conn.prepare("SELECT summary FROM timeline WHERE kind = 'poll' AND order_session_key = ?1").unwrap();
+            stmt.query_map([key], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        };
+        assert!(polls("done").is_empty(), "no read from the API made that change");
+        conn.execute("UPDATE orders SET refunded_cents = 500, synced_at = 'now' WHERE order_session_key = 'yen'", [])
+            .unwrap();
+        let said = polls("yen");
+        assert!(said.len() == 1 && said[0].ends_with("refunded 500 JPY"), "{said:?}");
     }
 
     #[test]
