@@ -132,6 +132,21 @@ pub async fn launch_demo(port: u16) -> DemoApp {
 }
 
 /// An attribute of the first element matching `css`; None when either is missing.
+/// The FlexFactor id of the order whose row is at the top of the Orders grid's view (just under
+/// its header), while the grid is scrolled down; `None` at the very top or before rows show.
+pub async fn top_of_view(client: &Client) -> Option<String> {
+    let found = client
+        .execute(
+            "const g = document.getElementById('orders-table'); const r = g.getBoundingClientRect();
+             const row = document.elementFromPoint(r.left + r.width / 2, r.top + 32 + 15)?.closest('.order-row');
+             return row && g.scrollTop > 0 ? row.dataset.orderId : null;",
+            vec![],
+        )
+        .await
+        .ok()?;
+    found.as_str().map(str::to_string)
+}
+
 pub async fn attr(client: &Client, css: &str, name: &str) -> Option<String> {
     let el = client.find(Locator::Css(css)).await.ok()?;
     el.attr(name).await.ok().flatten()

@@ -44,12 +44,17 @@ async fn upload_refused_by_the_host_key(app: &AppCore, merchant: &Merchant, csv:
     app.configure_sftp(merchant_sftp(merchant, not_the_server)).unwrap();
     app.batch_compose(evaluate(csv, name)).unwrap();
     let batch = app.batch_upload().await.unwrap();
+    wait_until_failed(app).await;
+    batch
+}
+
+/// Waits until the newest batch shows as failed.
+async fn wait_until_failed(app: &AppCore) {
     let start = Instant::now();
     while app.list_batches().unwrap()[0].status != "failed" {
         assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    batch
 }
 
 /// A core on `data` (response wait one second, a later look every `recheck_every`) with the
@@ -337,11 +342,7 @@ async fn an_upload_without_an_sftp_login_records_nothing_and_a_lost_login_is_sai
         let not_the_server = std::fs::read_to_string(merchant.key_path().with_extension("pub")).unwrap();
         app.configure_sftp(merchant_sftp(&merchant, not_the_server)).unwrap();
         let batch = app.batch_upload().await.unwrap();
-        let start = Instant::now();
-        while app.list_batches().unwrap()[0].status != "failed" {
-            assert!(start.elapsed() < Duration::from_secs(60), "{:?}", app.list_batches().unwrap());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_failed(&app).await;
         batch
     };
     let db = rusqlite::Connection::open(data.path().join("mirror.sqlite3")).unwrap();

@@ -4,7 +4,8 @@
 
 use fantoccini::{Client, Locator};
 use flexdesk_tests::e2e::{
-    attr, click, fill, launch, screenshot, screenshot_display, wait_for, wait_for_js_list, wait_for_opt, Sandbox,
+    attr, click, fill, launch, screenshot, screenshot_display, top_of_view, wait_for, wait_for_js_list, wait_for_opt,
+    Sandbox,
 };
 use std::time::Duration;
 
@@ -182,21 +183,10 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
         .as_f64()
         .unwrap();
     assert!(scrolled > 8000.0, "the grid did not scroll: {scrolled}");
-    let top_of_view = || async {
-        let found = client
-            .execute(
-                "const g = document.getElementById('orders-table'); const r = g.getBoundingClientRect();
-                 const row = document.elementFromPoint(r.left + r.width / 2, r.top + 32 + 15)?.closest('.order-row');
-                 return row && g.scrollTop > 0 ? row.dataset.orderId : null;",
-                vec![],
-            )
-            .await
-            .ok()?;
-        found.as_str().map(str::to_string)
-    };
-    let read = wait_for("the order at the top of the view", Duration::from_secs(10), top_of_view).await;
+    let top = || top_of_view(&client);
+    let read = wait_for("the order at the top of the view", Duration::from_secs(10), top).await;
     away_and_back(&client).await;
-    let back = wait_for_opt(Duration::from_secs(10), || async { top_of_view().await.filter(|k| *k == read) }).await;
+    let back = wait_for_opt(Duration::from_secs(10), || async { top().await.filter(|k| *k == read) }).await;
     assert_eq!(back, Some(read.clone()), "back on the Orders screen, {read} is no longer at the top of the view");
 
     // Search a known merchant order id (one from the middle of the history).

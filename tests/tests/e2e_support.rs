@@ -5,7 +5,8 @@
 
 use fantoccini::{Client, Locator};
 use flexdesk_tests::e2e::{
-    attr, click, count, launch, launch_demo, screenshot, wait_for, wait_for_backfill, wait_for_opt, DemoApp, Sandbox,
+    attr, click, count, launch, launch_demo, screenshot, top_of_view, wait_for, wait_for_backfill, wait_for_opt,
+    DemoApp, Sandbox,
 };
 use std::time::Duration;
 
@@ -191,26 +192,17 @@ async fn webhooks_screen_lists_live_events_shows_payloads_and_replays_one() {
         .await
         .unwrap();
     assert_eq!(scrolled.as_f64(), Some(3000.0), "the grid did not scroll");
-    let top_of_view = || async {
-        let found = client
-            .execute(
-                "const r = document.getElementById('orders-table').getBoundingClientRect();
-                 const row = document.elementFromPoint(r.left + r.width / 2, r.top + 32 + 15)?.closest('.order-row');
-                 const count = Number(document.getElementById('row-count').dataset.count);
-                 return row ? [row.dataset.orderId, count] : null;",
-                vec![],
-            )
-            .await
-            .ok()?;
-        Some((found[0].as_str()?.to_string(), found[1].as_u64()?))
+    // The order at the top of the view, and how many orders the list counts.
+    let top = || async {
+        let count = attr(&client, "#row-count", "data-count").await?.parse::<u64>().ok()?;
+        Some((top_of_view(&client).await?, count))
     };
-    let (read, before) = wait_for("the order at the top of the view", Duration::from_secs(10), top_of_view).await;
+    let (read, before) = wait_for("the order at the top of the view", Duration::from_secs(10), top).await;
     wait_for("three live orders to arrive", Duration::from_secs(60), || async {
-        top_of_view().await.filter(|(_, count)| *count >= before + 3)
+        top().await.filter(|(_, count)| *count >= before + 3)
     })
     .await;
-    let kept =
-        wait_for_opt(Duration::from_secs(10), || async { top_of_view().await.filter(|(key, _)| *key == read) }).await;
+    let kept = wait_for_opt(Duration::from_secs(10), || async { top().await.filter(|(key, _)| *key == read) }).await;
     assert!(kept.is_some(), "live orders moved the rows under the reader: {read} left the top of the view");
     // Away on another screen while more orders arrive: coming back, the same order is at the
     // top of the view.
@@ -223,8 +215,7 @@ async fn webhooks_screen_lists_live_events_shows_payloads_and_replays_one() {
     })
     .await;
     click(&client, "#nav-orders").await;
-    let back =
-        wait_for_opt(Duration::from_secs(10), || async { top_of_view().await.filter(|(key, _)| *key == read) }).await;
+    let back = wait_for_opt(Duration::from_secs(10), || async { top().await.filter(|(key, _)| *key == read) }).await;
     assert!(back.is_some(), "back on the Orders screen, {read} is no longer at the top of the view");
 
     click(&client, "#nav-webhooks").await;
