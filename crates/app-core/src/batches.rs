@@ -712,8 +712,7 @@ impl AppCore {
         // Also a partly sent file gets the new header: its part on the server is under a
         // temporary name FlexFactor does not read, and the upload starts it again when the
         // bytes there are not the start of the new ones.
-        let not_started = unsent.clone();
-        if !not_started.is_empty() && Utc::now() - record.created_at > TOKEN_REFRESH_AFTER {
+        if !unsent.is_empty() && Utc::now() - record.created_at > TOKEN_REFRESH_AFTER {
             // Built a while ago (an upload retried after fixing the SFTP settings): the access
             // token in the files has expired and FlexFactor would refuse every row.
             let token = match self.session_parts().await {
@@ -724,7 +723,7 @@ impl AppCore {
                 ))),
                 Err(e) => Err(e),
             };
-            if let Err(e) = token.and_then(|token| put_fresh_token(&writer, &not_started, &token)) {
+            if let Err(e) = token.and_then(|token| put_fresh_token(&writer, &unsent, &token)) {
                 let message = format!(
                     "The batch files need a fresh FlexFactor sign-in before they are sent, which failed: {}",
                     e.user_message()

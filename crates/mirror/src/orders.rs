@@ -43,6 +43,13 @@ fn refund_base(o: &WireOrder) -> i64 {
     o.captured_amount.or(o.amount).map(|c| c.0).unwrap_or(0)
 }
 
+/// The order's state as the API's record gives it (no state hint), with its refunded amount.
+fn api_state(o: &WireOrder) -> (OrderState, i64) {
+    let refunded = o.refunded_amount.map(|c| c.0).unwrap_or(0);
+    let state = OrderState::derive(o.status, o.status_name.as_deref(), o.decision.as_deref(), refund_base(o), refunded);
+    (state, refunded)
+}
+
 /// The captured amount: `capturedAmount`, or, when the API leaves it out (the field is
 /// inferred, flexfactor-api.md), the order's amount once the order is completed (rescued:
 /// approved, refunded or charged back), else 0. Recovered money and what can still be
@@ -63,9 +70,7 @@ impl OrderRecord {
     /// Flattens an API order. Absent amounts count as 0 (a completed order's absent capture
     /// as its amount) and an absent currency as USD (the API's only documented default).
     pub fn from_wire(o: &WireOrder) -> OrderRecord {
-        let refunded = o.refunded_amount.map(|c| c.0).unwrap_or(0);
-        let state =
-            OrderState::derive(o.status, o.status_name.as_deref(), o.decision.as_deref(), refund_base(o), refunded);
+        let (state, refunded) = api_state(o);
         let captured = captured(o, state);
         let name = match (o.first_name.as_deref(), o.last_name.as_deref()) {
             (Some(f), Some(l)) => Some(format!("{f} {l}")),
@@ -266,14 +271,7 @@ fn refill_batch<'a>(orders: &'a [WireOrder], dict: &[u8], batch: &mut Batch<'a>)
             write(text);
             Span(start, text.len() as u32)
         };
-        let refunded = wire.refunded_amount.map(|c| c.0).unwrap_or(0);
-        let api_state = OrderState::derive(
-            wire.status,
-            wire.status_name.as_deref(),
-            wire.decision.as_deref(),
-            refund_base(wire),
-            refunded,
-        );
+        let (api_state, refunded) = api_state(wire);
         let captured = captured(wire, api_state);
         let start = batch.packed.len() as u32;
         crate::packed_json::pack_into(json_text(wire, &mut batch.scratch)?, dict, &mut batch.packed)?;

@@ -29,8 +29,9 @@ export function pluralize(n: number, singular: string, plural = `${singular}s`):
 
 /** The currency's format, with exactly the decimals of its ISO 4217 minor unit (Intl's own
  * data differs for a few currencies, e.g. ISK). */
-function currencyFormat(currency: string, digits: number): Intl.NumberFormat | null {
+function currencyFormat(currency: string): Intl.NumberFormat | null {
   const code = currency.toUpperCase();
+  const digits = minorDigits(code);
   const cached = currencyFormats.get(code);
   if (cached) return cached;
   try {
@@ -51,7 +52,7 @@ function currencyFormat(currency: string, digits: number): Intl.NumberFormat | n
  * "¥1,999", 1999 KWD → "KWD 1.999"). */
 export function formatAmount(amountCents: number, currency: string): string {
   const digits = minorDigits(currency);
-  const format = currencyFormat(currency, digits);
+  const format = currencyFormat(currency);
   if (format) return format.format(amountCents / 10 ** digits);
   return `${Number.isSafeInteger(amountCents) ? centsToMajor(amountCents, digits) : amountCents} ${currency}`.trim();
 }
