@@ -89,7 +89,7 @@ async fn a_dashboard_behind_retention_is_told_to_backfill_and_then_follows_new_e
     listed
         .insert_account(&flexdesk_tests::sandbox_account(ACCOUNT, "Listed", "http://127.0.0.1:1", "mid", "key"))
         .unwrap();
-    let done = BackfillCursor { complete: true, next_page: 3, watermark: Some(Utc::now()), last_sync_at: None };
+    let done = BackfillCursor { complete: true, next_page: 3, watermark: Some(Utc::now()), ..Default::default() };
     listed.set_cursor(ACCOUNT, CURSOR_NAME, &done.to_json()).unwrap();
     let first_read = consume_once(&feed, &mut listed, ACCOUNT, Duration::ZERO).await.unwrap();
     assert!(first_read.cursor_too_old);
@@ -103,7 +103,7 @@ async fn a_dashboard_behind_retention_is_told_to_backfill_and_then_follows_new_e
 fn mirror_listed_in_full(path: &std::path::Path) -> Mirror {
     let m = Mirror::open(path).unwrap();
     m.insert_account(&flexdesk_tests::sandbox_account(ACCOUNT, "Listed", "http://127.0.0.1:1", "mid", "key")).unwrap();
-    let done = BackfillCursor { complete: true, next_page: 3, watermark: Some(Utc::now()), last_sync_at: None };
+    let done = BackfillCursor { complete: true, next_page: 3, watermark: Some(Utc::now()), ..Default::default() };
     m.set_cursor(ACCOUNT, CURSOR_NAME, &done.to_json()).unwrap();
     m
 }

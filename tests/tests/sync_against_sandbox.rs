@@ -2,7 +2,10 @@
 
 use chrono::{TimeZone, Utc};
 use flexdesk_mirror::{Mirror, OrderFilter, OrderRecord, OrderState};
-use flexdesk_sync::{apply_webhook, refresh_named_orders, request_full_resync, sync_account, RESYNC_CURSOR};
+use flexdesk_sync::{
+    apply_webhook, refresh_named_orders, request_full_resync, sync_account, BackfillCursor, CURSOR_NAME, RESYNC_CURSOR,
+    UNKNOWN_RECHECKED_CURSOR, UNKNOWN_RECHECK_EVERY,
+};
 use flexfactor_client::{ClientConfig, ClientError, FlexFactorClient};
 use flexfactor_sandbox::{Faults, Sandbox, SandboxConfig, SandboxCredentials};
 use flexfactor_wire::Cents;
@@ -289,6 +292,118 @@ async fn a_pending_order_the_api_does_not_know_is_flagged_once_then_cleared_when
         "the order is known now: {:?}",
         m.drift("acct").unwrap()
     );
+}
+
+#[tokio::test]
+async fn an_order_flagged_unknown_after_a_passing_404_is_read_again_later_and_follows_the_api() {
+    let sb = sandbox(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    // A pending order the API answered 404 for (it was not there yet, as a replica behind
+    // would answer), which FlexFactor then completed: it is never in the listing of
+    // non-final orders again.
+    let pending = sb
+        .orders_snapshot()
+        .into_iter()
+        .find(|o| !OrderRecord::from_wire(o).state.is_final())
+        .expect("the sandbox has a pending order");
+    let mut late = pending.clone();
+    late.id = "5c1f0c2e-0000-4000-8000-0000000010e5".into();
+    m.apply_orders("acct", std::slice::from_ref(&late), None).unwrap();
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(m.drift("acct").unwrap().iter().any(|d| d.order_session_key == late.id), "flagged");
+    let mut completed = late.clone();
+    completed.status = Some(7);
+    completed.modified_on = completed.modified_on.map(|t| t + chrono::Duration::hours(1));
+    sb.upsert_order(completed.clone());
+
+    // Within the pause it is not asked for again.
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(!m.order("acct", &late.id).unwrap().unwrap().state.is_final());
+    // Once the pause has passed, it is read, follows the API and the flag clears.
+    let long_ago = Utc::now() - UNKNOWN_RECHECK_EVERY - chrono::Duration::minutes(1);
+    m.set_cursor("acct", UNKNOWN_RECHECKED_CURSOR, &long_ago.to_rfc3339()).unwrap();
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert_eq!(m.order("acct", &late.id).unwrap().unwrap().state, OrderRecord::from_wire(&completed).state);
+    assert!(!m.drift("acct").unwrap().iter().any(|d| d.order_session_key == late.id), "{:?}", m.drift("acct").unwrap());
+}
+
+#[tokio::test]
+async fn any_read_of_an_order_from_the_api_clears_its_unknown_flag() {
+    let sb = sandbox(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    let pending = sb
+        .orders_snapshot()
+        .into_iter()
+        .find(|o| !OrderRecord::from_wire(o).state.is_final())
+        .expect("the sandbox has a pending order");
+    let mut late = pending.clone();
+    late.id = "5c1f0c2e-0000-4000-8000-0000000010e6".into();
+    m.apply_orders("acct", std::slice::from_ref(&late), None).unwrap();
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(m.drift("acct").unwrap().iter().any(|d| d.order_session_key == late.id));
+    // Its webhook's re-read (or a user's action) reads it from the API: the same copy, no
+    // change to apply, and the API knows it.
+    sb.upsert_order(late.clone());
+    let read = c.get_order(&late.id).await.unwrap();
+    m.apply_orders("acct", std::slice::from_ref(&read), None).unwrap();
+    assert!(!m.drift("acct").unwrap().iter().any(|d| d.order_session_key == late.id), "{:?}", m.drift("acct").unwrap());
+}
+
+#[tokio::test]
+async fn a_full_resync_requested_during_a_backfill_that_then_stops_lists_from_page_one() {
+    let RefundedElsewhere { sb: _sb, dir: _dir, c, mut m, key, before } = refunded_elsewhere(2_500, 100).await;
+    // The request is made while a listing is under way, whose next page's cursor write then
+    // overwrites the request's reset (page 2 of 3), and the run stops there.
+    request_full_resync(&mut m, "acct", None, "relay cursor too old").unwrap();
+    let mut cursor = BackfillCursor::parse(m.cursor("acct", CURSOR_NAME).unwrap().as_deref());
+    cursor.next_page = 2;
+    m.set_cursor("acct", CURSOR_NAME, &cursor.to_json()).unwrap();
+
+    let mut first_fetched = None;
+    let run = sync_account(&c, &mut m, "acct", |p| {
+        first_fetched.get_or_insert(p.fetched);
+    })
+    .await
+    .unwrap();
+    assert!(run.backfilled);
+    assert_eq!(first_fetched, Some(1_000), "the listing starts again at page 1");
+    assert_eq!(m.order("acct", &key).unwrap().unwrap().refunded_cents, before + 100, "the refund is found");
+    assert_eq!(m.cursor("acct", RESYNC_CURSOR).unwrap(), None, "the request is done");
+    let next = sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(!next.backfilled, "one request, one full re-listing");
+}
+
+#[tokio::test]
+async fn an_order_dated_in_the_future_does_not_move_catch_ups_past_orders_not_listed_yet() {
+    let sb = sandbox(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    // The first listing has an order without `createdOn` whose merchant-given placing date
+    // is years ahead (a local time sent as UTC, a mistyped year).
+    let template = sb.orders_snapshot().into_iter().find(|o| OrderRecord::from_wire(o).state.is_final()).unwrap();
+    let mut odd = template.clone();
+    odd.id = "5c1f0c2e-0000-4000-8000-0000000f0707".into();
+    odd.created_on = None;
+    odd.order_placed_date = Some(Utc::now() + chrono::Duration::days(3 * 365));
+    sb.upsert_order(odd);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    let watermark = BackfillCursor::parse(m.cursor("acct", CURSOR_NAME).unwrap().as_deref()).watermark.unwrap();
+    assert!(watermark < Utc::now() + chrono::Duration::minutes(10), "{watermark}");
+
+    // An order completed right now is still found by the next catch-up.
+    let mut fresh = template;
+    fresh.id = "5c1f0c2e-0000-4000-8000-0000000f0708".into();
+    fresh.created_on = Some(Utc::now());
+    sb.upsert_order(fresh.clone());
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(m.order("acct", &fresh.id).unwrap().is_some(), "the new order is mirrored");
 }
 
 /// Two pending rebills (MIT), which can be cancelled.

@@ -660,6 +660,12 @@ impl<'t, 'k> RowWriter<'t, 'k> {
         delta: &mut RollupDelta<'a>,
     ) -> Result<(), MirrorError> {
         let wire = p.wire;
+        // Every order applied here came from FlexFactor's API, so the API knows it: a flag
+        // saying it answered 404 (a passing glitch, a replica behind) is cleared, whether the
+        // order is new, changed or the same.
+        if self.mode.any_unknown {
+            self.resolve_unknown.execute([self.account_id, wire.id.as_str(), self.now]).op("resolving drift")?;
+        }
         let json = batch.packed_json(p.json);
         let created_at = batch.opt(p.created_at);
         let expiry_at = batch.opt(p.expiry_at);
@@ -752,9 +758,6 @@ impl<'t, 'k> RowWriter<'t, 'k> {
                     captured_cents: p.captured,
                     refunded_cents: p.refunded,
                 });
-            }
-            if self.mode.any_unknown {
-                self.resolve_unknown.execute([self.account_id, wire.id.as_str(), self.now]).op("resolving drift")?;
             }
         } else if self.moves_backwards(&wire.id, existing.flatten(), p.api_state, batch.opt(p.modified_at))? {
             // No `modifiedOn` that orders it after the stored copy, and it would move the

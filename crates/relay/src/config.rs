@@ -36,6 +36,10 @@ pub struct RelayConfig {
     pub rejected_keep: u64,
     /// On shutdown, how long in-flight requests may take before connections are closed.
     pub shutdown_grace: Duration,
+    /// The longest a client may take to send a request's headers (the first on a
+    /// connection, and each after it) and a webhook's whole body: a connection that trickles
+    /// or stops mid-request is closed (408 for a body) instead of holding a socket forever.
+    pub request_timeout: Duration,
     pub clock: Clock,
     /// Serve HTTPS with this certificate chain and key (PEM files). `None`: plain HTTP,
     /// for use behind a TLS-terminating proxy or on loopback.
@@ -64,6 +68,7 @@ impl RelayConfig {
             maintenance_interval: Duration::from_secs(600),
             rejected_keep: 10_000,
             shutdown_grace: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
             clock: Arc::new(Utc::now),
             tls: None,
         }
@@ -85,6 +90,7 @@ impl std::fmt::Debug for RelayConfig {
             .field("maintenance_interval", &self.maintenance_interval)
             .field("rejected_keep", &self.rejected_keep)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("request_timeout", &self.request_timeout)
             .field("tls", &self.tls)
             .finish()
     }

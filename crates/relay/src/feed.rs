@@ -129,6 +129,11 @@ pub(crate) async fn feed(
             Ok(p) => p,
             Err(r) => return r,
         };
+        // Retention may have run during the wait and taken events this cursor has not seen.
+        if after.saturating_add(1) < page.oldest_seq {
+            let why = format!("events after {after} are no longer kept (oldest is {})", page.oldest_seq);
+            return backfill_first(&state, "cursor_too_old", &why, &page);
+        }
     }
     state.metrics.feed_reads.fetch_add(1, Ordering::Relaxed);
     Json(FeedBody { page: &page, store_id: &state.store_id }).into_response()

@@ -41,6 +41,25 @@ async fn refuse(state: &RelayState, why: RejectReason, status: StatusCode, reaso
     (status, Json(serde_json::json!({ "error": reason }))).into_response()
 }
 
+/// Bounds a delivery's time (its body arriving, then the checks and the durable write) by
+/// the configured request timeout: a sender that stops mid-body gets 408 and the connection
+/// is freed. Should the time run out during the write itself, the event may be stored
+/// without its 2xx; the sender's retry is then answered as a duplicate, so nothing is lost.
+pub(crate) async fn within_time(
+    State(state): State<RelayState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let reason = format!("the request did not arrive in full within {} s", limit.as_secs_f64());
+            refuse(&state, RejectReason::UnreadableBody, StatusCode::REQUEST_TIMEOUT, reason, b"").await
+        }
+    }
+}
+
 /// Handles one delivery. The answer is 2xx only after the event is committed.
 pub(crate) async fn receive(
     State(state): State<RelayState>,

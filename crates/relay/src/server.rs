@@ -102,7 +102,12 @@ async fn metrics(State(state): State<RelayState>) -> Response {
 pub fn router(state: RelayState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
-        .route("/webhooks", post(crate::ingest::receive).layer(DefaultBodyLimit::max(limit)))
+        .route(
+            "/webhooks",
+            post(crate::ingest::receive)
+                .layer(DefaultBodyLimit::max(limit))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ingest::within_time)),
+        )
         .route("/feed", get(crate::feed::feed))
         .route("/rejected", get(crate::feed::rejected))
         .route("/healthz", get(healthz))
@@ -145,9 +150,11 @@ impl Relay {
                 let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert_pem, &files.key_pem)
                     .await
                     .map_err(|e| RelayError::Config(format!("cannot load the TLS certificate or key: {e}")))?;
-                let server = axum_server::from_tcp_rustls(listener, tls)
+                let mut server = axum_server::from_tcp_rustls(listener, tls)
                     .map_err(|source| RelayError::Bind { addr: bind, source })?
-                    .handle(handle.clone());
+                    .handle(handle.clone())
+                    .first_request_timeout(state.config.request_timeout);
+                server.http_builder().http1().header_read_timeout(state.config.request_timeout);
                 tokio::spawn(async move {
                     if let Err(e) = server.serve(app).await {
                         tracing::error!(error = %e, "relay server stopped with an error");
@@ -155,9 +162,11 @@ impl Relay {
                 })
             }
             None => {
-                let server = axum_server::from_tcp(listener)
+                let mut server = axum_server::from_tcp(listener)
                     .map_err(|source| RelayError::Bind { addr: bind, source })?
-                    .handle(handle.clone());
+                    .handle(handle.clone())
+                    .first_request_timeout(state.config.request_timeout);
+                server.http_builder().http1().header_read_timeout(state.config.request_timeout);
                 tokio::spawn(async move {
                     if let Err(e) = server.serve(app).await {
                         tracing::error!(error = %e, "relay server stopped with an error");

@@ -304,3 +304,52 @@ async fn good_webhooks_arriving_during_a_flood_of_refused_ones_are_all_stored() 
         r.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_sender_that_stalls_mid_headers_or_mid_body_is_cut_off_and_good_webhooks_still_arrive() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new(dir.path().join("relay.db"), KEY.to_vec(), TOKEN);
+    config.request_timeout = Duration::from_millis(500);
+    let r = Relay::start(config).await.unwrap();
+    let addr = r.local_addr();
+
+    // One stops half-way through its headers, one half-way through its body; both keep
+    // the connection open.
+    let mut headers = std::net::TcpStream::connect(addr).unwrap();
+    write!(headers, "POST /webhooks HTTP/1.1\r\nHost: {addr}\r\nContent-Le").unwrap();
+    let mut stalled_body = std::net::TcpStream::connect(addr).unwrap();
+    write!(stalled_body, "POST /webhooks HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\n{{\"Event\"").unwrap();
+
+    // Meanwhile a good delivery is stored at once.
+    let good = body("order.completed", "o-9", "C9");
+    assert_eq!(deliver(&r, &good, KEY, Utc::now()).await.status(), 200);
+
+    // Both stalled connections are answered or closed once the time is up.
+    let read_all = |mut s: std::net::TcpStream| {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut answer = String::new();
+        let started = std::time::Instant::now();
+        let _ = s.read_to_string(&mut answer);
+        (answer, started.elapsed())
+    };
+    let ((after_headers, t1), (after_body, t2)) =
+        tokio::task::spawn_blocking(move || (read_all(headers), read_all(stalled_body))).await.unwrap();
+    assert!(t1 < Duration::from_secs(5) && t2 < Duration::from_secs(5), "closed in time: {t1:?}, {t2:?}");
+    assert!(!after_headers.starts_with("HTTP/1.1 2"), "{after_headers}");
+    assert!(after_body.starts_with("HTTP/1.1 408"), "{after_body}");
+
+    // The cut-off body is kept for inspection with its reason; the feed has the good event only.
+    let rejected: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/rejected", r.base_url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(rejected.to_string().contains("did not arrive in full"), "{rejected}");
+    let page: serde_json::Value = feed(&r, 0, 0).await.json().await.unwrap();
+    assert_eq!(page["events"].as_array().unwrap().len(), 1);
+}

@@ -18,6 +18,12 @@ pub const RESYNC_CURSOR: &str = "full_resync_requested";
 /// status bar counts them.
 pub const RECHECK_REFUSED_CURSOR: &str = "recheck_refused";
 
+/// When the orders flagged as unknown to the API ([`crate::UNKNOWN_ORDER`]) were last read
+/// again (RFC 3339). They are left out of the re-check in between, so that orders the API
+/// truly does not know cost a request only every [`crate::UNKNOWN_RECHECK_EVERY`]; one the
+/// API answered 404 for by a passing fault is found again then.
+pub const UNKNOWN_RECHECKED_CURSOR: &str = "unknown_rechecked_at";
+
 /// The orders whose last re-read was refused ([`RECHECK_REFUSED_CURSOR`]); an unreadable
 /// value counts as none (they are then re-read like any other order).
 pub fn refused_orders(mirror: &Mirror, account_id: &str) -> Result<Vec<String>, flexdesk_mirror::MirrorError> {
@@ -55,6 +61,12 @@ pub struct BackfillCursor {
     pub watermark: Option<DateTime<Utc>>,
     /// When the last successful run finished.
     pub last_sync_at: Option<DateTime<Utc>>,
+    /// The full re-listing request ([`RESYNC_CURSOR`]'s value) this backfill pass serves,
+    /// set when the pass starts at page 1 for it. A request the pass does not serve (made
+    /// after it began, then overwritten by the pass's next page before a crash) restarts
+    /// the listing at page 1, so no page listed before the request counts for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serves: Option<String>,
 }
 
 impl BackfillCursor {
@@ -99,7 +111,13 @@ mod tests {
     fn a_missing_or_garbled_cursor_restarts_at_page_one() {
         assert_eq!(BackfillCursor::parse(None).next_page, 1);
         assert_eq!(BackfillCursor::parse(Some("{not json")).next_page, 1);
-        let c = BackfillCursor { complete: true, next_page: 9, watermark: Some(Utc::now()), last_sync_at: None };
+        let c = BackfillCursor {
+            complete: true,
+            next_page: 9,
+            watermark: Some(Utc::now()),
+            last_sync_at: None,
+            serves: Some("2026-12-07T19:00:00Z relay".into()),
+        };
         assert_eq!(BackfillCursor::parse(Some(&c.to_json())), c);
     }
 }

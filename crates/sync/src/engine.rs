@@ -6,7 +6,9 @@ use flexfactor_client::{ClientError, FlexFactorClient};
 use flexfactor_wire::{OrderStatus, OrdersQuery, WireOrder};
 use std::collections::HashSet;
 
-use crate::cursor::{refused_orders, store_refused_orders, BackfillCursor, CURSOR_NAME, RESYNC_CURSOR};
+use crate::cursor::{
+    refused_orders, store_refused_orders, BackfillCursor, CURSOR_NAME, RESYNC_CURSOR, UNKNOWN_RECHECKED_CURSOR,
+};
 use crate::{SyncError, UNKNOWN_ORDER};
 
 /// Orders per `GET /orders` page.
@@ -18,6 +20,13 @@ pub const BULK_LOAD_MAX_EXISTING: u64 = 10_000;
 
 /// How far before the watermark a catch-up starts (`from` is inclusive; clocks drift).
 const OVERLAP: Duration = Duration::minutes(10);
+/// How far past this machine's clock an order's time may move the watermark (FlexFactor's
+/// clock may run a little ahead of ours).
+const WATERMARK_SKEW: Duration = Duration::minutes(5);
+
+/// How often orders flagged as unknown to the API are read again (see
+/// [`crate::UNKNOWN_RECHECKED_CURSOR`]).
+pub const UNKNOWN_RECHECK_EVERY: Duration = Duration::minutes(15);
 
 /// States the API may still change.
 const NON_FINAL_STATES: [OrderState; 5] =
@@ -51,6 +60,8 @@ pub struct SyncReport {
     /// read, a 403 for it): logged, left as they are, tried again next run after the others
     /// (remembered in [`crate::RECHECK_REFUSED_CURSOR`]).
     pub recheck_failed: u64,
+    /// Non-final orders the API answered 404 for in this run (flagged as drift).
+    pub flagged_unknown: u64,
 }
 
 impl SyncReport {
@@ -89,10 +100,14 @@ pub async fn sync_account(
     let mut cursor = BackfillCursor::parse(mirror.cursor(account_id, CURSOR_NAME)?.as_deref());
     let mut report = SyncReport::default();
     let resync = mirror.cursor(account_id, RESYNC_CURSOR)?;
-    if resync.is_some() && cursor.complete {
-        // Requested while another run was finishing, which then marked its cursor complete.
+    if resync.is_some() && cursor.serves != resync {
+        // A full re-listing no pass has started for yet: requested while another run was
+        // finishing (which then marked its cursor complete), or while a pass was under way
+        // (whose next page overwrote the request's reset before it stopped). Pages listed
+        // before the request do not count for it.
         cursor.complete = false;
         cursor.next_page = 1;
+        cursor.serves = resync.clone();
     }
 
     // 1 + 2: backfill from the stored page, or catch up from the watermark.
@@ -118,6 +133,10 @@ pub async fn sync_account(
         let n = result.orders.len();
         let has_next = result.has_next_page.unwrap_or(n as u32 >= PAGE_SIZE) && n > 0;
         if let Some(newest) = result.orders.iter().filter_map(|o| o.created_on.or(o.order_placed_date)).max() {
+            // A time in the future (the merchant's own `orderPlacedDate` where `createdOn` is
+            // missing, a clock set wrong) would move every later catch-up past orders not
+            // listed yet: the watermark goes no further than now.
+            let newest = newest.min(Utc::now() + WATERMARK_SKEW);
             cursor.watermark = Some(cursor.watermark.map_or(newest, |w| w.max(newest)));
         }
         cursor.next_page = page + 1;
@@ -216,8 +235,10 @@ async fn recheck_non_final(
         }
         page += 1;
     }
-    // Orders already flagged unknown to the API are listed for the user and not asked for
-    // again at every sync; the flag clears once the API lists the order.
+    // Orders already flagged unknown to the API are listed for the user and read again only
+    // every `UNKNOWN_RECHECK_EVERY` (a 404 may have been a passing fault, and an order that
+    // went final meanwhile is never in the listing of non-final ones); the flag clears once
+    // the API lists or shows the order (any apply of it does).
     let mut flagged_unknown: HashSet<String> = HashSet::new();
     for d in mirror.drift(account_id)?.into_iter().filter(|d| d.kind == UNKNOWN_ORDER) {
         if listed.contains(&d.order_session_key) {
@@ -226,15 +247,24 @@ async fn recheck_non_final(
             flagged_unknown.insert(d.order_session_key);
         }
     }
+    let now = Utc::now();
+    let unknown_due = !flagged_unknown.is_empty()
+        && mirror
+            .cursor(account_id, UNKNOWN_RECHECKED_CURSOR)?
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
+            // A time ahead of now (a clock set back) does not hold the reads off.
+            .is_none_or(|at| at > now || now - at.with_timezone(&Utc) >= UNKNOWN_RECHECK_EVERY);
     // Orders refused last time are read after all the others, so that a few the API always
-    // refuses never keep the rest from being re-checked.
+    // refuses never keep the rest from being re-checked; flagged ones (when due) after those.
     let refused_before: HashSet<String> = refused_orders(mirror, account_id)?.into_iter().collect();
     let (mut moved_on, again): (Vec<String>, Vec<String>) = mirror
         .order_keys_in_states(account_id, &NON_FINAL_STATES)?
         .into_iter()
-        .filter(|k| !listed.contains(k) && !flagged_unknown.contains(k))
-        .partition(|k| !refused_before.contains(k));
+        .filter(|k| !listed.contains(k) && (unknown_due || !flagged_unknown.contains(k)))
+        .partition(|k| !refused_before.contains(k) && !flagged_unknown.contains(k));
+    let (flagged, again): (Vec<String>, Vec<String>) = again.into_iter().partition(|k| flagged_unknown.contains(k));
     moved_on.extend(again);
+    moved_on.extend(flagged);
     let mut refused_now: Vec<String> = Vec::new();
     let outcome = reread_orders(client, mirror, account_id, &moved_on, &refused_before, &mut refused_now, report).await;
     if outcome.is_err() {
@@ -250,6 +280,10 @@ async fn recheck_non_final(
             return Err(e.into());
         }
         tracing::warn!(error = %e, "could not remember the orders FlexFactor refused to show");
+    }
+    // Flagging an order counts as reading it: the pause starts then.
+    if outcome.is_ok() && (unknown_due || report.flagged_unknown > 0) {
+        mirror.set_cursor(account_id, UNKNOWN_RECHECKED_CURSOR, &now.to_rfc3339())?;
     }
     outcome
 }
@@ -284,6 +318,7 @@ async fn reread_orders(
                 refused_in_a_row = 0;
                 read_one = true;
                 tracing::warn!(order = %key, "order in the mirror is unknown to the API: flagged as drift");
+                report.flagged_unknown += 1;
                 mirror.flag_drift(
                     account_id,
                     key,

@@ -103,7 +103,7 @@ impl FeedClient {
             410 => {
                 let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
                 let latest_seq = body["latestSeq"].as_i64().unwrap_or(0);
-                let oldest_seq = body["oldestSeq"].as_i64().unwrap_or(latest_seq + 1);
+                let oldest_seq = body["oldestSeq"].as_i64().unwrap_or(latest_seq.saturating_add(1));
                 let store_id = body["storeId"].as_str().map(str::to_string);
                 Ok(FeedPoll::CursorTooOld { oldest_seq, latest_seq, store_id })
             }
@@ -207,7 +207,7 @@ pub async fn consume_into(
         FeedPoll::CursorTooOld { oldest_seq, latest_seq, store_id } => {
             // The feed resumes with the events the relay still keeps (applying them is
             // harmless and keeps their orders' timelines whole).
-            let resume = (oldest_seq - 1).clamp(0, latest_seq.max(0)).to_string();
+            let resume = oldest_seq.saturating_sub(1).clamp(0, latest_seq.max(0)).to_string();
             let listed_before =
                 crate::cursor::BackfillCursor::parse(mirror.cursor(account_id, crate::cursor::CURSOR_NAME)?.as_deref())
                     .complete;

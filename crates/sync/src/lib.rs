@@ -30,8 +30,11 @@ mod webhooks;
 
 pub use cursor::{
     refused_orders, request_full_resync, BackfillCursor, CURSOR_NAME, RECHECK_REFUSED_CURSOR, RESYNC_CURSOR,
+    UNKNOWN_RECHECKED_CURSOR,
 };
-pub use engine::{fill_search_index, sync_account, SyncProgress, SyncReport, BULK_LOAD_MAX_EXISTING, PAGE_SIZE};
+pub use engine::{
+    fill_search_index, sync_account, SyncProgress, SyncReport, BULK_LOAD_MAX_EXISTING, PAGE_SIZE, UNKNOWN_RECHECK_EVERY,
+};
 pub use error::SyncError;
 pub use feed::{
     consume_into, consume_once, refresh_named_orders, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RefreshReport,
