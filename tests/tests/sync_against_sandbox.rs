@@ -406,6 +406,51 @@ async fn an_order_dated_in_the_future_does_not_move_catch_ups_past_orders_not_li
     assert!(m.order("acct", &fresh.id).unwrap().is_some(), "the new order is mirrored");
 }
 
+#[tokio::test]
+async fn an_order_a_catch_up_first_sees_already_completed_expects_its_webhook() {
+    let sb = sandbox(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    // Two checkouts approved at once while the dashboard was closed: one's webhook came
+    // through the relay, the other's never did.
+    let completed = sb
+        .orders_snapshot()
+        .into_iter()
+        .find(|o| OrderRecord::from_wire(o).state == OrderState::Approved && o.refunded_amount.is_none_or(|r| r.0 == 0))
+        .expect("the sandbox has a completed order");
+    let new_order = |id: &str| {
+        let mut o = completed.clone();
+        o.id = id.into();
+        o.created_on = Some(Utc::now() - chrono::Duration::minutes(3));
+        o
+    };
+    let (heard, silent) =
+        (new_order("5c1f0c2e-0000-4000-8000-00000000a001"), new_order("5c1f0c2e-0000-4000-8000-00000000a002"));
+    sb.upsert_order(heard.clone());
+    sb.upsert_order(silent.clone());
+    let webhook = format!(
+        r#"{{"Event":"order.completed","TimeStamp":"{}","EventData":null,"ExternalOrderId":"X","OrderId":"{}","ConfirmationId":"A0010001","IsTestMode":true,"IsResent":false}}"#,
+        Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        heard.id
+    );
+    apply_webhook(&mut m, "acct", &webhook, Utc::now(), None).unwrap();
+
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(m.order("acct", &silent.id).unwrap().is_some());
+    let grace_over = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(m.check_webhook_expectations("acct", grace_over, true).unwrap(), 1, "only the silent one");
+    let missing: Vec<String> = m
+        .drift("acct")
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.kind == flexdesk_sync::MISSING_WEBHOOK)
+        .map(|d| d.order_session_key)
+        .collect();
+    assert_eq!(missing, [silent.id]);
+}
+
 /// Two pending rebills (MIT), which can be cancelled.
 fn two_pending_rebills(sb: &Sandbox) -> (flexfactor_wire::WireOrder, flexfactor_wire::WireOrder) {
     let mut rebills = sb

@@ -45,6 +45,11 @@ pub struct TimelineEntry {
     pub changed_state: bool,
 }
 
+/// States FlexFactor announces by webhook: the ones the poll trigger expects a webhook for
+/// (migration 0018, `orders_poll_timeline`).
+pub const ANNOUNCED_BY_WEBHOOK: [&str; 8] =
+    ["approved", "cancelled", "expired", "partiallyRefunded", "refunded", "captureRequired", "chargeback", "challenge"];
+
 /// An order flagged because webhooks and polls disagree.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftEntry {
@@ -469,6 +474,48 @@ impl Mirror {
         }
         tx.commit().op("committing a webhook check")?;
         Ok(flagged.len() as u64)
+    }
+
+    /// Which of `keys` the mirror holds for `account_id`.
+    pub fn stored_order_keys(
+        &self,
+        account_id: &str,
+        keys: &[&str],
+    ) -> Result<std::collections::HashSet<String>, MirrorError> {
+        let list = serde_json::to_string(keys)
+            .map_err(|e| MirrorError::Data { op: "listing order keys", message: e.to_string() })?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT order_session_key FROM orders
+                 WHERE account_id = ?1 AND order_session_key IN (SELECT value FROM json_each(?2))",
+            )
+            .op("reading stored order keys")?;
+        let rows = stmt.query_map([account_id, list.as_str()], |r| r.get(0)).op("reading stored order keys")?;
+        rows.collect::<Result<_, _>>().op("reading stored order keys")
+    }
+
+    /// Expects a webhook for each order first seen by polling in a state FlexFactor announces
+    /// by webhook (`(order key, state hint)`; `OrderState::as_str`, a refund as
+    /// `partiallyRefunded`, as the poll trigger writes them): what an update's trigger does
+    /// for a change, for an order the mirror did not have yet. Other hints are skipped.
+    /// [`Mirror::check_webhook_expectations`] looks for the webhooks later.
+    pub fn expect_webhooks(&self, account_id: &str, expected: &[(&str, &str)]) -> Result<usize, MirrorError> {
+        let tx = self.conn.unchecked_transaction().op("starting to expect webhooks")?;
+        let now = Utc::now().to_rfc3339();
+        let mut n = 0;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO webhook_expectations (account_id, order_session_key, hint, seen_at) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .op("expecting a webhook")?;
+            for (key, hint) in expected.iter().filter(|(_, hint)| ANNOUNCED_BY_WEBHOOK.contains(hint)) {
+                n += insert.execute([account_id, key, hint, now.as_str()]).op("expecting a webhook")?;
+            }
+        }
+        tx.commit().op("committing webhook expectations")?;
+        Ok(n)
     }
 
     /// `PRAGMA data_version`: changes whenever another connection commits (the UI's cue to

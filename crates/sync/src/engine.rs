@@ -143,7 +143,19 @@ pub async fn sync_account(
         if backfilling && !has_next {
             cursor.complete = true;
         }
+        // A catch-up's orders the mirror does not have yet: a webhook is expected for those
+        // already in an announced state (see `expect_new_orders_webhooks`).
+        let new_keys = if backfilling {
+            HashSet::new()
+        } else {
+            let keys: Vec<&str> = result.orders.iter().map(|o| o.id.as_str()).collect();
+            let stored = mirror.stored_order_keys(account_id, &keys)?;
+            keys.into_iter().filter(|k| !stored.contains(*k)).map(str::to_string).collect()
+        };
         let stats = mirror.apply_orders(account_id, &result.orders, Some((CURSOR_NAME, &cursor.to_json())))?;
+        if !new_keys.is_empty() {
+            expect_new_orders_webhooks(mirror, account_id, &result.orders, &new_keys)?;
+        }
         // The word index keeps up page by page (a few milliseconds per 1,000 orders, beside a
         // request that takes far longer), in a first backfill and in a catch-up after a long
         // time offline alike: a run ends with every search answered from the index (a crash
@@ -175,6 +187,36 @@ pub async fn sync_account(
     mirror.update_cursors(account_id, &[(CURSOR_NAME, &cursor.to_json())], &[])?;
     tracing::info!(?report, "sync finished");
     Ok(report)
+}
+
+/// How recent an order first seen by a catch-up must be for its webhook to be expected: an
+/// older one's webhook may have come before this dashboard was connected to a relay.
+const NEW_ORDER_WEBHOOK_WINDOW: Duration = Duration::days(1);
+
+/// Orders a catch-up inserts already in a state FlexFactor announces by webhook (a checkout
+/// approved at once, a rebill completed while the dashboard was closed): their webhook is
+/// expected like that of a change seen by polling, so one that never arrives is flagged.
+/// Only orders created within [`NEW_ORDER_WEBHOOK_WINDOW`].
+fn expect_new_orders_webhooks(
+    mirror: &Mirror,
+    account_id: &str,
+    orders: &[WireOrder],
+    new_keys: &HashSet<String>,
+) -> Result<(), SyncError> {
+    let since = Utc::now() - NEW_ORDER_WEBHOOK_WINDOW;
+    let hints: Vec<(&str, &'static str)> = orders
+        .iter()
+        .filter(|o| new_keys.contains(&o.id) && o.created_on.is_some_and(|t| t >= since))
+        .map(|o| {
+            let record = flexdesk_mirror::OrderRecord::from_wire(o);
+            let hint = if record.refunded_cents > 0 { "partiallyRefunded" } else { record.state.as_str() };
+            (o.id.as_str(), hint)
+        })
+        .collect();
+    if !hints.is_empty() {
+        mirror.expect_webhooks(account_id, &hints)?;
+    }
+    Ok(())
 }
 
 /// Fills the word index past its mark in short steps (one transaction each), pausing between
