@@ -428,14 +428,23 @@ async fn an_order_a_catch_up_first_sees_already_completed_expects_its_webhook() 
     };
     let (heard, silent) =
         (new_order("5c1f0c2e-0000-4000-8000-00000000a001"), new_order("5c1f0c2e-0000-4000-8000-00000000a002"));
-    sb.upsert_order(heard.clone());
-    sb.upsert_order(silent.clone());
-    let webhook = format!(
-        r#"{{"Event":"order.completed","TimeStamp":"{}","EventData":null,"ExternalOrderId":"X","OrderId":"{}","ConfirmationId":"A0010001","IsTestMode":true,"IsResent":false}}"#,
-        Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ"),
-        heard.id
-    );
-    apply_webhook(&mut m, "acct", &webhook, Utc::now(), None).unwrap();
+    // And one refunded in full at once, whose record has no `refundedAmount`: its
+    // `order.refunded` came.
+    let mut refunded = new_order("5c1f0c2e-0000-4000-8000-00000000a003");
+    refunded.status = Some(6);
+    refunded.refunded_amount = None;
+    assert_eq!(OrderRecord::from_wire(&refunded).state, OrderState::Refunded);
+    for o in [&heard, &silent, &refunded] {
+        sb.upsert_order(o.clone());
+    }
+    let webhook = |event: &str, order: &str| {
+        format!(
+            r#"{{"Event":"{event}","TimeStamp":"{}","EventData":null,"ExternalOrderId":"X","OrderId":"{order}","ConfirmationId":"A0010001","IsTestMode":true,"IsResent":false}}"#,
+            Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+        )
+    };
+    apply_webhook(&mut m, "acct", &webhook("order.completed", &heard.id), Utc::now(), None).unwrap();
+    apply_webhook(&mut m, "acct", &webhook("order.refunded", &refunded.id), Utc::now(), None).unwrap();
 
     sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
     assert!(m.order("acct", &silent.id).unwrap().is_some());
@@ -449,6 +458,26 @@ async fn an_order_a_catch_up_first_sees_already_completed_expects_its_webhook() 
         .map(|d| d.order_session_key)
         .collect();
     assert_eq!(missing, [silent.id]);
+}
+
+#[tokio::test]
+async fn a_watermark_an_older_build_stored_in_the_future_is_taken_as_now() {
+    let sb = sandbox(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&sb, SECRET);
+    let mut m = mirror(&dir);
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    let mut cursor = BackfillCursor::parse(m.cursor("acct", CURSOR_NAME).unwrap().as_deref());
+    cursor.watermark = Some(Utc::now() + chrono::Duration::days(3 * 365));
+    m.set_cursor("acct", CURSOR_NAME, &cursor.to_json()).unwrap();
+
+    let template = sb.orders_snapshot().into_iter().find(|o| OrderRecord::from_wire(o).state.is_final()).unwrap();
+    let mut fresh = template;
+    fresh.id = "5c1f0c2e-0000-4000-8000-0000000f0709".into();
+    fresh.created_on = Some(Utc::now());
+    sb.upsert_order(fresh.clone());
+    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    assert!(m.order("acct", &fresh.id).unwrap().is_some(), "the new order is mirrored");
 }
 
 /// Two pending rebills (MIT), which can be cancelled.

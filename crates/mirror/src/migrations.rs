@@ -167,9 +167,19 @@ mod tests {
             )
             .unwrap();
         // A bulk load begun by the old schema: its keyset indexes are off, their old
-        // definitions saved to be restored.
+        // definitions saved to be restored. This build keeps the indexes by creation time,
+        // state and expiry on during a load; the build that ran before 0008 took the state
+        // and expiry ones off as well, as done here by hand.
         assert!(m.begin_bulk_load(0).unwrap());
-        // (By creation time, state and expiry stay on during a load.)
+        for name in ["orders_by_state", "orders_by_expiry"] {
+            m.conn
+                .execute(
+                    "INSERT INTO mirror_bulk_ddl (name, sql) SELECT name, sql FROM sqlite_master WHERE name = ?1",
+                    [name],
+                )
+                .unwrap();
+            m.conn.execute_batch(&format!("DROP INDEX {name}")).unwrap();
+        }
         let saved: Vec<String> = {
             let mut stmt =
                 m.conn.prepare("SELECT name FROM mirror_bulk_ddl WHERE name LIKE 'orders_by_%' ORDER BY name").unwrap();
@@ -177,7 +187,7 @@ mod tests {
         };
         assert_eq!(
             saved,
-            ["orders_by_amount", "orders_by_key", "orders_by_merchant_id"],
+            ["orders_by_amount", "orders_by_expiry", "orders_by_key", "orders_by_merchant_id", "orders_by_state"],
             "the order key named by the load"
         );
         migrate(&mut m.conn).unwrap();

@@ -506,8 +506,12 @@ impl Mirror {
         let mut n = 0;
         {
             let mut insert = tx
+                // One already waiting for the same state (the order was stored meanwhile by
+                // another writer, whose update expected it) stands for this one.
                 .prepare_cached(
-                    "INSERT INTO webhook_expectations (account_id, order_session_key, hint, seen_at) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO webhook_expectations (account_id, order_session_key, hint, seen_at)
+                     SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM webhook_expectations
+                       WHERE account_id = ?1 AND order_session_key = ?2 AND hint = ?3)",
                 )
                 .op("expecting a webhook")?;
             for (key, hint) in expected.iter().filter(|(_, hint)| ANNOUNCED_BY_WEBHOOK.contains(hint)) {

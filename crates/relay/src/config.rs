@@ -37,8 +37,9 @@ pub struct RelayConfig {
     /// On shutdown, how long in-flight requests may take before connections are closed.
     pub shutdown_grace: Duration,
     /// The longest a client may take to send a request's headers (the first on a
-    /// connection, and each after it) and a webhook's whole body: a connection that trickles
-    /// or stops mid-request is closed (408 for a body) instead of holding a socket forever.
+    /// connection, and each after it) and a webhook's body: a connection that trickles or
+    /// stops mid-request is closed (408 for a body) instead of holding a socket forever.
+    /// Storing the event afterwards is not timed.
     pub request_timeout: Duration,
     pub clock: Clock,
     /// Serve HTTPS with this certificate chain and key (PEM files). `None`: plain HTTP,

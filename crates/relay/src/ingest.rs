@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -41,33 +41,28 @@ async fn refuse(state: &RelayState, why: RejectReason, status: StatusCode, reaso
     (status, Json(serde_json::json!({ "error": reason }))).into_response()
 }
 
-/// Bounds a delivery's time (its body arriving, then the checks and the durable write) by
-/// the configured request timeout: a sender that stops mid-body gets 408 and the connection
-/// is freed. Should the time run out during the write itself, the event may be stored
-/// without its 2xx; the sender's retry is then answered as a duplicate, so nothing is lost.
-pub(crate) async fn within_time(
-    State(state): State<RelayState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let limit = state.config.request_timeout;
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            let reason = format!("the request did not arrive in full within {} s", limit.as_secs_f64());
-            refuse(&state, RejectReason::UnreadableBody, StatusCode::REQUEST_TIMEOUT, reason, b"").await
-        }
-    }
-}
-
-/// Handles one delivery. The answer is 2xx only after the event is committed.
+/// Handles one delivery. The answer is 2xx only after the event is committed. The body
+/// must arrive within the configured request timeout: a sender that stops mid-body gets 408
+/// (kept with the refused deliveries) and its connection is freed. The checks and the
+/// durable write after it are not timed (a slow disk answers 503 or, late, 2xx).
 pub(crate) async fn receive(
     State(state): State<RelayState>,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Response {
     state.metrics.received.fetch_add(1, Ordering::Relaxed);
+    let limit = state.config.request_timeout;
+    // The size limit (`DefaultBodyLimit`) applies as it would to a `Bytes` argument.
+    let read: Result<Result<Bytes, BytesRejection>, _> =
+        tokio::time::timeout(limit, Bytes::from_request(request, &state)).await;
+    let body = match read {
+        Err(_) => {
+            let reason = format!("the body did not arrive in full within {} s", limit.as_secs_f64());
+            return refuse(&state, RejectReason::UnreadableBody, StatusCode::REQUEST_TIMEOUT, reason, b"").await;
+        }
+        Ok(body) => body,
+    };
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {

@@ -339,7 +339,8 @@ async fn a_sender_that_stalls_mid_headers_or_mid_body_is_cut_off_and_good_webhoo
     assert!(!after_headers.starts_with("HTTP/1.1 2"), "{after_headers}");
     assert!(after_body.starts_with("HTTP/1.1 408"), "{after_body}");
 
-    // The cut-off body is kept for inspection with its reason; the feed has the good event only.
+    // The cut-off delivery is listed with the refused ones, with its reason (its partial
+    // body is not kept); the feed has the good event only.
     let rejected: serde_json::Value = reqwest::Client::new()
         .get(format!("{}/rejected", r.base_url()))
         .bearer_auth(TOKEN)

@@ -18,10 +18,11 @@ pub const RESYNC_CURSOR: &str = "full_resync_requested";
 /// status bar counts them.
 pub const RECHECK_REFUSED_CURSOR: &str = "recheck_refused";
 
-/// When the orders flagged as unknown to the API ([`crate::UNKNOWN_ORDER`]) were last read
-/// again (RFC 3339). They are left out of the re-check in between, so that orders the API
-/// truly does not know cost a request only every [`crate::UNKNOWN_RECHECK_EVERY`]; one the
-/// API answered 404 for by a passing fault is found again then.
+/// When the mirror's non-final orders flagged as unknown to the API ([`crate::UNKNOWN_ORDER`],
+/// a 404 to the re-check's read) were last read again (RFC 3339). They are left out of the
+/// re-check in between, so that orders the API truly does not know cost a request only every
+/// [`crate::UNKNOWN_RECHECK_EVERY`]; one the API answered 404 for by a passing fault is found
+/// again then. (A webhook's order the mirror does not have is re-read by the refresh queue.)
 pub const UNKNOWN_RECHECKED_CURSOR: &str = "unknown_rechecked_at";
 
 /// The orders whose last re-read was refused ([`RECHECK_REFUSED_CURSOR`]); an unreadable

@@ -118,6 +118,9 @@ pub async fn sync_account(
         mirror.begin_bulk_load(BULK_LOAD_MAX_EXISTING)?;
     }
     let mut page = if backfilling { cursor.next_page.max(1) } else { 1 };
+    // A watermark in the future (stored by a build that did not cap it) is taken as now.
+    let cap = Utc::now() + WATERMARK_SKEW;
+    cursor.watermark = cursor.watermark.map(|w| w.min(cap));
     let from = if backfilling { None } else { cursor.watermark.map(|w| w - OVERLAP) };
     let mut fetched_before = if backfilling { u64::from(page - 1) * u64::from(PAGE_SIZE) } else { 0 };
     loop {
@@ -203,13 +206,20 @@ fn expect_new_orders_webhooks(
     orders: &[WireOrder],
     new_keys: &HashSet<String>,
 ) -> Result<(), SyncError> {
+    // A full re-listing asked for meanwhile (the relay lost events): their webhooks may be
+    // among the lost ones, so none is expected.
+    if mirror.cursor(account_id, RESYNC_CURSOR)?.is_some() {
+        return Ok(());
+    }
     let since = Utc::now() - NEW_ORDER_WEBHOOK_WINDOW;
     let hints: Vec<(&str, &'static str)> = orders
         .iter()
         .filter(|o| new_keys.contains(&o.id) && o.created_on.is_some_and(|t| t >= since))
         .map(|o| {
             let record = flexdesk_mirror::OrderRecord::from_wire(o);
-            let hint = if record.refunded_cents > 0 { "partiallyRefunded" } else { record.state.as_str() };
+            // As the poll trigger writes it: `order.refunded` announces any refund.
+            let refund = record.refunded_cents > 0 || record.state == OrderState::Refunded;
+            let hint = if refund { "partiallyRefunded" } else { record.state.as_str() };
             (o.id.as_str(), hint)
         })
         .collect();
@@ -323,8 +333,9 @@ async fn recheck_non_final(
         }
         tracing::warn!(error = %e, "could not remember the orders FlexFactor refused to show");
     }
-    // Flagging an order counts as reading it: the pause starts then.
-    if outcome.is_ok() && (unknown_due || report.flagged_unknown > 0) {
+    // The pause starts at the read of the flagged orders, or at the first flag of none
+    // flagged before (new flags while older ones wait do not put the older ones off).
+    if outcome.is_ok() && (unknown_due || (flagged_unknown.is_empty() && report.flagged_unknown > 0)) {
         mirror.set_cursor(account_id, UNKNOWN_RECHECKED_CURSOR, &now.to_rfc3339())?;
     }
     outcome
