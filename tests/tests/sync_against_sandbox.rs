@@ -254,25 +254,37 @@ async fn a_dead_network_is_a_network_error_after_retries() {
     assert!(err.is_transient());
 }
 
-#[tokio::test]
-async fn a_pending_order_the_api_does_not_know_is_flagged_once_then_cleared_when_listed() {
+/// A synced mirror holding a pending order (`id`) the sandbox does not know, which the
+/// next sync's re-check flagged as unknown to the API (its read answered 404).
+struct FlaggedUnknown {
+    sb: Sandbox,
+    _dir: tempfile::TempDir,
+    c: FlexFactorClient,
+    m: Mirror,
+    order: flexfactor_wire::WireOrder,
+}
+
+async fn flagged_unknown(id: &str) -> FlaggedUnknown {
     let sb = sandbox(200).await;
     let dir = tempfile::tempdir().unwrap();
     let c = client(&sb, SECRET);
     let mut m = mirror(&dir);
     sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
-
-    // The mirror gets a pending order the sandbox has never heard of.
-    let pending = sb
+    let mut order = sb
         .orders_snapshot()
         .into_iter()
         .find(|o| !OrderRecord::from_wire(o).state.is_final())
         .expect("the sandbox has a pending order");
-    let mut stranger = pending.clone();
-    stranger.id = "5c1f0c2e-0000-4000-8000-00000000beef".into();
-    m.apply_orders("acct", std::slice::from_ref(&stranger), None).unwrap();
-
+    order.id = id.into();
+    m.apply_orders("acct", std::slice::from_ref(&order), None).unwrap();
     sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    FlaggedUnknown { sb, _dir: dir, c, m, order }
+}
+
+#[tokio::test]
+async fn a_pending_order_the_api_does_not_know_is_flagged_once_then_cleared_when_listed() {
+    let FlaggedUnknown { sb, _dir, c, mut m, order: stranger } =
+        flagged_unknown("5c1f0c2e-0000-4000-8000-00000000beef").await;
     let drift = m.drift("acct").unwrap();
     let flagged: Vec<_> = drift.iter().filter(|d| d.order_session_key == stranger.id).collect();
     assert_eq!(flagged.len(), 1, "{drift:?}");
@@ -296,23 +308,11 @@ async fn a_pending_order_the_api_does_not_know_is_flagged_once_then_cleared_when
 
 #[tokio::test]
 async fn an_order_flagged_unknown_after_a_passing_404_is_read_again_later_and_follows_the_api() {
-    let sb = sandbox(200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let c = client(&sb, SECRET);
-    let mut m = mirror(&dir);
-    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
     // A pending order the API answered 404 for (it was not there yet, as a replica behind
     // would answer), which FlexFactor then completed: it is never in the listing of
     // non-final orders again.
-    let pending = sb
-        .orders_snapshot()
-        .into_iter()
-        .find(|o| !OrderRecord::from_wire(o).state.is_final())
-        .expect("the sandbox has a pending order");
-    let mut late = pending.clone();
-    late.id = "5c1f0c2e-0000-4000-8000-0000000010e5".into();
-    m.apply_orders("acct", std::slice::from_ref(&late), None).unwrap();
-    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    let FlaggedUnknown { sb, _dir, c, mut m, order: late } =
+        flagged_unknown("5c1f0c2e-0000-4000-8000-0000000010e5").await;
     assert!(m.drift("acct").unwrap().iter().any(|d| d.order_session_key == late.id), "flagged");
     let mut completed = late.clone();
     completed.status = Some(7);
@@ -332,20 +332,8 @@ async fn an_order_flagged_unknown_after_a_passing_404_is_read_again_later_and_fo
 
 #[tokio::test]
 async fn any_read_of_an_order_from_the_api_clears_its_unknown_flag() {
-    let sb = sandbox(200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let c = client(&sb, SECRET);
-    let mut m = mirror(&dir);
-    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
-    let pending = sb
-        .orders_snapshot()
-        .into_iter()
-        .find(|o| !OrderRecord::from_wire(o).state.is_final())
-        .expect("the sandbox has a pending order");
-    let mut late = pending.clone();
-    late.id = "5c1f0c2e-0000-4000-8000-0000000010e6".into();
-    m.apply_orders("acct", std::slice::from_ref(&late), None).unwrap();
-    sync_account(&c, &mut m, "acct", |_| {}).await.unwrap();
+    let FlaggedUnknown { sb, _dir, c, mut m, order: late } =
+        flagged_unknown("5c1f0c2e-0000-4000-8000-0000000010e6").await;
     assert!(m.drift("acct").unwrap().iter().any(|d| d.order_session_key == late.id));
     // Its webhook's re-read (or a user's action) reads it from the API: the same copy, no
     // change to apply, and the API knows it.
