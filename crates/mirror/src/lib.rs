@@ -57,5 +57,5 @@ pub use outbox::{Intent, IntentKind, IntentState, Recorded};
 pub use packed_json::{pack as pack_json, skeleton as json_skeleton};
 pub use refresh::QueuedRefresh;
 pub use state::OrderState;
-pub use timeline::{DriftEntry, EventApplied, OrderEvent, TimelineEntry, WebhookRecord, ANNOUNCED_BY_WEBHOOK};
+pub use timeline::{DriftEntry, EventApplied, OrderEvent, TimelineEntry, WebhookRecord};
 pub use unreadable::UnreadableEvent;
