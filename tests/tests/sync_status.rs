@@ -75,3 +75,70 @@ async fn pending_orders_flexfactor_will_not_show_are_counted_in_the_sync_status_
     assert_eq!(app.list_orders(&unreadable).unwrap().total, 0, "none left to list");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_sync_that_cannot_open_its_database_says_so_in_the_status() {
+    let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let mut config = SandboxConfig::demo(5, anchor, SandboxCredentials::new("key", "secret"));
+    config.order_count = 50;
+    let sandbox = Sandbox::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cc = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
+    cc.background_sync = false;
+    let app = AppCore::open(cc).unwrap();
+    app.add_account(flexdesk_tests::sandbox_new_account(&sandbox)).await.unwrap();
+    app.sync_once().await.unwrap();
+
+    // A newer FlexDesk upgraded the database meanwhile: this one must not write to it.
+    let other = rusqlite::Connection::open(dir.path().join("mirror.sqlite3")).unwrap();
+    other.pragma_update(None, "user_version", 9_999).unwrap();
+    drop(other);
+    app.sync_once().await.expect_err("the run cannot open the mirror");
+    let status = app.app_status().unwrap();
+    assert_eq!(status.sync.phase, flexdesk_core::dto::SyncPhase::Error, "{status:?}");
+    let error = status.sync.last_error.expect("the status says why");
+    assert!(error.message.contains("newer FlexDesk"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn an_account_whose_relay_token_is_gone_still_starts_and_syncs_with_the_relay_shown_offline_and_why() {
+    use flexdesk_secrets::SecretStore;
+    let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let mut config = SandboxConfig::demo(5, anchor, SandboxCredentials::new("key", "secret"));
+    config.order_count = 50;
+    let sandbox = Sandbox::start(config).await.unwrap();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = flexdesk_relay::Relay::start(flexdesk_relay::RelayConfig::new(
+        relay_dir.path().join("relay.db"),
+        b"0123456789abcdef0123456789abcdef".to_vec(),
+        "feed-token-0123456789",
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::new());
+    let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets.clone());
+    cc.background_sync = false;
+    let app = AppCore::open(cc).unwrap();
+    let account = app.add_account(flexdesk_tests::sandbox_new_account(&sandbox)).await.unwrap();
+    app.configure_relay(&relay.base_url(), "feed-token-0123456789").await.unwrap();
+    assert!(app.app_status().unwrap().relay.configured);
+    app.shutdown().await;
+    drop(app);
+
+    // The mirror came back from a backup on another computer: the feed token is not in its
+    // keychain.
+    secrets.delete(&flexdesk_secrets::account_key(&account.id, "relay-token")).unwrap();
+    let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets);
+    cc.background_sync = false;
+    let app = AppCore::open(cc).unwrap();
+    app.start().await.expect("the account starts without its relay");
+    let status = app.app_status().unwrap();
+    assert_eq!(status.account.map(|a| a.id), Some(account.id.clone()));
+    assert!(status.relay.configured && !status.relay.connected, "{:?}", status.relay);
+    let why = status.relay.last_error.expect("the relay's problem is shown");
+    assert!(why.message.contains("feed token") && why.message.contains("Settings"), "{}", why.message);
+    app.sync_once().await.expect("orders still update by polling");
+    app.shutdown().await;
+    relay.shutdown().await;
+}

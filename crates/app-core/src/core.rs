@@ -20,6 +20,9 @@ use crate::{CoreError, IpcError};
 /// The settings key of the poll interval (seconds).
 const POLL_INTERVAL: &str = "poll_interval_secs";
 
+/// An account's relay (URL, feed token), or its URL and why the token could not be read.
+type RelaySettings = (Option<(String, String)>, Option<(String, IpcError)>);
+
 /// The keychain purpose of an account's relay feed token.
 pub(crate) const RELAY_TOKEN: &str = "relay-token";
 
@@ -411,8 +414,10 @@ impl AppCore {
             }
             None => None,
         };
-        let feed = match &demo_relay {
-            Some(d) => Some((d.relay.base_url(), d.feed_token.clone())),
+        // A relay whose token cannot be read (a restored backup, another machine, a locked
+        // keychain) leaves the account polling, with the relay shown offline and why.
+        let (feed, relay_problem) = match &demo_relay {
+            Some(d) => (Some((d.relay.base_url(), d.feed_token.clone())), None),
             None => self.relay_settings(&account.id)?,
         };
         let base_url = sandbox.as_ref().map(|s| s.base_url()).unwrap_or_else(|| account.base_url.clone());
@@ -427,31 +432,41 @@ impl AppCore {
             st.generation += 1;
             st.account = Some(view.clone());
             st.sync = initial_status(&*self.inner.reader()?, &account.id);
-            st.relay = RelayStatus {
-                configured: feed.is_some(),
-                url: feed.as_ref().map(|f| f.0.clone()),
-                ..Default::default()
+            st.relay = match &relay_problem {
+                Some((url, error)) => RelayStatus {
+                    configured: true,
+                    url: Some(url.clone()),
+                    last_error: Some(error.clone()),
+                    ..Default::default()
+                },
+                None => RelayStatus {
+                    configured: feed.is_some(),
+                    url: feed.as_ref().map(|f| f.0.clone()),
+                    ..Default::default()
+                },
             };
             st.setup_error = None;
             st.generation
+        };
+        // Built before any task starts: a failure here leaves no loop running unowned.
+        let feed_client = match (&feed, self.inner.config.background_sync) {
+            (Some((url, token)), true) => Some(flexdesk_sync::FeedClient::new(url, token)?),
+            _ => None,
         };
         let trigger = Arc::new(Notify::new());
         let task = self.inner.config.background_sync.then(|| {
             tokio::spawn(sync_loop(self.inner.clone(), generation, account.id.clone(), client.clone(), trigger.clone()))
         });
-        let feed_task = match (&feed, self.inner.config.background_sync) {
-            (Some((url, token)), true) => {
-                let feed_client = flexdesk_sync::FeedClient::new(url, token)?;
-                Some(tokio::spawn(feed_loop(
-                    self.inner.clone(),
-                    generation,
-                    account.id.clone(),
-                    client.clone(),
-                    feed_client,
-                    trigger.clone(),
-                )))
-            }
-            _ => None,
+        let feed_task = match feed_client {
+            Some(feed_client) => Some(tokio::spawn(feed_loop(
+                self.inner.clone(),
+                generation,
+                account.id.clone(),
+                client.clone(),
+                feed_client,
+                trigger.clone(),
+            ))),
+            None => None,
         };
         *slot = Some(Session { account, client, sandbox, demo_relay, feed, generation, trigger, task, feed_task });
         tracing::info!(account = %view.id, base_url = %view.base_url, "account active");
@@ -615,13 +630,32 @@ impl AppCore {
         Ok(self.inner.status().relay.clone())
     }
 
-    /// The relay URL and token configured for an account, if both are there.
-    fn relay_settings(&self, account_id: &str) -> Result<Option<(String, String)>, CoreError> {
+    /// The account's relay (URL and feed token), or the URL and why its token could not be
+    /// read (the account then syncs by polling alone).
+    fn relay_settings(&self, account_id: &str) -> Result<RelaySettings, CoreError> {
         let Some(url) = self.inner.reader()?.setting(&format!("relay_url:{account_id}"))? else {
-            return Ok(None);
+            return Ok((None, None));
         };
-        let token = self.inner.config.secrets.get(&account_key(account_id, RELAY_TOKEN))?;
-        Ok(Some((url, token.expose().to_string())))
+        match self.inner.config.secrets.get(&account_key(account_id, RELAY_TOKEN)) {
+            Ok(token) => Ok((Some((url, token.expose().to_string())), None)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the relay's feed token could not be read; webhooks are not followed");
+                let e = CoreError::from(e);
+                let message = match &e {
+                    CoreError::Secret(flexdesk_secrets::SecretError::NotFound { .. }) => {
+                        "The relay's feed token for this account is not in the OS keychain (a restored backup, or \
+                         another computer). Orders still update by polling; to follow webhooks again, enter the \
+                         relay URL and feed token in Settings."
+                            .to_string()
+                    }
+                    other => format!(
+                        "The relay's feed token could not be read: {} Orders still update by polling.",
+                        other.user_message()
+                    ),
+                };
+                Ok((None, Some((url, IpcError { code: e.code(), message }))))
+            }
+        }
     }
 
     /// Stops the sync and feed tasks, the scheduled looks for batch responses, the Demo

@@ -74,8 +74,16 @@ pub(crate) async fn run_sync(
     account_id: &str,
     client: &FlexFactorClient,
 ) -> Result<SyncReport, CoreError> {
-    let mut writer = Mirror::open(&inner.db_path)?;
-    let backfilling = !BackfillCursor::parse(writer.cursor(account_id, CURSOR_NAME)?.as_deref()).complete;
+    // A mirror that cannot be opened (a full disk, a newer FlexDesk's schema) fails the run
+    // like any other error: the status bar says so.
+    let opened = Mirror::open(&inner.db_path).map_err(CoreError::from).and_then(|writer| {
+        let cursor = writer.cursor(account_id, CURSOR_NAME)?;
+        Ok((writer, !BackfillCursor::parse(cursor.as_deref()).complete))
+    });
+    let (mut writer, backfilling) = match opened {
+        Ok(opened) => opened,
+        Err(e) => return Err(report_sync_error(inner, generation, e)),
+    };
     inner.update_sync(generation, |s| {
         s.phase = if backfilling { SyncPhase::Backfilling } else { SyncPhase::Syncing };
         s.fetched = 0;
@@ -116,20 +124,22 @@ pub(crate) async fn run_sync(
             }
             Ok(report)
         }
-        Err(e) => {
-            let e = CoreError::from(e);
-            tracing::warn!(error = %e, "sync failed");
-            let mut ipc = e.to_ipc();
-            if ipc.code == ErrorCode::DiskFull {
-                ipc.message.push_str(" Syncing carries on by itself, from where it stopped, once there is space.");
-            }
-            inner.update_sync(generation, |s| {
-                s.phase = SyncPhase::Error;
-                s.last_error = Some(ipc.clone());
-            });
-            Err(e)
-        }
+        Err(e) => Err(report_sync_error(inner, generation, CoreError::from(e))),
     }
+}
+
+/// Puts a failed run's error in the status (phase `Error`), and hands it back.
+fn report_sync_error(inner: &Inner, generation: u64, e: CoreError) -> CoreError {
+    tracing::warn!(error = %e, "sync failed");
+    let mut ipc = e.to_ipc();
+    if ipc.code == ErrorCode::DiskFull {
+        ipc.message.push_str(" Syncing carries on by itself, from where it stopped, once there is space.");
+    }
+    inner.update_sync(generation, |s| {
+        s.phase = SyncPhase::Error;
+        s.last_error = Some(ipc.clone());
+    });
+    e
 }
 
 /// How long start-up work waits for the UI to draw the mirror's first rows (the default of
