@@ -104,9 +104,9 @@ async fn demo_webhooks_flow_through_the_relay_into_the_mirror() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let status = app.app_status().unwrap();
-        if status.relay.events_applied > 0 && status.sync.last_sync_at.is_some() {
+        // A webhook the Demo's traffic sent while the feed was waiting shows its lag.
+        if status.relay.events_applied > 0 && status.sync.last_sync_at.is_some() && status.relay.last_lag_ms.is_some() {
             assert!(status.relay.connected);
-            assert!(status.relay.last_lag_ms.is_some());
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no webhook reached the mirror: {:?}", status.relay);

@@ -183,6 +183,21 @@ pub(crate) async fn sync_loop(
     }
 }
 
+/// The lag the status bar shows for the newest event of a feed read: from the relay
+/// receiving it to the mirror applying it, when it arrived while this read was waiting (a
+/// live webhook). An event the relay held from before the read (the app was closed, the
+/// network was down) is a backlog caught up, not a lag: none is shown for it, rather than
+/// hours. The relay's clock stamps `received`, this machine's the other two; a relay clock
+/// ahead shows 0.
+fn live_lag_ms(
+    polled_at: chrono::DateTime<chrono::Utc>,
+    received: chrono::DateTime<chrono::Utc>,
+    applied_at: chrono::DateTime<chrono::Utc>,
+) -> Option<i64> {
+    // A second's allowance for the two clocks.
+    (received >= polled_at - chrono::Duration::seconds(1)).then(|| (applied_at - received).num_milliseconds().max(0))
+}
+
 /// Follows the relay feed: applies each webhook (with its cursor), then re-reads the orders
 /// it named from the API, since polling is the source of truth and webhooks make it fast.
 /// Whatever a read applied before failing is reported, re-read and notified all the same.
@@ -213,6 +228,7 @@ pub(crate) async fn feed_loop(
     let mut wait = std::time::Duration::ZERO;
     loop {
         let started = std::time::Instant::now();
+        let polled_at = chrono::Utc::now();
         let mut report = ConsumeReport::default();
         let result = consume_into(&feed, &mut writer, &account_id, wait, &mut report).await;
         let applied_at = chrono::Utc::now();
@@ -220,7 +236,7 @@ pub(crate) async fn feed_loop(
             r.events_applied += report.applied;
             if let Some(at) = report.last_received_at {
                 r.last_event_at = Some(at.to_rfc3339());
-                r.last_lag_ms = Some((applied_at - at).num_milliseconds().max(0));
+                r.last_lag_ms = live_lag_ms(polled_at, at, applied_at);
             }
         });
         if result.is_ok() {
@@ -295,3 +311,19 @@ fn flag_missing_webhooks(inner: &Inner, writer: &mut Mirror, account_id: &str) {
 
 /// How long after polling saw a change its webhook may still arrive before it counts as missing.
 const WEBHOOK_GRACE: chrono::Duration = chrono::Duration::minutes(5);
+
+#[cfg(test)]
+mod tests {
+    use super::live_lag_ms;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn a_webhook_that_arrived_during_the_wait_shows_its_lag_and_a_backlog_shows_none() {
+        let polled = Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();
+        let applied = polled + Duration::seconds(20);
+        assert_eq!(live_lag_ms(polled, applied - Duration::milliseconds(35), applied), Some(35));
+        assert_eq!(live_lag_ms(polled, polled - Duration::hours(4), applied), None, "held overnight");
+        // The relay's clock a little ahead of ours: no negative lag.
+        assert_eq!(live_lag_ms(polled, applied + Duration::milliseconds(200), applied), Some(0));
+    }
+}
