@@ -142,3 +142,33 @@ async fn an_account_whose_relay_token_is_gone_still_starts_and_syncs_with_the_re
     app.shutdown().await;
     relay.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_account_that_cannot_start_is_shown_with_its_error_not_the_previous_one_as_healthy() {
+    let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let mut config = SandboxConfig::demo(5, anchor, SandboxCredentials::new("key", "secret"));
+    config.order_count = 50;
+    let sandbox = Sandbox::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cc = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
+    cc.background_sync = false;
+    let app = AppCore::open(cc).unwrap();
+    let first = app.add_account(flexdesk_tests::sandbox_new_account(&sandbox)).await.unwrap();
+    let mut second = flexdesk_tests::sandbox_new_account(&sandbox);
+    second.name = "Second".into();
+    let second = app.add_account(second).await.unwrap();
+    app.switch_account(&first.id).await.unwrap();
+    app.sync_once().await.unwrap();
+    // The second account's stored base URL is unusable (edited by hand, say).
+    let other = rusqlite::Connection::open(dir.path().join("mirror.sqlite3")).unwrap();
+    other.execute("UPDATE accounts SET base_url = 'ftp://flexfactor.invalid' WHERE id = ?1", [&second.id]).unwrap();
+    drop(other);
+
+    app.switch_account(&second.id).await.expect_err("the account cannot start");
+    let status = app.app_status().unwrap();
+    assert_eq!(status.account.map(|a| a.id), Some(second.id.clone()), "the account on screen is the one chosen");
+    assert_eq!(status.sync.phase, flexdesk_core::dto::SyncPhase::Error);
+    let why = status.sync.last_error.expect("and why it does not sync");
+    assert!(why.message.contains("ftp://flexfactor.invalid"), "{}", why.message);
+    app.shutdown().await;
+}

@@ -12,7 +12,8 @@ use tokio::sync::Notify;
 
 use crate::demo::{create_demo_account, start_demo_relay, start_demo_sandbox, APP_SECRET, DEMO_ORDER_COUNT};
 use crate::dto::{
-    AccountView, AppStatus, JobProgress, NewAccount, OrderPage, OrderQuery, OrderRow, RelayStatus, SyncStatus,
+    AccountView, AppStatus, JobProgress, NewAccount, OrderPage, OrderQuery, OrderRow, RelayStatus, SyncPhase,
+    SyncStatus,
 };
 use crate::session::{feed_loop, initial_status, run_sync, sync_loop, Session};
 use crate::{CoreError, IpcError};
@@ -400,8 +401,33 @@ impl AppCore {
         }
         let mut slot = self.inner.session.lock().await;
         *slot = None; // stop the previous session first (its sandbox frees its port)
+        match self.start_session(&mut slot, account.clone(), &secret).await {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                // The previous session is stopped: the status bar shows this account and why
+                // it is not syncing, not the old one as if all were well.
+                tracing::warn!(account = %account.id, error = %e, "the account could not start");
+                let sync = self.inner.reader().map(|r| initial_status(&r, &account.id)).unwrap_or_default();
+                let mut st = self.inner.status();
+                st.generation += 1;
+                st.account = Some(AccountView::from_account(&account, None));
+                st.sync = SyncStatus { phase: SyncPhase::Error, last_error: Some(e.to_ipc()), ..sync };
+                st.relay = RelayStatus::default();
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts `account`'s session in `slot` (emptied by the caller): its sandbox and relay
+    /// (Demo), client, status and loops.
+    async fn start_session(
+        &self,
+        slot: &mut Option<Session>,
+        account: Account,
+        secret: &Secret,
+    ) -> Result<AccountView, CoreError> {
         let sandbox = match account.environment {
-            Environment::Demo => Some(start_demo_sandbox(&account, &secret, self.inner.config.demo_order_count).await?),
+            Environment::Demo => Some(start_demo_sandbox(&account, secret, self.inner.config.demo_order_count).await?),
             _ => None,
         };
         let demo_relay = match &sandbox {
