@@ -76,16 +76,26 @@ async fn pending_orders_flexfactor_will_not_show_are_counted_in_the_sync_status_
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_sync_that_cannot_open_its_database_says_so_in_the_status() {
+/// A sandbox with 50 orders, signed in with `key`/`secret`.
+async fn small_sandbox() -> Sandbox {
     let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
     let mut config = SandboxConfig::demo(5, anchor, SandboxCredentials::new("key", "secret"));
     config.order_count = 50;
-    let sandbox = Sandbox::start(config).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut cc = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
+    Sandbox::start(config).await.unwrap()
+}
+
+/// The app core on `dir` without background loops (the tests sync when they choose).
+fn app_at(dir: &tempfile::TempDir, secrets: Arc<MemoryStore>) -> AppCore {
+    let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets);
     cc.background_sync = false;
-    let app = AppCore::open(cc).unwrap();
+    AppCore::open(cc).unwrap()
+}
+
+#[tokio::test]
+async fn a_sync_that_cannot_open_its_database_says_so_in_the_status() {
+    let sandbox = small_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_at(&dir, Arc::new(MemoryStore::new()));
     app.add_account(flexdesk_tests::sandbox_new_account(&sandbox)).await.unwrap();
     app.sync_once().await.unwrap();
 
@@ -103,10 +113,7 @@ async fn a_sync_that_cannot_open_its_database_says_so_in_the_status() {
 #[tokio::test]
 async fn an_account_whose_relay_token_is_gone_still_starts_and_syncs_with_the_relay_shown_offline_and_why() {
     use flexdesk_secrets::SecretStore;
-    let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
-    let mut config = SandboxConfig::demo(5, anchor, SandboxCredentials::new("key", "secret"));
-    config.order_count = 50;
-    let sandbox = Sandbox::start(config).await.unwrap();
+    let sandbox = small_sandbox().await;
     let relay_dir = tempfile::tempdir().unwrap();
     let relay = flexdesk_relay::Relay::start(flexdesk_relay::RelayConfig::new(
         relay_dir.path().join("relay.db"),
@@ -117,9 +124,7 @@ async fn an_account_whose_relay_token_is_gone_still_starts_and_syncs_with_the_re
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemoryStore::new());
-    let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets.clone());
-    cc.background_sync = false;
-    let app = AppCore::open(cc).unwrap();
+    let app = app_at(&dir, secrets.clone());
     let account = app.add_account(flexdesk_tests::sandbox_new_account(&sandbox)).await.unwrap();
     app.configure_relay(&relay.base_url(), "feed-token-0123456789").await.unwrap();
     assert!(app.app_status().unwrap().relay.configured);
@@ -129,9 +134,7 @@ async fn an_account_whose_relay_token_is_gone_still_starts_and_syncs_with_the_re
     // The mirror came back from a backup on another computer: the feed token is not in its
     // keychain.
     secrets.delete(&flexdesk_secrets::account_key(&account.id, "relay-token")).unwrap();
-    let mut cc = CoreConfig::new(dir.path().to_path_buf(), secrets);
-    cc.background_sync = false;
-    let app = AppCore::open(cc).unwrap();
+    let app = app_at(&dir, secrets);
     app.start().await.expect("the account starts without its relay");
     let status = app.app_status().unwrap();
     assert_eq!(status.account.map(|a| a.id), Some(account.id.clone()));
@@ -145,14 +148,9 @@ async fn an_account_whose_relay_token_is_gone_still_starts_and_syncs_with_the_re
 
 #[tokio::test]
 async fn an_account_that_cannot_start_is_shown_with_its_error_not_the_previous_one_as_healthy() {
-    let anchor = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
-    let mut config = SandboxConfig::demo(5, anchor, SandboxCredentials::new("key", "secret"));
-    config.order_count = 50;
-    let sandbox = Sandbox::start(config).await.unwrap();
+    let sandbox = small_sandbox().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut cc = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
-    cc.background_sync = false;
-    let app = AppCore::open(cc).unwrap();
+    let app = app_at(&dir, Arc::new(MemoryStore::new()));
     let first = app.add_account(flexdesk_tests::sandbox_new_account(&sandbox)).await.unwrap();
     let mut second = flexdesk_tests::sandbox_new_account(&sandbox);
     second.name = "Second".into();
