@@ -193,12 +193,41 @@ pub async fn wait_for_js_list(client: &Client, what: &str, timeout: Duration, sc
     wait_for(what, timeout, || async { client.execute(script, vec![]).await.ok()?.as_array().cloned() }).await
 }
 
-/// Waits until the sync phase is idle with rows in the mirror; the mirror's row count.
+/// What the status bar says about the sync, read in one go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncShown {
+    /// `#sync-phase`'s `data-phase`: starting, backfilling, syncing, idle or error.
+    pub phase: String,
+    /// The mirror's row count.
+    pub rows: u64,
+    /// A sync has finished at least once.
+    pub synced: bool,
+}
+
+/// The status bar's sync phase, row count and last sync, read in a single script: read one
+/// by one, they can come from two different status updates (a phase from before the first
+/// status, a row count from after it).
+pub async fn sync_shown(client: &Client) -> Option<SyncShown> {
+    let found = client
+        .execute(
+            "const phase = document.getElementById('sync-phase')?.dataset.phase;
+             const rows = document.getElementById('status-total-rows')?.dataset.count;
+             const last = document.getElementById('status-last-sync')?.title;
+             return phase && rows !== undefined ? [phase, Number(rows), last !== undefined && last !== 'Never synced'] : null;",
+            vec![],
+        )
+        .await
+        .ok()?;
+    let [phase, rows, synced] = found.as_array()?.as_slice() else { return None };
+    Some(SyncShown { phase: phase.as_str()?.to_string(), rows: rows.as_u64()?, synced: synced.as_bool()? })
+}
+
+/// Waits until a sync has finished and the phase is idle with rows in the mirror; the
+/// mirror's row count.
 pub async fn wait_for_backfill(client: &Client, timeout: Duration) -> u64 {
     wait_for("the Demo backfill to finish", timeout, || async {
-        let phase = attr(client, "#sync-phase", "data-phase").await?;
-        let rows: u64 = attr(client, "#status-total-rows", "data-count").await?.parse().ok()?;
-        (phase == "idle" && rows > 0).then_some(rows)
+        let shown = sync_shown(client).await?;
+        (shown.phase == "idle" && shown.synced && shown.rows > 0).then_some(shown.rows)
     })
     .await
 }

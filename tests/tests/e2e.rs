@@ -4,8 +4,8 @@
 
 use fantoccini::{Client, Locator};
 use flexdesk_tests::e2e::{
-    attr, click, fill, launch, screenshot, screenshot_display, top_of_view, wait_for, wait_for_js_list, wait_for_opt,
-    Sandbox,
+    attr, click, fill, launch, screenshot, screenshot_display, top_of_view, wait_for, wait_for_backfill,
+    wait_for_js_list, wait_for_opt, Sandbox,
 };
 use std::time::Duration;
 
@@ -26,13 +26,7 @@ async fn demo_account_backfills_shows_every_order_and_finds_one_by_merchant_id()
     let (_driver, client) = launch(4444, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "0")]).await;
 
     // The first backfill runs with a progress bar, then the phase settles to idle.
-    let total_rows: u64 = wait_for("the Demo backfill to finish", Duration::from_secs(180), || async {
-        let phase = attr(&client, "#sync-phase", "data-phase").await?;
-        let synced = attr(&client, "#status-last-sync", "title").await.is_some_and(|t| t != "Never synced");
-        let rows: u64 = attr(&client, "#status-total-rows", "data-count").await?.parse().ok()?;
-        (phase == "idle" && synced && rows > 0).then_some(rows)
-    })
-    .await;
+    let total_rows = wait_for_backfill(&client, Duration::from_secs(180)).await;
     let relay = wait_for("the Demo relay to connect", Duration::from_secs(30), || async {
         attr(&client, "#relay-status", "data-connected").await.filter(|c| c == "true")
     })

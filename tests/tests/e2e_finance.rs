@@ -6,7 +6,7 @@
 
 use fantoccini::{Client, Locator};
 use flexdesk_tests::e2e::{
-    attr, launch_demo, screenshot, wait_for, wait_for_backfill, wait_for_opt, DemoApp, Driver, Sandbox,
+    attr, launch_demo, screenshot, sync_shown, wait_for, wait_for_backfill, wait_for_opt, DemoApp, Driver, Sandbox,
 };
 use std::time::Duration;
 
@@ -30,9 +30,8 @@ impl App {
         // The whole history is mirrored (an idle phase alone can come between backfill pages).
         let sandbox_total = sandbox.get("/orders?pageSize=1").await["totalItemCount"].as_u64().unwrap();
         wait_for("every sandbox order in the mirror", Duration::from_secs(240), || async {
-            let phase = attr(&client, "#sync-phase", "data-phase").await?;
-            let rows: u64 = attr(&client, "#status-total-rows", "data-count").await?.parse().ok()?;
-            (phase == "idle" && rows >= sandbox_total).then_some(())
+            let shown = sync_shown(&client).await?;
+            (shown.phase == "idle" && shown.rows >= sandbox_total).then_some(())
         })
         .await;
         // The Orders screen (another screen may be the default one).

@@ -5,8 +5,8 @@
 
 use fantoccini::{Client, Locator};
 use flexdesk_tests::e2e::{
-    attr, click, count, launch, launch_demo, screenshot, top_of_view, wait_for, wait_for_backfill, wait_for_opt,
-    DemoApp, Sandbox,
+    attr, click, count, launch, launch_demo, screenshot, sync_shown, top_of_view, wait_for, wait_for_backfill,
+    wait_for_opt, DemoApp, Sandbox,
 };
 use std::time::Duration;
 
@@ -179,24 +179,45 @@ async fn webhooks_screen_lists_live_events_shows_payloads_and_replays_one() {
     let data_dir = tempfile::tempdir().unwrap();
     let dir = data_dir.path().to_string_lossy().to_string();
     let (_driver, client) = launch(4494, &[("FLEXDESK_DATA_DIR", &dir), ("FLEXDESK_DEMO_TRAFFIC", "600")]).await;
-    wait_for_backfill(&client, Duration::from_secs(180)).await;
-
-    // Scrolled down the Orders list, the order being read stays at the top of the view while
-    // live orders arrive above it.
-    let scrolled = client
-        .execute(
-            "const g = document.getElementById('orders-table'); g.scrollTop = 3000; \
-             g.dispatchEvent(new Event('scroll')); return g.scrollTop",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(scrolled.as_f64(), Some(3000.0), "the grid did not scroll");
+    // 100 rows down (tried again while the list is still shorter than that).
+    let scroll_down = || {
+        wait_for("the grid to scroll 100 rows down", Duration::from_secs(10), || async {
+            let scrolled = client
+                .execute(
+                    "const g = document.getElementById('orders-table'); g.scrollTop = 3000; \
+                     g.dispatchEvent(new Event('scroll')); return g.scrollTop",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            (scrolled.as_f64() == Some(3000.0)).then_some(())
+        })
+    };
     // The order at the top of the view, and how many orders the list counts.
     let top = || async {
         let count = attr(&client, "#row-count", "data-count").await?.parse::<u64>().ok()?;
         Some((top_of_view(&client).await?, count))
     };
+
+    // Scrolled down during the first backfill, the order being read stays at the top of the
+    // view while whole pages of newer orders land above it.
+    wait_for("the first backfill page", Duration::from_secs(60), || async {
+        sync_shown(&client).await.filter(|s| s.phase == "backfilling" && s.rows >= 1000)
+    })
+    .await;
+    scroll_down().await;
+    let (early, early_count) = wait_for("the order at the top of the view", Duration::from_secs(10), top).await;
+    let backfilled = wait_for_backfill(&client, Duration::from_secs(180)).await;
+    assert!(
+        backfilled >= early_count + 1000,
+        "the backfill should still have had pages to bring after the read: {early_count} orders then, {backfilled} at the end"
+    );
+    let kept = wait_for_opt(Duration::from_secs(10), || async { top().await.filter(|(key, _)| *key == early) }).await;
+    assert!(kept.is_some(), "backfill pages moved the rows under the reader: {early} left the top of the view");
+
+    // Scrolled down the Orders list, the order being read stays at the top of the view while
+    // live orders arrive above it.
+    scroll_down().await;
     let (read, before) = wait_for("the order at the top of the view", Duration::from_secs(10), top).await;
     wait_for("three live orders to arrive", Duration::from_secs(60), || async {
         top().await.filter(|(_, count)| *count >= before + 3)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findNearby } from "./follow";
+import { findNearby, relocate } from "./follow";
 
 const at = (keys: string[]) => (i: number) => keys[i];
 
@@ -17,5 +17,34 @@ describe("findNearby", () => {
   it("says so when the order is gone or farther than the span", () => {
     expect(findNearby(at(["a", "b", "c"]), 0, "z", 250)).toBeNull();
     expect(findNearby(at(["a", "b", "c", "d"]), 0, "d", 2)).toBeNull();
+  });
+});
+
+describe("relocate", () => {
+  // A newest-first list: `n` newer orders arrived above the ones already there.
+  const list = (newer: number, older: string[]) => [...Array.from({ length: newer }, (_, i) => `new-${i}`), ...older];
+
+  it("finds an order a few rows from where it was", () => {
+    const keys = list(3, ["a", "b", "c"]);
+    expect(relocate(at(keys), { index: 1, key: "b", total: 3 }, keys.length, 250)).toEqual({ kind: "found", index: 4 });
+  });
+  it("finds an order a whole backfill page pushed down, by how much the result grew", () => {
+    const older = Array.from({ length: 400 }, (_, i) => `old-${i}`);
+    const keys = list(1000, older);
+    expect(relocate(at(keys), { index: 100, key: "old-100", total: 400 }, keys.length, 250)).toEqual({
+      kind: "found",
+      index: 1100,
+    });
+  });
+  it("says where the order should be when its rows there are not loaded yet", () => {
+    const keys = list(1000, ["a"]);
+    const loaded = (i: number) => (i < 200 ? keys[i] : undefined);
+    expect(relocate(loaded, { index: 0, key: "a", total: 1 }, keys.length, 250)).toEqual({ kind: "moved", index: 1000 });
+  });
+  it("keeps the guess inside the result", () => {
+    expect(relocate(() => undefined, { index: 50, key: "a", total: 100 }, 60, 5)).toEqual({ kind: "moved", index: 10 });
+  });
+  it("says the order is missing when it left and the result's size did not change", () => {
+    expect(relocate(at(["x", "y", "z"]), { index: 1, key: "gone", total: 3 }, 3, 250)).toEqual({ kind: "missing" });
   });
 });

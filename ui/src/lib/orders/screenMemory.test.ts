@@ -16,7 +16,7 @@ function memory(accountId: string): OrdersScreenMemory {
     selected: 4,
     selectedKey: "key-1",
     scrollTop: 900,
-    place: { index: 30, key: "key-30", offset: 0 },
+    place: { index: 30, key: "key-30", offset: 0, total: 500 },
   };
 }
 

@@ -25,9 +25,10 @@ export type OrdersScreenMemory = {
   place: Place | null;
 };
 
-/** The order at the top of the grid's view: its row index, its FlexFactor id, and how far
- * below the view's top its row starts (virtual px). */
-export type Place = { index: number; key: string; offset: number };
+/** The order at the top of the grid's view: its row index, its FlexFactor id, how far
+ * below the view's top its row starts (virtual px), and how many rows the result held then
+ * (rows that arrive above it later move it down by as many). */
+export type Place = { index: number; key: string; offset: number; total: number };
 
 let kept: OrdersScreenMemory | null = null;
 
