@@ -123,3 +123,62 @@ async fn demo_webhooks_flow_through_the_relay_into_the_mirror() {
     assert!(kind.starts_with("webhook:order.") || kind.starts_with("webhook:challenge."), "{kind}");
     assert!(payload.contains("\"Event\""));
 }
+
+/// Sets the Demo sandbox's fault switches over HTTP, as a test outside the app would.
+async fn set_demo_faults(
+    app: &AppCore,
+    data_dir: &std::path::Path,
+    secrets: &dyn SecretStore,
+    faults: serde_json::Value,
+) {
+    let account = app.app_status().unwrap().account.unwrap();
+    let (_, app_key) = flexdesk_tests::e2e::demo_account(data_dir);
+    let secret = secrets.get(&flexdesk_secrets::account_key(&account.id, "app-secret")).unwrap();
+    let http = reqwest::Client::new();
+    let bearer = flexdesk_tests::access_token(&http, &account.base_url, &app_key, secret.expose()).await;
+    let root = account.base_url.trim_end_matches("/v1");
+    let resp = http.post(format!("{root}/sandbox/faults")).bearer_auth(bearer).json(&faults).send().await.unwrap();
+    assert!(resp.status().is_success(), "setting faults: HTTP {}", resp.status());
+}
+
+#[tokio::test]
+async fn a_slow_flexfactor_api_does_not_hold_back_the_next_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::new());
+    let mut config = CoreConfig::new(dir.path().to_path_buf(), secrets.clone());
+    config.demo_order_count = 300;
+    config.demo_traffic_per_minute = 600;
+    let app = AppCore::open(config).unwrap();
+    app.start().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let relay = app.app_status().unwrap().relay;
+        if relay.connected && relay.last_event_at.is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no webhook reached the mirror");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Every API request now takes 1.5 s, the re-reads of the orders webhooks name too. The
+    // traffic (about ten orders a second) keeps sending webhooks through the relay.
+    set_demo_faults(&app, dir.path(), secrets.as_ref(), serde_json::json!({"latencyMs": 1500})).await;
+    // How old the newest webhook applied is, sampled for 10 s: were the feed waiting for the
+    // re-reads of the orders its last webhooks named, it would go seconds without applying one.
+    let mut worst = chrono::Duration::zero();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let applied_before = app.app_status().unwrap().relay.events_applied;
+    while std::time::Instant::now() < until {
+        let relay = app.app_status().unwrap().relay;
+        let newest = chrono::DateTime::parse_from_rfc3339(relay.last_event_at.as_deref().unwrap()).unwrap();
+        worst = worst.max(chrono::Utc::now().signed_duration_since(newest));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let applied = app.app_status().unwrap().relay.events_applied - applied_before;
+    app.shutdown().await;
+    assert!(applied >= 20, "only {applied} webhooks applied in 10 s");
+    assert!(
+        worst < chrono::Duration::milliseconds(2500),
+        "the newest webhook applied was {} ms old at worst while the API was slow",
+        worst.num_milliseconds()
+    );
+}

@@ -15,7 +15,7 @@ use crate::dto::{
     AccountView, AppStatus, JobProgress, NewAccount, OrderPage, OrderQuery, OrderRow, RelayStatus, SyncPhase,
     SyncStatus,
 };
-use crate::session::{feed_loop, initial_status, run_sync, sync_loop, Session};
+use crate::session::{feed_loop, initial_status, refresh_loop, run_sync, sync_loop, Session};
 use crate::{CoreError, IpcError};
 
 /// The settings key of the poll interval (seconds).
@@ -483,18 +483,35 @@ impl AppCore {
         let task = self.inner.config.background_sync.then(|| {
             tokio::spawn(sync_loop(self.inner.clone(), generation, account.id.clone(), client.clone(), trigger.clone()))
         });
-        let feed_task = match feed_client {
-            Some(feed_client) => Some(tokio::spawn(feed_loop(
-                self.inner.clone(),
-                generation,
-                account.id.clone(),
-                client.clone(),
-                feed_client,
-                trigger.clone(),
-            ))),
-            None => None,
+        let (feed_task, refresh_task) = match feed_client {
+            Some(feed_client) => {
+                let refresh = Arc::new(Notify::new());
+                let refresh_task =
+                    tokio::spawn(refresh_loop(self.inner.clone(), account.id.clone(), client.clone(), refresh.clone()));
+                let feed_task = tokio::spawn(feed_loop(
+                    self.inner.clone(),
+                    generation,
+                    account.id.clone(),
+                    feed_client,
+                    trigger.clone(),
+                    refresh,
+                ));
+                (Some(feed_task), Some(refresh_task))
+            }
+            None => (None, None),
         };
-        *slot = Some(Session { account, client, sandbox, demo_relay, feed, generation, trigger, task, feed_task });
+        *slot = Some(Session {
+            account,
+            client,
+            sandbox,
+            demo_relay,
+            feed,
+            generation,
+            trigger,
+            task,
+            feed_task,
+            refresh_task,
+        });
         tracing::info!(account = %view.id, base_url = %view.base_url, "account active");
         Ok(view)
     }

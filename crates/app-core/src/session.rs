@@ -3,7 +3,7 @@
 use flexdesk_mirror::{Account, Mirror};
 use flexdesk_sync::{
     consume_into, fill_search_index, refresh_named_orders, refused_orders, sync_account, BackfillCursor, ConsumeReport,
-    FeedClient, SyncProgress, SyncReport, CURSOR_NAME,
+    FeedClient, SyncProgress, SyncReport, CURSOR_NAME, REFRESH_BATCH,
 };
 use flexfactor_client::FlexFactorClient;
 use flexfactor_sandbox::Sandbox;
@@ -29,11 +29,13 @@ pub(crate) struct Session {
     pub trigger: Arc<Notify>,
     pub task: Option<JoinHandle<()>>,
     pub feed_task: Option<JoinHandle<()>>,
+    /// Re-reads the orders the feed's webhooks named (see [`refresh_loop`]).
+    pub refresh_task: Option<JoinHandle<()>>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        for task in [self.task.take(), self.feed_task.take()].into_iter().flatten() {
+        for task in [self.task.take(), self.feed_task.take(), self.refresh_task.take()].into_iter().flatten() {
             task.abort();
         }
     }
@@ -198,32 +200,42 @@ fn live_lag_ms(
     (received >= polled_at - chrono::Duration::seconds(1)).then(|| (applied_at - received).num_milliseconds().max(0))
 }
 
-/// Follows the relay feed: applies each webhook (with its cursor), then re-reads the orders
-/// it named from the API, since polling is the source of truth and webhooks make it fast.
-/// Whatever a read applied before failing is reported, re-read and notified all the same.
-pub(crate) async fn feed_loop(
-    inner: Arc<Inner>,
-    generation: u64,
-    account_id: String,
-    client: Arc<FlexFactorClient>,
-    feed: FeedClient,
-    sync_trigger: Arc<Notify>,
-) {
+/// A writer connection to the mirror, tried again (with a growing pause) until it opens: a
+/// mirror locked by an upgrade or on a full disk does not end a live loop. `on_error` says
+/// each failure where the user sees it.
+async fn open_writer_retrying(inner: &Inner, what: &str, on_error: impl Fn(&CoreError)) -> Mirror {
     let mut backoff = std::time::Duration::from_secs(1);
-    let mut writer = loop {
+    loop {
         match Mirror::open(&inner.db_path) {
-            Ok(m) => break m,
+            Ok(m) => return m,
             Err(e) => {
-                // Locked by an upgrade, a full disk: tried again, the feed is not given up.
                 let e = CoreError::from(e);
-                tracing::warn!(error = %e, "the relay feed cannot open the mirror yet");
-                inner.update_relay(generation, |r| r.last_error = Some(e.to_ipc()));
+                tracing::warn!(error = %e, "{what} cannot open the mirror yet");
+                on_error(&e);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(FEED_BACKOFF_MAX);
             }
         }
-    };
-    backoff = std::time::Duration::from_secs(1);
+    }
+}
+
+/// Follows the relay feed: applies each webhook (with its cursor), then asks
+/// [`refresh_loop`] to re-read the orders it named from the API, since polling is the source
+/// of truth and webhooks make it fast. Whatever a read applied before failing is reported,
+/// queued for its re-read and notified all the same.
+pub(crate) async fn feed_loop(
+    inner: Arc<Inner>,
+    generation: u64,
+    account_id: String,
+    feed: FeedClient,
+    sync_trigger: Arc<Notify>,
+    refresh_trigger: Arc<Notify>,
+) {
+    let mut writer = open_writer_retrying(&inner, "the relay feed", |e| {
+        inner.update_relay(generation, |r| r.last_error = Some(e.to_ipc()));
+    })
+    .await;
+    let mut backoff = std::time::Duration::from_secs(1);
     // The first read does not wait, so the status shows "connected" at once.
     let mut wait = std::time::Duration::ZERO;
     loop {
@@ -254,13 +266,10 @@ pub(crate) async fn feed_loop(
             sync_trigger.notify_one();
         }
         if report.events() > 0 || result.is_ok() {
-            // Every order a webhook named, re-read from the API (queued in the mirror with
-            // the webhook, so a failed read or a crash is retried here next time).
-            match refresh_named_orders(&client, &mut writer, &account_id).await {
-                Ok(r) if r.refreshed > 0 => inner.notify_changed(),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not re-read the orders webhooks named"),
-            }
+            // Every order a webhook named, re-read from the API by the refresh task (queued
+            // in the mirror with the webhook; a failed read is tried again after each read
+            // of the feed). The next read of the feed does not wait for those re-reads.
+            refresh_trigger.notify_one();
         }
         if !report.new_events.is_empty() {
             crate::AppCore::from_inner(inner.clone()).notify_webhooks(&account_id, &report.new_events);
@@ -285,6 +294,36 @@ pub(crate) async fn feed_loop(
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(FEED_BACKOFF_MAX);
             }
+        }
+    }
+}
+
+/// Re-reads from the API the orders the feed's webhooks named, each time [`feed_loop`] asks,
+/// in a task and on a connection of its own: a slow FlexFactor API delays these re-reads,
+/// never the next webhooks. A full batch is followed by the next one at once.
+pub(crate) async fn refresh_loop(
+    inner: Arc<Inner>,
+    account_id: String,
+    client: Arc<FlexFactorClient>,
+    trigger: Arc<Notify>,
+) {
+    let mut writer = open_writer_retrying(&inner, "re-reading the orders webhooks named", |_| {}).await;
+    loop {
+        trigger.notified().await;
+        loop {
+            match refresh_named_orders(&client, &mut writer, &account_id).await {
+                Ok(r) => {
+                    if r.refreshed + r.unknown > 0 {
+                        inner.notify_changed();
+                    }
+                    let taken = r.refreshed + r.unknown + r.given_up;
+                    if r.failed == 0 && taken >= u64::from(REFRESH_BATCH) {
+                        continue;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not re-read the orders webhooks named"),
+            }
+            break;
         }
     }
 }

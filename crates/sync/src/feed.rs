@@ -314,12 +314,15 @@ pub struct RefreshReport {
 /// costing a request at every feed read for ever.
 pub const MAX_REFRESH_ATTEMPTS: u32 = 10;
 
+/// How many queued orders one [`refresh_named_orders`] call reads at most.
+pub const REFRESH_BATCH: u32 = 200;
+
 /// Re-reads from the API every order a webhook named (the mirror's refresh queue, filled in
 /// each webhook's own transaction) and applies it: polling is the source of truth, webhooks
 /// make it fast. An order leaves the queue once its re-read is applied, the API answers 404,
 /// or its read was refused [`MAX_REFRESH_ATTEMPTS`] times (the last one in a call that read
-/// another order); a failed read stays queued for the next call (which the feed loop makes
-/// after every page, at most every 25 s when idle). Any failure before a read succeeded ends
+/// another order); a failed read stays queued for the next call (the app makes one after
+/// every read of the feed, at most every 25 s when idle, in a task of its own). Any failure before a read succeeded ends
 /// the call (one request, not one per order, while the API refuses everything); after one,
 /// a refusal of one order's read goes on with the others.
 pub async fn refresh_named_orders(
@@ -331,7 +334,7 @@ pub async fn refresh_named_orders(
     // Refusals count only once this call has read an order: before that, the API may be
     // refusing every order (a revoked permission, a firewall), which says nothing of this one.
     let mut read_one = false;
-    for queued in mirror.queued_refreshes(account_id, 200)? {
+    for queued in mirror.queued_refreshes(account_id, REFRESH_BATCH)? {
         match client.get_order(&queued.order_session_key).await {
             Ok(order) => {
                 mirror.apply_orders(account_id, std::slice::from_ref(&order), None)?;

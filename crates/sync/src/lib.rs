@@ -38,7 +38,7 @@ pub use engine::{
 pub use error::SyncError;
 pub use feed::{
     consume_into, consume_once, refresh_named_orders, ConsumeReport, FeedClient, FeedEvent, FeedPoll, RefreshReport,
-    RejectedDelivery, FEED_CURSOR, FEED_STORE_CURSOR, MAX_REFRESH_ATTEMPTS,
+    RejectedDelivery, FEED_CURSOR, FEED_STORE_CURSOR, MAX_REFRESH_ATTEMPTS, REFRESH_BATCH,
 };
 /// Drift kind (the mirror's `drift.kind`): an order the API does not know.
 pub const UNKNOWN_ORDER: &str = "unknown_order";
