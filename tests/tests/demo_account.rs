@@ -182,3 +182,49 @@ async fn a_slow_flexfactor_api_does_not_hold_back_the_next_webhooks() {
         worst.num_milliseconds()
     );
 }
+
+/// Polls the relay status until `check` holds; panics naming `what` after 60 s.
+async fn wait_for_relay(
+    app: &AppCore,
+    what: &str,
+    check: impl Fn(&flexdesk_core::dto::RelayStatus) -> bool,
+) -> flexdesk_core::dto::RelayStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let relay = app.app_status().unwrap().relay;
+        if check(&relay) {
+            return relay;
+        }
+        assert!(std::time::Instant::now() < deadline, "waiting for {what}: {relay:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn webhooks_the_mirror_cannot_save_are_shown_as_such_not_as_an_offline_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
+    config.demo_order_count = 300;
+    config.demo_traffic_per_minute = 600;
+    let app = AppCore::open(config).unwrap();
+    app.start().await.unwrap();
+    wait_for_relay(&app, "a first webhook", |r| r.connected && r.events_applied > 0).await;
+    // Writing a webhook into an order's timeline now fails, as on a damaged disk.
+    let conn = rusqlite::Connection::open(dir.path().join("mirror.sqlite3")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER test_no_webhooks BEFORE INSERT ON timeline WHEN NEW.kind LIKE 'webhook:%' \
+         BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END;",
+    )
+    .unwrap();
+    let failing = wait_for_relay(&app, "the failure to show", |r| r.last_error.is_some()).await;
+    assert!(failing.connected, "the relay answered: it is not shown offline: {failing:?}");
+    let message = &failing.last_error.as_ref().unwrap().message;
+    assert!(message.contains("simulated write failure"), "the reason is given: {message}");
+    // Fixed, the webhooks the relay kept are saved and the error goes.
+    conn.execute_batch("DROP TRIGGER test_no_webhooks").unwrap();
+    let applied = failing.events_applied;
+    wait_for_relay(&app, "the webhooks to be saved again", |r| r.last_error.is_none() && r.events_applied > applied)
+        .await;
+    app.shutdown().await;
+}

@@ -3,7 +3,7 @@
 use flexdesk_mirror::{Account, Mirror};
 use flexdesk_sync::{
     consume_into, fill_search_index, refresh_named_orders, refused_orders, sync_account, BackfillCursor, ConsumeReport,
-    FeedClient, SyncProgress, SyncReport, CURSOR_NAME, REFRESH_BATCH,
+    FeedClient, SyncError, SyncProgress, SyncReport, CURSOR_NAME, REFRESH_BATCH,
 };
 use flexfactor_client::FlexFactorClient;
 use flexfactor_sandbox::Sandbox;
@@ -285,10 +285,18 @@ pub(crate) async fn feed_loop(
                 }
             }
             Err(e) => {
+                // The relay answered, but its webhooks could not be written to the mirror (a
+                // full disk, a damaged file): the relay is not offline, the mirror is in
+                // trouble, and the status says that instead.
+                let relay_answered = matches!(e, SyncError::Mirror(_));
                 let e = CoreError::from(e);
-                tracing::warn!(error = %e, "relay feed read failed");
+                if relay_answered {
+                    tracing::warn!(error = %e, "webhooks from the relay could not be saved in the mirror");
+                } else {
+                    tracing::warn!(error = %e, "relay feed read failed");
+                }
                 inner.update_relay(generation, |r| {
-                    r.connected = false;
+                    r.connected = relay_answered;
                     r.last_error = Some(e.to_ipc());
                 });
                 tokio::time::sleep(backoff).await;

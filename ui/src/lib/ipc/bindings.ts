@@ -34,7 +34,12 @@ lastEventAt: string | null,
 /**
  * Milliseconds from the relay receiving the newest event to the mirror applying it.
  */
-lastLagMs: number | null, eventsApplied: number, lastError: IpcError | null, };
+lastLagMs: number | null, eventsApplied: number, 
+/**
+ * Why the feed failed last; with `connected`, the relay answered but its webhooks could
+ * not be saved in the mirror.
+ */
+lastError: IpcError | null, };
 export type AppStatus = { account: AccountView | null, sync: SyncStatus, relay: RelayStatus, 
 /**
  * A long-running job in progress, if any.
