@@ -325,12 +325,29 @@ impl Mirror {
     /// During a bulk load (rollup triggers off) the rollup contributions of the inserted rows
     /// are added up here and written in the same transaction (see `rollups.rs`). For large
     /// batches the JSON is packed and the timestamp text prepared on a helper thread meanwhile.
-    #[tracing::instrument(skip_all, err, fields(n = orders.len()))]
     pub fn apply_orders(
         &mut self,
         account_id: &str,
         orders: &[WireOrder],
         cursor: Option<(&str, &str)>,
+    ) -> Result<ApplyStats, MirrorError> {
+        self.apply_orders_expecting(account_id, orders, cursor, &[])
+    }
+
+    /// [`Mirror::apply_orders`], also expecting, in the same transaction (a crash keeps both
+    /// or neither), a webhook for each order in `expected` (`(order key, state hint)`): orders
+    /// first seen by polling in a state FlexFactor announces by webhook. Hints are written as
+    /// the poll trigger writes them (`OrderState::as_str`, a refund as `partiallyRefunded`);
+    /// other hints are skipped. This is what an update's trigger does for a change, for an
+    /// order the mirror did not have yet; [`Mirror::check_webhook_expectations`] looks for the
+    /// webhooks later.
+    #[tracing::instrument(skip_all, err, fields(n = orders.len()))]
+    pub fn apply_orders_expecting(
+        &mut self,
+        account_id: &str,
+        orders: &[WireOrder],
+        cursor: Option<(&str, &str)>,
+        expected: &[(&str, &str)],
     ) -> Result<ApplyStats, MirrorError> {
         let now = Utc::now().to_rfc3339();
         let tx =
@@ -405,6 +422,9 @@ impl Mirror {
         }
         if rollups_here {
             delta.write(&tx, account_id)?;
+        }
+        if !expected.is_empty() {
+            crate::timeline::insert_expectations(&tx, account_id, expected, &now)?;
         }
         if let Some((name, value)) = cursor {
             write_cursor(&tx, account_id, name, value)?;

@@ -495,38 +495,35 @@ impl Mirror {
         rows.collect::<Result<_, _>>().op("reading stored order keys")
     }
 
-    /// Expects a webhook for each order first seen by polling in a state FlexFactor announces
-    /// by webhook (`(order key, state hint)`; `OrderState::as_str`, a refund as
-    /// `partiallyRefunded`, as the poll trigger writes them): what an update's trigger does
-    /// for a change, for an order the mirror did not have yet. Other hints are skipped.
-    /// [`Mirror::check_webhook_expectations`] looks for the webhooks later.
-    pub fn expect_webhooks(&self, account_id: &str, expected: &[(&str, &str)]) -> Result<usize, MirrorError> {
-        let tx = self.conn.unchecked_transaction().op("starting to expect webhooks")?;
-        let now = Utc::now().to_rfc3339();
-        let mut n = 0;
-        {
-            let mut insert = tx
-                // One already waiting for the same state (the order was stored meanwhile by
-                // another writer, whose update expected it) stands for this one.
-                .prepare_cached(
-                    "INSERT INTO webhook_expectations (account_id, order_session_key, hint, seen_at)
-                     SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM webhook_expectations
-                       WHERE account_id = ?1 AND order_session_key = ?2 AND hint = ?3)",
-                )
-                .op("expecting a webhook")?;
-            for (key, hint) in expected.iter().filter(|(_, hint)| ANNOUNCED_BY_WEBHOOK.contains(hint)) {
-                n += insert.execute([account_id, key, hint, now.as_str()]).op("expecting a webhook")?;
-            }
-        }
-        tx.commit().op("committing webhook expectations")?;
-        Ok(n)
-    }
-
     /// `PRAGMA data_version`: changes whenever another connection commits (the UI's cue to
     /// refresh visible rows).
     pub fn data_version(&self) -> Result<i64, MirrorError> {
         self.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).op("reading the data version")
     }
+}
+
+/// Writes the expectations of [`Mirror::apply_orders_expecting`] inside the caller's
+/// transaction; how many were new.
+pub(crate) fn insert_expectations(
+    conn: &rusqlite::Connection,
+    account_id: &str,
+    expected: &[(&str, &str)],
+    now: &str,
+) -> Result<usize, MirrorError> {
+    // One already waiting for the same state (the order was stored meanwhile by another
+    // writer, whose update expected it) stands for this one.
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO webhook_expectations (account_id, order_session_key, hint, seen_at)
+             SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM webhook_expectations
+               WHERE account_id = ?1 AND order_session_key = ?2 AND hint = ?3)",
+        )
+        .op("expecting a webhook")?;
+    let mut n = 0;
+    for (key, hint) in expected.iter().filter(|(_, hint)| ANNOUNCED_BY_WEBHOOK.contains(hint)) {
+        n += insert.execute([account_id, key, hint, now]).op("expecting a webhook")?;
+    }
+    Ok(n)
 }
 
 /// A webhook as recorded in an order's timeline (for the Webhooks screen).

@@ -276,3 +276,35 @@ fn resolving_an_orders_missing_webhooks_lets_a_new_one_be_flagged_afresh() {
     let detail = m.drift("acct").unwrap().remove(0).detail;
     assert!(detail.contains("partially refunded") && !detail.contains("approved"), "{detail}");
 }
+
+#[test]
+fn new_orders_and_the_webhooks_they_expect_are_stored_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mirror.sqlite3");
+    let mut m = Mirror::open(&path).unwrap();
+    m.insert_account(&account()).unwrap();
+    let approved = order(1, 7, "APPROVED", 0);
+    let expected = [(approved.id.as_str(), "approved")];
+    // Writing the expectation fails (as on a damaged disk): the order is not stored either,
+    // and neither is the cursor, so the page is read and applied again.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute_batch(
+            "CREATE TRIGGER test_fail BEFORE INSERT ON webhook_expectations \
+             BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END;",
+        )
+        .unwrap();
+    let err = m.apply_orders_expecting("acct", std::slice::from_ref(&approved), Some(("page", "2")), &expected);
+    assert!(err.is_err());
+    assert_eq!(m.order_count("acct").unwrap(), 0);
+    assert_eq!(m.cursor("acct", "page").unwrap(), None);
+
+    other.execute_batch("DROP TRIGGER test_fail").unwrap();
+    m.apply_orders_expecting("acct", std::slice::from_ref(&approved), Some(("page", "2")), &expected).unwrap();
+    assert_eq!(m.order_count("acct").unwrap(), 1);
+    assert_eq!(m.cursor("acct", "page").unwrap().as_deref(), Some("2"));
+    // No webhook came: the order is flagged once the grace period is over.
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(m.check_webhook_expectations("acct", later, true).unwrap(), 1);
+    assert_eq!(flagged(&m), vec![approved.id]);
+}

@@ -155,10 +155,14 @@ pub async fn sync_account(
             let stored = mirror.stored_order_keys(account_id, &keys)?;
             keys.into_iter().filter(|k| !stored.contains(*k)).map(str::to_string).collect()
         };
-        let stats = mirror.apply_orders(account_id, &result.orders, Some((CURSOR_NAME, &cursor.to_json())))?;
-        if !new_keys.is_empty() {
-            expect_new_orders_webhooks(mirror, account_id, &result.orders, &new_keys)?;
-        }
+        // The webhooks of new orders are expected in the same transaction as their rows.
+        let expected = new_orders_expectations(mirror, account_id, &result.orders, &new_keys)?;
+        let stats = mirror.apply_orders_expecting(
+            account_id,
+            &result.orders,
+            Some((CURSOR_NAME, &cursor.to_json())),
+            &expected,
+        )?;
         // The word index keeps up page by page (a few milliseconds per 1,000 orders, beside a
         // request that takes far longer), in a first backfill and in a catch-up after a long
         // time offline alike: a run ends with every search answered from the index (a crash
@@ -200,16 +204,17 @@ const NEW_ORDER_WEBHOOK_WINDOW: Duration = Duration::days(1);
 /// approved at once, a rebill completed while the dashboard was closed): their webhook is
 /// expected like that of a change seen by polling, so one that never arrives is flagged.
 /// Only orders created within [`NEW_ORDER_WEBHOOK_WINDOW`].
-fn expect_new_orders_webhooks(
+/// Returns `(order key, state hint)` for [`Mirror::apply_orders_expecting`].
+fn new_orders_expectations<'a>(
     mirror: &Mirror,
     account_id: &str,
-    orders: &[WireOrder],
+    orders: &'a [WireOrder],
     new_keys: &HashSet<String>,
-) -> Result<(), SyncError> {
+) -> Result<Vec<(&'a str, &'static str)>, SyncError> {
     // A full re-listing asked for meanwhile (the relay lost events): their webhooks may be
     // among the lost ones, so none is expected.
-    if mirror.cursor(account_id, RESYNC_CURSOR)?.is_some() {
-        return Ok(());
+    if new_keys.is_empty() || mirror.cursor(account_id, RESYNC_CURSOR)?.is_some() {
+        return Ok(Vec::new());
     }
     let since = Utc::now() - NEW_ORDER_WEBHOOK_WINDOW;
     let hints: Vec<(&str, &'static str)> = orders
@@ -223,10 +228,7 @@ fn expect_new_orders_webhooks(
             (o.id.as_str(), hint)
         })
         .collect();
-    if !hints.is_empty() {
-        mirror.expect_webhooks(account_id, &hints)?;
-    }
-    Ok(())
+    Ok(hints)
 }
 
 /// Fills the word index past its mark in short steps (one transaction each), pausing between
