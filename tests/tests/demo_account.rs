@@ -177,7 +177,7 @@ async fn a_slow_flexfactor_api_does_not_hold_back_the_next_webhooks() {
     app.shutdown().await;
     assert!(applied >= 20, "only {applied} webhooks applied in 10 s");
     assert!(
-        worst < chrono::Duration::milliseconds(2500),
+        worst < chrono::Duration::milliseconds(4000),
         "the newest webhook applied was {} ms old at worst while the API was slow",
         worst.num_milliseconds()
     );

@@ -486,8 +486,13 @@ impl AppCore {
         let (feed_task, refresh_task) = match feed_client {
             Some(feed_client) => {
                 let refresh = Arc::new(Notify::new());
-                let refresh_task =
-                    tokio::spawn(refresh_loop(self.inner.clone(), account.id.clone(), client.clone(), refresh.clone()));
+                let refresh_task = tokio::spawn(refresh_loop(
+                    self.inner.clone(),
+                    generation,
+                    account.id.clone(),
+                    client.clone(),
+                    refresh.clone(),
+                ));
                 let feed_task = tokio::spawn(feed_loop(
                     self.inner.clone(),
                     generation,
@@ -707,7 +712,7 @@ impl AppCore {
         self.stop_batch_rechecks();
         let session = self.inner.session.lock().await.take();
         if let Some(mut s) = session {
-            for t in [s.task.take(), s.feed_task.take()].into_iter().flatten() {
+            for t in [s.task.take(), s.feed_task.take(), s.refresh_task.take()].into_iter().flatten() {
                 t.abort();
             }
             if let Some(sb) = s.sandbox.take() {

@@ -108,8 +108,8 @@ pub struct RelayStatus {
     pub last_lag_ms: Option<i64>,
     #[ts(type = "number")]
     pub events_applied: u64,
-    /// Why the feed failed last; with `connected`, the relay answered but its webhooks could
-    /// not be saved in the mirror.
+    /// Why the feed failed last; with `connected`, the relay answers but its webhooks could
+    /// not be saved in the mirror yet (the relay keeps them).
     pub last_error: Option<IpcError>,
 }
 

@@ -285,18 +285,18 @@ pub(crate) async fn feed_loop(
                 }
             }
             Err(e) => {
-                // The relay answered, but its webhooks could not be written to the mirror (a
-                // full disk, a damaged file): the relay is not offline, the mirror is in
-                // trouble, and the status says that instead.
-                let relay_answered = matches!(e, SyncError::Mirror(_));
+                // The mirror could not be written (a full disk, a damaged file, a lock held too
+                // long): the relay keeps its webhooks, and the status says the mirror is in
+                // trouble, not that the relay went offline (`connected` stays as it was).
+                let storage = matches!(e, SyncError::Mirror(_));
                 let e = CoreError::from(e);
-                if relay_answered {
-                    tracing::warn!(error = %e, "webhooks from the relay could not be saved in the mirror");
+                if storage {
+                    tracing::warn!(error = %e, "webhooks from the relay could not be saved in the mirror yet");
                 } else {
                     tracing::warn!(error = %e, "relay feed read failed");
                 }
                 inner.update_relay(generation, |r| {
-                    r.connected = relay_answered;
+                    r.connected = r.connected && storage;
                     r.last_error = Some(e.to_ipc());
                 });
                 tokio::time::sleep(backoff).await;
@@ -311,11 +311,15 @@ pub(crate) async fn feed_loop(
 /// never the next webhooks. A full batch is followed by the next one at once.
 pub(crate) async fn refresh_loop(
     inner: Arc<Inner>,
+    generation: u64,
     account_id: String,
     client: Arc<FlexFactorClient>,
     trigger: Arc<Notify>,
 ) {
-    let mut writer = open_writer_retrying(&inner, "re-reading the orders webhooks named", |_| {}).await;
+    let mut writer = open_writer_retrying(&inner, "re-reading the orders webhooks named", |e| {
+        inner.update_relay(generation, |r| r.last_error = Some(e.to_ipc()));
+    })
+    .await;
     loop {
         trigger.notified().await;
         loop {

@@ -36,8 +36,8 @@ lastEventAt: string | null,
  */
 lastLagMs: number | null, eventsApplied: number, 
 /**
- * Why the feed failed last; with `connected`, the relay answered but its webhooks could
- * not be saved in the mirror.
+ * Why the feed failed last; with `connected`, the relay answers but its webhooks could
+ * not be saved in the mirror yet (the relay keeps them).
  */
 lastError: IpcError | null, };
 export type AppStatus = { account: AccountView | null, sync: SyncStatus, relay: RelayStatus, 

@@ -23,28 +23,40 @@ describe("findNearby", () => {
 describe("relocate", () => {
   // A newest-first list: `n` newer orders arrived above the ones already there.
   const list = (newer: number, older: string[]) => [...Array.from({ length: newer }, (_, i) => `new-${i}`), ...older];
+  const rows = (keys: (string | undefined)[], growsAbove = true) => ({
+    keyAt: (i: number) => keys[i],
+    isFresh: (i: number) => keys[i] !== undefined,
+    total: keys.length,
+    growsAbove,
+  });
 
   it("finds an order a few rows from where it was", () => {
     const keys = list(3, ["a", "b", "c"]);
-    expect(relocate(at(keys), { index: 1, key: "b", total: 3 }, keys.length, 250)).toEqual({ kind: "found", index: 4 });
+    expect(relocate(rows(keys), { index: 1, key: "b", total: 3 }, 250)).toEqual({ kind: "found", index: 4 });
   });
   it("finds an order a whole backfill page pushed down, by how much the result grew", () => {
-    const older = Array.from({ length: 400 }, (_, i) => `old-${i}`);
-    const keys = list(1000, older);
-    expect(relocate(at(keys), { index: 100, key: "old-100", total: 400 }, keys.length, 250)).toEqual({
-      kind: "found",
-      index: 1100,
-    });
+    const keys = list(1000, Array.from({ length: 400 }, (_, i) => `old-${i}`));
+    expect(relocate(rows(keys), { index: 100, key: "old-100", total: 400 }, 250)).toEqual({ kind: "found", index: 1100 });
   });
   it("says where the order should be when its rows there are not loaded yet", () => {
-    const keys = list(1000, ["a"]);
-    const loaded = (i: number) => (i < 200 ? keys[i] : undefined);
-    expect(relocate(loaded, { index: 0, key: "a", total: 1 }, keys.length, 250)).toEqual({ kind: "moved", index: 1000 });
+    const keys: (string | undefined)[] = list(1000, ["a"]).map((k, i) => (i < 200 ? k : undefined));
+    expect(relocate(rows(keys), { index: 0, key: "a", total: 1 }, 250)).toEqual({ kind: "moved", index: 1000 });
   });
-  it("keeps the guess inside the result", () => {
-    expect(relocate(() => undefined, { index: 50, key: "a", total: 100 }, 60, 5)).toEqual({ kind: "moved", index: 10 });
+  it("looks again where stale rows are shown, once they are fetched for this result", () => {
+    const keys = list(1000, ["a"]);
+    const stale = { ...rows(keys.map((k, i) => (i < 200 ? k : "stale"))), isFresh: (i: number) => i < 200 };
+    expect(relocate(stale, { index: 0, key: "a", total: 1 }, 250)).toEqual({ kind: "moved", index: 1000 });
+  });
+  it("says the order is missing when the rows where it should be are loaded without it", () => {
+    const keys = list(1000, ["b"]);
+    expect(relocate(rows(keys), { index: 0, key: "gone", total: 1 }, 250)).toEqual({ kind: "missing" });
+  });
+  it("does not guess by growth in a result sorted otherwise, nor when it shrank", () => {
+    const keys: (string | undefined)[] = Array.from({ length: 2000 }, (_, i) => (i < 200 ? `k${i}` : undefined));
+    expect(relocate(rows(keys, false), { index: 10, key: "a", total: 1000 }, 5)).toEqual({ kind: "missing" });
+    expect(relocate(rows(keys.slice(0, 500)), { index: 10, key: "a", total: 1000 }, 5)).toEqual({ kind: "missing" });
   });
   it("says the order is missing when it left and the result's size did not change", () => {
-    expect(relocate(at(["x", "y", "z"]), { index: 1, key: "gone", total: 3 }, 3, 250)).toEqual({ kind: "missing" });
+    expect(relocate(rows(["x", "y", "z"]), { index: 1, key: "gone", total: 3 }, 250)).toEqual({ kind: "missing" });
   });
 });

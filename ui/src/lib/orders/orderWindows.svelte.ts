@@ -43,6 +43,8 @@ export class OrderWindows {
   /** The cursor after each cached window of this generation (null: it was the last page). */
   #nexts = new Map<number, OrderCursor | null>();
   #stale = new Map<number, OrderRow[]>();
+  /** The result's size each cached window (fresh or stale) was fetched with. */
+  #totals = new Map<number, number>();
   #inflight = new Set<number>();
   #lastRange: RowRange = { start: 0, end: 0 };
   #enabled = false;
@@ -80,6 +82,21 @@ export class OrderWindows {
     return (this.#windows.get(window) ?? this.#stale.get(window))?.[offset];
   }
 
+  /** The result's size the row at `index` was fetched with (its place counts in a result of
+   * that size), or undefined when not loaded. */
+  totalAt(index: number): number | undefined {
+    void this.#version;
+    const { window } = windowOf(index, this.windowSize);
+    return this.#windows.has(window) || this.#stale.has(window) ? this.#totals.get(window) : undefined;
+  }
+
+  /** The row at `index` is loaded and fetched for the current query and data (not a stale
+   * row kept visible until its window is fetched again). */
+  isFresh(index: number): boolean {
+    void this.#version;
+    return this.#windows.has(windowOf(index, this.windowSize).window);
+  }
+
   /** Drops everything (e.g. another account became active) and starts over. */
   reset(): void {
     this.#restart(false);
@@ -112,6 +129,8 @@ export class OrderWindows {
     this.#stale = keepStale ? new Map([...this.#stale, ...this.#windows]) : new Map();
     const needed = windowsForRange(this.#lastRange, this.windowSize);
     for (const w of windowsToEvict(this.#stale.keys(), needed, this.#maxWindows)) this.#stale.delete(w);
+    if (!keepStale) this.#totals = new Map();
+    for (const w of [...this.#totals.keys()]) if (!this.#stale.has(w)) this.#totals.delete(w);
     this.#windows = new Map();
     this.#nexts = new Map();
     this.#inflight = new Set();
@@ -136,6 +155,7 @@ export class OrderWindows {
       const page = await this.#fetchPage(query);
       if (generation !== this.#generation) return; // answer to an older query
       this.#windows.set(window, page.rows);
+      this.#totals.set(window, page.total);
       this.#nexts.set(window, page.next);
       this.#stale.delete(window);
       if (this.total !== page.total) this.#trimTo(page.total);
