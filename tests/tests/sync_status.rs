@@ -170,3 +170,31 @@ async fn an_account_that_cannot_start_is_shown_with_its_error_not_the_previous_o
     assert!(why.message.contains("ftp://flexfactor.invalid"), "{}", why.message);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_webhooks_screen_lists_a_payout_with_no_order_and_nothing_to_replay() {
+    let sandbox = small_sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_at(&dir, Arc::new(MemoryStore::new()));
+    let account = app.add_account(flexdesk_tests::sandbox_new_account(&sandbox)).await.unwrap();
+    app.sync_once().await.unwrap();
+    // An order webhook, then a payout, as the feed applies them.
+    let order = sandbox.orders_snapshot().into_iter().next().unwrap().id;
+    let mut mirror = flexdesk_mirror::Mirror::open(&dir.path().join("mirror.sqlite3")).unwrap();
+    let completed = format!(r#"{{"Event":"order.completed","OrderId":"{order}","ConfirmationId":"C1"}}"#);
+    flexdesk_sync::apply_webhook(&mut mirror, &account.id, &completed, Utc::now(), None).unwrap();
+    let payout = r#"{"Event":"payout.created","PayoutId":"P9","Amount":1250}"#;
+    flexdesk_sync::apply_webhook(&mut mirror, &account.id, payout, Utc::now() + chrono::Duration::seconds(1), None)
+        .unwrap();
+
+    let log = app.webhook_log(50).await.unwrap();
+    let events: Vec<(&str, Option<&str>, bool)> =
+        log.events.iter().map(|e| (e.event.as_str(), e.order_session_key.as_deref(), e.replayable)).collect();
+    assert_eq!(events, [("payout.created", None, false), ("order.completed", Some(order.as_str()), true)]);
+    assert_eq!(log.events[0].payload.as_deref(), Some(payout));
+    assert!(log.events[0].id < 0 && log.events[1].id > 0, "ids never collide: {:?}", log.events);
+    // Replay is for order webhooks: asked for a payout, it says there is nothing to replay.
+    let refused = app.replay_webhook(log.events[0].id).await.expect_err("a payout names no order to re-read");
+    assert!(refused.to_string().contains("no stored webhook"), "{refused}");
+    app.shutdown().await;
+}

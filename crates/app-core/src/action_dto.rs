@@ -231,9 +231,14 @@ pub struct AuditVerificationDto {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEventDto {
+    /// Unique in the list: an order webhook's timeline id; a webhook without an order (a
+    /// payout) has a negative id.
     #[ts(type = "number")]
     pub id: i64,
-    pub order_session_key: String,
+    /// The order it names; none for a payout.
+    pub order_session_key: Option<String>,
+    /// Replay applies it again and re-reads its order: only for webhooks that name one.
+    pub replayable: bool,
     pub at: String,
     pub event: String,
     pub summary: String,

@@ -19,12 +19,13 @@ impl AppCore {
         let account = self.active_account_id()?;
         let limit = u64::from(limit.clamp(1, 1000));
         let (events, drift, unreadable) = self.with_reader(|r| {
-            let events = r
+            let mut events = r
                 .recent_webhooks(&account, limit)?
                 .into_iter()
                 .map(|w| WebhookEventDto {
                     id: w.id,
-                    order_session_key: w.order_session_key,
+                    order_session_key: Some(w.order_session_key),
+                    replayable: true,
                     at: rfc(w.at),
                     event: w.kind.trim_start_matches("webhook:").to_string(),
                     summary: w.summary,
@@ -32,6 +33,24 @@ impl AppCore {
                     signature: "verified".into(),
                 })
                 .collect::<Vec<_>>();
+            // Webhooks without an order (payouts), in the same list: newest first. (Order
+            // webhooks alone stay in the order they were received.)
+            let payouts = r.recent_account_webhooks(&account, limit)?;
+            let merge = !payouts.is_empty();
+            events.extend(payouts.into_iter().map(|w| WebhookEventDto {
+                id: -w.id,
+                order_session_key: None,
+                replayable: false,
+                at: rfc(w.received_at),
+                summary: format!("{}: no order", w.event),
+                event: w.event,
+                payload: Some(w.payload),
+                signature: "verified".into(),
+            }));
+            if merge {
+                events.sort_by(|a, b| b.at.cmp(&a.at));
+                events.truncate(limit as usize);
+            }
             let drift = r
                 .drift(&account)?
                 .into_iter()

@@ -15,6 +15,7 @@
 //! - A database written by a newer FlexDesk (higher schema version) is refused, never
 //!   migrated down.
 
+mod account_webhooks;
 mod accounts;
 mod aggregates;
 mod annotations;
@@ -37,6 +38,7 @@ mod state;
 mod timeline;
 mod unreadable;
 
+pub use account_webhooks::AccountWebhook;
 pub use accounts::{Account, Environment};
 pub use aggregates::{DayFacts, ExpiryFacts, OrderFacts, RescueFacts};
 pub use annotations::{Note, ReviewDecision, SavedView};

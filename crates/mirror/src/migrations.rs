@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0016_feed_unreadable", include_str!("../migrations/0016_feed_unreadable.sql")),
     ("0017_first_decision_time", include_str!("../migrations/0017_first_decision_time.sql")),
     ("0018_captured_when_missing", include_str!("../migrations/0018_captured_when_missing.sql")),
+    ("0019_account_webhooks", include_str!("../migrations/0019_account_webhooks.sql")),
 ];
 
 /// The schema version this build writes.
@@ -96,6 +97,7 @@ mod tests {
         ("0016_feed_unreadable", "c379caa8f0ddd620b9ba747e280e8ebda916f6225e64749f6f8da3d4dda6d86a"),
         ("0017_first_decision_time", "316005468b7471c3a8cbdae60392b8b0451f4d4c8f121a9f1fc84fbadbd6a1b8"),
         ("0018_captured_when_missing", "523f25b47130799f1e38770ad3cc04190bf1d49ba8470fcb69534bab4b1173a7"),
+        ("0019_account_webhooks", "c2437fc19e3578b05b6c8cfb26280783ddafc60166a467cef39344203a72fa57"),
     ];
 
     #[test]

@@ -85,13 +85,21 @@ pub fn apply_webhook(
             })
         }
         None => {
-            if let Some((name, value)) = cursor {
-                mirror.set_cursor(account_id, name, value)?;
-            }
-            Ok(WebhookApplied {
+            // No order (a payout): kept for the Webhooks screen, deduplicated by the same
+            // key as order webhooks, with the cursor.
+            let (event, order_id, confirmation) = payload.dedupe_key();
+            let webhook = flexdesk_mirror::AccountWebhook {
+                id: 0,
+                event_key: format!("webhook:{event}|{order_id}|{confirmation}"),
                 event: payload.event.as_str().to_string(),
+                received_at,
+                payload: raw_body.to_string(),
+            };
+            let added = mirror.record_account_webhook(account_id, &webhook, cursor)?;
+            Ok(WebhookApplied {
+                event: webhook.event,
                 order_session_key: None,
-                applied: EventApplied::default(),
+                applied: EventApplied { duplicate: !added, ..EventApplied::default() },
             })
         }
     }
@@ -106,6 +114,30 @@ mod tests {
         assert_eq!(state_hint(&EventKind::OrderRefunded), Some(OrderState::PartiallyRefunded));
         assert_eq!(state_hint(&EventKind::OrderCompleted), Some(OrderState::Approved));
         assert_eq!(state_hint(&EventKind::PayoutCreated), None);
+    }
+
+    #[test]
+    fn a_payout_webhook_is_kept_once_with_the_cursor_and_names_no_order() {
+        let mut m = Mirror::open_in_memory().unwrap();
+        let account =
+            flexdesk_mirror::Account::new("acct", "t", flexdesk_mirror::Environment::Sandbox, "http://x/v1", "m", "k");
+        m.insert_account(&account).unwrap();
+        let body = r#"{"Event":"payout.created","PayoutId":"P1","Amount":1250}"#;
+        let first = apply_webhook(&mut m, "acct", body, Utc::now(), Some(("relay_feed", "3"))).unwrap();
+        assert_eq!((first.event.as_str(), first.order_session_key.as_deref()), ("payout.created", None));
+        assert!(!first.applied.duplicate);
+        // The relay delivers it again (a retry, IsResent): kept once, the cursor still moves.
+        let again = r#"{"Event":"payout.created","PayoutId":"P1","Amount":1250,"IsResent":true}"#;
+        let second = apply_webhook(&mut m, "acct", again, Utc::now(), Some(("relay_feed", "4"))).unwrap();
+        assert!(second.applied.duplicate);
+        let kept = m.recent_account_webhooks("acct", 10).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!((kept[0].event.as_str(), kept[0].payload.as_str()), ("payout.created", body));
+        assert_eq!(m.cursor("acct", "relay_feed").unwrap().as_deref(), Some("4"));
+        // Another payout is another event.
+        let other = r#"{"Event":"payout.updated","PayoutId":"P1","Status":"completed"}"#;
+        assert!(!apply_webhook(&mut m, "acct", other, Utc::now(), None).unwrap().applied.duplicate);
+        assert_eq!(m.recent_account_webhooks("acct", 10).unwrap().len(), 2);
     }
 
     #[test]

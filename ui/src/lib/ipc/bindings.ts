@@ -215,7 +215,20 @@ export type ExpiryBucket = "under24h" | "under7d" | "later" | "overdue" | "noExp
 export type PendingRescue = { row: OrderRow, expiryAt: string | null, secondsLeft: number | null, bucket: ExpiryBucket, };
 export type AuditEntryDto = { seq: number, at: string, operator: string, action: string, target: string | null, detail: string, hash: string, };
 export type AuditVerificationDto = { ok: boolean, checked: number, firstBadSeq: number | null, problem: string | null, };
-export type WebhookEventDto = { id: number, orderSessionKey: string, at: string, event: string, summary: string, payload: string | null, 
+export type WebhookEventDto = { 
+/**
+ * Unique in the list: an order webhook's timeline id; a webhook without an order (a
+ * payout) has a negative id.
+ */
+id: number, 
+/**
+ * The order it names; none for a payout.
+ */
+orderSessionKey: string | null, 
+/**
+ * Replay applies it again and re-reads its order: only for webhooks that name one.
+ */
+replayable: boolean, at: string, event: string, summary: string, payload: string | null, 
 /**
  * Always "verified": unsigned or badly signed deliveries never reach the feed; they
  * are listed under `rejected`.
