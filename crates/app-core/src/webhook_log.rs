@@ -13,13 +13,36 @@ fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// Merges two newest-first lists into one of at most `limit`, by `at` (RFC 3339 in UTC sorts
+/// as text), keeping each list's own order.
+fn merge_newest_first(
+    a: Vec<WebhookEventDto>,
+    b: impl IntoIterator<Item = WebhookEventDto>,
+    limit: usize,
+) -> Vec<WebhookEventDto> {
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    let mut merged = Vec::new();
+    while merged.len() < limit {
+        let take_b = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => y.at > x.at,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        match if take_b { b.next() } else { a.next() } {
+            Some(e) => merged.push(e),
+            None => break,
+        }
+    }
+    merged
+}
+
 impl AppCore {
     /// Webhooks received (verified), deliveries the relay refused, and the drift list.
     pub async fn webhook_log(&self, limit: u32) -> Result<WebhookLog, CoreError> {
         let account = self.active_account_id()?;
         let limit = u64::from(limit.clamp(1, 1000));
         let (events, drift, unreadable) = self.with_reader(|r| {
-            let mut events = r
+            let received = r
                 .recent_webhooks(&account, limit)?
                 .into_iter()
                 .map(|w| WebhookEventDto {
@@ -33,11 +56,9 @@ impl AppCore {
                     signature: "verified".into(),
                 })
                 .collect::<Vec<_>>();
-            // Webhooks without an order (payouts), in the same list: newest first. (Order
-            // webhooks alone stay in the order they were received.)
-            let payouts = r.recent_account_webhooks(&account, limit)?;
-            let merge = !payouts.is_empty();
-            events.extend(payouts.into_iter().map(|w| WebhookEventDto {
+            // Webhooks without an order (payouts) go in between, by time; each list keeps
+            // its own order (order webhooks as received, newest first).
+            let payouts = r.recent_account_webhooks(&account, limit)?.into_iter().map(|w| WebhookEventDto {
                 id: -w.id,
                 order_session_key: None,
                 replayable: false,
@@ -46,11 +67,8 @@ impl AppCore {
                 event: w.event,
                 payload: Some(w.payload),
                 signature: "verified".into(),
-            }));
-            if merge {
-                events.sort_by(|a, b| b.at.cmp(&a.at));
-                events.truncate(limit as usize);
-            }
+            });
+            let events = merge_newest_first(received, payouts, limit as usize);
             let drift = r
                 .drift(&account)?
                 .into_iter()
@@ -268,5 +286,34 @@ impl AppCore {
         let path = path.unwrap_or_else(|| default_export_path(self, "flexdesk-audit"));
         let rows = self.export_audit_csv(&path)?;
         Ok(ExportResult { path: path.display().to_string(), rows })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: i64, at: &str) -> WebhookEventDto {
+        WebhookEventDto {
+            id,
+            order_session_key: None,
+            replayable: id > 0,
+            at: format!("2026-12-07T10:00:{at}Z"),
+            event: "e".into(),
+            summary: String::new(),
+            payload: None,
+            signature: "verified".into(),
+        }
+    }
+
+    #[test]
+    fn payouts_go_in_between_by_time_and_order_webhooks_keep_the_order_they_were_received_in() {
+        // Newest received first; the second carries an old timestamp (a late resend).
+        let received = vec![event(3, "09"), event(2, "01"), event(1, "05")];
+        let payouts = vec![event(-1, "03")];
+        let ids = |v: Vec<WebhookEventDto>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(ids(merge_newest_first(received.clone(), payouts.clone(), 10)), [3, -1, 2, 1]);
+        assert_eq!(ids(merge_newest_first(received.clone(), payouts, 2)), [3, -1]);
+        assert_eq!(ids(merge_newest_first(received, Vec::new(), 10)), [3, 2, 1]);
     }
 }

@@ -90,6 +90,7 @@ pub const IRREPLACEABLE_TABLES: &[&str] = &[
     "notes",
     "review_decisions",
     "saved_views",
+    "account_webhooks",
 ];
 
 /// How much of the file [`inspect_file_scoped`] checks.

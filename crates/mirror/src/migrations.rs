@@ -97,7 +97,7 @@ mod tests {
         ("0016_feed_unreadable", "c379caa8f0ddd620b9ba747e280e8ebda916f6225e64749f6f8da3d4dda6d86a"),
         ("0017_first_decision_time", "316005468b7471c3a8cbdae60392b8b0451f4d4c8f121a9f1fc84fbadbd6a1b8"),
         ("0018_captured_when_missing", "523f25b47130799f1e38770ad3cc04190bf1d49ba8470fcb69534bab4b1173a7"),
-        ("0019_account_webhooks", "c2437fc19e3578b05b6c8cfb26280783ddafc60166a467cef39344203a72fa57"),
+        ("0019_account_webhooks", "d3a09fc2e912a65f6623cd846090f2d0bab6ee58de085aa53989d7ab1c914e2e"),
     ];
 
     #[test]

@@ -138,6 +138,9 @@ mod tests {
         let other = r#"{"Event":"payout.updated","PayoutId":"P1","Status":"completed"}"#;
         assert!(!apply_webhook(&mut m, "acct", other, Utc::now(), None).unwrap().applied.duplicate);
         assert_eq!(m.recent_account_webhooks("acct", 10).unwrap().len(), 2);
+        // They belong to the account: removing it removes them.
+        m.delete_account("acct").unwrap();
+        assert!(m.recent_account_webhooks("acct", 10).unwrap().is_empty());
     }
 
     #[test]
