@@ -93,14 +93,20 @@ async fn adding_an_account_with_a_wrong_secret_is_rejected_and_saves_nothing() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn demo_webhooks_flow_through_the_relay_into_the_mirror() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
+/// The Demo account started with live traffic (about ten orders a second) over 300 orders.
+async fn live_demo(dir: &std::path::Path, secrets: Arc<dyn SecretStore>) -> AppCore {
+    let mut config = CoreConfig::new(dir.to_path_buf(), secrets);
     config.demo_order_count = 300;
     config.demo_traffic_per_minute = 600;
     let app = AppCore::open(config).unwrap();
     app.start().await.unwrap();
+    app
+}
+
+#[tokio::test]
+async fn demo_webhooks_flow_through_the_relay_into_the_mirror() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = live_demo(dir.path(), Arc::new(MemoryStore::new())).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let status = app.app_status().unwrap();
@@ -145,20 +151,8 @@ async fn set_demo_faults(
 async fn a_slow_flexfactor_api_does_not_hold_back_the_next_webhooks() {
     let dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemoryStore::new());
-    let mut config = CoreConfig::new(dir.path().to_path_buf(), secrets.clone());
-    config.demo_order_count = 300;
-    config.demo_traffic_per_minute = 600;
-    let app = AppCore::open(config).unwrap();
-    app.start().await.unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let relay = app.app_status().unwrap().relay;
-        if relay.connected && relay.last_event_at.is_some() {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no webhook reached the mirror");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let app = live_demo(dir.path(), secrets.clone()).await;
+    wait_for_relay(&app, "a first webhook", |r| r.connected && r.last_event_at.is_some()).await;
     // Every API request now takes 1.5 s, the re-reads of the orders webhooks name too. The
     // traffic (about ten orders a second) keeps sending webhooks through the relay.
     set_demo_faults(&app, dir.path(), secrets.as_ref(), serde_json::json!({"latencyMs": 1500})).await;
@@ -203,11 +197,7 @@ async fn wait_for_relay(
 #[tokio::test]
 async fn webhooks_the_mirror_cannot_save_are_shown_as_such_not_as_an_offline_relay() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = CoreConfig::new(dir.path().to_path_buf(), Arc::new(MemoryStore::new()));
-    config.demo_order_count = 300;
-    config.demo_traffic_per_minute = 600;
-    let app = AppCore::open(config).unwrap();
-    app.start().await.unwrap();
+    let app = live_demo(dir.path(), Arc::new(MemoryStore::new())).await;
     wait_for_relay(&app, "a first webhook", |r| r.connected && r.events_applied > 0).await;
     // Writing a webhook into an order's timeline now fails, as on a damaged disk.
     let conn = rusqlite::Connection::open(dir.path().join("mirror.sqlite3")).unwrap();
