@@ -6,6 +6,7 @@ use rusqlite::TransactionBehavior;
 
 use crate::cursors::write_cursor;
 use crate::error::{MirrorError, SqlContext};
+use crate::timeline::parse_ts;
 use crate::Mirror;
 
 /// A webhook that names no order.
@@ -66,14 +67,11 @@ impl Mirror {
             .op("reading webhooks without an order")?;
         let rows = stmt
             .query_map(rusqlite::params![account_id, limit as i64], |r| {
-                let received: String = r.get(3)?;
                 Ok(AccountWebhook {
                     id: r.get(0)?,
                     event_key: r.get(1)?,
                     event: r.get(2)?,
-                    received_at: DateTime::parse_from_rfc3339(&received)
-                        .map(|t| t.with_timezone(&Utc))
-                        .unwrap_or_default(),
+                    received_at: parse_ts(&r.get::<_, String>(3)?),
                     payload: r.get(4)?,
                 })
             })

@@ -69,7 +69,7 @@ fn state_words(state: &str) -> String {
     }
 }
 
-fn parse_ts(s: &str) -> DateTime<Utc> {
+pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
 }
 
@@ -503,13 +503,13 @@ impl Mirror {
 }
 
 /// Writes the expectations of [`Mirror::apply_orders_expecting`] inside the caller's
-/// transaction; how many were new.
+/// transaction.
 pub(crate) fn insert_expectations(
     conn: &rusqlite::Connection,
     account_id: &str,
     expected: &[(&str, &str)],
     now: &str,
-) -> Result<usize, MirrorError> {
+) -> Result<(), MirrorError> {
     // One already waiting for the same state (the order was stored meanwhile by another
     // writer, whose update expected it) stands for this one.
     let mut insert = conn
@@ -519,11 +519,10 @@ pub(crate) fn insert_expectations(
                WHERE account_id = ?1 AND order_session_key = ?2 AND hint = ?3)",
         )
         .op("expecting a webhook")?;
-    let mut n = 0;
     for (key, hint) in expected.iter().filter(|(_, hint)| ANNOUNCED_BY_WEBHOOK.contains(hint)) {
-        n += insert.execute([account_id, key, hint, now]).op("expecting a webhook")?;
+        insert.execute([account_id, key, hint, now]).op("expecting a webhook")?;
     }
-    Ok(n)
+    Ok(())
 }
 
 /// A webhook as recorded in an order's timeline (for the Webhooks screen).

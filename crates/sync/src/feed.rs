@@ -322,9 +322,9 @@ pub const REFRESH_BATCH: u32 = 200;
 /// make it fast. An order leaves the queue once its re-read is applied, the API answers 404,
 /// or its read was refused [`MAX_REFRESH_ATTEMPTS`] times (the last one in a call that read
 /// another order); a failed read stays queued for the next call (the app makes one after
-/// every read of the feed, at most every 25 s when idle, in a task of its own). Any failure before a read succeeded ends
-/// the call (one request, not one per order, while the API refuses everything); after one,
-/// a refusal of one order's read goes on with the others.
+/// every read of the feed, at most every 25 s when idle, in a task of its own). Any failure
+/// before a read succeeded ends the call (one request, not one per order, while the API
+/// refuses everything); after one, a refusal of one order's read goes on with the others.
 pub async fn refresh_named_orders(
     client: &flexfactor_client::FlexFactorClient,
     mirror: &mut Mirror,

@@ -89,6 +89,25 @@ describe("OrderWindows", () => {
     expect(pending.slice(1).every((p) => p.query.after === undefined)).toBe(true);
   });
 
+  it("tells rows of the current result from stale ones, and the result size each came with", async () => {
+    const { pending, windows, answer } = fakeBackend();
+    windows.setQuery({ state: null, search: null }, true);
+    answer(pending[0]!, 100);
+    await settle();
+    windows.ensure({ start: 5, end: 15 });
+    answer(pending[1]!, 100);
+    await settle();
+    expect([windows.isFresh(5), windows.isFresh(12), windows.totalAt(12)]).toEqual([true, true, 100]);
+    expect([windows.isFresh(50), windows.totalAt(50)]).toEqual([false, undefined]);
+    // The mirror grew: window 0 comes back first; window 1 is still the old one, shown stale.
+    windows.refresh();
+    const next = pending.slice(2);
+    answer(next.find((p) => p.query.offset === 0)!, 130, "b");
+    await settle();
+    expect([windows.isFresh(5), windows.totalAt(5), windows.rowAt(5)?.orderSessionKey]).toEqual([true, 130, "b-5"]);
+    expect([windows.isFresh(12), windows.totalAt(12), windows.rowAt(12)?.orderSessionKey]).toEqual([false, 100, "a-12"]);
+  });
+
   it("does not fetch while disabled (no account)", () => {
     const { pending, windows } = fakeBackend();
     windows.setQuery({ state: null, search: null }, false);
